@@ -1,0 +1,54 @@
+// @ts-check
+import effectPlugin from "@effect/eslint-plugin"
+import tseslint from "typescript-eslint"
+
+export default tseslint.config(
+  {
+    ignores: [
+      "dist/**",
+      "bench/.build/**",
+      "node_modules/**",
+      "scratch/**",
+      "bench/results/**",
+      "coverage/**",
+      "reports/**",
+      ".stryker-tmp/**"
+    ]
+  },
+  ...tseslint.configs.recommended,
+  {
+    plugins: { "@effect": effectPlugin },
+    rules: {
+      "@effect/dprint": ["error", {
+        config: {
+          indentWidth: 2,
+          lineWidth: 120,
+          semiColons: "asi",
+          quoteStyle: "alwaysDouble",
+          trailingCommas: "never",
+          operatorPosition: "maintain",
+          "arrowFunction.useParentheses": "force"
+        }
+      }],
+      "@typescript-eslint/no-explicit-any": "off",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-namespace": "off",
+      "@typescript-eslint/consistent-type-imports": "error",
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: "Read time through Clock."
+        },
+        { selector: "CallExpression[callee.name='setTimeout']", message: "Use Effect.sleep or Schedule." },
+        { selector: "CallExpression[callee.name='setInterval']", message: "Use Schedule." },
+        { selector: "NewExpression[callee.name='Promise']", message: "Use Effect.async." },
+        { selector: "CallExpression[callee.object.name='console']", message: "Use Effect's logger." }
+      ]
+    }
+  },
+  {
+    files: ["test/**", "bench/**", "examples/**"],
+    rules: { "no-restricted-syntax": "off" }
+  }
+)

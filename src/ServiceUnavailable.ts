@@ -1,0 +1,77 @@
+/**
+ * The error a circuit breaker fails a call with when it will not run it.
+ *
+ * @since 0.1.0
+ */
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as Duration from "effect/Duration"
+import * as Schema from "effect/Schema"
+
+/**
+ * A call was rejected by an `open` (or saturated `half_open`) circuit breaker; the protected
+ * effect was not run.
+ *
+ * - `service`: the breaker's name.
+ * - `state`: `"open"`, or `"half_open"` when every probe permit is taken.
+ * - `retryAfter`: the time left until the next probe may run (zero while a probe is in flight).
+ *
+ * Tagged `"ServiceUnavailable"`, so `Effect.catchTag("ServiceUnavailable", …)` selects it. An
+ * `HttpApi` endpoint that declares it as an error answers HTTP 503, with the fields as JSON
+ * (`retryAfter` in milliseconds).
+ *
+ * Rejections are built without a stack trace: they are expected outcomes, and capturing one
+ * would cost more than the rejection itself.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ *
+ * declare const search: Effect.Effect<ReadonlyArray<string>, ServiceUnavailable>
+ *
+ * const withFallback = search.pipe(
+ *   Effect.catchTag("ServiceUnavailable", () => Effect.succeed([]))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
+  "ServiceUnavailable",
+  {
+    service: Schema.String,
+    state: Schema.Literal("open", "half_open"),
+    retryAfter: Schema.DurationFromMillis
+  },
+  HttpApiSchema.annotations({ status: 503 })
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const wait = Duration.toMillis(this.retryAfter)
+    const when = wait <= 0 ? "a probe is in flight" : `next probe in ${Duration.format(this.retryAfter)}`
+    return `[${this.service}] Circuit breaker ${this.state === "open" ? "OPEN" : "HALF_OPEN"}: call rejected (${when})`
+  }
+}
+
+/**
+ * Builds a {@link ServiceUnavailable} without validating its fields again and without
+ * capturing a stack trace; this is what the breaker uses on its rejection path.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unsafeMake = (
+  service: string,
+  state: "open" | "half_open",
+  retryAfterMillis: number
+): ServiceUnavailable => {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new ServiceUnavailable({ service, state, retryAfter: Duration.millis(retryAfterMillis) }, true)
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
