@@ -29,3 +29,17 @@ export * as ServiceStatus from "./ServiceStatus.js"
  * @since 0.1.0
  */
 export * as ServiceUnavailable from "./ServiceUnavailable.js"
+
+/**
+ * An HTTP client for one service with retry, per-attempt timeouts and a circuit breaker.
+ *
+ * @since 0.1.0
+ */
+export * as ResilientServiceClient from "./ResilientServiceClient.js"
+
+/**
+ * Named configurations from the Python client's guide.
+ *
+ * @since 0.1.0
+ */
+export * as Presets from "./Presets.js"

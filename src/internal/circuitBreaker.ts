@@ -3,7 +3,9 @@ import type * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
+import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -15,6 +17,28 @@ import * as validate from "./validate.js"
 
 /** @internal */
 export const TypeId: CircuitBreaker.TypeId = Symbol.for("effect-resilience/CircuitBreaker") as CircuitBreaker.TypeId
+
+/**
+ * What the HTTP client needs from its breaker beyond the public interface.
+ *
+ * @internal
+ */
+export const InternalTypeId: unique symbol = Symbol.for("effect-resilience/CircuitBreaker/internal")
+
+/** @internal */
+export interface Internals {
+  /** The rejection a call would get now, if any; takes no permit and changes nothing. */
+  readonly rejection: Effect.Effect<Option.Option<ServiceUnavailable.ServiceUnavailable>>
+  /**
+   * Completes with the rejection once the breaker rejects calls: at once if it does now,
+   * otherwise at its next transition to `open`.
+   */
+  readonly awaitRejection: Effect.Effect<ServiceUnavailable.ServiceUnavailable>
+}
+
+/** @internal */
+export const internals = (breaker: CircuitBreaker.CircuitBreaker): Internals =>
+  (breaker as unknown as { readonly [InternalTypeId]: Internals })[InternalTypeId]
 
 /** @internal */
 export const defaults = {
@@ -247,7 +271,26 @@ export const make = (
         }
       })
 
+    const rejection = Effect.suspend(() => {
+      const decision = Machine.peek(current, config, now)
+      return decision._tag === "Rejected"
+        ? Effect.map(Effect.flip(reject(decision)), Option.some)
+        : Effect.succeedNone
+    })
+    const awaitOpen = (queue: Queue.Dequeue<CircuitBreaker.StateChange>): Effect.Effect<void> =>
+      Effect.flatMap(Queue.take(queue), (change) => change.to === "open" ? Effect.void : awaitOpen(queue))
+    const awaitRejection: Effect.Effect<ServiceUnavailable.ServiceUnavailable> = Effect.scoped(
+      Effect.flatMap(PubSub.subscribe(hub), (queue) =>
+        Effect.flatMap(rejection, (now) =>
+          Option.match(now, {
+            onSome: Effect.succeed,
+            onNone: () => Effect.zipRight(awaitOpen(queue), Effect.suspend(() => awaitRejection))
+          })))
+    )
+    const internalApi: Internals = { rejection, awaitRejection }
+
     const breaker = Object.assign(protect, {
+      [InternalTypeId]: internalApi,
       [TypeId]: TypeId,
       service: name,
       status: Effect.flatMap(observation, (step) => after(step, Effect.succeed(toStatus(name, step.machine)))),

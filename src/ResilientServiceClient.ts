@@ -1,0 +1,252 @@
+/**
+ * An HTTP client for one service: a base URL, retry with exponential backoff, a per-attempt
+ * timeout and a circuit breaker, on top of `@effect/platform`'s `HttpClient`.
+ *
+ * @since 0.1.0
+ */
+import type * as Headers from "@effect/platform/Headers"
+import type * as HttpBody from "@effect/platform/HttpBody"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as UrlParams from "@effect/platform/UrlParams"
+import type * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type * as CircuitBreaker from "./CircuitBreaker.js"
+import * as internal from "./internal/client.js"
+import type * as RetryPolicy from "./RetryPolicy.js"
+import type { ServiceStatus } from "./ServiceStatus.js"
+import type { ServiceUnavailable } from "./ServiceUnavailable.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = internal.TypeId as TypeId
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Everything a call can fail with: the breaker rejected it (`ServiceUnavailable`), the platform
+ * client failed (`RequestError` for transport, URL and encoding problems, `ResponseError` for a
+ * status of 400 or more), or an attempt timed out (`TimeoutException`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClientError = ServiceUnavailable | HttpClientError.HttpClientError | Cause.TimeoutException
+
+/**
+ * Options of one call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestOptions {
+  /** A value sent as JSON (`content-type: application/json`); an unencodable one fails with `RequestError` `Encode`. */
+  readonly json?: unknown
+  /** A body of any other kind (see `HttpBody`). Ignored when `json` is given. */
+  readonly body?: HttpBody.HttpBody | undefined
+  readonly headers?: Headers.Input | undefined
+  /** Query parameters; a query written inline in the path is moved here too. */
+  readonly urlParams?: UrlParams.Input | undefined
+  /** Overrides the client's per-attempt `timeout` for this call. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * Options of {@link make}. Only `baseUrl` is required.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Absolute http(s) URL; the paths given to the methods are appended. Userinfo (`user:pass@`) becomes a Basic `authorization` header and is removed from the URL. */
+  readonly baseUrl: string
+  /** Used in logs, status and errors. Default: the URL's `hostname:port`. */
+  readonly serviceName?: string | undefined
+  /** The key under which a status endpoint lists the client. Default: `serviceName`. */
+  readonly id?: string | undefined
+  /** Attempts per call, the first included (the Python client's `max_retries`). Default 3. */
+  readonly maxAttempts?: number | undefined
+  /** Limit on one attempt, until the response headers (and the draining of a discarded body). Default `"10 seconds"`. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Consecutive counted failures that open the breaker. Default 5. */
+  readonly failureThreshold?: number | undefined
+  /** How long the breaker stays open before a probe. Default `"60 seconds"`. */
+  readonly recoveryTimeout?: Duration.DurationInput | undefined
+  /** Delay before the first retry; doubles on each retry. Default `"1 second"`. */
+  readonly backoff?: Duration.DurationInput | undefined
+  /** Probes admitted in `half_open`. Default 1. */
+  readonly halfOpenMaxProbes?: number | undefined
+  /** No retry delay is longer than this. Default: no cap. */
+  readonly maxDelay?: Duration.DurationInput | undefined
+  /** Randomisation of retry delays. Default `"none"`. */
+  readonly jitter?: RetryPolicy.Jitter | undefined
+  /** Which failed attempts are retried. Default `RetryPolicy.isTransient`. `ServiceUnavailable` never is. */
+  readonly retryOn?: ((error: ClientError) => boolean) | undefined
+  /** Which failed attempts count against the breaker. Default `RetryPolicy.isTransient`. */
+  readonly isFailure?: ((error: ClientError) => boolean) | undefined
+}
+
+/**
+ * A client for one service. Every method runs the call through the retry loop, each attempt
+ * through the breaker and under the attempt timeout:
+ *
+ * | one attempt ends in | retried | counted by the breaker |
+ * | --- | --- | --- |
+ * | 2xx / 3xx | — | success |
+ * | transport error (refused, reset, DNS) | yes | yes |
+ * | attempt timeout | yes | yes |
+ * | 408, 429, 500, 502, 503, 504 | yes | yes |
+ * | any other status ≥ 400 | no | no |
+ * | invalid URL / body encoding | no | no |
+ * | breaker rejects | no | — |
+ *
+ * When the breaker opens during a call (by this call's failure or by others'), the call fails
+ * with `ServiceUnavailable` at once, without waiting out its backoff.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResilientServiceClient {
+  readonly [TypeId]: TypeId
+  /** The name in logs, status and errors. */
+  readonly serviceName: string
+  /** The key in a status listing. */
+  readonly id: string
+  /** The base URL, without credentials. */
+  readonly baseUrl: string
+  readonly get: (
+    path: string,
+    options?: RequestOptions
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+  readonly post: (
+    path: string,
+    options?: RequestOptions
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+  readonly put: (
+    path: string,
+    options?: RequestOptions
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+  readonly patch: (
+    path: string,
+    options?: RequestOptions
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+  readonly delete: (
+    path: string,
+    options?: RequestOptions
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+  readonly head: (
+    path: string,
+    options?: RequestOptions
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+  /** Runs a request made with `HttpClientRequest`; a relative URL is resolved against `baseUrl`. */
+  readonly execute: (
+    request: HttpClientRequest.HttpClientRequest
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+  /** The breaker's status snapshot. */
+  readonly status: Effect.Effect<ServiceStatus>
+  /** The client's breaker (for `changes`, `state`, or to protect other effects with it). */
+  readonly breaker: CircuitBreaker.CircuitBreaker
+  /**
+   * The same behaviour as an `HttpClient`, so every `@effect/platform` combinator applies
+   * (`HttpClient.mapRequest`, `HttpClientResponse.schemaBodyJson`, …).
+   */
+  readonly httpClient: HttpClient.HttpClient.With<ClientError>
+}
+
+/**
+ * Makes a client. Needs an `HttpClient` (e.g. `NodeHttpClient.layerUndici`) and a `Scope`:
+ * the breaker's timers and the attempt timer live as long as the scope.
+ *
+ * Fails with a `ConfigError` naming the option and the reason when an option is invalid
+ * (non-positive or non-integer counts, non-positive durations, a relative or non-http URL, an
+ * empty name); nothing is built then.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Effect } from "effect"
+ * import { ResilientServiceClient } from "effect-resilience"
+ *
+ * const program = Effect.gen(function*() {
+ *   const chroma = yield* ResilientServiceClient.make({ baseUrl: "http://chroma:6003", serviceName: "Chroma Server" })
+ *   const response = yield* chroma.post("/query", { json: { q: "effect" } })
+ *   return yield* response.json
+ * }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options: Options
+) => Effect.Effect<ResilientServiceClient, ConfigError.ConfigError, HttpClient.HttpClient | Scope.Scope> = internal.make
+
+/**
+ * A layer that provides a client under your own tag.
+ *
+ * @example
+ * ```ts
+ * import { Context } from "effect"
+ * import { ResilientServiceClient } from "effect-resilience"
+ *
+ * class Billing extends Context.Tag("Billing")<Billing, ResilientServiceClient.ResilientServiceClient>() {}
+ *
+ * const BillingLive = ResilientServiceClient.layer(Billing, { baseUrl: "http://billing:8080", maxAttempts: 2, timeout: "5 seconds" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <I>(
+  tag: Context.Tag<I, ResilientServiceClient>,
+  options: Options
+): Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient> => Layer.scoped(tag, make(options))
+
+/**
+ * A layer whose options are read from configuration. Options that are functions go in as
+ * `Config.succeed(fn)`.
+ *
+ * @example
+ * ```ts
+ * import { Config, Context } from "effect"
+ * import { ResilientServiceClient } from "effect-resilience"
+ *
+ * class Chroma extends Context.Tag("Chroma")<Chroma, ResilientServiceClient.ResilientServiceClient>() {}
+ *
+ * const ChromaLive = ResilientServiceClient.layerConfig(Chroma, {
+ *   baseUrl: Config.string("CHROMA_SERVER_URL").pipe(Config.withDefault("http://chroma:6003")),
+ *   serviceName: Config.succeed("Chroma Server")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = <I>(
+  tag: Context.Tag<I, ResilientServiceClient>,
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.scoped(tag, Effect.flatMap(Config.unwrap(config), make))
+
+/**
+ * Whether a value is a {@link ResilientServiceClient}.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isResilientServiceClient = (u: unknown): u is ResilientServiceClient =>
+  typeof u === "object" && u !== null && TypeId in u

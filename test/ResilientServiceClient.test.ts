@@ -1,0 +1,324 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as TestClock from "effect/TestClock"
+import { Presets, ResilientServiceClient, ServiceStatus } from "../src/index.js"
+import { hang, makeFake, refused, status } from "./utils/fakeClient.js"
+import { makeLogCapture } from "./utils/logs.js"
+
+const baseUrl = "http://chroma:6003"
+
+/** Builds a client on a fake transport, in the test's scope. */
+const clientOn = (fake: ReturnType<typeof makeFake>, options: Partial<ResilientServiceClient.Options> = {}) =>
+  ResilientServiceClient.make({ baseUrl, serviceName: "Chroma Server", ...options }).pipe(Effect.provide(fake.layer))
+
+describe("ResilientServiceClient (fake transport, TestClock)", () => {
+  it.scoped("retries at +0 s, +1 s and +3 s with the defaults, then fails with the last error", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(status(503))
+      const client = yield* clientOn(fake)
+      const fiber = yield* Effect.fork(client.get("/query"))
+      yield* TestClock.adjust("999 millis")
+      expect(fake.calls.map((c) => c.at)).toEqual([0])
+      yield* TestClock.adjust("1 millis")
+      expect(fake.calls.map((c) => c.at)).toEqual([0, 1000])
+      yield* TestClock.adjust("1999 millis")
+      expect(fake.calls.length).toBe(2)
+      yield* TestClock.adjust("1 millis")
+      const exit = yield* Fiber.await(fiber)
+      expect(fake.calls.map((c) => c.at)).toEqual([0, 1000, 3000])
+      const error = yield* Effect.flip(exit)
+      expect(error._tag).toBe("ResponseError")
+      if (error._tag === "ResponseError") expect(error.response.status).toBe(503)
+      expect((yield* client.status).failureCount).toBe(3)
+    }))
+
+  it.scoped("an attempt that hangs times out after `timeout`, per attempt, and a call can override it", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(hang)
+      const client = yield* clientOn(fake, { maxAttempts: 2, timeout: "10 seconds", backoff: "1 second" })
+      const fiber = yield* Effect.fork(client.get("/slow"))
+      yield* TestClock.adjust("10 seconds") // attempt 1 times out at +10 s
+      expect(fake.calls.map((c) => c.at)).toEqual([0])
+      yield* TestClock.adjust("1 second") // backoff, attempt 2 starts at +11 s
+      expect(fake.calls.map((c) => c.at)).toEqual([0, 11_000])
+      yield* TestClock.adjust("10 seconds")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(Cause.isTimeoutException(error)).toBe(true)
+      expect((error as Cause.TimeoutException).message).toBe("Timed out after 10s")
+
+      const quick = yield* Effect.fork(client.get("/slow", { timeout: "2 seconds" }))
+      yield* TestClock.adjust("2 seconds")
+      expect(fake.calls.at(-1)!.at).toBe(21_000)
+      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("2 seconds")
+      const quickError = yield* Effect.flip(Fiber.join(quick))
+      expect(Cause.isTimeoutException(quickError)).toBe(true)
+      expect(fake.calls.map((c) => c.at).slice(2)).toEqual([21_000, 24_000])
+    }))
+
+  it.scoped("a breaker opened by this call's failure ends the call at once, without a backoff", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(refused)
+      const client = yield* clientOn(fake, { failureThreshold: 2, maxAttempts: 5 })
+      const fiber = yield* Effect.fork(client.get("/"))
+      yield* TestClock.adjust("1 second") // the wait after attempt 1
+      const exit = yield* Fiber.await(fiber)
+      expect(Exit.isFailure(exit)).toBe(true)
+      const error = yield* Effect.flip(exit)
+      expect(error._tag).toBe("ServiceUnavailable")
+      expect(fake.calls.map((c) => c.at)).toEqual([0, 1000])
+    }))
+
+  it.scoped("calls waiting out a backoff fail with ServiceUnavailable the moment other calls open the breaker", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(refused)
+      const client = yield* clientOn(fake, { failureThreshold: 5 })
+      // ten callers against a refusing service: none of them should sleep to learn it is down
+      const fibers = yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.fork(client.get("/")))
+      yield* Effect.yieldNow()
+      const exits = yield* Effect.forEach(fibers, Fiber.await)
+      expect(exits.every(Exit.isFailure)).toBe(true)
+      const errors = yield* Effect.forEach(exits, (exit) => Effect.flip(exit))
+      expect(errors.filter((e) => e._tag === "ServiceUnavailable").length).toBe(10)
+      expect(fake.calls.length).toBe(5) // five counted failures open it; the rest are rejected at once
+      expect(yield* TestClock.currentTimeMillis).toBe(0)
+    }))
+
+  it.scoped("a call in backoff is woken by the breaker opening", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(refused)
+      const client = yield* clientOn(fake, { failureThreshold: 3 })
+      const waiting = yield* Effect.fork(client.get("/a")) // fails attempt 1, waits 1 s
+      yield* Effect.yieldNow()
+      expect(fake.calls.length).toBe(1)
+      yield* TestClock.adjust("500 millis")
+      const alsoWaiting = yield* Effect.fork(client.get("/b")) // counted failure 2, waits 1 s
+      yield* Effect.yieldNow()
+      expect(yield* client.breaker.state).toBe("closed")
+      const opener = yield* Effect.flip(client.get("/c")) // counted failure 3: opens the breaker
+      expect(opener._tag).toBe("ServiceUnavailable")
+      for (const fiber of [waiting, alsoWaiting]) {
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        expect(error._tag).toBe("ServiceUnavailable")
+      }
+      expect(yield* TestClock.currentTimeMillis).toBe(500) // no backoff was waited out
+      expect(fake.calls.length).toBe(3)
+    }))
+
+  it.scoped("4xx answers are neither retried nor counted; retryOn and isFailure override the table", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(status(404, { error: "no such item" }))
+      const client = yield* clientOn(fake)
+      const error = yield* Effect.flip(client.get("/item/1"))
+      expect(fake.calls.length).toBe(1)
+      expect((yield* client.status).failureCount).toBe(0)
+      expect(error._tag).toBe("ResponseError")
+      if (error._tag === "ResponseError") expect(yield* error.response.json).toEqual({ error: "no such item" })
+
+      const strict = yield* clientOn(makeFake(status(404)), {
+        retryOn: (e) => e._tag === "ResponseError",
+        isFailure: () => true,
+        maxAttempts: 2,
+        backoff: "1 millis"
+      })
+      const fiber = yield* Effect.fork(strict.get("/item/1"))
+      yield* TestClock.adjust("1 millis")
+      yield* Effect.flip(Fiber.join(fiber))
+      expect((yield* strict.status).failureCount).toBe(2)
+    }))
+
+  it.scoped("logs success, each retry with the delay the schedule chose, and the final failure", () =>
+    Effect.gen(function*() {
+      const logs = makeLogCapture()
+      yield* logs.provide(Effect.gen(function*() {
+        const fake = makeFake(status(200))
+        const client = yield* clientOn(fake)
+        yield* client.get("/query")
+        fake.script(status(503))
+        const fiber = yield* Effect.fork(client.post("/query", { json: { q: 1 } }))
+        yield* TestClock.adjust("3 seconds")
+        yield* Effect.exit(Fiber.join(fiber))
+        fake.script(refused)
+        const second = yield* Effect.fork(client.get("/other"))
+        yield* TestClock.adjust("3 seconds")
+        yield* Effect.exit(Fiber.join(second))
+      }))
+      const lines = logs.lines.filter((l) => l.message.startsWith("[Chroma Server]"))
+      expect(lines.map((l) => [l.level, l.message])).toEqual([
+        ["DEBUG", "[Chroma Server] ✓ GET /query succeeded"],
+        ["WARN", "[Chroma Server] HTTP 503 on attempt 1/3, retrying in 1s..."],
+        ["WARN", "[Chroma Server] HTTP 503 on attempt 2/3, retrying in 2s..."],
+        ["ERROR", "[Chroma Server] All 3 attempts failed: HTTP 503"],
+        ["WARN", "[Chroma Server] Connection failed on attempt 1/3, retrying in 1s..."],
+        ["ERROR", "[Chroma Server] Circuit breaker OPEN (threshold reached)"]
+      ])
+      expect(lines.every((l) => l.annotations.service === "Chroma Server")).toBe(true)
+    }))
+
+  it.scoped("credentials in baseUrl and query values in paths never reach logs, status or errors", () =>
+    Effect.gen(function*() {
+      const logs = makeLogCapture()
+      const fake = makeFake(status(500))
+      const error = yield* logs.provide(Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.make({
+          baseUrl: "http://alice:s3cr3t-pw@chroma:6003",
+          maxAttempts: 2,
+          failureThreshold: 1
+        }).pipe(Effect.provide(fake.layer))
+        expect(client.baseUrl).toBe("http://chroma:6003")
+        expect(client.serviceName).toBe("chroma:6003")
+        const fiber = yield* Effect.fork(client.get("/search?api_key=TOPSECRET&q=cats"))
+        yield* TestClock.adjust("1 second")
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        const statusJson = JSON.stringify(ServiceStatus.toJson(yield* client.status))
+        const rejected = yield* Effect.flip(client.get("/search?api_key=TOPSECRET"))
+        return { error, statusJson, rejected }
+      }))
+      // the request itself carried both, as intended
+      expect(fake.calls[0]!.headers.authorization).toBe(`Basic ${Buffer.from("alice:s3cr3t-pw").toString("base64")}`)
+      expect(fake.calls[0]!.url).toBe("http://chroma:6003/search?api_key=TOPSECRET&q=cats")
+      const everything = [
+        ...logs.lines.map((l) => `${l.message} ${JSON.stringify(l.annotations)}`),
+        error.error.message,
+        String(error.error),
+        error.statusJson,
+        error.rejected.message
+      ].join("\n")
+      expect(everything).not.toContain("s3cr3t")
+      expect(everything).not.toContain("alice")
+      expect(everything).not.toContain("TOPSECRET")
+    }))
+
+  it.scoped("an unencodable JSON body fails with RequestError Encode, not retried, not counted", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(status(200))
+      const client = yield* clientOn(fake)
+      const circular: Record<string, unknown> = {}
+      circular.self = circular
+      const error = yield* Effect.flip(client.post("/x", { json: circular }))
+      expect(error._tag).toBe("RequestError")
+      if (error._tag === "RequestError") expect(error.reason).toBe("Encode")
+      expect(fake.calls.length).toBe(0)
+      expect((yield* client.status).failureCount).toBe(0)
+    }))
+
+  it.scoped("httpClient behaves like an HttpClient: platform combinators apply, retries included", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(status(503), status(200, { id: 7, name: "doc" }))
+      const client = yield* clientOn(fake, { backoff: "1 millis" })
+      const Doc = Schema.Struct({ id: Schema.Number, name: Schema.String })
+      const fiber = yield* client.httpClient.pipe(
+        HttpClient.mapRequest((request) => ({ ...request, headers: { ...request.headers, "x-trace": "t1" } })),
+        (http) => http.get("/docs/7"),
+        Effect.flatMap(HttpClientResponse.schemaBodyJson(Doc)),
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Fiber.join(fiber)).toEqual({ id: 7, name: "doc" })
+      expect(fake.calls.map((c) => c.url)).toEqual(["http://chroma:6003/docs/7", "http://chroma:6003/docs/7"])
+    }))
+
+  describe("invalid options fail with a ConfigError naming the option", () => {
+    const cases: ReadonlyArray<[string, Record<string, unknown>]> = [
+      ["baseUrl", { baseUrl: "" }],
+      ["baseUrl", { baseUrl: "/relative" }],
+      ["baseUrl", { baseUrl: "ftp://files:21" }],
+      ["baseUrl", { baseUrl: "http://x:1/?q=1" }],
+      ["serviceName", { baseUrl, serviceName: "" }],
+      ["id", { baseUrl, id: " " }],
+      ["maxAttempts", { baseUrl, maxAttempts: 0 }],
+      ["maxAttempts", { baseUrl, maxAttempts: 1.5 }],
+      ["timeout", { baseUrl, timeout: 0 }],
+      ["timeout", { baseUrl, timeout: "forever-ish" }],
+      ["failureThreshold", { baseUrl, failureThreshold: -2 }],
+      ["recoveryTimeout", { baseUrl, recoveryTimeout: -1 }],
+      ["backoff", { baseUrl, backoff: "0 seconds" }],
+      ["retryOn", { baseUrl, retryOn: "yes" }],
+      ["jitter", { baseUrl, jitter: "lots" }]
+    ]
+    for (const [field, options] of cases) {
+      it.scoped(`${field}: ${JSON.stringify(options)}`, () =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(
+            ResilientServiceClient.make(options as unknown as ResilientServiceClient.Options).pipe(
+              Effect.provide(makeFake(status(200)).layer)
+            )
+          )
+          expect(ConfigError.isConfigError(error)).toBe(true)
+          if (error._op === "InvalidData") {
+            expect(error.path).toEqual([field])
+          } else {
+            expect.fail(`expected InvalidData, got ${error._op}`)
+          }
+        }))
+    }
+  })
+
+  it.effect("layerConfig reads its options from configuration, with the Python example's default", () =>
+    Effect.gen(function*() {
+      class Chroma extends Context.Tag("Chroma")<Chroma, ResilientServiceClient.ResilientServiceClient>() {}
+      const ChromaLive = ResilientServiceClient.layerConfig(Chroma, {
+        baseUrl: Config.string("CHROMA_SERVER_URL").pipe(Config.withDefault("http://chroma:6003")),
+        serviceName: Config.succeed("Chroma Server"),
+        maxAttempts: Config.integer("CHROMA_MAX_ATTEMPTS").pipe(Config.withDefault(3))
+      })
+      const fake = makeFake(status(200))
+      const read = (env: Map<string, string>) =>
+        Effect.map(Chroma, (c) => [c.baseUrl, c.serviceName] as const).pipe(
+          Effect.provide(ChromaLive.pipe(Layer.provide(fake.layer))),
+          Effect.withConfigProvider(ConfigProvider.fromMap(env))
+        )
+      expect(yield* read(new Map())).toEqual(["http://chroma:6003", "Chroma Server"])
+      expect(yield* read(new Map([["CHROMA_SERVER_URL", "http://10.1.2.3:7000"]]))).toEqual([
+        "http://10.1.2.3:7000",
+        "Chroma Server"
+      ])
+      const bad = yield* Effect.flip(read(new Map([["CHROMA_MAX_ATTEMPTS", "0"]])))
+      expect(bad._op).toBe("InvalidData")
+      if (bad._op === "InvalidData") expect(bad.path).toEqual(["maxAttempts"])
+    }))
+
+  it.effect("presets are the Python guide's settings", () =>
+    Effect.sync(() => {
+      expect(Presets.slowOperations).toEqual({ maxAttempts: 3, timeout: "15 seconds" })
+      expect(Presets.fastOperations).toEqual({ maxAttempts: 2, timeout: "5 seconds" })
+      expect(Presets.complexOperations).toEqual({
+        maxAttempts: 3,
+        timeout: "30 seconds",
+        recoveryTimeout: "90 seconds"
+      })
+      expect(Presets.development).toEqual({ maxAttempts: 3, timeout: "10 seconds" })
+      expect(Presets.production).toEqual({
+        maxAttempts: 3,
+        timeout: "10 seconds",
+        failureThreshold: 5,
+        recoveryTimeout: "60 seconds"
+      })
+    }))
+
+  it.scoped("a preset spreads into make", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(hang)
+      const client = yield* clientOn(fake, { ...Presets.fastOperations, backoff: "1 second" })
+      const fiber = yield* Effect.fork(client.get("/charge"))
+      yield* TestClock.adjust("5 seconds")
+      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("5 seconds")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(Cause.isTimeoutException(error)).toBe(true)
+      expect(fake.calls.map((c) => c.at)).toEqual([0, 6000])
+      expect(Option.isSome((yield* client.status).lastFailure)).toBe(true)
+    }))
+})
