@@ -17,7 +17,8 @@ import * as internal from "./internal/retryPolicy.js"
  * - `"full"`: uniform in `[0, that delay]`;
  * - `"decorrelated"`: uniform in `[baseDelay, 3 × previous delay]`, capped by `maxDelay`.
  *
- * Random numbers come from Effect's `Random`, so `TestRandom` makes them exact in tests.
+ * Random numbers come from Effect's `Random` service, so `Effect.withRandom(Random.fixed([...]))` makes
+ * them exact in tests.
  *
  * @since 0.1.0
  * @category models

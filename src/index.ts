@@ -43,3 +43,24 @@ export * as ResilientServiceClient from "./ResilientServiceClient.js"
  * @since 0.1.0
  */
 export * as Presets from "./Presets.js"
+
+/**
+ * Where clients and breakers list themselves for the status endpoint.
+ *
+ * @since 0.1.0
+ */
+export * as ServiceRegistry from "./ServiceRegistry.js"
+
+/**
+ * The monitoring endpoint `GET /v1/api/status/services`, as an `HttpApiGroup` and a router.
+ *
+ * @since 0.1.0
+ */
+export * as StatusApi from "./StatusApi.js"
+
+/**
+ * The metrics recorded by clients and breakers.
+ *
+ * @since 0.1.0
+ */
+export * as Metrics from "./Metrics.js"

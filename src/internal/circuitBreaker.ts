@@ -3,6 +3,7 @@ import type * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
@@ -10,6 +11,7 @@ import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
+import * as Metrics from "../Metrics.js"
 import * as ServiceStatus from "../ServiceStatus.js"
 import * as ServiceUnavailable from "../ServiceUnavailable.js"
 import * as Machine from "./machine.js"
@@ -34,6 +36,8 @@ export interface Internals {
    * otherwise at its next transition to `open`.
    */
   readonly awaitRejection: Effect.Effect<ServiceUnavailable.ServiceUnavailable>
+  /** The state as last stepped, read without an effect (for span attributes). */
+  readonly currentState: () => CircuitBreaker.State
 }
 
 /** @internal */
@@ -144,13 +148,28 @@ export const make = (
     const guardedAdmission = stepWith(Machine.admitEvent)
     const observation = stepWith(Machine.observeEvent)
 
+    const serviceTag = [MetricLabel.make("service", name)]
+    const recordState = (state: CircuitBreaker.State) =>
+      Metrics.breakerState.unsafeUpdate(Metrics.stateValue(state), serviceTag)
+    recordState("closed")
     const announce = (transitions: ReadonlyArray<Machine.Transition>): Effect.Effect<void> =>
       Effect.forEach(transitions, (transition) =>
         Effect.zipRight(
-          PubSub.publish(hub, { service: name, from: transition.from, to: transition.to, at: new Date(transition.at) }),
-          transition.to === "open"
-            ? Effect.zipRight(logTransition(name, transition), recoveryTimer)
-            : logTransition(name, transition)
+          Effect.sync(() => {
+            recordState(transition.to)
+            Metrics.stateChangesTotal.unsafeUpdate(1, [...serviceTag, MetricLabel.make("to", transition.to)])
+          }),
+          Effect.zipRight(
+            PubSub.publish(hub, {
+              service: name,
+              from: transition.from,
+              to: transition.to,
+              at: new Date(transition.at)
+            }),
+            transition.to === "open"
+              ? Effect.zipRight(logTransition(name, transition), recoveryTimer)
+              : logTransition(name, transition)
+          )
         ), { discard: true }).pipe(Effect.annotateLogs("service", name))
 
     // Publishes `open → half_open` when the recovery timeout elapses even if no call comes.
@@ -193,8 +212,10 @@ export const make = (
     // Steps the machine with an outcome and announces what it changed. Runs uninterruptibly
     // wherever a transition is possible, so that a state change is never left unannounced.
     const settle = (ticket: Machine.Ticket, tag: "Success" | "Failure" | "Ignored" | "Interrupted") =>
-      Effect.flatMap(stepWith({ _tag: tag, ticket }), (step) =>
-        step.transitions.length === 0 ? Effect.void : announce(step.transitions))
+      Effect.flatMap(
+        stepWith({ _tag: tag, ticket }),
+        (step) => step.transitions.length === 0 ? Effect.void : announce(step.transitions)
+      )
 
     const classify = <E>(cause: Cause.Cause<E>): "Failure" | "Ignored" | "Interrupted" => {
       if (Cause.isDie(cause)) {
@@ -233,8 +254,7 @@ export const make = (
               return [value, current] as const
             })
             : Effect.as(Effect.uninterruptible(settle(ticket, "Success")), value),
-        onFailure: (cause) =>
-          Effect.uninterruptible(settleFailure(ticket, cause))
+        onFailure: (cause) => Effect.uninterruptible(settleFailure(ticket, cause))
       })
 
     // Probes hold a permit: admission and settling happen with interruption masked, the call
@@ -287,7 +307,7 @@ export const make = (
             onNone: () => Effect.zipRight(awaitOpen(queue), Effect.suspend(() => awaitRejection))
           })))
     )
-    const internalApi: Internals = { rejection, awaitRejection }
+    const internalApi: Internals = { rejection, awaitRejection, currentState: () => current.state }
 
     const breaker = Object.assign(protect, {
       [InternalTypeId]: internalApi,

@@ -10,14 +10,19 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as LogLevel from "effect/LogLevel"
+import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
+import * as Metrics from "../Metrics.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 import * as RetryPolicy from "../RetryPolicy.js"
+import * as ServiceRegistry from "../ServiceRegistry.js"
+import type * as ServiceStatus from "../ServiceStatus.js"
 import type * as ServiceUnavailable from "../ServiceUnavailable.js"
 import * as breakerInternal from "./circuitBreaker.js"
 import * as Deadlines from "./deadlines.js"
@@ -252,7 +257,14 @@ export const make = (
   Effect.gen(function*() {
     const config = yield* settings(options)
     const { maxAttempts, retryOn, serviceName, target } = config
+    // reserve the id first: a duplicate fails before anything else is built
+    const registry = yield* Effect.serviceOption(ServiceRegistry.ServiceRegistry)
+    let status: Effect.Effect<ServiceStatus.ServiceStatus> = Effect.dieMessage("unreachable: client not built yet")
+    if (Option.isSome(registry)) {
+      yield* registry.value.register(config.id, Effect.suspend(() => status))
+    }
     const breaker = yield* breakerInternal.make(config.breaker)
+    status = breaker.status
     const breakerApi = breakerInternal.internals(breaker)
     const platform = yield* HttpClient.HttpClient
     const scoped = HttpClient.withScope(platform)
@@ -352,7 +364,8 @@ export const make = (
       timeoutMillis: number,
       cause: Cause.Cause<ClientError>,
       attemptNumber: number,
-      state: unknown
+      state: unknown,
+      call: CallState
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
       const failure = Cause.failureOption(cause)
       if (Option.isNone(failure) || Cause.isDie(cause)) return Effect.failCause(cause)
@@ -393,7 +406,7 @@ export const make = (
               ),
               Option.match({
                 onSome: (rejection) => Effect.fail(rejection),
-                onNone: () => run(request, timeoutMillis, attemptNumber + 1, next)
+                onNone: () => run(request, timeoutMillis, attemptNumber + 1, next, call)
               })
             )
           )
@@ -401,22 +414,74 @@ export const make = (
       })
     }
 
+    /** Per call: how many attempts ran (for metrics and the call's span). */
+    interface CallState {
+      attempts: number
+    }
+
     const run = (
       request: HttpClientRequest.HttpClientRequest,
       timeoutMillis: number,
       attemptNumber: number,
-      state: unknown
-    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
-      Effect.matchCauseEffect(protectedAttempt(request, timeoutMillis), {
+      state: unknown,
+      call: CallState
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
+      call.attempts = attemptNumber
+      return Effect.matchCauseEffect(protectedAttempt(request, timeoutMillis), {
         onSuccess: (response) => Effect.as(logSuccess(request), response),
-        onFailure: (cause) => retryAfterFailure(request, timeoutMillis, cause, attemptNumber, state)
+        onFailure: (cause) => retryAfterFailure(request, timeoutMillis, cause, attemptNumber, state, call)
       })
+    }
+
+    const serviceTag = [MetricLabel.make("service", serviceName)]
+    const outcomeTags = {
+      success: [...serviceTag, MetricLabel.make("outcome", "success")],
+      failure: [...serviceTag, MetricLabel.make("outcome", "failure")],
+      rejected: [...serviceTag, MetricLabel.make("outcome", "rejected")]
+    }
+
+    /** Records a finished call in the metrics and on its span. */
+    const record = (span: Tracer.Span, call: CallState, started: number, outcome: keyof typeof outcomeTags) => {
+      Metrics.requestsTotal.unsafeUpdate(1, outcomeTags[outcome])
+      if (call.attempts > 1) Metrics.retriesTotal.unsafeUpdate(call.attempts - 1, serviceTag)
+      Metrics.requestDurationMs.unsafeUpdate(clock.unsafeCurrentTimeMillis() - started, serviceTag)
+      span.attribute("resilience.attempts", call.attempts)
+      span.attribute("resilience.outcome", outcome)
+      span.attribute("resilience.breaker.state", breakerApi.currentState())
+    }
 
     const executeWith = (
       request: HttpClientRequest.HttpClientRequest,
       timeoutMillis: number
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
-      run(prepare(request), timeoutMillis, 1, schedule.initial)
+      Effect.useSpan(
+        "effect-resilience.call",
+        { kind: "client", captureStackTrace: false, attributes: { "resilience.service": serviceName } },
+        (span) => {
+          const prepared = prepare(request)
+          span.attribute("http.request.method", prepared.method)
+          span.attribute("url.path", describePath(target, prepared))
+          const call: CallState = { attempts: 0 }
+          const started = clock.unsafeCurrentTimeMillis()
+          return Effect.matchCauseEffect(
+            Effect.withParentSpan(run(prepared, timeoutMillis, 1, schedule.initial, call), span),
+            {
+              onSuccess: (response) => {
+                record(span, call, started, "success")
+                return Effect.succeed(response)
+              },
+              onFailure: (cause) => {
+                const failure = Cause.failureOption(cause)
+                const rejected = Option.isSome(failure) && failure.value._tag === "ServiceUnavailable"
+                if (rejected || !Cause.isInterruptedOnly(cause)) {
+                  record(span, call, started, rejected ? "rejected" : "failure")
+                }
+                return Effect.failCause(cause)
+              }
+            }
+          )
+        }
+      )
 
     const execute = (request: HttpClientRequest.HttpClientRequest) => executeWith(request, defaultTimeoutMillis)
 
@@ -447,7 +512,9 @@ export const make = (
       })
 
     const timeoutOf = (requestOptions: ResilientServiceClient.RequestOptions): number => {
-      if (requestOptions.timeout === undefined) return defaultTimeoutMillis
+      if (requestOptions.timeout === undefined) {
+        return defaultTimeoutMillis
+      }
       const decoded = Duration.decodeUnknown(requestOptions.timeout)
       return Option.isSome(decoded) && Duration.toMillis(decoded.value) > 0
         ? Duration.toMillis(decoded.value)

@@ -1,0 +1,75 @@
+/**
+ * The metrics every client and breaker records with Effect's `Metric`, tagged `service`. Export
+ * them with `@effect/opentelemetry` (see docs/observability.md) or read them with
+ * `Metric.value`.
+ *
+ * @since 0.1.0
+ */
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+
+/**
+ * Calls made through a client, one per call however many attempts it took; tag `outcome` is
+ * `success`, `failure` or `rejected` (the breaker refused it: `ServiceUnavailable`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const requestsTotal = Metric.counter("resilience_requests_total", {
+  description: "Calls through a resilient client, by outcome (success, failure, rejected)",
+  incremental: true
+})
+
+/**
+ * Retries: attempts after the first.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const retriesTotal = Metric.counter("resilience_retries_total", {
+  description: "Attempts after the first one of a call",
+  incremental: true
+})
+
+/**
+ * The breaker's state: 0 closed, 1 half_open, 2 open.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const breakerState = Metric.gauge("resilience_breaker_state", {
+  description: "Circuit breaker state: 0 closed, 1 half_open, 2 open"
+})
+
+/**
+ * Transitions of a breaker; tag `to` is the state entered.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const stateChangesTotal = Metric.counter("resilience_state_changes_total", {
+  description: "Circuit breaker transitions, by the state entered",
+  incremental: true
+})
+
+/**
+ * Duration of whole calls in milliseconds (all attempts and waits included); buckets from 1 ms
+ * doubling up to about 65 s.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const requestDurationMs = Metric.histogram(
+  "resilience_request_duration_ms",
+  MetricBoundaries.exponential({ start: 1, factor: 2, count: 17 }),
+  "Duration of calls through a resilient client, retries included, in milliseconds"
+)
+
+/**
+ * The gauge value of a state.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const stateValue = (state: "closed" | "half_open" | "open"): number =>
+  state === "closed" ? 0 : state === "half_open" ? 1 : 2

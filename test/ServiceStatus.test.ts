@@ -1,0 +1,135 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { ServiceStatus } from "../src/index.js"
+
+/** The wire JSON of DESIGN.md, exactly (key order included). */
+const wire = {
+  service: "Chroma Server",
+  state: "closed",
+  failure_count: 0,
+  last_failure: "2025-11-15T10:32:12.000Z",
+  last_state_change: "2025-11-15T10:30:45.000Z"
+}
+
+const decode = Schema.decodeUnknownSync(ServiceStatus.ServiceStatus)
+const encode = Schema.encodeSync(ServiceStatus.ServiceStatus)
+const decodeEither = Schema.decodeUnknownEither(ServiceStatus.ServiceStatus)
+
+describe("ServiceStatus", () => {
+  it("decodes the wire JSON into camelCase fields with dates", () => {
+    const status = decode(wire)
+    expect(status).toBeInstanceOf(ServiceStatus.ServiceStatus)
+    expect(status.service).toBe("Chroma Server")
+    expect(status.state).toBe("closed")
+    expect(status.failureCount).toBe(0)
+    expect(Option.map(status.lastFailure, (date) => date.toISOString())).toEqual(
+      Option.some("2025-11-15T10:32:12.000Z")
+    )
+    expect(status.lastStateChange).toBeInstanceOf(Date)
+    expect(status.lastStateChange.getTime()).toBe(Date.UTC(2025, 10, 15, 10, 30, 45))
+  })
+
+  it("decoding then encoding the wire JSON round-trips byte for byte", () => {
+    const encoded = encode(decode(wire))
+    expect(JSON.stringify(encoded)).toBe(JSON.stringify(wire))
+    expect(ServiceStatus.toJson(decode(wire))).toEqual(wire)
+  })
+
+  it("a text with the contract's exact bytes round-trips through JSON.parse / JSON.stringify", () => {
+    const text =
+      "{\"service\":\"Chroma Server\",\"state\":\"open\",\"failure_count\":5,\"last_failure\":\"2025-11-15T10:32:12.000Z\",\"last_state_change\":\"2025-11-15T10:32:12.000Z\"}"
+    expect(JSON.stringify(encode(decode(JSON.parse(text))))).toBe(text)
+  })
+
+  it("last_failure: null decodes to Option.none and encodes back to null", () => {
+    const noFailure = { ...wire, last_failure: null }
+    const status = decode(noFailure)
+    expect(Option.isNone(status.lastFailure)).toBe(true)
+    const encoded = encode(status)
+    expect(encoded.last_failure).toBeNull()
+    expect(JSON.stringify(encoded)).toBe(JSON.stringify(noFailure))
+  })
+
+  it("round-trips every state", () => {
+    for (const state of ["closed", "open", "half_open"] as const) {
+      const json = { ...wire, state, failure_count: 7 }
+      expect(JSON.stringify(encode(decode(json)))).toBe(JSON.stringify(json))
+    }
+  })
+
+  it("fromMillis builds the same status as decoding the wire JSON", () => {
+    const built = ServiceStatus.fromMillis({
+      service: "Chroma Server",
+      state: "closed",
+      failureCount: 0,
+      lastFailure: Date.UTC(2025, 10, 15, 10, 32, 12),
+      lastStateChange: Date.UTC(2025, 10, 15, 10, 30, 45)
+    })
+    expect(JSON.stringify(ServiceStatus.toJson(built))).toBe(JSON.stringify(wire))
+    const none = ServiceStatus.fromMillis({
+      service: "svc",
+      state: "open",
+      failureCount: 5,
+      lastFailure: undefined,
+      lastStateChange: 0
+    })
+    expect(ServiceStatus.toJson(none)).toEqual({
+      service: "svc",
+      state: "open",
+      failure_count: 5,
+      last_failure: null,
+      last_state_change: "1970-01-01T00:00:00.000Z"
+    })
+  })
+
+  describe("invalid wire JSON fails to decode with a ParseError", () => {
+    const invalid: ReadonlyArray<{ readonly name: string; readonly json: unknown }> = [
+      { name: "negative failure_count", json: { ...wire, failure_count: -1 } },
+      { name: "fractional failure_count", json: { ...wire, failure_count: 1.5 } },
+      { name: "failure_count as a string", json: { ...wire, failure_count: "0" } },
+      { name: "unknown state", json: { ...wire, state: "broken" } },
+      { name: "upper-case state", json: { ...wire, state: "OPEN" } },
+      { name: "bad last_state_change", json: { ...wire, last_state_change: "not a date" } },
+      { name: "bad last_failure", json: { ...wire, last_failure: "yesterday" } },
+      {
+        name: "last_failure absent (it is null, not missing, before the first failure)",
+        json: {
+          service: wire.service,
+          state: wire.state,
+          failure_count: wire.failure_count,
+          last_state_change: wire.last_state_change
+        }
+      },
+      {
+        name: "camelCase keys instead of the wire's snake_case",
+        json: {
+          service: "Chroma Server",
+          state: "closed",
+          failureCount: 0,
+          lastFailure: null,
+          lastStateChange: "2025-11-15T10:30:45.000Z"
+        }
+      },
+      { name: "not an object", json: "closed" }
+    ]
+
+    it.each(invalid)("$name", ({ json }) => {
+      const result = decodeEither(json)
+      expect(Either.isLeft(result)).toBe(true)
+      if (Either.isLeft(result)) expect(ParseResult.isParseError(result.left)).toBe(true)
+    })
+
+    it.effect("in the error channel of Schema.decodeUnknown", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(
+          Schema.decodeUnknown(ServiceStatus.ServiceStatus)({ ...wire, failure_count: -1 })
+        )
+        expect(error._tag).toBe("ParseError")
+        expect(error.message).toContain("failure_count")
+      }))
+  })
+})
