@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config"
+import { configDefaults, defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // the headless-browser tests have their own config (vitest.browser.config.ts, `npm run test:browser`)
+    exclude: [...configDefaults.exclude, "test/browser/**"],
     testTimeout: 20_000,
     hookTimeout: 20_000
   }

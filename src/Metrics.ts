@@ -53,8 +53,19 @@ export const stateChangesTotal = Metric.counter("resilience_state_changes_total"
 })
 
 /**
- * Duration of whole calls in milliseconds (all attempts and waits included); buckets from 1 ms
- * doubling up to about 65 s.
+ * Tokens left in a client's retry budget (0 to `maxTokens`); retries stop while it is at or
+ * below half of `maxTokens`. Not recorded for clients made with `retryBudget: false`.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const retryBudgetTokens = Metric.gauge("resilience_retry_budget_tokens", {
+  description: "Tokens left in a client's retry budget; retries stop at or below half of its size"
+})
+
+/**
+ * Duration of whole calls in milliseconds (all attempts and waits included); bucket bounds from
+ * 1 ms doubling up to 32,768 ms (about 33 s), then +Inf.
  *
  * @since 0.1.0
  * @category metrics

@@ -19,6 +19,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import type { BulkheadFull } from "./BulkheadFull.js"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/client.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
@@ -38,14 +39,19 @@ export const TypeId: unique symbol = internal.TypeId as TypeId
 export type TypeId = typeof TypeId
 
 /**
- * Everything a call can fail with: the breaker rejected it (`ServiceUnavailable`), the platform
- * client failed (`RequestError` for transport, URL and encoding problems, `ResponseError` for a
- * status of 400 or more), or an attempt timed out (`TimeoutException`).
+ * Everything a call can fail with: the breaker rejected it (`ServiceUnavailable`), the bulkhead
+ * had no place for it (`BulkheadFull`, only with `maxConcurrent`), the platform client failed
+ * (`RequestError` for transport, URL and encoding problems, `ResponseError` for a status of 400
+ * or more), or an attempt timed out or the call's `deadline` passed (`TimeoutException`).
  *
  * @since 0.1.0
  * @category models
  */
-export type ClientError = ServiceUnavailable | HttpClientError.HttpClientError | Cause.TimeoutException
+export type ClientError =
+  | ServiceUnavailable
+  | BulkheadFull
+  | HttpClientError.HttpClientError
+  | Cause.TimeoutException
 
 /**
  * Options of one call.
@@ -61,8 +67,13 @@ export interface RequestOptions {
   readonly headers?: Headers.Input | undefined
   /** Query parameters; a query written inline in the path is moved here too. */
   readonly urlParams?: UrlParams.Input | undefined
-  /** Overrides the client's per-attempt `timeout` for this call. */
+  /** Overrides the client's per-attempt `timeout` for this call (an invalid value is ignored). */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Overrides the client's `deadline` for this call: a limit on the whole call, every attempt,
+   * backoff and bulkhead wait included (an invalid value is ignored).
+   */
+  readonly deadline?: Duration.DurationInput | undefined
 }
 
 /**
@@ -96,8 +107,57 @@ export interface Options {
   readonly jitter?: RetryPolicy.Jitter | undefined
   /** Which failed attempts are retried. Default `RetryPolicy.isTransient`. `ServiceUnavailable` never is. */
   readonly retryOn?: ((error: ClientError) => boolean) | undefined
-  /** Which failed attempts count against the breaker. Default `RetryPolicy.isTransient`. */
+  /**
+   * Which failed attempts count against the breaker. Default `RetryPolicy.isTransient`. An
+   * attempt cut short by the call's `deadline` is never counted.
+   */
   readonly isFailure?: ((error: ClientError) => boolean) | undefined
+  /**
+   * The longest `Retry-After` the client waits for. A 429 or 503 answer with a `Retry-After`
+   * (delta-seconds or an HTTP-date, see `RetryPolicy.parseRetryAfter`) makes the next delay
+   * the longer of the backoff and that value; when it is longer than `maxRetryAfter`, the call
+   * is not retried and fails at once with that answer's `ResponseError`. Default `"30 seconds"`.
+   */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /**
+   * A limit on a whole call: every attempt and every wait (backoff, `Retry-After`, bulkhead
+   * queue). No retry starts whose wait would end at or past it, the call then failing with the
+   * last attempt's error; each attempt's timeout is shortened to the time left, and an attempt
+   * cut short that way, or a wait in the bulkhead queue that reaches it, fails the call with a
+   * `TimeoutException` whose message names the deadline. Calls can set their own
+   * (`RequestOptions.deadline`). Default: none.
+   */
+  readonly deadline?: Duration.DurationInput | undefined
+  /**
+   * A token bucket shared by all the client's calls that stops retries when many attempts
+   * fail (gRPC's retry throttling, see `RetryPolicy.RetryBudget`): each failed attempt that
+   * `retryOn` accepts takes a token, each successful attempt gives back `tokenRatio`, and a
+   * failure is retried only while more than half of `maxTokens` is left; first attempts always
+   * run. `false` turns it off. Default `{ maxTokens: 100, tokenRatio: 0.5 }`: generous, so that
+   * retries go on while under a third of attempts fail, and a storm against a failing upstream
+   * stops after 50 failed attempts; `{ maxTokens: 10, tokenRatio: 0.1 }` (gRPC's example)
+   * protects harder.
+   */
+  readonly retryBudget?: RetryPolicy.RetryBudgetOptions | boolean | undefined
+  /**
+   * Whether POST and PATCH are retried like the other methods. When `false`, a POST or PATCH
+   * without an `Idempotency-Key` header is retried only after a failure that shows the request
+   * never reached the server (connection refused, DNS failure, failed TCP connect), never after
+   * a timeout, a reset or an answer. Default `true` (the Python client's behaviour).
+   */
+  readonly retryUnsafeMethods?: boolean | undefined
+  /**
+   * The bulkhead: calls of this client that may run at the same time (a positive integer). A
+   * call holds its place for all its attempts and waits. Default: unlimited (no bulkhead).
+   */
+  readonly maxConcurrent?: number | undefined
+  /**
+   * Calls that may wait for a place when `maxConcurrent` are running (an integer ≥ 0; needs
+   * `maxConcurrent`). Calls beyond that fail at once with `BulkheadFull`, which the breaker
+   * does not count and the client does not retry. Waiting calls are served in order and can
+   * be interrupted (they then leave the queue). Default: unlimited.
+   */
+  readonly maxQueued?: number | undefined
 }
 
 /**
@@ -116,6 +176,11 @@ export interface Options {
  *
  * When the breaker opens during a call (by this call's failure or by others'), the call fails
  * with `ServiceUnavailable` at once, without waiting out its backoff.
+ *
+ * Load protection (see {@link Options}): `Retry-After` on 429 and 503, a `deadline` per call, a
+ * retry budget shared by the client's calls, no blind retries of POST and PATCH when
+ * `retryUnsafeMethods` is `false`, and a bulkhead (`maxConcurrent`, `maxQueued`) whose
+ * rejections fail with `BulkheadFull`.
  *
  * @since 0.1.0
  * @category models
@@ -161,6 +226,11 @@ export interface ResilientServiceClient {
   /** The client's breaker (for `changes`, `state`, or to protect other effects with it). */
   readonly breaker: CircuitBreaker.CircuitBreaker
   /**
+   * The retry budget now (also the gauge `resilience_retry_budget_tokens`). With
+   * `retryBudget: false`: `tokens` and `maxTokens` are `Infinity` and retries always allowed.
+   */
+  readonly retryBudget: Effect.Effect<RetryPolicy.RetryBudgetState>
+  /**
    * The same behaviour as an `HttpClient`, so every `@effect/platform` combinator applies
    * (`HttpClient.mapRequest`, `HttpClientResponse.schemaBodyJson`, …).
    */
@@ -173,7 +243,9 @@ export interface ResilientServiceClient {
  *
  * Fails with a `ConfigError` naming the option and the reason when an option is invalid
  * (non-positive or non-integer counts, non-positive durations, a relative or non-http URL, an
- * empty name); nothing is built then.
+ * empty name, a `retryBudget` that is neither a boolean nor `{ maxTokens, tokenRatio }` in
+ * range, a non-boolean `retryUnsafeMethods`, `maxQueued` without `maxConcurrent`); nothing is
+ * built then.
  *
  * @example
  * ```ts

@@ -128,3 +128,138 @@ export const isTransient: (error: unknown) => boolean = internal.isTransient
  * @category predicates
  */
 export const isTransientStatus: (status: number) => boolean = internal.isTransientStatus
+
+/**
+ * Reads an HTTP `Retry-After` header value (RFC 9110 §10.2.3) as the time to wait from
+ * `nowMillis` (Clock milliseconds, e.g. `Clock.currentTimeMillis`).
+ *
+ * - delta-seconds (`"120"`): that many seconds; a number too large to represent counts as 2^31 s.
+ * - an HTTP-date in any of its three formats (`"Sun, 06 Nov 1994 08:49:37 GMT"`, the obsolete
+ *   `"Sunday, 06-Nov-94 08:49:37 GMT"` and `"Sun Nov  6 08:49:37 1994"`): the time from
+ *   `nowMillis` to that date, or zero if it has passed. Names are case-sensitive and every field
+ *   must be in range; the day name is not checked against the date.
+ *
+ * Anything else (signs, fractions, units, other date formats, empty or non-string input) is
+ * `Option.none()`. It never throws.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Option } from "effect"
+ * import { RetryPolicy } from "effect-resilience"
+ *
+ * RetryPolicy.parseRetryAfter("5", 0) // Option.some(Duration.seconds(5))
+ * RetryPolicy.parseRetryAfter("Thu, 01 Jan 1970 00:00:05 GMT", 0) // Option.some(Duration.seconds(5))
+ * RetryPolicy.parseRetryAfter("soon", 0) // Option.none()
+ * ```
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const parseRetryAfter: (
+  value: string | null | undefined,
+  nowMillis: number
+) => Option.Option<Duration.Duration> = internal.parseRetryAfter
+
+/**
+ * Options of {@link makeBudget}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RetryBudgetOptions {
+  /**
+   * Size of the bucket, and its content when made (an integer from 1 to 1000000). Retries stop
+   * once more than `maxTokens / 2` failed attempts have not been paid back by successes.
+   * Default 100.
+   */
+  readonly maxTokens?: number | undefined
+  /**
+   * Tokens a successful attempt gives back (from 0.001 to `maxTokens`, kept to three decimals).
+   * Retries go on indefinitely while fewer than `tokenRatio / (1 + tokenRatio)` of attempts
+   * fail. Default 0.5: two successes refill what one failed attempt took, so retries continue
+   * while under a third of attempts fail.
+   */
+  readonly tokenRatio?: number | undefined
+}
+
+/**
+ * A snapshot of a retry budget.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RetryBudgetState {
+  /** Tokens left, from 0 to `maxTokens`. */
+  readonly tokens: number
+  readonly maxTokens: number
+  /** Whether a retry may start now: `tokens > maxTokens / 2`. */
+  readonly retriesAllowed: boolean
+}
+
+/**
+ * A retry budget, after gRPC's retry throttling: a token bucket shared by every call that uses
+ * it. It starts full (`maxTokens`); each failed attempt takes one token (down to zero), each
+ * successful attempt gives back `tokenRatio` (up to `maxTokens`), and retries are allowed only
+ * while more than half of `maxTokens` is left. First attempts are never refused: the budget
+ * only decides whether a failure is retried. Under a failing upstream the retries stop after a
+ * few failures, so load on it stays close to one attempt per call; they resume once enough
+ * successes have refilled the bucket.
+ *
+ * The `unsafe*` methods are synchronous (one plain update each), for hot paths.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RetryBudget {
+  readonly maxTokens: number
+  readonly tokenRatio: number
+  /** The bucket now. */
+  readonly state: Effect.Effect<RetryBudgetState>
+  /** Records a successful attempt: gives back `tokenRatio` tokens. */
+  readonly recordSuccess: Effect.Effect<void>
+  /** Records a failed attempt: takes one token; succeeds with whether a retry is allowed now. */
+  readonly recordFailure: Effect.Effect<boolean>
+  /** {@link RetryBudget.recordSuccess}, synchronously. */
+  readonly unsafeRecordSuccess: () => void
+  /** {@link RetryBudget.recordFailure}, synchronously. */
+  readonly unsafeRecordFailure: () => boolean
+  /** {@link RetryBudget.state}, synchronously. */
+  readonly unsafeState: () => RetryBudgetState
+}
+
+/**
+ * Makes a {@link RetryBudget}, full. Fails with a `ConfigError` naming the option
+ * (`maxTokens` not an integer from 1 to 1000000, `tokenRatio` not a number from 0.001 to
+ * `maxTokens`).
+ *
+ * `ResilientServiceClient` makes one per client (its `retryBudget` option); use this one to
+ * put a budget on `Effect.retry`:
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RetryPolicy } from "effect-resilience"
+ *
+ * declare const call: Effect.Effect<string, Error>
+ *
+ * const makeRetried = Effect.gen(function*() {
+ *   const budget = yield* RetryPolicy.makeBudget({ maxTokens: 10, tokenRatio: 0.1 })
+ *   return call.pipe(
+ *     // each attempt settles with the budget: a success refunds, a transient failure costs a token
+ *     Effect.tapBoth({
+ *       onSuccess: () => budget.recordSuccess,
+ *       onFailure: (error) => RetryPolicy.isTransient(error) ? budget.recordFailure : Effect.void
+ *     }),
+ *     Effect.retry({
+ *       schedule: RetryPolicy.schedule(),
+ *       while: (error) => RetryPolicy.isTransient(error) && budget.unsafeState().retriesAllowed
+ *     })
+ *   )
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeBudget: (options?: RetryBudgetOptions) => Effect.Effect<RetryBudget, ConfigError.ConfigError> =
+  internal.makeBudget

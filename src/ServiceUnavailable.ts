@@ -13,7 +13,8 @@ import * as Schema from "effect/Schema"
  *
  * - `service`: the breaker's name.
  * - `state`: `"open"`, or `"half_open"` when every probe permit is taken.
- * - `retryAfter`: the time left until the next probe may run (zero while a probe is in flight).
+ * - `retryAfter`: the time left until the next probe may run (zero while a probe is in flight,
+ *   infinite while the breaker is isolated by hand; JSON `null` then).
  *
  * Tagged `"ServiceUnavailable"`, so `Effect.catchTag("ServiceUnavailable", …)` selects it. An
  * `HttpApi` endpoint that declares it as an error answers HTTP 503, with the fields as JSON
@@ -50,7 +51,11 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
    */
   override get message(): string {
     const wait = Duration.toMillis(this.retryAfter)
-    const when = wait <= 0 ? "a probe is in flight" : `next probe in ${Duration.format(this.retryAfter)}`
+    const when = wait <= 0
+      ? "a probe is in flight"
+      : Duration.isFinite(this.retryAfter)
+      ? `next probe in ${Duration.format(this.retryAfter)}`
+      : "isolated: no probe until it is reset"
     return `[${this.service}] Circuit breaker ${this.state === "open" ? "OPEN" : "HALF_OPEN"}: call rejected (${when})`
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The monitoring endpoint of the Python service, `GET /v1/api/status/services`, as an
  * `HttpApiGroup` (for apps built with `HttpApi`, so the endpoints appear in their OpenAPI
- * document) and as a plain `HttpRouter`.
+ * document) and as a plain `HttpRouter`; and a status page for people, `GET /v1/api/status`.
  *
  * @since 0.1.0
  */
@@ -12,10 +12,13 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as statusPage from "./internal/statusPage.js"
+import type { Snapshot } from "./ServiceRegistry.js"
 import { ServiceRegistry } from "./ServiceRegistry.js"
 import { ServiceStatus } from "./ServiceStatus.js"
 
@@ -26,6 +29,14 @@ import { ServiceStatus } from "./ServiceStatus.js"
  * @category constants
  */
 export const path = "/v1/api/status/services"
+
+/**
+ * The path of the status page.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const pagePath = "/v1/api/status"
 
 /**
  * Nothing is registered under the requested id: HTTP 404 with
@@ -49,8 +60,9 @@ export class ServiceNotFound extends Schema.TaggedError<ServiceNotFound>()(
 export const Statuses = Schema.Record({ key: Schema.String, value: ServiceStatus })
 
 /**
- * `status.list` (`GET /v1/api/status/services`) and `status.get`
- * (`GET /v1/api/status/services/:id`).
+ * `status.list` (`GET /v1/api/status/services`), `status.get`
+ * (`GET /v1/api/status/services/:id`) and `status.page` (`GET /v1/api/status`, the HTML
+ * status page of {@link page}, documented as `text/html`).
  *
  * @since 0.1.0
  * @category api
@@ -66,6 +78,10 @@ export const group = HttpApiGroup.make("status")
       .addSuccess(ServiceStatus)
       .addError(ServiceNotFound)
   )
+  .add(
+    HttpApiEndpoint.get("page", pagePath)
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/html" }))
+  )
 
 const notFound = (id: string) => new ServiceNotFound({ id, message: `no service is registered under "${id}"` })
 
@@ -75,6 +91,58 @@ const lookup = (id: string) =>
       registry.get(id),
       Option.match({ onNone: () => Effect.fail(notFound(id)), onSome: Effect.succeed })
     ))
+
+/**
+ * Options of {@link renderPage}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PageOptions {
+  /**
+   * How often the page reloads itself, rounded up to whole seconds (at least 1). Default
+   * `"5 seconds"`.
+   */
+  readonly refreshInterval?: Duration.DurationInput | undefined
+}
+
+/**
+ * Renders the status page of a registry snapshot (see `ServiceRegistry.Registry.snapshot`) as
+ * one self-contained HTML document: inline CSS, no script, no external asset, every string from
+ * the snapshot escaped. It reloads itself every `refreshInterval` with
+ * `<meta http-equiv="refresh">`.
+ *
+ * It shows one card per service, in registration order (the element
+ * `article[data-service-id="<id>"][data-state="<state>"]`): its name and id, its state in colour
+ * (closed green, half_open amber, open red), its failure count, last failure and last state
+ * change, and, while it is open, the time until its next probe. Below the cards, the recent
+ * transitions of every service, newest first (at most 50). Probe times and transitions are
+ * known only for entries registered with their breaker.
+ *
+ * Use it to serve the page from another server; {@link page} serves it with `@effect/platform`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ServiceRegistry, StatusApi } from "effect-resilience"
+ *
+ * const html = Effect.flatMap(ServiceRegistry.ServiceRegistry, (registry) =>
+ *   Effect.map(registry.snapshot, (snapshot) => StatusApi.renderPage(snapshot, { refreshInterval: "10 seconds" })))
+ * ```
+ *
+ * @since 0.2.0
+ * @category rendering
+ */
+export const renderPage: (snapshot: Snapshot, options?: PageOptions) => string = statusPage.render
+
+const pageResponse = Effect.map(
+  Effect.flatMap(ServiceRegistry, (registry) => registry.snapshot),
+  (snapshot) =>
+    HttpServerResponse.text(renderPage(snapshot), {
+      contentType: "text/html; charset=utf-8",
+      headers: { "cache-control": "no-store", "x-content-type-options": "nosniff" }
+    })
+)
 
 /**
  * The handlers of {@link group} for any `HttpApi` that adds it.
@@ -101,6 +169,7 @@ export const handlers = <ApiId extends string, Groups extends HttpApiGroup.HttpA
       h
         .handle("list", () => Effect.flatMap(ServiceRegistry, (registry) => registry.statuses))
         .handle("get", ({ path }) => lookup(path.id))
+        .handle("page", () => pageResponse)
   ) as unknown as Layer.Layer<HttpApiGroup.ApiGroup<ApiId, "status">, never, ServiceRegistry>
 
 /**
@@ -111,11 +180,32 @@ export const handlers = <ApiId extends string, Groups extends HttpApiGroup.HttpA
  */
 export const api = HttpApi.make("effect-resilience-status").add(group)
 
+/**
+ * The status page alone: `GET /v1/api/status` answers 200 with the HTML of {@link renderPage}
+ * for the registry's current snapshot (refreshing every 5 seconds). {@link router} includes it.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter } from "@effect/platform"
+ * import { StatusApi } from "effect-resilience"
+ *
+ * // the page without the JSON endpoints, under /admin: GET /admin/v1/api/status
+ * const app = HttpRouter.empty.pipe(HttpRouter.mount("/admin", StatusApi.page))
+ * ```
+ *
+ * @since 0.2.0
+ * @category routers
+ */
+export const page: HttpRouter.HttpRouter<never, ServiceRegistry> = HttpRouter.empty.pipe(
+  HttpRouter.get(pagePath, pageResponse)
+)
+
 const encodeStatuses = Schema.encode(Statuses)
 const encodeStatus = Schema.encode(ServiceStatus)
 
 /**
- * The same endpoints as a plain router, to mount in an existing `HttpRouter`.
+ * The same endpoints as a plain router, to mount in an existing `HttpRouter`: the JSON listing
+ * and lookup, and the status page of {@link page} at `GET /v1/api/status`.
  *
  * @example
  * ```ts
@@ -128,7 +218,7 @@ const encodeStatus = Schema.encode(ServiceStatus)
  * @since 0.1.0
  * @category routers
  */
-export const router: HttpRouter.HttpRouter<never, ServiceRegistry> = HttpRouter.empty.pipe(
+export const router: HttpRouter.HttpRouter<never, ServiceRegistry> = page.pipe(
   HttpRouter.get(
     path,
     Effect.flatMap(ServiceRegistry, (registry) =>

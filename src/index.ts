@@ -31,6 +31,13 @@ export * as ServiceStatus from "./ServiceStatus.js"
 export * as ServiceUnavailable from "./ServiceUnavailable.js"
 
 /**
+ * The tagged error of a call rejected by a full bulkhead.
+ *
+ * @since 0.2.0
+ */
+export * as BulkheadFull from "./BulkheadFull.js"
+
+/**
  * An HTTP client for one service with retry, per-attempt timeouts and a circuit breaker.
  *
  * @since 0.1.0

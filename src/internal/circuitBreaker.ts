@@ -1,3 +1,4 @@
+import type * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
@@ -8,12 +9,16 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import * as Metrics from "../Metrics.js"
 import * as ServiceStatus from "../ServiceStatus.js"
 import * as ServiceUnavailable from "../ServiceUnavailable.js"
+import * as BreakerStore from "./breakerStore.js"
 import * as Machine from "./machine.js"
 import * as validate from "./validate.js"
 
@@ -57,13 +62,71 @@ const changesCapacity = 1024
 
 const countsAll = (_: unknown): boolean => true
 
+/**
+ * How many openings of a recovery schedule are computed when the breaker is made; from there on
+ * the last delay repeats.
+ */
+const scheduledOpenings = 64
+
+interface Persistence {
+  readonly store: KeyValueStore.KeyValueStore
+  readonly key: string
+}
+
 interface Settings {
   readonly name: string
   readonly config: Machine.Config<unknown>
   readonly isFailure: (error: unknown) => boolean
+  readonly persistence: Persistence | undefined
 }
 
-const settings = (options: CircuitBreaker.Options): Effect.Effect<Settings, ConfigError.ConfigError> =>
+/**
+ * The open durations a recovery schedule gives, stepped ahead of time on the breaker's clock so
+ * that the machine stays pure: the delay of step n is the length of the n-th opening.
+ */
+const openDurations = (
+  schedule: Schedule.Schedule<unknown, unknown>,
+  start: number
+): Effect.Effect<ReadonlyArray<number>, ConfigError.ConfigError> =>
+  Effect.gen(function*() {
+    const durations: Array<number> = []
+    let state = schedule.initial
+    let now = start
+    while (durations.length < scheduledOpenings) {
+      const [next, _, decision] = yield* schedule.step(now, undefined, state)
+      if (ScheduleDecision.isDone(decision)) break
+      const delay = ScheduleIntervals.start(decision.intervals) - now
+      if (!(delay > 0) || !Number.isFinite(delay)) {
+        return yield* validate.invalid(
+          "recoveryTimeout",
+          `every delay of the schedule must be positive and finite, but delay ${durations.length + 1} is ${delay} ms`
+        )
+      }
+      durations.push(delay)
+      state = next
+      now += delay
+    }
+    if (durations.length === 0) {
+      return yield* validate.invalid("recoveryTimeout", "the schedule ends before its first delay")
+    }
+    return durations
+  })
+
+const isStrategy = (u: unknown): u is Machine.TrippingStrategy<unknown> => {
+  if (typeof u !== "object" || u === null) return false
+  const strategy = u as Record<string, unknown>
+  return typeof strategy.initial === "function" && typeof strategy.onSuccess === "function" &&
+    typeof strategy.onFailure === "function" && typeof strategy.shouldTrip === "function"
+}
+
+const isKeyValueStore = (u: unknown): u is KeyValueStore.KeyValueStore =>
+  typeof u === "object" && u !== null && typeof (u as Record<string, unknown>).get === "function" &&
+  typeof (u as Record<string, unknown>).set === "function"
+
+const settings = (
+  options: CircuitBreaker.Options,
+  now: number
+): Effect.Effect<Settings, ConfigError.ConfigError> =>
   Effect.gen(function*() {
     const name = yield* validate.nonEmptyString("name", options.name, defaults.name)
     const failureThreshold = yield* validate.positiveInteger(
@@ -71,42 +134,71 @@ const settings = (options: CircuitBreaker.Options): Effect.Effect<Settings, Conf
       options.failureThreshold,
       defaults.failureThreshold
     )
-    const recoveryTimeout = yield* validate.positiveDuration(
-      "recoveryTimeout",
-      options.recoveryTimeout,
-      defaults.recoveryTimeout
+    const scheduled = Schedule.isSchedule(options.recoveryTimeout)
+      ? yield* openDurations(options.recoveryTimeout as Schedule.Schedule<unknown, unknown>, now)
+      : undefined
+    const recoveryTimeoutMillis = scheduled !== undefined ? scheduled[0]! : Duration.toMillis(
+      yield* validate.positiveDuration(
+        "recoveryTimeout",
+        options.recoveryTimeout,
+        defaults.recoveryTimeout
+      )
     )
     const halfOpenMaxProbes = yield* validate.positiveInteger(
       "halfOpenMaxProbes",
       options.halfOpenMaxProbes,
       defaults.halfOpenMaxProbes
     )
+    const probeTimeout = options.probeTimeout === undefined
+      ? undefined
+      : yield* validate.positiveDuration("probeTimeout", options.probeTimeout, options.probeTimeout)
     const isFailure = yield* validate.optionalFunction("isFailure", options.isFailure, countsAll)
-    const strategy = options.strategy ?? Machine.consecutiveFailures(failureThreshold)
-    if (typeof strategy !== "object" || strategy === null || typeof strategy.shouldTrip !== "function") {
-      return yield* validate.invalid("strategy", "must be a TrippingStrategy such as consecutiveFailures(5)")
+    const strategy: unknown = options.strategy ?? Machine.consecutiveFailures(failureThreshold)
+    if (!isStrategy(strategy)) {
+      return yield* validate.invalid(
+        "strategy",
+        "must be a TrippingStrategy (initial, onSuccess, onFailure, shouldTrip) such as consecutiveFailures(5)"
+      )
     }
+    const strategyError = Machine.strategyError(strategy)
+    if (strategyError !== undefined) return yield* Effect.fail(strategyError)
+    if (options.store !== undefined && !isKeyValueStore(options.store)) {
+      return yield* validate.invalid("store", "must be a KeyValueStore from @effect/platform")
+    }
+    if (options.storeKey !== undefined && options.store === undefined) {
+      return yield* validate.invalid("storeKey", "needs a store to be given too")
+    }
+    const storeKey = yield* validate.nonEmptyString("storeKey", options.storeKey, BreakerStore.defaultKey(name))
     return {
       name,
       isFailure,
+      persistence: options.store === undefined ? undefined : { store: options.store, key: storeKey },
       config: {
-        strategy: strategy as Machine.TrippingStrategy<unknown>,
-        recoveryTimeoutMillis: Duration.toMillis(recoveryTimeout),
-        halfOpenMaxProbes
+        strategy,
+        recoveryTimeoutMillis,
+        openDurationsMillis: scheduled,
+        halfOpenMaxProbes,
+        probeTimeoutMillis: probeTimeout === undefined ? undefined : Duration.toMillis(probeTimeout)
       }
     }
   })
 
 const logTransition = (name: string, transition: Machine.Transition): Effect.Effect<void> => {
-  switch (transition.to) {
-    case "open":
-      return Effect.logError(
-        `[${name}] Circuit breaker OPEN (${transition.from === "half_open" ? "probe failed" : "threshold reached"})`
-      )
-    case "half_open":
+  switch (transition.reason) {
+    case "threshold":
+      return Effect.logError(`[${name}] Circuit breaker OPEN (threshold reached)`)
+    case "probe_failed":
+      return Effect.logError(`[${name}] Circuit breaker OPEN (probe failed)`)
+    case "probe_timeout":
+      return Effect.logError(`[${name}] Circuit breaker OPEN (probe timed out)`)
+    case "isolated":
+      return Effect.logWarning(`[${name}] Circuit breaker OPEN (isolated manually)`)
+    case "recovery":
       return Effect.logInfo(`[${name}] Circuit breaker HALF_OPEN (testing recovery)`)
-    case "closed":
+    case "recovered":
       return Effect.logInfo(`[${name}] Circuit breaker CLOSED (service recovered)`)
+    case "reset":
+      return Effect.logInfo(`[${name}] Circuit breaker CLOSED (reset manually)`)
   }
 }
 
@@ -124,20 +216,25 @@ export const make = (
   options: CircuitBreaker.Options = {}
 ): Effect.Effect<CircuitBreaker.CircuitBreaker, ConfigError.ConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    const { config, isFailure, name } = yield* settings(options)
     // The breaker keeps one timeline: the Clock of the context it is made in (a TestClock in tests).
     const clock: Clock.Clock = yield* Effect.clock
+    const now = () => clock.unsafeCurrentTimeMillis()
+    const { config, isFailure, name, persistence } = yield* settings(options, now())
     const scope = yield* Effect.scope
     const hub = yield* Effect.acquireRelease(
       PubSub.sliding<CircuitBreaker.StateChange>(changesCapacity),
       PubSub.shutdown
     )
+    const restored = persistence === undefined
+      ? Option.none<Machine.Snapshot>()
+      : yield* BreakerStore.load(persistence.store, persistence.key, name).pipe(Effect.annotateLogs("service", name))
     // `current` mirrors the Ref: every write goes through `Ref.modify` below, whose callback also
     // updates the mirror in the same synchronous step. The hot path reads the mirror instead of
     // spending an effect on `Ref.get`; it never writes it.
-    let current = Machine.initial(config, clock.unsafeCurrentTimeMillis())
+    let current = Option.isSome(restored)
+      ? Machine.restore(config, restored.value, now())
+      : Machine.initial(config, now())
     const ref = yield* Ref.make(current)
-    const now = () => clock.unsafeCurrentTimeMillis()
 
     const stepWith = (event: Machine.Event) =>
       Ref.modify(ref, (machine) => {
@@ -151,43 +248,65 @@ export const make = (
     const serviceTag = [MetricLabel.make("service", name)]
     const recordState = (state: CircuitBreaker.State) =>
       Metrics.breakerState.unsafeUpdate(Metrics.stateValue(state), serviceTag)
-    recordState("closed")
-    const announce = (transitions: ReadonlyArray<Machine.Transition>): Effect.Effect<void> =>
-      Effect.forEach(transitions, (transition) =>
-        Effect.zipRight(
-          Effect.sync(() => {
-            recordState(transition.to)
-            Metrics.stateChangesTotal.unsafeUpdate(1, [...serviceTag, MetricLabel.make("to", transition.to)])
-          }),
-          Effect.zipRight(
-            PubSub.publish(hub, {
-              service: name,
-              from: transition.from,
-              to: transition.to,
-              at: new Date(transition.at)
-            }),
-            transition.to === "open"
-              ? Effect.zipRight(logTransition(name, transition), recoveryTimer)
-              : logTransition(name, transition)
-          )
-        ), { discard: true }).pipe(Effect.annotateLogs("service", name))
+    recordState(current.state)
 
-    // Publishes `open → half_open` when the recovery timeout elapses even if no call comes.
-    // Forked interruptible: it is started from inside the uninterruptible settling of a call.
-    const recoveryTimer: Effect.Effect<void> = Effect.suspend(() =>
-      Effect.forkIn(
-        Effect.interruptible(
-          Effect.zipRight(
-            clock.sleep(Duration.millis(config.recoveryTimeoutMillis)),
-            Effect.flatMap(observation, (step) => announce(step.transitions))
-          )
-        ),
-        scope
+    // Writes are serialised and write the machine as it is when they run, so that the last write
+    // is always the latest state, whichever fiber made which transition first.
+    const writeLock = yield* Effect.makeSemaphore(1)
+    const persist: Effect.Effect<void> = persistence === undefined
+      ? Effect.void
+      : writeLock.withPermits(1)(
+        Effect.suspend(() => BreakerStore.save(persistence.store, persistence.key, name, Machine.snapshot(current)))
       )
-    )
+
+    const publish = (transition: Machine.Transition): Effect.Effect<void> =>
+      Effect.zipRight(
+        Effect.sync(() => {
+          recordState(transition.to)
+          Metrics.stateChangesTotal.unsafeUpdate(1, [...serviceTag, MetricLabel.make("to", transition.to)])
+        }),
+        Effect.zipRight(
+          PubSub.publish(hub, {
+            service: name,
+            from: transition.from,
+            to: transition.to,
+            at: new Date(transition.at)
+          }),
+          logTransition(name, transition)
+        )
+      )
+    const announce = (step: Machine.Step<unknown>): Effect.Effect<void> => {
+      const machine = step.machine
+      // an opening that is still running needs a timer to publish its end; an isolated one has none
+      const timer = machine.state === "open" && Number.isFinite(machine.openUntil)
+        ? wakeAt(machine.openUntil)
+        : Effect.void
+      return Effect.forEach(step.transitions, publish, { discard: true }).pipe(
+        Effect.zipRight(timer),
+        Effect.zipRight(persist),
+        Effect.annotateLogs("service", name)
+      )
+    }
+
+    // Publishes what a deadline changes (the end of an opening, a probe timeout) when it passes,
+    // even if no call comes. Forked interruptible: it is started from inside the uninterruptible
+    // settling of a call. Reads step the machine lazily anyway, so the timer only publishes.
+    const wakeAt = (at: number): Effect.Effect<void> =>
+      Effect.suspend(() =>
+        Effect.forkIn(
+          Effect.interruptible(
+            Effect.zipRight(
+              // the time left is read when the fiber starts: a clock moved meanwhile shortens it
+              Effect.suspend(() => clock.sleep(Duration.millis(Math.max(0, at - now())))),
+              Effect.flatMap(observation, (step) => step.transitions.length === 0 ? Effect.void : announce(step))
+            )
+          ),
+          scope
+        )
+      )
 
     const after = <A, E, R>(step: Machine.Step<unknown>, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      step.transitions.length === 0 ? effect : Effect.zipRight(announce(step.transitions), effect)
+      step.transitions.length === 0 ? effect : Effect.zipRight(announce(step), effect)
 
     // A rejection is the same value for the same generation and retry delay: reuse the last one
     // rather than building an error per rejected call.
@@ -211,10 +330,14 @@ export const make = (
 
     // Steps the machine with an outcome and announces what it changed. Runs uninterruptibly
     // wherever a transition is possible, so that a state change is never left unannounced.
-    const settle = (ticket: Machine.Ticket, tag: "Success" | "Failure" | "Ignored" | "Interrupted") =>
+    const settle = (
+      ticket: Machine.Ticket,
+      tag: "Success" | "Failure" | "Ignored" | "Interrupted",
+      durationMillis: number
+    ) =>
       Effect.flatMap(
-        stepWith({ _tag: tag, ticket }),
-        (step) => step.transitions.length === 0 ? Effect.void : announce(step.transitions)
+        stepWith({ _tag: tag, ticket, durationMillis } as Machine.Event),
+        (step) => step.transitions.length === 0 ? Effect.void : announce(step)
       )
 
     const classify = <E>(cause: Cause.Cause<E>): "Failure" | "Ignored" | "Interrupted" => {
@@ -228,15 +351,22 @@ export const make = (
       return isFailure(failure.value) ? "Failure" : "Ignored"
     }
 
-    const settleFailure = <E>(ticket: Machine.Ticket, cause: Cause.Cause<E>): Effect.Effect<never, E> => {
+    const settleFailure = <E>(
+      ticket: Machine.Ticket,
+      cause: Cause.Cause<E>,
+      durationMillis: number
+    ): Effect.Effect<never, E> => {
       let outcome: "Failure" | "Ignored" | "Interrupted"
       try {
         outcome = classify(cause)
       } catch (defect) {
         // a throwing isFailure is a bug: count the call so that no permit is lost, and surface it
-        return Effect.zipRight(settle(ticket, "Failure"), Effect.failCause(Cause.sequential(cause, Cause.die(defect))))
+        return Effect.zipRight(
+          settle(ticket, "Failure", durationMillis),
+          Effect.failCause(Cause.sequential(cause, Cause.die(defect)))
+        )
       }
-      return Effect.zipRight(settle(ticket, outcome), Effect.failCause(cause))
+      return Effect.zipRight(settle(ticket, outcome, durationMillis), Effect.failCause(cause))
     }
 
     // The closed path holds no permit: an interruption simply skips these handlers, which is
@@ -244,7 +374,7 @@ export const make = (
     // A success cannot trip the consecutive-failures rule; a failure can, so its settling is
     // uninterruptible.
     const successCannotTrip = config.strategy.onSuccessMayTrip !== true
-    const runClosed = <A, E, R>(self: Effect.Effect<A, E, R>, ticket: Machine.Ticket): Effect.Effect<A, E, R> =>
+    const runClosedUntimed = <A, E, R>(self: Effect.Effect<A, E, R>, ticket: Machine.Ticket): Effect.Effect<A, E, R> =>
       Effect.matchCauseEffect(self, {
         // one Ref step that also yields the value: the cheapest possible success path
         onSuccess: (value) =>
@@ -253,12 +383,23 @@ export const make = (
               current = Machine.step(machine, { _tag: "Success", ticket }, now(), config).machine
               return [value, current] as const
             })
-            : Effect.as(Effect.uninterruptible(settle(ticket, "Success")), value),
-        onFailure: (cause) => Effect.uninterruptible(settleFailure(ticket, cause))
+            : Effect.as(Effect.uninterruptible(settle(ticket, "Success", 0)), value),
+        onFailure: (cause) => Effect.uninterruptible(settleFailure(ticket, cause, 0))
       })
+    // For a strategy that reads durations (slow calls): the clock is read when the call starts
+    // and when it ends, and only for such a strategy.
+    const runClosedTimed = <A, E, R>(self: Effect.Effect<A, E, R>, ticket: Machine.Ticket): Effect.Effect<A, E, R> => {
+      const start = now()
+      return Effect.matchCauseEffect(self, {
+        onSuccess: (value) => Effect.as(Effect.uninterruptible(settle(ticket, "Success", now() - start)), value),
+        onFailure: (cause) => Effect.uninterruptible(settleFailure(ticket, cause, now() - start))
+      })
+    }
+    const runClosed = config.strategy.needsDuration === true ? runClosedTimed : runClosedUntimed
 
     // Probes hold a permit: admission and settling happen with interruption masked, the call
-    // itself runs interruptibly, and every exit (interruption included) settles.
+    // itself runs interruptibly, and every exit (interruption included) settles. A probe under a
+    // probe timeout also starts the timer that publishes its timing out.
     const runGuarded = <A, E, R>(
       self: Effect.Effect<A, E, R>
     ): Effect.Effect<A, E | ServiceUnavailable.ServiceUnavailable, R> =>
@@ -266,13 +407,11 @@ export const make = (
         Effect.flatMap(guardedAdmission, (step): Effect.Effect<A, E | ServiceUnavailable.ServiceUnavailable, R> => {
           const decision = step.decision as Machine.Ticket | Machine.Rejected
           if (decision._tag === "Rejected") return after(step, reject(decision))
-          return after(
-            step,
-            Effect.matchCauseEffect(restore(self), {
-              onSuccess: (value) => Effect.as(settle(decision, "Success"), value),
-              onFailure: (cause) => settleFailure(decision, cause)
-            })
-          )
+          const run = Effect.matchCauseEffect(restore(self), {
+            onSuccess: (value) => Effect.as(settle(decision, "Success", 0), value),
+            onFailure: (cause) => settleFailure(decision, cause, 0)
+          })
+          return after(step, decision.deadline === undefined ? run : Effect.zipRight(wakeAt(decision.deadline), run))
         })
       )
 
@@ -290,6 +429,25 @@ export const make = (
             return runGuarded(self)
         }
       })
+
+    const manually = (event: Machine.Event): Effect.Effect<void> =>
+      Effect.uninterruptible(
+        Effect.flatMap(stepWith(event), (step) => step.transitions.length === 0 ? Effect.void : announce(step))
+      )
+
+    if (Option.isSome(restored) && current.state !== "closed") {
+      const machine = current
+      yield* Effect.logInfo(
+        `[${name}] Circuit breaker ${machine.state === "open" ? "OPEN" : "HALF_OPEN"} (restored from the store${
+          machine.isolated
+            ? ", isolated manually"
+            : machine.state === "open"
+            ? `, next probe in ${Duration.format(Duration.millis(Math.max(0, machine.openUntil - now())))}`
+            : ""
+        })`
+      ).pipe(Effect.annotateLogs("service", name))
+      if (machine.state === "open" && Number.isFinite(machine.openUntil)) yield* wakeAt(machine.openUntil)
+    }
 
     const rejection = Effect.suspend(() => {
       const decision = Machine.peek(current, config, now)
@@ -316,7 +474,10 @@ export const make = (
       status: Effect.flatMap(observation, (step) => after(step, Effect.succeed(toStatus(name, step.machine)))),
       state: Effect.flatMap(observation, (step) => after(step, Effect.succeed(step.machine.state))),
       changes: Stream.fromPubSub(hub),
-      subscribe: PubSub.subscribe(hub)
+      subscribe: PubSub.subscribe(hub),
+      isolate: manually(Machine.isolateEvent),
+      reset: manually(Machine.resetEvent),
+      isolated: Effect.sync(() => current.isolated)
     }) as CircuitBreaker.CircuitBreaker
     return breaker
   })

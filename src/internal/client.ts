@@ -4,9 +4,10 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as LogLevel from "effect/LogLevel"
@@ -17,6 +18,7 @@ import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
+import * as BulkheadFull from "../BulkheadFull.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import * as Metrics from "../Metrics.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
@@ -26,6 +28,7 @@ import type * as ServiceStatus from "../ServiceStatus.js"
 import type * as ServiceUnavailable from "../ServiceUnavailable.js"
 import * as breakerInternal from "./circuitBreaker.js"
 import * as Deadlines from "./deadlines.js"
+import * as RetryPolicyInternal from "./retryPolicy.js"
 import * as validate from "./validate.js"
 
 /** @internal */
@@ -39,7 +42,9 @@ export const defaults = {
   timeout: "10 seconds",
   failureThreshold: 5,
   recoveryTimeout: "60 seconds",
-  backoff: "1 second"
+  backoff: "1 second",
+  maxRetryAfter: "30 seconds",
+  retryUnsafeMethods: true
 } as const
 
 /** Error bodies up to this size are kept for the caller; larger ones are read and dropped. */
@@ -100,7 +105,53 @@ interface Settings {
   readonly retry: RetryPolicy.RetryPolicy
   readonly breaker: CircuitBreaker.Options
   readonly retryOn: (error: ClientError) => boolean
+  readonly maxRetryAfterMillis: number
+  /** Milliseconds; 0 for none. */
+  readonly deadlineMillis: number
+  readonly retryBudget: { readonly maxTokens: number; readonly tokenRatio: number } | undefined
+  readonly retryUnsafeMethods: boolean
+  readonly bulkhead: { readonly maxConcurrent: number; readonly maxQueued: number } | undefined
 }
+
+const retryBudgetSettings = (
+  value: unknown
+): Effect.Effect<{ readonly maxTokens: number; readonly tokenRatio: number } | undefined, ConfigError.ConfigError> => {
+  if (value === false) return Effect.succeed(undefined)
+  if (value === undefined || value === true) return Effect.succeed(RetryPolicyInternal.budgetDefaults)
+  if (typeof value !== "object" || value === null) {
+    return validate.invalid("retryBudget", "must be false, true or { maxTokens, tokenRatio }")
+  }
+  return Either.match(RetryPolicyInternal.resolveBudget(value), {
+    onLeft: ({ field, reason }) =>
+      Effect.fail(ConfigError.InvalidData(field === "" ? ["retryBudget"] : ["retryBudget", field], reason)),
+    onRight: Effect.succeed
+  })
+}
+
+const bulkheadSettings = (
+  maxConcurrent: unknown,
+  maxQueued: unknown
+): Effect.Effect<
+  { readonly maxConcurrent: number; readonly maxQueued: number } | undefined,
+  ConfigError.ConfigError
+> => {
+  if (maxConcurrent === undefined) {
+    return maxQueued === undefined
+      ? Effect.succeed(undefined)
+      : validate.invalid("maxQueued", "needs maxConcurrent: without a limit on running calls no call ever waits")
+  }
+  if (typeof maxConcurrent !== "number" || !Number.isSafeInteger(maxConcurrent) || maxConcurrent < 1) {
+    return validate.invalid("maxConcurrent", `must be a positive integer, got ${show(maxConcurrent)}`)
+  }
+  if (maxQueued === undefined) return Effect.succeed({ maxConcurrent, maxQueued: Infinity })
+  if (typeof maxQueued !== "number" || !Number.isSafeInteger(maxQueued) || maxQueued < 0) {
+    return validate.invalid("maxQueued", `must be an integer ≥ 0, got ${show(maxQueued)}`)
+  }
+  return Effect.succeed({ maxConcurrent, maxQueued })
+}
+
+const show = (value: unknown): string =>
+  typeof value === "string" ? JSON.stringify(value) : typeof value === "number" ? String(value) : typeof value
 
 const settings = (
   options: ResilientServiceClient.Options
@@ -136,6 +187,20 @@ const settings = (
       options.isFailure,
       RetryPolicy.isTransient
     )
+    const maxRetryAfter = yield* validate.positiveDuration(
+      "maxRetryAfter",
+      options.maxRetryAfter,
+      defaults.maxRetryAfter
+    )
+    const deadline = options.deadline === undefined
+      ? undefined
+      : yield* validate.positiveDuration("deadline", options.deadline, 0)
+    const retryBudget = yield* retryBudgetSettings(options.retryBudget)
+    const retryUnsafeMethods = options.retryUnsafeMethods ?? defaults.retryUnsafeMethods
+    if (typeof retryUnsafeMethods !== "boolean") {
+      return yield* validate.invalid("retryUnsafeMethods", `must be true or false, got ${show(retryUnsafeMethods)}`)
+    }
+    const bulkhead = yield* bulkheadSettings(options.maxConcurrent, options.maxQueued)
     const retry = yield* RetryPolicy.make({
       maxAttempts,
       baseDelay: backoff,
@@ -150,12 +215,18 @@ const settings = (
       timeout,
       retry,
       retryOn,
+      maxRetryAfterMillis: Duration.toMillis(maxRetryAfter),
+      deadlineMillis: deadline === undefined ? 0 : Duration.toMillis(deadline),
+      retryBudget,
+      retryUnsafeMethods,
+      bulkhead,
       breaker: {
         name: serviceName,
         failureThreshold,
         recoveryTimeout,
         halfOpenMaxProbes,
-        isFailure: isFailure as (error: unknown) => boolean
+        // an attempt cut short by the caller's deadline says nothing about the service
+        isFailure: (error: unknown) => !isDeadlineError(error) && isFailure(error as ClientError)
       }
     }
   })
@@ -191,10 +262,80 @@ const describeDuration = (duration: Duration.Duration): string => Duration.forma
 const timeoutError = (timeoutMillis: number) =>
   new Cause.TimeoutException(`Timed out after ${describeDuration(Duration.millis(timeoutMillis))}`)
 
+/**
+ * Marks the `TimeoutException`s raised by a call's deadline (the breaker does not count them).
+ * A property, not a WeakSet: Effect may hand on a failure wrapped in a Proxy (to attach its span).
+ */
+const deadlineMarker: unique symbol = Symbol.for("effect-resilience/ResilientServiceClient/deadline")
+
+const deadlineError = (deadlineMillis: number, where: string) => {
+  const error = new Cause.TimeoutException(
+    `Deadline of ${describeDuration(Duration.millis(deadlineMillis))} exceeded ${where}`
+  )
+  Object.defineProperty(error, deadlineMarker, { value: true })
+  return error
+}
+
+/**
+ * The error of an attempt whose timer fired: a plain timeout, or, when the attempt had been
+ * shortened to the time left before the call's deadline (`deadlineMillis > 0`), the deadline.
+ */
+const expiredError = (timeoutMillis: number, deadlineMillis: number) =>
+  deadlineMillis > 0 ? deadlineError(deadlineMillis, "during an attempt") : timeoutError(timeoutMillis)
+
+const isDeadlineError = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && deadlineMarker in error
+
+/**
+ * Error codes of a transport failure that happened before the request could be sent: refused
+ * connections, DNS failures, unreachable hosts, connect timeouts.
+ */
+const notSentCodes: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_NONAME",
+  "EAI_FAIL",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+  "UND_ERR_CONNECT_TIMEOUT"
+])
+
+/**
+ * Whether the cause of a transport error shows that the request never left: a code from
+ * {@link notSentCodes}, or a system error raised by `connect` or `getaddrinfo`. Looks through
+ * `cause` chains (fetch wraps the system error) and `AggregateError`s (every address tried
+ * failed to connect).
+ */
+const neverSent = (cause: unknown, depth = 0): boolean => {
+  if (typeof cause !== "object" || cause === null || depth > 4) return false
+  const { code, errors, syscall } = cause as { code?: unknown; syscall?: unknown; errors?: unknown }
+  if (typeof code === "string" && notSentCodes.has(code)) return true
+  if (syscall === "connect" || syscall === "getaddrinfo") return true
+  if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => neverSent(e, depth + 1))) return true
+  return neverSent((cause as { cause?: unknown }).cause, depth + 1)
+}
+
+/** Whether a failed POST or PATCH may be sent again although it is not idempotent. */
+const unsafeRetryAllowed = (request: HttpClientRequest.HttpClientRequest, error: ClientError): boolean =>
+  (request.method !== "POST" && request.method !== "PATCH") ||
+  request.headers["idempotency-key"] !== undefined ||
+  (error._tag === "RequestError" && error.reason === "Transport" && neverSent(error.cause))
+
+/** The `Retry-After` of a 429 or 503 answer, if it has a valid one. */
+const retryAfterOf = (error: ClientError, nowMillis: number): Option.Option<Duration.Duration> => {
+  if (error._tag !== "ResponseError" || error.reason !== "StatusCode") return Option.none()
+  const status = error.response.status
+  if (status !== 429 && status !== 503) return Option.none()
+  return RetryPolicy.parseRetryAfter(error.response.headers["retry-after"], nowMillis)
+}
+
 /** The cause of a failed attempt in words, for the retry log line. */
 const describeError = (error: ClientError): string => {
   if (Cause.isTimeoutException(error)) return error.message !== "" ? error.message : "Timed out"
   if (error._tag === "ServiceUnavailable") return "Circuit breaker rejected the call"
+  if (error._tag === "BulkheadFull") return "Bulkhead full"
   if (error._tag === "ResponseError") {
     return error.reason === "StatusCode" ? `HTTP ${error.response.status}` : `Invalid response (${error.reason})`
   }
@@ -223,14 +364,17 @@ const buffered = (
       return next
     })
     : Effect.as(Stream.runDrain(response.stream), null)
+  // the headers are kept either way: the retry loop reads `Retry-After` from them
+  const headers = response.headers as Record<string, string>
   return Effect.match(read, {
-    onFailure: () => HttpClientResponse.fromWeb(response.request, new Response(null, { status: response.status })),
+    onFailure: () =>
+      HttpClientResponse.fromWeb(response.request, new Response(null, { status: response.status, headers })),
     onSuccess: (body) =>
       HttpClientResponse.fromWeb(
         response.request,
         new Response(response.status === 204 || response.status === 304 ? null : body, {
           status: response.status,
-          headers: response.headers as Record<string, string>
+          headers
         })
       )
   })
@@ -241,6 +385,123 @@ const buffered = (
 const unreadResponses = new FinalizationRegistry<Scope.CloseableScope>((scope) => {
   Effect.runFork(Scope.close(scope, Exit.void))
 })
+
+// -----------------------------------------------------------------------------
+// Bulkhead
+// -----------------------------------------------------------------------------
+
+interface Waiter {
+  /** The waiting fiber's callback, once it is suspended. */
+  resume: ((effect: Effect.Effect<void, ClientError>) => void) | undefined
+  /** `queued` until it gets a place (`granted`), its deadline passes (`expired`) or it is interrupted (`left`). */
+  state: "queued" | "granted" | "expired" | "left"
+  /** Its deadline in the client's deadline heap, if the call has one. */
+  entry: Deadlines.Entry | undefined
+}
+
+interface Bulkhead {
+  /**
+   * Runs `effect` once a place is free: at once when fewer than `maxConcurrent` calls run,
+   * after waiting in line when the queue has room, and otherwise fails at once with
+   * `BulkheadFull`. A wait still in line at `deadlineAt` (Clock milliseconds; `Infinity` for
+   * none) fails with `onDeadline()`. The place is held until `effect` ends, however it ends.
+   */
+  readonly withPlace: <A>(
+    effect: Effect.Effect<A, ClientError>,
+    deadlineAt: number,
+    onDeadline: () => Cause.TimeoutException
+  ) => Effect.Effect<A, ClientError>
+}
+
+/**
+ * A counting semaphore with a bounded FIFO queue. Places pass from a finishing call straight to
+ * the first waiter, so a newcomer never overtakes the queue. All state changes are synchronous,
+ * and a waiter's `state` settles every race (granted, expired, interrupted) in one place; the
+ * wait runs in the caller's fiber (no fork), its deadline kept in the client's deadline heap.
+ */
+const makeBulkhead = (
+  serviceName: string,
+  maxConcurrent: number,
+  maxQueued: number,
+  deadlines: Deadlines.Deadlines
+): Bulkhead => {
+  let running = 0
+  // a Set keeps insertion order and removes a waiter that leaves in O(1)
+  const queue = new Set<Waiter>()
+
+  const release = (): void => {
+    for (const waiter of queue) {
+      queue.delete(waiter)
+      waiter.state = "granted"
+      if (waiter.entry !== undefined) deadlines.remove(waiter.entry)
+      waiter.resume?.(Effect.void)
+      return
+    }
+    running--
+  }
+  const releaseEffect = Effect.sync(release)
+
+  /** The waiter's fiber was interrupted: leave the line, or pass on a place it was just given. */
+  const leave = (waiter: Waiter): void => {
+    if (waiter.entry !== undefined) deadlines.remove(waiter.entry)
+    if (waiter.state === "granted") release()
+    else queue.delete(waiter)
+    waiter.state = "left"
+  }
+
+  const expire = (waiter: Waiter, onDeadline: () => Cause.TimeoutException): void => {
+    if (waiter.state !== "queued") return
+    queue.delete(waiter)
+    waiter.state = "expired"
+    waiter.resume?.(Effect.fail(onDeadline()))
+  }
+
+  const awaitPlace = (waiter: Waiter, onDeadline: () => Cause.TimeoutException) =>
+    Effect.async<void, ClientError>((resume) => {
+      if (waiter.state === "granted") return resume(Effect.void)
+      if (waiter.state === "expired") return resume(Effect.fail(onDeadline()))
+      waiter.resume = resume
+    })
+
+  /**
+   * Runs uninterruptible up to the wait itself, which `restore` makes interruptible: a waiter
+   * is in the queue only once its interruption handler is in place.
+   */
+  const acquire = (
+    restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+    deadlineAt: number,
+    onDeadline: () => Cause.TimeoutException
+  ) =>
+    Effect.suspend((): Effect.Effect<void, ClientError> => {
+      if (running < maxConcurrent) {
+        running++
+        return Effect.void
+      }
+      if (queue.size >= maxQueued) return Effect.fail(BulkheadFull.unsafeMake(serviceName, maxConcurrent, maxQueued))
+      const waiter: Waiter = { resume: undefined, state: "queued", entry: undefined }
+      queue.add(waiter)
+      const waiting = Effect.onInterrupt(
+        restore(awaitPlace(waiter, onDeadline)),
+        () => Effect.sync(() => leave(waiter))
+      )
+      return deadlineAt === Infinity
+        ? waiting
+        : Effect.flatMap(deadlines.register(deadlineAt, Effect.sync(() => expire(waiter, onDeadline))), (entry) => {
+          waiter.entry = entry
+          return waiting
+        })
+    })
+
+  return {
+    withPlace: (effect, deadlineAt, onDeadline) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          acquire(restore, deadlineAt, onDeadline),
+          () => Effect.ensuring(restore(effect), releaseEffect)
+        )
+      )
+  }
+}
 
 // -----------------------------------------------------------------------------
 // The client
@@ -256,7 +517,7 @@ export const make = (
 > =>
   Effect.gen(function*() {
     const config = yield* settings(options)
-    const { maxAttempts, retryOn, serviceName, target } = config
+    const { maxAttempts, maxRetryAfterMillis, retryOn, retryUnsafeMethods, serviceName, target } = config
     // reserve the id first: a duplicate fails before anything else is built
     const registry = yield* Effect.serviceOption(ServiceRegistry.ServiceRegistry)
     let status: Effect.Effect<ServiceStatus.ServiceStatus> = Effect.dieMessage("unreachable: client not built yet")
@@ -271,9 +532,19 @@ export const make = (
     const clock: Clock.Clock = yield* Effect.clock
     const scope = yield* Effect.scope
     const deadlines = Deadlines.make(clock, scope)
+    const bulkhead = config.bulkhead === undefined
+      ? undefined
+      : makeBulkhead(serviceName, config.bulkhead.maxConcurrent, config.bulkhead.maxQueued, deadlines)
     const schedule = config.retry.schedule
     const defaultTimeoutMillis = Duration.toMillis(config.timeout)
     const annotate = Effect.annotateLogs("service", serviceName)
+    const serviceTag = [MetricLabel.make("service", serviceName)]
+    const budget = config.retryBudget === undefined
+      ? undefined
+      : new RetryPolicyInternal.TokenBucket(config.retryBudget.maxTokens, config.retryBudget.tokenRatio)
+    const publishBudget = (bucket: RetryPolicyInternal.TokenBucket) =>
+      Metrics.retryBudgetTokens.unsafeUpdate(bucket.milliTokens / 1000, serviceTag)
+    if (budget !== undefined) publishBudget(budget)
 
     const prepare = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest => {
       let prepared = request
@@ -295,7 +566,8 @@ export const make = (
      */
     const attempt = (
       request: HttpClientRequest.HttpClientRequest,
-      timeoutMillis: number
+      timeoutMillis: number,
+      deadlineMillis: number
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
       Effect.flatMap(Scope.make(), (attemptScope) => {
         let timedOut = false
@@ -319,7 +591,7 @@ export const make = (
                 ))
         )
         const timedOutOr = <A>(exit: Effect.Effect<A, ClientError>): Effect.Effect<A, ClientError> =>
-          timedOut ? Effect.fail(timeoutError(timeoutMillis)) : exit
+          timedOut ? Effect.fail(expiredError(timeoutMillis, deadlineMillis)) : exit
         // Interruption is masked from the registration of the deadline to the settling of the
         // attempt, so that an interrupted attempt always aborts its request and frees its entry.
         return Effect.uninterruptibleMask((restore) =>
@@ -330,7 +602,7 @@ export const make = (
                 onSuccess: (response) => {
                   deadlines.remove(entry)
                   // the deadline may have fired just as the response arrived: the request is aborted
-                  if (timedOut) return Effect.fail(timeoutError(timeoutMillis))
+                  if (timedOut) return Effect.fail(expiredError(timeoutMillis, deadlineMillis))
                   unreadResponses.register(response, attemptScope)
                   return Effect.succeed(response)
                 },
@@ -342,9 +614,6 @@ export const make = (
           )
         )
       })
-
-    const protectedAttempt = (request: HttpClientRequest.HttpClientRequest, timeoutMillis: number) =>
-      breaker(attempt(request, timeoutMillis))
 
     // the success line is Debug: skip building it (and annotating) unless Debug is enabled
     const logSuccess = (request: HttpClientRequest.HttpClientRequest) =>
@@ -358,6 +627,11 @@ export const make = (
      * After a failed attempt: decide, log, wait out the backoff, go again. The schedule is
      * stepped by hand (no driver is built before a first failure), its output is the delay it
      * chose, and the wait ends early, with `ServiceUnavailable`, if the breaker opens meanwhile.
+     *
+     * In order: a failure that is not retried ends the call (a deadline that passed, `retryOn`);
+     * a retryable one costs a budget token; then the last attempt, an open breaker, an unsafe
+     * method, a spent budget, a `Retry-After` over the cap, and a wait that would end past the
+     * deadline each end the call; otherwise it waits and runs the next attempt.
      */
     const retryAfterFailure = (
       request: HttpClientRequest.HttpClientRequest,
@@ -374,28 +648,76 @@ export const make = (
       const words = describeError(error)
       const method = request.method
       const path = describePath(target, request)
+      if (isDeadlineError(error)) {
+        return Effect.zipRight(
+          annotate(Effect.logError(`[${serviceName}] ${method} ${path}: ${words} (attempt ${attemptNumber})`)),
+          Effect.failCause(cause)
+        )
+      }
       if (!retryOn(error)) {
         return Effect.zipRight(
           annotate(Effect.logDebug(`[${serviceName}] ✗ ${method} ${path} failed: ${words} (not retried)`)),
           Effect.failCause(cause)
         )
       }
+      if (budget !== undefined) {
+        budget.unsafeRecordFailure()
+        publishBudget(budget)
+      }
       const allFailed = Effect.zipRight(
         annotate(Effect.logError(`[${serviceName}] All ${maxAttempts} attempts failed: ${words}`)),
         Effect.failCause(cause)
       )
       if (attemptNumber >= maxAttempts) return allFailed
+      const giveUp = (reason: string) =>
+        Effect.zipRight(
+          annotate(Effect.logError(
+            `[${serviceName}] ${words} on attempt ${attemptNumber}/${maxAttempts}, not retried: ${reason}`
+          )),
+          Effect.failCause(cause)
+        )
       return Effect.flatMap(breakerApi.rejection, (rejection) => {
         // this failure (or another call's) opened the breaker: no point waiting for a backoff
         if (Option.isSome(rejection)) return Effect.fail(rejection.value)
+        if (!retryUnsafeMethods && !unsafeRetryAllowed(request, error)) {
+          return giveUp(`a ${method} without an Idempotency-Key header may have reached the server`)
+        }
+        if (budget !== undefined && !budget.retriesAllowed()) {
+          return giveUp(`retry budget spent (${budget.milliTokens / 1000} of ${budget.maxTokens} tokens left)`)
+        }
         const now = clock.unsafeCurrentTimeMillis()
         return Effect.flatMap(schedule.step(now, error, state), ([next, _, decision]) => {
           if (ScheduleDecision.isDone(decision)) return allFailed
-          const delay = Duration.millis(Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
+          let delayMillis = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+          let fromServer = false
+          const retryAfter = retryAfterOf(error, now)
+          if (Option.isSome(retryAfter)) {
+            const serverMillis = Duration.toMillis(retryAfter.value)
+            if (serverMillis > maxRetryAfterMillis) {
+              return giveUp(
+                `Retry-After ${describeDuration(retryAfter.value)} exceeds maxRetryAfter (${
+                  describeDuration(Duration.millis(maxRetryAfterMillis))
+                })`
+              )
+            }
+            if (serverMillis > delayMillis) {
+              delayMillis = serverMillis
+              fromServer = true
+            }
+          }
+          const delay = Duration.millis(delayMillis)
+          // no wait starts that would leave no time for the attempt after it
+          if (now + delayMillis >= call.deadlineAt) {
+            return giveUp(
+              `a retry in ${describeDuration(delay)} would start past the deadline of ${
+                describeDuration(Duration.millis(call.deadlineMillis))
+              }`
+            )
+          }
           const warn = annotate(Effect.logWarning(
             `[${serviceName}] ${words} on attempt ${attemptNumber}/${maxAttempts}, retrying in ${
               describeDuration(delay)
-            }...`
+            }${fromServer ? " (Retry-After)" : ""}...`
           ))
           return Effect.zipRight(
             warn,
@@ -414,9 +736,13 @@ export const make = (
       })
     }
 
-    /** Per call: how many attempts ran (for metrics and the call's span). */
+    /** Per call: how many attempts ran (for metrics and the call's span), and its deadline. */
     interface CallState {
       attempts: number
+      /** Clock milliseconds by which the call must end; `Infinity` without a deadline. */
+      readonly deadlineAt: number
+      /** The deadline as given, in milliseconds (for messages); 0 without one. */
+      readonly deadlineMillis: number
     }
 
     const run = (
@@ -426,14 +752,30 @@ export const make = (
       state: unknown,
       call: CallState
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
+      let limitMillis = timeoutMillis
+      let cutByDeadline = 0
+      if (call.deadlineAt !== Infinity) {
+        const left = call.deadlineAt - clock.unsafeCurrentTimeMillis()
+        if (left <= 0) return Effect.fail(deadlineError(call.deadlineMillis, "before an attempt"))
+        if (left < timeoutMillis) {
+          limitMillis = left
+          cutByDeadline = call.deadlineMillis
+        }
+      }
       call.attempts = attemptNumber
-      return Effect.matchCauseEffect(protectedAttempt(request, timeoutMillis), {
-        onSuccess: (response) => Effect.as(logSuccess(request), response),
+      return Effect.matchCauseEffect(breaker(attempt(request, limitMillis, cutByDeadline)), {
+        onSuccess: (response) => {
+          // a plain synchronous update, and none at all while the bucket is full
+          if (budget !== undefined && budget.milliTokens < budget.maxMilliTokens) {
+            budget.unsafeRecordSuccess()
+            publishBudget(budget)
+          }
+          return Effect.as(logSuccess(request), response)
+        },
         onFailure: (cause) => retryAfterFailure(request, timeoutMillis, cause, attemptNumber, state, call)
       })
     }
 
-    const serviceTag = [MetricLabel.make("service", serviceName)]
     const outcomeTags = {
       success: [...serviceTag, MetricLabel.make("outcome", "success")],
       failure: [...serviceTag, MetricLabel.make("outcome", "failure")],
@@ -452,7 +794,8 @@ export const make = (
 
     const executeWith = (
       request: HttpClientRequest.HttpClientRequest,
-      timeoutMillis: number
+      timeoutMillis: number,
+      deadlineMillis: number
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
       Effect.useSpan(
         "effect-resilience.call",
@@ -461,10 +804,22 @@ export const make = (
           const prepared = prepare(request)
           span.attribute("http.request.method", prepared.method)
           span.attribute("url.path", describePath(target, prepared))
-          const call: CallState = { attempts: 0 }
           const started = clock.unsafeCurrentTimeMillis()
+          const call: CallState = {
+            attempts: 0,
+            deadlineAt: deadlineMillis > 0 ? started + deadlineMillis : Infinity,
+            deadlineMillis
+          }
+          // the whole call, all its attempts and waits, holds one place in the bulkhead
+          const calling = bulkhead === undefined
+            ? run(prepared, timeoutMillis, 1, schedule.initial, call)
+            : bulkhead.withPlace(
+              Effect.suspend(() => run(prepared, timeoutMillis, 1, schedule.initial, call)),
+              call.deadlineAt,
+              () => deadlineError(deadlineMillis, "waiting for a place in the bulkhead")
+            )
           return Effect.matchCauseEffect(
-            Effect.withParentSpan(run(prepared, timeoutMillis, 1, schedule.initial, call), span),
+            Effect.withParentSpan(calling, span),
             {
               onSuccess: (response) => {
                 record(span, call, started, "success")
@@ -472,7 +827,8 @@ export const make = (
               },
               onFailure: (cause) => {
                 const failure = Cause.failureOption(cause)
-                const rejected = Option.isSome(failure) && failure.value._tag === "ServiceUnavailable"
+                const rejected = Option.isSome(failure) &&
+                  (failure.value._tag === "ServiceUnavailable" || failure.value._tag === "BulkheadFull")
                 if (rejected || !Cause.isInterruptedOnly(cause)) {
                   record(span, call, started, rejected ? "rejected" : "failure")
                 }
@@ -483,7 +839,8 @@ export const make = (
         }
       )
 
-    const execute = (request: HttpClientRequest.HttpClientRequest) => executeWith(request, defaultTimeoutMillis)
+    const execute = (request: HttpClientRequest.HttpClientRequest) =>
+      executeWith(request, defaultTimeoutMillis, config.deadlineMillis)
 
     const httpClient: HttpClient.HttpClient.With<ClientError> = HttpClient.makeWith<never, never, ClientError, never>(
       (request) => Effect.flatMap(request, execute),
@@ -508,7 +865,7 @@ export const make = (
             return Effect.fail(new HttpClientError.RequestError({ request: prepare(request), reason: "Encode", cause }))
           }
         }
-        return executeWith(request, timeoutOf(requestOptions))
+        return executeWith(request, timeoutOf(requestOptions), deadlineOf(requestOptions))
       })
 
     const timeoutOf = (requestOptions: ResilientServiceClient.RequestOptions): number => {
@@ -519,6 +876,22 @@ export const make = (
       return Option.isSome(decoded) && Duration.toMillis(decoded.value) > 0
         ? Duration.toMillis(decoded.value)
         : defaultTimeoutMillis
+    }
+
+    const deadlineOf = (requestOptions: ResilientServiceClient.RequestOptions): number => {
+      if (requestOptions.deadline === undefined) {
+        return config.deadlineMillis
+      }
+      const decoded = Duration.decodeUnknown(requestOptions.deadline)
+      return Option.isSome(decoded) && Duration.toMillis(decoded.value) > 0 && Duration.isFinite(decoded.value)
+        ? Duration.toMillis(decoded.value)
+        : config.deadlineMillis
+    }
+
+    const unlimitedBudget: RetryPolicy.RetryBudgetState = {
+      tokens: Infinity,
+      maxTokens: Infinity,
+      retriesAllowed: true
     }
 
     const client: ResilientServiceClient.ResilientServiceClient = {
@@ -535,6 +908,7 @@ export const make = (
       execute,
       status: breaker.status,
       breaker,
+      retryBudget: budget === undefined ? Effect.succeed(unlimitedBudget) : budget.state,
       httpClient
     }
     return client

@@ -2,33 +2,58 @@
  * The circuit breaker as a pure state machine: `step(machine, event, now, config)` returns the
  * next machine, the decision for the event and the transitions it made. The effectful shell
  * (`circuitBreaker.ts`) keeps the machine in a `Ref` and does nothing but step it, publish the
- * transitions and run timers, so every rule lives here and can be checked against a model.
+ * transitions, persist snapshots and run timers, so every rule lives here and can be checked
+ * against a model.
  *
  * @internal
  */
+import type * as ConfigError from "effect/ConfigError"
 import type { BreakerState } from "../ServiceStatus.js"
 
 /** @internal */
 export interface TrippingStrategy<S> {
   readonly name: string
   readonly initial: (now: number) => S
-  readonly onSuccess: (state: S, now: number) => S
-  readonly onFailure: (state: S, now: number) => S
+  readonly onSuccess: (state: S, now: number, durationMillis: number) => S
+  readonly onFailure: (state: S, now: number, durationMillis: number) => S
   readonly shouldTrip: (state: S, now: number) => boolean
-  /** Whether a success can trip the breaker (a slow-call rule); false when absent. */
+  /** Whether a success can trip the breaker (a rate or slow-call rule); false when absent. */
   readonly onSuccessMayTrip?: boolean | undefined
+  /** Whether `onSuccess`/`onFailure` read the call's duration; when absent the shell passes 0. */
+  readonly needsDuration?: boolean | undefined
 }
+
+/**
+ * Where a strategy constructor leaves the `ConfigError` for parameters it cannot accept: a
+ * constructor is a plain function, so `make` reports the error when the strategy is used.
+ *
+ * @internal
+ */
+export const StrategyErrorId: unique symbol = Symbol.for("effect-resilience/TrippingStrategy/error")
+
+/** @internal */
+export const strategyError = (strategy: TrippingStrategy<unknown>): ConfigError.ConfigError | undefined =>
+  (strategy as { readonly [StrategyErrorId]?: ConfigError.ConfigError })[StrategyErrorId]
 
 /** @internal */
 export interface Config<S> {
   readonly strategy: TrippingStrategy<S>
+  /** How long the breaker stays `open`, when `openDurationsMillis` is absent. */
   readonly recoveryTimeoutMillis: number
+  /**
+   * The duration of the 1st, 2nd, … opening since the breaker last closed (a recovery schedule
+   * stepped ahead of time); the last one repeats.
+   */
+  readonly openDurationsMillis?: ReadonlyArray<number> | undefined
   readonly halfOpenMaxProbes: number
+  /** A probe still running after this long counts as a failed probe. No limit when absent. */
+  readonly probeTimeoutMillis?: number | undefined
 }
 
 /**
  * A permit to run one call, valid for the generation (the stretch between two transitions)
  * that issued it: an outcome reported with a ticket of an older generation changes nothing.
+ * A probe admitted under a probe timeout carries its deadline.
  *
  * @internal
  */
@@ -36,6 +61,7 @@ export interface Ticket {
   readonly _tag: "Ticket"
   readonly generation: number
   readonly probe: boolean
+  readonly deadline?: number | undefined
 }
 
 /** @internal */
@@ -43,12 +69,13 @@ export interface Rejected {
   readonly _tag: "Rejected"
   readonly generation: number
   readonly state: "open" | "half_open"
+  /** `Infinity` while the breaker is isolated. */
   readonly retryAfterMillis: number
 }
 
 /**
  * The answer to an `Admit` without a permit when the call needs the guarded path: a probe permit
- * is available, or the recovery timeout has passed and the breaker must first become `half_open`.
+ * is available, or time has passed a deadline (recovery, probe timeout) that must be stepped first.
  *
  * @internal
  */
@@ -56,11 +83,26 @@ export interface Guarded {
   readonly _tag: "Guarded"
 }
 
+/**
+ * Why a transition happened, for its log line.
+ *
+ * @internal
+ */
+export type Reason =
+  | "threshold"
+  | "probe_failed"
+  | "probe_timeout"
+  | "recovery"
+  | "recovered"
+  | "isolated"
+  | "reset"
+
 /** @internal */
 export interface Transition {
   readonly from: BreakerState
   readonly to: BreakerState
   readonly at: number
+  readonly reason: Reason
 }
 
 /** @internal */
@@ -72,12 +114,18 @@ export interface Machine<S> {
   readonly failureCount: number
   readonly lastFailure: number | undefined
   readonly lastStateChange: number
-  /** In `open`: when `half_open` begins. */
+  /** In `open`: when `half_open` begins (`Infinity` while isolated). */
   readonly openUntil: number
+  /** Forced open by hand until a reset: no probe, no recovery. */
+  readonly isolated: boolean
+  /** Openings since the breaker last closed: picks the open duration from the schedule. */
+  readonly opens: number
   /** In `half_open`: probes admitted and not finished. */
   readonly probesInFlight: number
   /** In `half_open`: probes that succeeded. */
   readonly probeSuccesses: number
+  /** In `half_open` under a probe timeout: the deadlines of the probes in flight, earliest first. */
+  readonly probeDeadlines: ReadonlyArray<number>
   readonly strategyState: S
   /** The tickets of this generation, built once per transition rather than per call. */
   readonly callTicket: Ticket
@@ -85,17 +133,20 @@ export interface Machine<S> {
 }
 
 /**
- * What happened: a call asks to run (`Admit`), time was observed (`Observe`), or an admitted
- * call ended. `Failure` counts against the breaker; `Ignored` is a failure that does not count
- * (`isFailure` said no); `Interrupted` counts neither way.
+ * What happened: a call asks to run (`Admit`), time was observed (`Observe`), an admitted call
+ * ended, or an operator acted (`Isolate`, `Reset`). `Failure` counts against the breaker;
+ * `Ignored` is a failure that does not count (`isFailure` said no); `Interrupted` counts neither
+ * way. `durationMillis` is the call's duration when the strategy asked for it, else 0.
  *
  * @internal
  */
 export type Event =
   | { readonly _tag: "Admit" }
   | { readonly _tag: "Observe" }
-  | { readonly _tag: "Success"; readonly ticket: Ticket }
-  | { readonly _tag: "Failure"; readonly ticket: Ticket }
+  | { readonly _tag: "Isolate" }
+  | { readonly _tag: "Reset" }
+  | { readonly _tag: "Success"; readonly ticket: Ticket; readonly durationMillis?: number | undefined }
+  | { readonly _tag: "Failure"; readonly ticket: Ticket; readonly durationMillis?: number | undefined }
   | { readonly _tag: "Ignored"; readonly ticket: Ticket }
   | { readonly _tag: "Interrupted"; readonly ticket: Ticket }
 
@@ -110,6 +161,7 @@ export interface Step<S> {
 }
 
 const noTransitions: ReadonlyArray<Transition> = []
+const noDeadlines: ReadonlyArray<number> = []
 
 /**
  * A call asks to run and will give its permit back on every exit: it may become a probe.
@@ -117,9 +169,13 @@ const noTransitions: ReadonlyArray<Transition> = []
  * @internal
  */
 export const admitEvent: Event = { _tag: "Admit" }
-const guarded: Guarded = { _tag: "Guarded" }
 /** @internal */
 export const observeEvent: Event = { _tag: "Observe" }
+/** @internal */
+export const isolateEvent: Event = { _tag: "Isolate" }
+/** @internal */
+export const resetEvent: Event = { _tag: "Reset" }
+const guarded: Guarded = { _tag: "Guarded" }
 
 const tickets = (generation: number): Pick<Machine<unknown>, "callTicket" | "probeTicket"> => ({
   callTicket: { _tag: "Ticket", generation, probe: false },
@@ -134,23 +190,57 @@ export const initial = <S>(config: Config<S>, now: number): Machine<S> => ({
   lastFailure: undefined,
   lastStateChange: now,
   openUntil: 0,
+  isolated: false,
+  opens: 0,
   probesInFlight: 0,
   probeSuccesses: 0,
+  probeDeadlines: noDeadlines,
   strategyState: config.strategy.initial(now),
   ...tickets(0)
 })
+
+/**
+ * The duration of the `opens`-th opening (1-based) since the breaker last closed.
+ *
+ * @internal
+ */
+export const openDuration = (
+  config: Pick<Config<unknown>, "recoveryTimeoutMillis" | "openDurationsMillis">,
+  opens: number
+): number => {
+  const durations = config.openDurationsMillis
+  if (durations === undefined || durations.length === 0) return config.recoveryTimeoutMillis
+  return durations[Math.min(Math.max(opens, 1), durations.length) - 1]!
+}
+
+/** @internal */
+export const longestOpenDuration = (
+  config: Pick<Config<unknown>, "recoveryTimeoutMillis" | "openDurationsMillis">
+): number => {
+  const durations = config.openDurationsMillis
+  return durations === undefined || durations.length === 0 ? config.recoveryTimeoutMillis : Math.max(...durations)
+}
+
+// The transitions of the step in progress. `step` is synchronous and never re-entered, so one
+// buffer serves every step; collecting lazily keeps the steps that change nothing allocation-free.
+let recorded: Array<Transition> | undefined
 
 const enter = <S>(
   machine: Machine<S>,
   to: BreakerState,
   at: number,
+  reason: Reason,
   fields: Partial<Machine<S>>
 ): Machine<S> => {
+  const transition: Transition = { from: machine.state, to, at, reason }
+  if (recorded === undefined) recorded = [transition]
+  else recorded.push(transition)
   const generation = machine.generation + 1
   return {
     ...machine,
     probesInFlight: 0,
     probeSuccesses: 0,
+    probeDeadlines: noDeadlines,
     ...fields,
     state: to,
     generation,
@@ -159,119 +249,193 @@ const enter = <S>(
   }
 }
 
-const open = <S>(machine: Machine<S>, config: Config<S>, now: number, failureCount: number): Machine<S> =>
-  enter(machine, "open", now, {
+const open = <S>(
+  machine: Machine<S>,
+  config: Config<S>,
+  at: number,
+  reason: Reason,
+  failureCount: number,
+  lastFailure: number | undefined
+): Machine<S> => {
+  const opens = machine.opens + 1
+  return enter(machine, "open", at, reason, {
     failureCount,
-    lastFailure: now,
-    openUntil: now + config.recoveryTimeoutMillis
+    lastFailure,
+    opens,
+    openUntil: at + openDuration(config, opens)
+  })
+}
+
+const close = <S>(machine: Machine<S>, config: Config<S>, now: number, reason: Reason): Machine<S> =>
+  enter(machine, "closed", now, reason, {
+    failureCount: 0,
+    strategyState: config.strategy.initial(now),
+    opens: 0,
+    openUntil: 0,
+    isolated: false
   })
 
-const close = <S>(machine: Machine<S>, config: Config<S>, now: number): Machine<S> =>
-  enter(machine, "closed", now, { failureCount: 0, strategyState: config.strategy.initial(now) })
-
 /**
- * Moves an `open` machine whose recovery timeout has passed to `half_open`. The transition is
- * dated when the timeout elapsed, not when it was noticed, so it does not matter whether the
- * timer or a call sees it first.
- *
- * @internal
+ * Applies the deadlines that time has passed: an `open` machine past its recovery timeout
+ * becomes `half_open`, a `half_open` machine with a probe past its deadline opens again (a
+ * failed probe). Each transition is dated when its deadline passed, not when it was noticed, so
+ * it does not matter whether a timer, a call or a status read sees it first.
  */
-export const advance = <S>(machine: Machine<S>, now: number): Machine<S> =>
-  machine.state === "open" && now >= machine.openUntil
-    ? enter(machine, "half_open", machine.openUntil, {})
-    : machine
-
-const result = <S>(
-  before: Machine<S>,
-  advanced: Machine<S>,
-  after: Machine<S>,
-  decision: Decision
-): Step<S> => {
-  if (after === before) return { machine: after, decision, transitions: noTransitions }
-  const transitions: Array<Transition> = []
-  if (advanced !== before) transitions.push({ from: "open", to: "half_open", at: before.openUntil })
-  if (after.generation !== advanced.generation) {
-    transitions.push({ from: advanced.state, to: after.state, at: after.lastStateChange })
+const advance = <S>(machine: Machine<S>, now: number, config: Config<S>): Machine<S> => {
+  let current = machine
+  for (;;) {
+    if (current.state === "open") {
+      if (now < current.openUntil) return current
+      current = enter(current, "half_open", current.openUntil, "recovery", {})
+    } else if (current.state === "half_open" && current.probeDeadlines.length > 0) {
+      const deadline = current.probeDeadlines[0]!
+      if (now < deadline) return current
+      current = open(current, config, deadline, "probe_timeout", current.failureCount + 1, deadline)
+    } else {
+      return current
+    }
   }
-  return { machine: after, decision, transitions: transitions.length === 0 ? noTransitions : transitions }
 }
 
-const admit = <S>(machine: Machine<S>, config: Config<S>, now: number): Machine<S> | Rejected | Ticket => {
-  switch (machine.state) {
-    case "closed":
-      return machine.callTicket
-    case "open":
-      return {
-        _tag: "Rejected",
-        generation: machine.generation,
-        state: "open",
-        retryAfterMillis: machine.openUntil - now
+const hasProbePermit = (machine: Machine<unknown>, config: Pick<Config<unknown>, "halfOpenMaxProbes">): boolean =>
+  machine.probesInFlight + machine.probeSuccesses < config.halfOpenMaxProbes
+
+const rejectOpen = (machine: Machine<unknown>, now: number): Rejected => ({
+  _tag: "Rejected",
+  generation: machine.generation,
+  state: "open",
+  retryAfterMillis: machine.openUntil - now
+})
+
+const rejectHalfOpen = (machine: Machine<unknown>): Rejected => ({
+  _tag: "Rejected",
+  generation: machine.generation,
+  state: "half_open",
+  retryAfterMillis: 0
+})
+
+const withoutDeadline = (deadlines: ReadonlyArray<number>, deadline: number | undefined): ReadonlyArray<number> => {
+  if (deadline === undefined) return deadlines
+  const index = deadlines.indexOf(deadline)
+  if (index === -1) return deadlines
+  return deadlines.length === 1 ? noDeadlines : [...deadlines.slice(0, index), ...deadlines.slice(index + 1)]
+}
+
+const probeEnded = <S>(machine: Machine<S>, ticket: Ticket, probeSuccesses: number): Machine<S> => ({
+  ...machine,
+  probesInFlight: machine.probesInFlight - 1,
+  probeSuccesses,
+  probeDeadlines: withoutDeadline(machine.probeDeadlines, ticket.deadline)
+})
+
+const settleClosed = <S>(
+  machine: Machine<S>,
+  event: Event & { readonly ticket: Ticket },
+  config: Config<S>,
+  now: number
+): Machine<S> => {
+  const strategy = config.strategy
+  switch (event._tag) {
+    case "Success": {
+      const strategyState = strategy.onSuccess(machine.strategyState, now, event.durationMillis ?? 0)
+      if (strategy.onSuccessMayTrip === true && strategy.shouldTrip(strategyState, now)) {
+        // a success resets the consecutive count even when the rate it completes trips the breaker
+        return open({ ...machine, strategyState }, config, now, "threshold", 0, machine.lastFailure)
       }
-    case "half_open":
-      return machine.probesInFlight + machine.probeSuccesses < config.halfOpenMaxProbes
-        ? { ...machine, probesInFlight: machine.probesInFlight + 1 }
-        : { _tag: "Rejected", generation: machine.generation, state: "half_open", retryAfterMillis: 0 }
+      return machine.failureCount === 0 && strategyState === machine.strategyState
+        ? machine
+        : { ...machine, failureCount: 0, strategyState }
+    }
+    case "Failure": {
+      const strategyState = strategy.onFailure(machine.strategyState, now, event.durationMillis ?? 0)
+      const failureCount = machine.failureCount + 1
+      return strategy.shouldTrip(strategyState, now)
+        ? open({ ...machine, strategyState }, config, now, "threshold", failureCount, now)
+        : { ...machine, failureCount, lastFailure: now, strategyState }
+    }
+    default:
+      return machine
   }
-}
-
-const probeSucceeded = <S>(machine: Machine<S>, config: Config<S>, now: number): Machine<S> => {
-  const probeSuccesses = machine.probeSuccesses + 1
-  return probeSuccesses >= config.halfOpenMaxProbes
-    ? close(machine, config, now)
-    : { ...machine, probesInFlight: machine.probesInFlight - 1, probeSuccesses }
 }
 
 const settle = <S>(machine: Machine<S>, event: Event, config: Config<S>, now: number): Machine<S> => {
-  if (event._tag === "Admit" || event._tag === "Observe" || event.ticket.generation !== machine.generation) {
-    return machine
+  switch (event._tag) {
+    case "Admit":
+    case "Observe":
+      return machine
+    case "Isolate":
+      return machine.isolated
+        ? machine
+        : enter(machine, "open", now, "isolated", { isolated: true, openUntil: Infinity })
+    case "Reset":
+      return close(machine, config, now, "reset")
   }
-  if (machine.state === "closed") {
-    switch (event._tag) {
-      case "Success": {
-        const strategyState = config.strategy.onSuccess(machine.strategyState, now)
-        return machine.failureCount === 0 && strategyState === machine.strategyState
-          ? machine
-          : { ...machine, failureCount: 0, strategyState }
-      }
-      case "Failure": {
-        const strategyState = config.strategy.onFailure(machine.strategyState, now)
-        const failureCount = machine.failureCount + 1
-        return config.strategy.shouldTrip(strategyState, now)
-          ? open({ ...machine, strategyState }, config, now, failureCount)
-          : { ...machine, failureCount, lastFailure: now, strategyState }
-      }
-      default:
-        return machine
-    }
-  }
+  if (event.ticket.generation !== machine.generation) return machine
+  if (machine.state === "closed") return settleClosed(machine, event, config, now)
   // half_open: only probes hold tickets of this generation
   switch (event._tag) {
     case "Success":
-    case "Ignored":
+    case "Ignored": {
       // a failure that does not count still means the service answered
-      return probeSucceeded(machine, config, now)
+      const probeSuccesses = machine.probeSuccesses + 1
+      return probeSuccesses >= config.halfOpenMaxProbes
+        ? close(machine, config, now, "recovered")
+        : probeEnded(machine, event.ticket, probeSuccesses)
+    }
     case "Failure":
-      return open(machine, config, now, machine.failureCount + 1)
+      return open(machine, config, now, "probe_failed", machine.failureCount + 1, now)
     case "Interrupted":
-      return { ...machine, probesInFlight: machine.probesInFlight - 1 }
+      return probeEnded(machine, event.ticket, machine.probeSuccesses)
+  }
+}
+
+const admit = <S>(machine: Machine<S>, config: Config<S>, now: number): Step<S> => {
+  switch (machine.state) {
+    case "closed":
+      return { machine, decision: machine.callTicket, transitions: noTransitions }
+    case "open":
+      return { machine, decision: rejectOpen(machine, now), transitions: noTransitions }
+    case "half_open": {
+      if (!hasProbePermit(machine, config)) {
+        return { machine, decision: rejectHalfOpen(machine), transitions: noTransitions }
+      }
+      const probesInFlight = machine.probesInFlight + 1
+      if (config.probeTimeoutMillis === undefined) {
+        return { machine: { ...machine, probesInFlight }, decision: machine.probeTicket, transitions: noTransitions }
+      }
+      const deadline = now + config.probeTimeoutMillis
+      return {
+        machine: { ...machine, probesInFlight, probeDeadlines: [...machine.probeDeadlines, deadline] },
+        decision: { _tag: "Ticket", generation: machine.generation, probe: true, deadline },
+        transitions: noTransitions
+      }
+    }
   }
 }
 
 /**
- * One step of the breaker. `now` is the clock's current time in milliseconds; an `open`
- * machine whose recovery timeout has passed first becomes `half_open`, whatever the event.
+ * One step of the breaker. `now` is the clock's current time in milliseconds; deadlines that
+ * time has passed (recovery, probe timeouts) are applied first, whatever the event.
  *
  * @internal
  */
 export const step = <S>(machine: Machine<S>, event: Event, now: number, config: Config<S>): Step<S> => {
-  const advanced = advance(machine, now)
+  // reset at the start rather than in a `finally`: a strategy that throws leaves nothing behind
+  // that the next step would see
+  recorded = undefined
+  const advanced = machine.state === "closed" ? machine : advance(machine, now, config)
   if (event._tag === "Admit") {
     const admitted = admit(advanced, config, now)
-    return "_tag" in admitted
-      ? result(machine, advanced, advanced, admitted)
-      : result(machine, advanced, admitted, admitted.probeTicket)
+    if (recorded === undefined) return admitted
+    const transitions = recorded
+    recorded = undefined
+    return { ...admitted, transitions }
   }
-  return result(machine, advanced, settle(advanced, event, config, now), undefined)
+  const after = settle(advanced, event, config, now)
+  if (recorded === undefined) return { machine: after, decision: undefined, transitions: noTransitions }
+  const transitions = recorded
+  recorded = undefined
+  return { machine: after, decision: undefined, transitions }
 }
 
 /**
@@ -289,14 +453,87 @@ export const peek = <S>(machine: Machine<S>, config: Config<S>, now: () => numbe
       return machine.callTicket
     case "open": {
       const time = now()
-      return time < machine.openUntil ? admit(machine, config, time) as Rejected : guarded
+      return time < machine.openUntil ? rejectOpen(machine, time) : guarded
     }
     case "half_open": {
-      const decision = admit(machine, config, 0)
-      return "_tag" in decision ? decision : guarded
+      if (machine.probeDeadlines.length > 0 && now() >= machine.probeDeadlines[0]!) return guarded
+      return hasProbePermit(machine, config) ? guarded : rejectHalfOpen(machine)
     }
   }
 }
+
+// -----------------------------------------------------------------------------
+// Snapshots (persisted state)
+// -----------------------------------------------------------------------------
+
+/**
+ * What outlives the process: enough to resume an `open` breaker with the time it has left.
+ *
+ * @internal
+ */
+export interface Snapshot {
+  readonly state: BreakerState
+  readonly failureCount: number
+  readonly lastFailure: number | undefined
+  readonly lastStateChange: number
+  /** When `open` ends; `Infinity` while isolated, meaningless in other states. */
+  readonly openUntil: number
+  readonly isolated: boolean
+  readonly opens: number
+}
+
+/** @internal */
+export const snapshot = (machine: Machine<unknown>): Snapshot => ({
+  state: machine.state,
+  failureCount: machine.failureCount,
+  lastFailure: machine.lastFailure,
+  lastStateChange: machine.lastStateChange,
+  openUntil: machine.openUntil,
+  isolated: machine.isolated,
+  opens: machine.opens
+})
+
+/**
+ * A machine resuming a snapshot: an `open` breaker keeps its deadline (never later than the
+ * longest opening this configuration can produce), an isolated one stays isolated, a `half_open`
+ * one starts with every probe permit free, and a `closed` one starts with fresh counts (the
+ * strategy's state is not persisted).
+ *
+ * @internal
+ */
+export const restore = <S>(config: Config<S>, saved: Snapshot, now: number): Machine<S> => {
+  const fresh = initial(config, now)
+  const history = { lastFailure: saved.lastFailure, lastStateChange: saved.lastStateChange }
+  if (saved.isolated) {
+    return {
+      ...fresh,
+      ...history,
+      state: "open",
+      failureCount: saved.failureCount,
+      isolated: true,
+      openUntil: Infinity
+    }
+  }
+  switch (saved.state) {
+    case "closed":
+      return { ...fresh, ...history }
+    case "open":
+      return {
+        ...fresh,
+        ...history,
+        state: "open",
+        failureCount: saved.failureCount,
+        opens: Math.max(1, saved.opens),
+        openUntil: Math.min(saved.openUntil, now + longestOpenDuration(config))
+      }
+    case "half_open":
+      return { ...fresh, ...history, state: "half_open", failureCount: saved.failureCount, opens: saved.opens }
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Strategies
+// -----------------------------------------------------------------------------
 
 /** @internal */
 export const consecutiveFailures = (threshold: number): TrippingStrategy<number> => ({

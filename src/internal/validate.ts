@@ -7,6 +7,7 @@
 import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 
 /** @internal */
 export const invalid = (field: string, reason: string): Effect.Effect<never, ConfigError.ConfigError> =>
@@ -72,4 +73,45 @@ export const optionalFunction = <F>(
   return typeof value === "function"
     ? Effect.succeed(value as F)
     : invalid(field, `must be a function, got ${show(value)}`)
+}
+
+// Synchronous checks, for values built outside an effect (the strategy constructors): each
+// returns the accepted value or the `ConfigError` naming the field by its path.
+
+/** @internal */
+export const invalidAt = (path: ReadonlyArray<string>, reason: string): ConfigError.ConfigError =>
+  ConfigError.InvalidData([...path], reason)
+
+/** @internal */
+export const checkPositiveInteger = (
+  path: ReadonlyArray<string>,
+  value: unknown
+): Either.Either<number, ConfigError.ConfigError> =>
+  typeof value === "number" && Number.isSafeInteger(value) && value > 0
+    ? Either.right(value)
+    : Either.left(invalidAt(path, `must be a positive integer, got ${show(value)}`))
+
+/** @internal */
+export const checkRatio = (
+  path: ReadonlyArray<string>,
+  value: unknown
+): Either.Either<number, ConfigError.ConfigError> =>
+  typeof value === "number" && value > 0 && value <= 1
+    ? Either.right(value)
+    : Either.left(invalidAt(path, `must be a number in (0, 1] (a fraction of the calls), got ${show(value)}`))
+
+/** @internal */
+export const checkPositiveDuration = (
+  path: ReadonlyArray<string>,
+  value: unknown
+): Either.Either<Duration.Duration, ConfigError.ConfigError> => {
+  const decoded = Duration.decodeUnknown(value)
+  if (decoded._tag === "None") {
+    return Either.left(
+      invalidAt(path, `must be a duration such as "10 seconds" or a number of milliseconds, got ${show(value)}`)
+    )
+  }
+  return Duration.greaterThan(decoded.value, Duration.zero) && Duration.isFinite(decoded.value)
+    ? Either.right(decoded.value)
+    : Either.left(invalidAt(path, `must be a positive, finite duration, got ${show(value)}`))
 }

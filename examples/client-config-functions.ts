@@ -1,0 +1,17 @@
+import { Config, Context } from "effect"
+import { ResilientServiceClient, RetryPolicy } from "../src/index.js"
+
+class Git extends Context.Tag("app/Git")<Git, ResilientServiceClient.ResilientServiceClient>() {}
+
+// the git service answers 423 Locked while another operation holds the repository: try again
+const retryOn = (error: ResilientServiceClient.ClientError) =>
+  RetryPolicy.isTransient(error) || (error._tag === "ResponseError" && error.response.status === 423)
+
+const GitLive = ResilientServiceClient.layerConfig(Git, {
+  baseUrl: Config.string("GIT_SERVICE_URL"),
+  serviceName: Config.succeed("Git"),
+  timeout: Config.succeed("30 seconds"),
+  retryOn: Config.succeed(retryOn)
+})
+
+export { GitLive }

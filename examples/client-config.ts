@@ -1,0 +1,15 @@
+import { Config, Context } from "effect"
+import { ResilientServiceClient } from "../src/index.js"
+
+class Chroma extends Context.Tag("app/Chroma")<Chroma, ResilientServiceClient.ResilientServiceClient>() {}
+
+const ChromaLive = ResilientServiceClient.layerConfig(Chroma, {
+  // os.getenv("CHROMA_SERVER_URL", "http://chroma:6003")
+  baseUrl: Config.string("CHROMA_SERVER_URL").pipe(Config.withDefault("http://chroma:6003")),
+  serviceName: Config.succeed("Chroma Server"),
+  maxAttempts: Config.integer("CHROMA_MAX_ATTEMPTS").pipe(Config.withDefault(3)),
+  // read as a duration: CHROMA_TIMEOUT="15 seconds"
+  timeout: Config.duration("CHROMA_TIMEOUT").pipe(Config.withDefault("10 seconds"))
+})
+
+export { ChromaLive }

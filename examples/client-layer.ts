@@ -1,0 +1,25 @@
+import { NodeHttpClient } from "@effect/platform-node"
+import { Context, Effect, Layer } from "effect"
+import { ResilientServiceClient } from "../src/index.js"
+
+class Chroma extends Context.Tag("app/Chroma")<Chroma, ResilientServiceClient.ResilientServiceClient>() {}
+
+const ChromaLive = ResilientServiceClient.layer(Chroma, {
+  baseUrl: "http://chroma:6003",
+  serviceName: "Chroma Server",
+  timeout: "15 seconds"
+})
+
+const search = (text: string) =>
+  Effect.gen(function*() {
+    const chroma = yield* Chroma
+    const response = yield* chroma.post("/query", { json: { query_texts: [text], n_results: 5 } })
+    return yield* response.json
+  })
+
+// provide the layer once, at the top of the app: every call then shares one breaker
+const main = search("circuit breakers").pipe(
+  Effect.provide(ChromaLive.pipe(Layer.provide(NodeHttpClient.layerUndici)))
+)
+
+export { main }

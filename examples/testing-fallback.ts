@@ -1,0 +1,24 @@
+// The example of docs/testing.md, type-checked (it runs as test/Testing.test.ts).
+import { expect, it } from "@effect/vitest"
+import { Effect, Fiber, TestClock } from "effect"
+import { ResilientServiceClient } from "../src/index.js"
+import * as Testing from "../src/Testing.js"
+
+const search = (chroma: ResilientServiceClient.ResilientServiceClient, q: string) =>
+  chroma.post("/query", { json: { q } }).pipe(
+    Effect.flatMap((response) => response.json),
+    Effect.catchAll(() => Effect.succeed({ results: ["fallback"] }))
+  )
+
+export const registerExample = () =>
+  it.scoped("search falls back when Chroma is down", () =>
+    Effect.gen(function*() {
+      const upstream = Testing.fakeUpstream({ "/query": Testing.refused })
+      const chroma = yield* ResilientServiceClient.make({ baseUrl: "http://chroma:6003" }).pipe(
+        Effect.provide(upstream.layer)
+      )
+      const fiber = yield* Effect.fork(search(chroma, "effect"))
+      yield* TestClock.adjust("3 seconds") // the 1 s and 2 s backoffs
+      expect(yield* Fiber.join(fiber)).toEqual({ results: ["fallback"] })
+      expect(upstream.requests().map((r) => r.at)).toEqual([0, 1000, 3000])
+    }))

@@ -1,0 +1,145 @@
+/**
+ * Persisted breaker state: a versioned JSON snapshot in a `KeyValueStore`, written on every
+ * transition and read once when the breaker is made. Nothing here can fail the breaker: a store
+ * that errors, or a value that is not a snapshot this version understands, is logged and skipped.
+ *
+ * @internal
+ */
+import type * as KeyValueStore from "@effect/platform/KeyValueStore"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import type * as Machine from "./machine.js"
+
+/**
+ * Version 1 of the stored snapshot. Dates are ISO-8601 strings, so a stored value can be read
+ * by a person; `openUntil` is `null` unless the breaker is `open` and not isolated.
+ *
+ * @internal
+ */
+export const SnapshotV1 = Schema.Struct({
+  version: Schema.Literal(1),
+  service: Schema.String,
+  state: Schema.Literal("closed", "open", "half_open"),
+  failureCount: Schema.NonNegativeInt,
+  lastFailure: Schema.NullOr(Schema.Date),
+  lastStateChange: Schema.Date,
+  openUntil: Schema.NullOr(Schema.Date),
+  isolated: Schema.Boolean,
+  opens: Schema.NonNegativeInt
+})
+
+const SnapshotJson = Schema.parseJson(SnapshotV1)
+const decode = Schema.decodeUnknownEither(SnapshotJson)
+const encode = Schema.encodeSync(SnapshotJson)
+
+const describe = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** @internal */
+export const defaultKey = (service: string): string => `effect-resilience/circuit-breaker/${service}`
+
+/** @internal */
+export const encodeSnapshot = (service: string, snapshot: Machine.Snapshot): string =>
+  encode({
+    version: 1,
+    service,
+    state: snapshot.state,
+    failureCount: snapshot.failureCount,
+    lastFailure: snapshot.lastFailure === undefined ? null : new Date(snapshot.lastFailure),
+    lastStateChange: new Date(snapshot.lastStateChange),
+    openUntil: snapshot.state === "open" && !snapshot.isolated ? new Date(snapshot.openUntil) : null,
+    isolated: snapshot.isolated,
+    opens: snapshot.opens
+  })
+
+/**
+ * The snapshot stored as `text`, or why it cannot be used.
+ *
+ * @internal
+ */
+export const decodeSnapshot = (service: string, text: string): Either.Either<Machine.Snapshot, string> => {
+  const decoded = decode(text)
+  if (Either.isLeft(decoded)) {
+    const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
+    const where = issue === undefined || issue.path.length === 0 ? "" : ` at ${issue.path.join(".")}`
+    return Either.left(`not a version 1 snapshot${where}: ${issue?.message ?? "unreadable"}`)
+  }
+  const value = decoded.right
+  if (value.service !== service) return Either.left(`it belongs to ${JSON.stringify(value.service)}`)
+  if (value.isolated && value.state !== "open") return Either.left(`isolated but ${value.state}`)
+  if (value.state === "open" && !value.isolated && value.openUntil === null) {
+    return Either.left("open without openUntil")
+  }
+  return Either.right({
+    state: value.state,
+    failureCount: value.failureCount,
+    lastFailure: value.lastFailure === null ? undefined : value.lastFailure.getTime(),
+    lastStateChange: value.lastStateChange.getTime(),
+    openUntil: value.isolated ? Infinity : value.openUntil === null ? 0 : value.openUntil.getTime(),
+    isolated: value.isolated,
+    opens: value.opens
+  })
+}
+
+/**
+ * Reads the snapshot under `key`; `None` when there is none, or (with a Warning) when it cannot
+ * be read or used.
+ *
+ * @internal
+ */
+export const load = (
+  store: KeyValueStore.KeyValueStore,
+  key: string,
+  service: string
+): Effect.Effect<Option.Option<Machine.Snapshot>> =>
+  store.get(key).pipe(
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.succeedNone,
+      onSome: (text) =>
+        Either.match(decodeSnapshot(service, text), {
+          onLeft: (reason) =>
+            Effect.as(
+              Effect.logWarning(
+                `[${service}] Ignoring the stored circuit breaker state under ${JSON.stringify(key)} (${reason})`
+              ),
+              Option.none()
+            ),
+          onRight: (snapshot) => Effect.succeed(Option.some(snapshot))
+        })
+    })),
+    Effect.catchAllCause((cause) =>
+      Effect.as(
+        Effect.logWarning(
+          `[${service}] Could not read the stored circuit breaker state under ${JSON.stringify(key)}: ${
+            describe(cause)
+          }`
+        ),
+        Option.none()
+      )
+    )
+  )
+
+/**
+ * Writes a snapshot under `key`; a store that fails is logged (Warning), never raised.
+ *
+ * @internal
+ */
+export const save = (
+  store: KeyValueStore.KeyValueStore,
+  key: string,
+  service: string,
+  snapshot: Machine.Snapshot
+): Effect.Effect<void> =>
+  Effect.catchAllCause(
+    Effect.suspend(() => store.set(key, encodeSnapshot(service, snapshot))),
+    (cause) =>
+      Effect.logWarning(
+        `[${service}] Could not store the circuit breaker state under ${JSON.stringify(key)}: ${describe(cause)}`
+      )
+  )
