@@ -101,7 +101,7 @@ export interface CircuitBreaker {
    * `Circuit breaker OPEN (isolated manually)` at Warning. Does nothing when already isolated.
    * Results of calls admitted before are ignored.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly isolate: Effect.Effect<void>
   /**
@@ -110,14 +110,14 @@ export interface CircuitBreaker {
    * change to `closed` (from `closed` too) and logs `Circuit breaker CLOSED (reset manually)`.
    * Results of calls admitted before are ignored.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly reset: Effect.Effect<void>
   /**
    * Whether the breaker is isolated (forced open by {@link CircuitBreaker.isolate}); its `state`
    * then reads `open`.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly isolated: Effect.Effect<boolean>
 }
@@ -149,14 +149,14 @@ export interface TrippingStrategy<S> {
    * Set it when a success can open the breaker (a rate, a slow call): `shouldTrip` is then also
    * asked after successes, which the breaker settles uninterruptibly. Default false.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly onSuccessMayTrip?: boolean | undefined
   /**
    * Set it when `onSuccess`/`onFailure` read `durationMillis`: only then does the breaker read
    * the clock when a call starts and ends. Default false.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly needsDuration?: boolean | undefined
 }
@@ -182,7 +182,7 @@ export const consecutiveFailures: (threshold: number) => TrippingStrategy<number
  * Only outcomes in `closed` are recorded; interrupted calls and failures that `isFailure` does
  * not count are not calls for the rate. The window starts empty when the breaker closes.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category strategies
  */
 export type SlidingWindow =
@@ -192,7 +192,7 @@ export type SlidingWindow =
 /**
  * Options of {@link failureRate}.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category strategies
  */
 export interface FailureRateOptions {
@@ -207,7 +207,7 @@ export interface FailureRateOptions {
 /**
  * Options of {@link slowCallRate}.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category strategies
  */
 export interface SlowCallRateOptions extends FailureRateOptions {
@@ -218,7 +218,7 @@ export interface SlowCallRateOptions extends FailureRateOptions {
 /**
  * The state of a rate strategy: the calls in its window and those that count against the rate.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category strategies
  */
 export interface RateWindow {
@@ -246,7 +246,7 @@ export interface RateWindow {
  * })
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category strategies
  */
 export const failureRate: (options: FailureRateOptions) => TrippingStrategy<RateWindow> = Strategies.failureRate
@@ -272,7 +272,7 @@ export const failureRate: (options: FailureRateOptions) => TrippingStrategy<Rate
  * })
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category strategies
  */
 export const slowCallRate: (options: SlowCallRateOptions) => TrippingStrategy<RateWindow> = Strategies.slowCallRate
@@ -308,7 +308,7 @@ export interface Options {
    * permit is gone with the old generation. The call itself is not interrupted; its result, when
    * it comes, is returned to its caller and ignored by the breaker. Default: no limit.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly probeTimeout?: Duration.DurationInput | undefined
   /**
@@ -328,13 +328,13 @@ export interface Options {
    * (as versioned JSON) on every transition and read once by `make`; a snapshot that cannot be
    * read or is not one this version writes is ignored with a Warning log. Default: none.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly store?: KeyValueStore.KeyValueStore | undefined
   /**
    * The key of the snapshot in `store`. Default `"effect-resilience/circuit-breaker/<name>"`.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly storeKey?: string | undefined
 }

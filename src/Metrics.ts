@@ -56,7 +56,7 @@ export const stateChangesTotal = Metric.counter("resilience_state_changes_total"
  * Tokens left in a client's retry budget (0 to `maxTokens`); retries stop while it is at or
  * below half of `maxTokens`. Not recorded for clients made with `retryBudget: false`.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category metrics
  */
 export const retryBudgetTokens = Metric.gauge("resilience_retry_budget_tokens", {

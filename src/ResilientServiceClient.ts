@@ -10,6 +10,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as KeyValueStore from "@effect/platform/KeyValueStore"
 import type * as UrlParams from "@effect/platform/UrlParams"
 import type * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
@@ -18,6 +19,7 @@ import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { BulkheadFull } from "./BulkheadFull.js"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
@@ -93,10 +95,21 @@ export interface Options {
   readonly maxAttempts?: number | undefined
   /** Limit on one attempt, until the response headers (and the draining of a discarded body). Default `"10 seconds"`. */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Consecutive counted failures that open the breaker. Default 5. */
+  /** Consecutive counted failures that open the breaker. Default 5. Ignored when `strategy` is given. */
   readonly failureThreshold?: number | undefined
-  /** How long the breaker stays open before a probe. Default `"60 seconds"`. */
-  readonly recoveryTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long the breaker stays open before a probe. Default `"60 seconds"`. A `Schedule` makes
+   * successive open durations grow (see `CircuitBreaker.Options.recoveryTimeout`).
+   */
+  readonly recoveryTimeout?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
+  /** When the breaker opens; default `consecutiveFailures(failureThreshold)` (see `CircuitBreaker.failureRate`, `slowCallRate`). */
+  readonly strategy?: CircuitBreaker.TrippingStrategy<any> | undefined
+  /** A probe still running after this long counts as a failed probe. Default: no limit. */
+  readonly probeTimeout?: Duration.DurationInput | undefined
+  /** Persists the breaker's state across restarts (see `CircuitBreaker.Options.store`). Default: none. */
+  readonly store?: KeyValueStore.KeyValueStore | undefined
+  /** The key of the breaker's snapshot in `store`. Default `"effect-resilience/circuit-breaker/<serviceName>"`. */
+  readonly storeKey?: string | undefined
   /** Delay before the first retry; doubles on each retry. Default `"1 second"`. */
   readonly backoff?: Duration.DurationInput | undefined
   /** Probes admitted in `half_open`. Default 1. */

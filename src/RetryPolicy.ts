@@ -152,7 +152,7 @@ export const isTransientStatus: (status: number) => boolean = internal.isTransie
  * RetryPolicy.parseRetryAfter("soon", 0) // Option.none()
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category parsing
  */
 export const parseRetryAfter: (
@@ -163,7 +163,7 @@ export const parseRetryAfter: (
 /**
  * Options of {@link makeBudget}.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface RetryBudgetOptions {
@@ -185,7 +185,7 @@ export interface RetryBudgetOptions {
 /**
  * A snapshot of a retry budget.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface RetryBudgetState {
@@ -207,7 +207,7 @@ export interface RetryBudgetState {
  *
  * The `unsafe*` methods are synchronous (one plain update each), for hot paths.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface RetryBudget {
@@ -258,7 +258,7 @@ export interface RetryBudget {
  * })
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constructors
  */
 export const makeBudget: (options?: RetryBudgetOptions) => Effect.Effect<RetryBudget, ConfigError.ConfigError> =

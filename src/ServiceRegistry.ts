@@ -18,7 +18,7 @@ import type { ServiceStatus } from "./ServiceStatus.js"
 /**
  * How many transitions the registry keeps per entry registered with a breaker: the last 20.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const recentTransitionsLimit: number = internal.recentTransitionsLimit
@@ -33,7 +33,7 @@ export const recentTransitionsLimit: number = internal.recentTransitionsLimit
  * - `recentTransitions`: the breaker's last {@link recentTransitionsLimit} transitions since it
  *   was registered, oldest first; empty for an entry registered without a breaker.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface ServiceDetails {
@@ -46,7 +46,7 @@ export interface ServiceDetails {
  * Every entry of a registry at one moment: `services` keyed by id, in registration order, and
  * `takenAt`, when it was taken on the `Clock` (what the status page counts "ago" from).
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface Snapshot {
@@ -65,7 +65,7 @@ export interface Registry {
    * Lists `status` under `id` for the life of the current scope. Fails with a `ConfigError`
    * (path `["id"]`) when a live entry already has that id; nothing is registered then.
    *
-   * With `breaker` (since 0.2.0), the entry's {@link ServiceDetails} also carry the time until
+   * With `breaker`, the entry's {@link ServiceDetails} also carry the time until
    * the breaker's next probe and its recent transitions: the registry subscribes to the
    * breaker's transitions before `register` completes, so every transition after it is kept
    * (the last {@link recentTransitionsLimit}), until the scope closes.
@@ -82,14 +82,14 @@ export interface Registry {
   /**
    * The {@link ServiceDetails} of one entry, or `None` when nothing is registered under `id`.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly details: (id: string) => Effect.Effect<Option.Option<ServiceDetails>>
   /**
    * Every entry's {@link ServiceDetails}, keyed by id, in registration order, with the time it
    * was taken: what the status page shows.
    *
-   * @since 0.2.0
+   * @since 0.1.0
    */
   readonly snapshot: Effect.Effect<Snapshot>
 }

@@ -33,7 +33,7 @@ export const path = "/v1/api/status/services"
 /**
  * The path of the status page.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category constants
  */
 export const pagePath = "/v1/api/status"
@@ -95,7 +95,7 @@ const lookup = (id: string) =>
 /**
  * Options of {@link renderPage}.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface PageOptions {
@@ -130,7 +130,7 @@ export interface PageOptions {
  *   Effect.map(registry.snapshot, (snapshot) => StatusApi.renderPage(snapshot, { refreshInterval: "10 seconds" })))
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category rendering
  */
 export const renderPage: (snapshot: Snapshot, options?: PageOptions) => string = statusPage.render
@@ -193,7 +193,7 @@ export const api = HttpApi.make("effect-resilience-status").add(group)
  * const app = HttpRouter.empty.pipe(HttpRouter.mount("/admin", StatusApi.page))
  * ```
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category routers
  */
 export const page: HttpRouter.HttpRouter<never, ServiceRegistry> = HttpRouter.empty.pipe(

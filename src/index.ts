@@ -33,7 +33,7 @@ export * as ServiceUnavailable from "./ServiceUnavailable.js"
 /**
  * The tagged error of a call rejected by a full bulkhead.
  *
- * @since 0.2.0
+ * @since 0.1.0
  */
 export * as BulkheadFull from "./BulkheadFull.js"
 

@@ -1,4 +1,5 @@
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -6,14 +7,17 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
-import { Presets, ResilientServiceClient, ServiceStatus } from "../src/index.js"
+import { CircuitBreaker, Presets, ResilientServiceClient, ServiceRegistry, ServiceStatus } from "../src/index.js"
+import * as Testing from "../src/Testing.js"
 import { hang, makeFake, refused, status } from "./utils/fakeClient.js"
 import { makeLogCapture } from "./utils/logs.js"
 
@@ -321,4 +325,77 @@ describe("ResilientServiceClient (fake transport, TestClock)", () => {
       expect(fake.calls.map((c) => c.at)).toEqual([0, 6000])
       expect(Option.isSome((yield* client.status).lastFailure)).toBe(true)
     }))
+})
+
+describe("ResilientServiceClient: requests, error bodies and registration", () => {
+  it.scoped("an error body over 1 MiB without content-length is dropped whole, a smaller one kept whole", () =>
+    Effect.gen(function*() {
+      const big = "x".repeat(1024 * 1024 + 10)
+      const small = "y".repeat(512 * 1024)
+      const upstream = Testing.fakeUpstream({ "/big": Testing.text(404, big), "/small": Testing.text(404, small) })
+      const client = yield* ResilientServiceClient.make({ baseUrl }).pipe(Effect.provide(upstream.layer))
+      const bigError = yield* Effect.flip(client.get("/big"))
+      const smallError = yield* Effect.flip(client.get("/small"))
+      if (bigError._tag !== "ResponseError" || smallError._tag !== "ResponseError") {
+        return expect.fail("expected ResponseErrors")
+      }
+      expect(yield* bigError.response.text).toBe("")
+      expect(yield* smallError.response.text).toBe(small)
+    }))
+
+  it.scoped("a full URL given to execute gets no base-URL credentials, and its query is not printed", () =>
+    Effect.gen(function*() {
+      const logs = makeLogCapture()
+      const upstream = Testing.fakeUpstream({ "*": Testing.json(500) })
+      const error = yield* logs.provide(Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.make({ baseUrl: "http://alice:pw@chroma:6003", maxAttempts: 1 })
+          .pipe(Effect.provide(upstream.layer))
+        yield* Effect.exit(client.get("/own"))
+        return yield* Effect.flip(client.execute(HttpClientRequest.get("http://elsewhere:9/x?token=SECRET42")))
+      }))
+      const [own, other] = upstream.requests()
+      expect(own!.headers.authorization).toBeDefined()
+      expect(other!.headers.authorization).toBeUndefined()
+      expect(other!.url).toBe("http://elsewhere:9/x?token=SECRET42")
+      const printed = [error.message, ...logs.messages()].join("\n")
+      expect(printed).not.toContain("SECRET42")
+    }))
+
+  it.scoped("the breaker's options go through the client, validated by the breaker", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(status(503))
+      const bad = yield* Effect.flip(clientOn(fake, { probeTimeout: 0 }))
+      expect(bad._op === "InvalidData" && bad.path).toEqual(["probeTimeout"])
+      const badStrategy = yield* Effect.flip(
+        clientOn(fake, {
+          strategy: CircuitBreaker.failureRate({ threshold: 2, minimumCalls: 1, window: { kind: "count", size: 4 } })
+        })
+      )
+      expect(badStrategy._op === "InvalidData" && badStrategy.path).toEqual(["strategy", "threshold"])
+      // open durations that grow with a schedule: 10 s, then 20 s
+      const client = yield* clientOn(fake, {
+        maxAttempts: 1,
+        failureThreshold: 1,
+        recoveryTimeout: Schedule.exponential("10 seconds")
+      })
+      yield* Effect.exit(client.get("/"))
+      yield* TestClock.adjust("10 seconds")
+      yield* Effect.exit(client.get("/")) // the probe fails: open for the next delay
+      yield* TestClock.adjust("19 seconds")
+      expect(yield* client.breaker.state).toBe("open")
+      yield* TestClock.adjust("1 second")
+      expect(yield* client.breaker.state).toBe("half_open")
+    }))
+
+  it.scoped("a registered client lists its transitions and its next probe", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(status(503))
+      const registry = yield* ServiceRegistry.ServiceRegistry
+      const client = yield* clientOn(fake, { id: "chroma", maxAttempts: 1, failureThreshold: 1 })
+      yield* Effect.exit(client.get("/"))
+      yield* TestClock.adjust("15 seconds")
+      const details = Option.getOrThrow(yield* registry.details("chroma"))
+      expect(details.recentTransitions.map((t) => `${t.from}→${t.to}`)).toEqual(["closed→open"])
+      expect(Option.map(details.nextProbeIn, Duration.toMillis)).toEqual(Option.some(45_000))
+    }).pipe(Effect.provide(ServiceRegistry.layer)))
 })

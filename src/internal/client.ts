@@ -24,7 +24,6 @@ import * as Metrics from "../Metrics.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as ServiceRegistry from "../ServiceRegistry.js"
-import type * as ServiceStatus from "../ServiceStatus.js"
 import type * as ServiceUnavailable from "../ServiceUnavailable.js"
 import * as breakerInternal from "./circuitBreaker.js"
 import * as Deadlines from "./deadlines.js"
@@ -165,18 +164,7 @@ const settings = (
     const id = yield* validate.nonEmptyString("id", options.id, serviceName)
     const maxAttempts = yield* validate.positiveInteger("maxAttempts", options.maxAttempts, defaults.maxAttempts)
     const timeout = yield* validate.positiveDuration("timeout", options.timeout, defaults.timeout)
-    const failureThreshold = yield* validate.positiveInteger(
-      "failureThreshold",
-      options.failureThreshold,
-      defaults.failureThreshold
-    )
-    const recoveryTimeout = yield* validate.positiveDuration(
-      "recoveryTimeout",
-      options.recoveryTimeout,
-      defaults.recoveryTimeout
-    )
     const backoff = yield* validate.positiveDuration("backoff", options.backoff, defaults.backoff)
-    const halfOpenMaxProbes = yield* validate.positiveInteger("halfOpenMaxProbes", options.halfOpenMaxProbes, 1)
     const retryOn = yield* validate.optionalFunction<(error: ClientError) => boolean>(
       "retryOn",
       options.retryOn,
@@ -220,11 +208,17 @@ const settings = (
       retryBudget,
       retryUnsafeMethods,
       bulkhead,
+      // the breaker's own options go through as given: CircuitBreaker.make validates them
+      // (with the same field names) before the client builds anything else
       breaker: {
         name: serviceName,
-        failureThreshold,
-        recoveryTimeout,
-        halfOpenMaxProbes,
+        failureThreshold: options.failureThreshold ?? defaults.failureThreshold,
+        recoveryTimeout: options.recoveryTimeout ?? defaults.recoveryTimeout,
+        halfOpenMaxProbes: options.halfOpenMaxProbes,
+        probeTimeout: options.probeTimeout,
+        strategy: options.strategy,
+        store: options.store,
+        storeKey: options.storeKey,
         // an attempt cut short by the caller's deadline says nothing about the service
         isFailure: (error: unknown) => !isDeadlineError(error) && isFailure(error as ClientError)
       }
@@ -355,14 +349,16 @@ const buffered = (
 ): Effect.Effect<HttpClientResponse.HttpClientResponse> => {
   const length = Number(response.headers["content-length"] ?? Number.NaN)
   const keep = response.request.method !== "HEAD" && !(length > maxBufferedErrorBody)
+  // a body over the cap (announced or not) is read to the end and dropped, never cut short
   const read: Effect.Effect<Uint8Array | null, unknown> = keep
-    ? Stream.runFold(response.stream, new Uint8Array(0) as Uint8Array, (acc, chunk) => {
-      if (acc.length + chunk.length > maxBufferedErrorBody) return acc
-      const next = new Uint8Array(acc.length + chunk.length)
-      next.set(acc, 0)
-      next.set(chunk, acc.length)
-      return next
-    })
+    ? Effect.map(
+      Stream.runFold(response.stream, { chunks: [] as Array<Uint8Array>, size: 0 }, (acc, chunk) => {
+        acc.size += chunk.length
+        if (acc.size <= maxBufferedErrorBody) acc.chunks.push(chunk)
+        return acc
+      }),
+      ({ chunks, size }) => size > maxBufferedErrorBody ? null : Buffer.concat(chunks)
+    )
     : Effect.as(Stream.runDrain(response.stream), null)
   // the headers are kept either way: the retry loop reads `Retry-After` from them
   const headers = response.headers as Record<string, string>
@@ -518,14 +514,14 @@ export const make = (
   Effect.gen(function*() {
     const config = yield* settings(options)
     const { maxAttempts, maxRetryAfterMillis, retryOn, retryUnsafeMethods, serviceName, target } = config
-    // reserve the id first: a duplicate fails before anything else is built
+    // a duplicate id fails before anything is built; registering (which checks again) comes
+    // right after the breaker, with nothing in between that could let another client in
     const registry = yield* Effect.serviceOption(ServiceRegistry.ServiceRegistry)
-    let status: Effect.Effect<ServiceStatus.ServiceStatus> = Effect.dieMessage("unreachable: client not built yet")
-    if (Option.isSome(registry)) {
-      yield* registry.value.register(config.id, Effect.suspend(() => status))
+    if (Option.isSome(registry) && Option.isSome(yield* registry.value.get(config.id))) {
+      return yield* validate.invalid("id", `"${config.id}" is already registered by another live client or breaker`)
     }
     const breaker = yield* breakerInternal.make(config.breaker)
-    status = breaker.status
+    if (Option.isSome(registry)) yield* registry.value.register(config.id, breaker.status, breaker)
     const breakerApi = breakerInternal.internals(breaker)
     const platform = yield* HttpClient.HttpClient
     const scoped = HttpClient.withScope(platform)
@@ -547,13 +543,15 @@ export const make = (
     if (budget !== undefined) publishBudget(budget)
 
     const prepare = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest => {
-      let prepared = request
-      if (!isAbsolute(request.url)) {
-        const [path, params] = splitQuery(request.url)
-        prepared = HttpClientRequest.setUrl(request, target.baseUrl + (path.startsWith("/") ? path : `/${path}`))
-        if (params.length > 0) prepared = HttpClientRequest.appendUrlParams(prepared, params)
-      }
-      if (target.authorization !== undefined && prepared.headers["authorization"] === undefined) {
+      const [path, params] = splitQuery(request.url)
+      const url = isAbsolute(path) ? path : target.baseUrl + (path.startsWith("/") ? path : `/${path}`)
+      let prepared = url === request.url ? request : HttpClientRequest.setUrl(request, url)
+      if (params.length > 0) prepared = HttpClientRequest.appendUrlParams(prepared, params)
+      // the base URL's credentials go to the base URL only, never to another host given in full
+      if (
+        target.authorization !== undefined && prepared.headers["authorization"] === undefined &&
+        (url === target.baseUrl || url.startsWith(`${target.baseUrl}/`))
+      ) {
         prepared = HttpClientRequest.setHeader(prepared, "authorization", target.authorization)
       }
       return prepared
@@ -644,7 +642,10 @@ export const make = (
       const failure = Cause.failureOption(cause)
       if (Option.isNone(failure) || Cause.isDie(cause)) return Effect.failCause(cause)
       const error = failure.value
-      if (error._tag === "ServiceUnavailable") return Effect.failCause(cause)
+      if (error._tag === "ServiceUnavailable") {
+        call.attempts = attemptNumber - 1 // the breaker refused this attempt: it never ran
+        return Effect.failCause(cause)
+      }
       const words = describeError(error)
       const method = request.method
       const path = describePath(target, request)
@@ -668,6 +669,8 @@ export const make = (
         annotate(Effect.logError(`[${serviceName}] All ${maxAttempts} attempts failed: ${words}`)),
         Effect.failCause(cause)
       )
+      // the last attempt reports its own failure, even when it is the one that opened the
+      // breaker (as a call through the breaker does); only a wait for a retry is cut short
       if (attemptNumber >= maxAttempts) return allFailed
       const giveUp = (reason: string) =>
         Effect.zipRight(
