@@ -2,6 +2,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as ConfigError from "effect/ConfigError"
@@ -10,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
+import * as Inspectable from "effect/Inspectable"
 import * as LogLevel from "effect/LogLevel"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
@@ -376,11 +378,78 @@ const buffered = (
   })
 }
 
+// Effect's built-in tracer (the one in the default services): its spans are never exported.
+const builtInTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
 // Aborts, when a successful response is garbage collected before its body was read, the request
-// that produced it (the platform does the same for requests that are not tied to a scope).
+// that produced it (the platform does the same for requests that are not tied to a scope). A
+// response leaves the registry as soon as its body is read, so the common case costs nothing.
 const unreadResponses = new FinalizationRegistry<Scope.CloseableScope>((scope) => {
   Effect.runFork(Scope.close(scope, Exit.void))
 })
+
+/**
+ * A successful response handed to the caller: the original, registered for abort-on-collection
+ * until its body is read.
+ */
+class TrackedResponse implements HttpClientResponse.HttpClientResponse {
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
+  constructor(readonly original: HttpClientResponse.HttpClientResponse, scope: Scope.CloseableScope) {
+    unreadResponses.register(this, scope, this)
+  }
+  private reading<A, E>(body: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return Effect.suspend(() => {
+      unreadResponses.unregister(this)
+      return body
+    })
+  }
+  get request() {
+    return this.original.request
+  }
+  get status() {
+    return this.original.status
+  }
+  get headers() {
+    return this.original.headers
+  }
+  get cookies() {
+    return this.original.cookies
+  }
+  get remoteAddress() {
+    return this.original.remoteAddress
+  }
+  get formData() {
+    return this.reading(this.original.formData)
+  }
+  get text() {
+    return this.reading(this.original.text)
+  }
+  get json() {
+    return this.reading(this.original.json)
+  }
+  get urlParamsBody() {
+    return this.reading(this.original.urlParamsBody)
+  }
+  get arrayBuffer() {
+    return this.reading(this.original.arrayBuffer)
+  }
+  get stream() {
+    return Stream.suspend(() => {
+      unreadResponses.unregister(this)
+      return this.original.stream
+    })
+  }
+  toJSON() {
+    return this.original.toJSON()
+  }
+  toString() {
+    return this.original.toString()
+  }
+  [Inspectable.NodeInspectSymbol]() {
+    return this.original[Inspectable.NodeInspectSymbol]()
+  }
+}
 
 // -----------------------------------------------------------------------------
 // Bulkhead
@@ -601,8 +670,7 @@ export const make = (
                   deadlines.remove(entry)
                   // the deadline may have fired just as the response arrived: the request is aborted
                   if (timedOut) return Effect.fail(expiredError(timeoutMillis, deadlineMillis))
-                  unreadResponses.register(response, attemptScope)
-                  return Effect.succeed(response)
+                  return Effect.succeed(new TrackedResponse(response, attemptScope))
                 },
                 onFailure: (cause) => {
                   deadlines.remove(entry)
@@ -786,60 +854,82 @@ export const make = (
     }
 
     /** Records a finished call in the metrics and on its span. */
-    const record = (span: Tracer.Span, call: CallState, started: number, outcome: keyof typeof outcomeTags) => {
+    const record = (
+      span: Tracer.Span | undefined,
+      call: CallState,
+      started: number,
+      outcome: keyof typeof outcomeTags
+    ) => {
       Metrics.requestsTotal.unsafeUpdate(1, outcomeTags[outcome])
       if (call.attempts > 1) Metrics.retriesTotal.unsafeUpdate(call.attempts - 1, serviceTag)
       Metrics.requestDurationMs.unsafeUpdate(clock.unsafeCurrentTimeMillis() - started, serviceTag)
+      if (span === undefined) return
       span.attribute("resilience.attempts", call.attempts)
       span.attribute("resilience.outcome", outcome)
       span.attribute("resilience.breaker.state", breakerApi.currentState())
     }
 
+    /** Runs one call (all its attempts) and records it in the metrics and on `span`, if any. */
+    const callWith = (
+      request: HttpClientRequest.HttpClientRequest,
+      timeoutMillis: number,
+      deadlineMillis: number,
+      span: Tracer.Span | undefined
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
+      const prepared = prepare(request)
+      if (span !== undefined) {
+        span.attribute("http.request.method", prepared.method)
+        span.attribute("url.path", describePath(target, prepared))
+      }
+      const started = clock.unsafeCurrentTimeMillis()
+      const call: CallState = {
+        attempts: 0,
+        deadlineAt: deadlineMillis > 0 ? started + deadlineMillis : Infinity,
+        deadlineMillis
+      }
+      // the whole call, all its attempts and waits, holds one place in the bulkhead
+      const calling = bulkhead === undefined
+        ? run(prepared, timeoutMillis, 1, schedule.initial, call)
+        : bulkhead.withPlace(
+          Effect.suspend(() => run(prepared, timeoutMillis, 1, schedule.initial, call)),
+          call.deadlineAt,
+          () => deadlineError(deadlineMillis, "waiting for a place in the bulkhead")
+        )
+      return Effect.matchCauseEffect(
+        span === undefined ? calling : Effect.withParentSpan(calling, span),
+        {
+          onSuccess: (response) => {
+            record(span, call, started, "success")
+            return Effect.succeed(response)
+          },
+          onFailure: (cause) => {
+            const failure = Cause.failureOption(cause)
+            const rejected = Option.isSome(failure) &&
+              (failure.value._tag === "ServiceUnavailable" || failure.value._tag === "BulkheadFull")
+            if (rejected || !Cause.isInterruptedOnly(cause)) {
+              record(span, call, started, rejected ? "rejected" : "failure")
+            }
+            return Effect.failCause(cause)
+          }
+        }
+      )
+    }
+
+    // A span per call, when a tracer that exports spans is installed. Under Effect's built-in
+    // tracer, which records nothing, the span would only cost time (a tenth of a loopback call).
     const executeWith = (
       request: HttpClientRequest.HttpClientRequest,
       timeoutMillis: number,
       deadlineMillis: number
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
-      Effect.useSpan(
-        "effect-resilience.call",
-        { kind: "client", captureStackTrace: false, attributes: { "resilience.service": serviceName } },
-        (span) => {
-          const prepared = prepare(request)
-          span.attribute("http.request.method", prepared.method)
-          span.attribute("url.path", describePath(target, prepared))
-          const started = clock.unsafeCurrentTimeMillis()
-          const call: CallState = {
-            attempts: 0,
-            deadlineAt: deadlineMillis > 0 ? started + deadlineMillis : Infinity,
-            deadlineMillis
-          }
-          // the whole call, all its attempts and waits, holds one place in the bulkhead
-          const calling = bulkhead === undefined
-            ? run(prepared, timeoutMillis, 1, schedule.initial, call)
-            : bulkhead.withPlace(
-              Effect.suspend(() => run(prepared, timeoutMillis, 1, schedule.initial, call)),
-              call.deadlineAt,
-              () => deadlineError(deadlineMillis, "waiting for a place in the bulkhead")
-            )
-          return Effect.matchCauseEffect(
-            Effect.withParentSpan(calling, span),
-            {
-              onSuccess: (response) => {
-                record(span, call, started, "success")
-                return Effect.succeed(response)
-              },
-              onFailure: (cause) => {
-                const failure = Cause.failureOption(cause)
-                const rejected = Option.isSome(failure) &&
-                  (failure.value._tag === "ServiceUnavailable" || failure.value._tag === "BulkheadFull")
-                if (rejected || !Cause.isInterruptedOnly(cause)) {
-                  record(span, call, started, rejected ? "rejected" : "failure")
-                }
-                return Effect.failCause(cause)
-              }
-            }
+      Effect.tracerWith((tracer) =>
+        tracer === builtInTracer
+          ? callWith(request, timeoutMillis, deadlineMillis, undefined)
+          : Effect.useSpan(
+            "effect-resilience.call",
+            { kind: "client", captureStackTrace: false, attributes: { "resilience.service": serviceName } },
+            (span) => callWith(request, timeoutMillis, deadlineMillis, span)
           )
-        }
       )
 
     const execute = (request: HttpClientRequest.HttpClientRequest) =>
