@@ -7,6 +7,8 @@ export default tseslint.config(
     ignores: [
       "dist/**",
       "bench/.build/**",
+      // verbatim copies of the docs' code blocks (test/docs.test.ts keeps them in sync; tsc checks them)
+      "examples/docs/**",
       "node_modules/**",
       "scratch/**",
       "bench/results/**",

@@ -1,4 +1,4 @@
-// The example of docs/testing.md, type-checked (it runs as test/Testing.test.ts).
+// The example of docs/testing.md; test/Testing.test.ts imports it, so it also runs as a test.
 import { expect, it } from "@effect/vitest"
 import { Effect, Fiber, TestClock } from "effect"
 import { ResilientServiceClient } from "../src/index.js"
@@ -10,15 +10,14 @@ const search = (chroma: ResilientServiceClient.ResilientServiceClient, q: string
     Effect.catchAll(() => Effect.succeed({ results: ["fallback"] }))
   )
 
-export const registerExample = () =>
-  it.scoped("search falls back when Chroma is down", () =>
-    Effect.gen(function*() {
-      const upstream = Testing.fakeUpstream({ "/query": Testing.refused })
-      const chroma = yield* ResilientServiceClient.make({ baseUrl: "http://chroma:6003" }).pipe(
-        Effect.provide(upstream.layer)
-      )
-      const fiber = yield* Effect.fork(search(chroma, "effect"))
-      yield* TestClock.adjust("3 seconds") // the 1 s and 2 s backoffs
-      expect(yield* Fiber.join(fiber)).toEqual({ results: ["fallback"] })
-      expect(upstream.requests().map((r) => r.at)).toEqual([0, 1000, 3000])
-    }))
+it.scoped("search falls back when Chroma is down", () =>
+  Effect.gen(function*() {
+    const upstream = Testing.fakeUpstream({ "/query": Testing.refused })
+    const chroma = yield* ResilientServiceClient.make({ baseUrl: "http://chroma:6003" }).pipe(
+      Effect.provide(upstream.layer)
+    )
+    const fiber = yield* Effect.fork(search(chroma, "effect"))
+    yield* TestClock.adjust("3 seconds") // the 1 s and 2 s backoffs
+    expect(yield* Fiber.join(fiber)).toEqual({ results: ["fallback"] })
+    expect(upstream.requests().map((r) => r.at)).toEqual([0, 1000, 3000])
+  }))

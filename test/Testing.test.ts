@@ -3,14 +3,13 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
-import { registerExample } from "../examples/testing-fallback.js"
 import { ResilientServiceClient } from "../src/index.js"
 import * as Testing from "../src/Testing.js"
 
-describe("effect-resilience/testing", () => {
-  // the example of docs/testing.md, kept in examples/ so that the doc and this test are one
-  registerExample()
+// the example of docs/testing.md registers its own test: the doc and the test are one
+import "../examples/testing-fallback.js"
 
+describe("effect-resilience/testing", () => {
   it.scoped("answers in order per path, the last one repeating, and records what it saw", () =>
     Effect.gen(function*() {
       const upstream = Testing.fakeUpstream({

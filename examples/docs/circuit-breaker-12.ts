@@ -1,0 +1,10 @@
+// docs/circuit-breaker.md, example 12 (kept in sync by test/docs.test.ts)
+interface TrippingStrategy<S> {
+  readonly name: string
+  readonly initial: (now: number) => S
+  readonly onSuccess: (state: S, now: number, durationMillis: number) => S
+  readonly onFailure: (state: S, now: number, durationMillis: number) => S
+  readonly shouldTrip: (state: S, now: number) => boolean
+  readonly onSuccessMayTrip?: boolean // default false
+  readonly needsDuration?: boolean // default false
+}

@@ -1,0 +1,11 @@
+// docs/circuit-breaker.md, example 3 (kept in sync by test/docs.test.ts)
+import { Effect, Stream } from "effect"
+import type { CircuitBreaker } from "../../src/index.js"
+
+const logChanges = (breaker: CircuitBreaker.CircuitBreaker) =>
+  breaker.changes.pipe(
+    Stream.runForEach((change) =>
+      Effect.log(`${change.service}: ${change.from} → ${change.to} at ${change.at.toISOString()}`)
+    ),
+    Effect.forkScoped
+  )

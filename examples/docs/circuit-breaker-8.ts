@@ -1,0 +1,4 @@
+// docs/circuit-breaker.md, example 8 (kept in sync by test/docs.test.ts)
+import { CircuitBreaker } from "../../src/index.js"
+
+const breaker = CircuitBreaker.make({ name: "git", halfOpenMaxProbes: 2, probeTimeout: "10 seconds" })

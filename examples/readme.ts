@@ -1,0 +1,26 @@
+import { NodeHttpClient } from "@effect/platform-node"
+import { Config, Context, Effect, Layer } from "effect"
+import { ResilientServiceClient, ServiceRegistry } from "../src/index.js"
+
+class Chroma extends Context.Tag("Chroma")<Chroma, ResilientServiceClient.ResilientServiceClient>() {}
+
+const ChromaLive = ResilientServiceClient.layerConfig(Chroma, {
+  baseUrl: Config.string("CHROMA_SERVER_URL").pipe(Config.withDefault("http://chroma:6003")),
+  serviceName: Config.succeed("Chroma Server")
+})
+
+// 3 attempts (1 s, 2 s backoff), 10 s per attempt, opens after 5 failures, probes after 60 s
+export const search = (q: string) =>
+  Effect.gen(function*() {
+    const chroma = yield* Chroma
+    const response = yield* chroma.post("/query", { json: { q } })
+    return yield* response.json
+  }).pipe(
+    // fail open: while Chroma is down (or the breaker is open) answer from a fallback
+    Effect.catchAll(() => Effect.succeed({ results: [] }))
+  )
+
+export const MainLive = ChromaLive.pipe(
+  Layer.provideMerge(ServiceRegistry.layer),
+  Layer.provide(NodeHttpClient.layerUndici)
+)
