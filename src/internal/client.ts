@@ -20,13 +20,13 @@ import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
-import * as BulkheadFull from "../BulkheadFull.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import * as Metrics from "../Metrics.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as ServiceRegistry from "../ServiceRegistry.js"
 import type * as ServiceUnavailable from "../ServiceUnavailable.js"
+import * as Bulkhead from "./bulkhead.js"
 import * as breakerInternal from "./circuitBreaker.js"
 import * as Deadlines from "./deadlines.js"
 import * as RetryPolicyInternal from "./retryPolicy.js"
@@ -142,17 +142,14 @@ const bulkheadSettings = (
       : validate.invalid("maxQueued", "needs maxConcurrent: without a limit on running calls no call ever waits")
   }
   if (typeof maxConcurrent !== "number" || !Number.isSafeInteger(maxConcurrent) || maxConcurrent < 1) {
-    return validate.invalid("maxConcurrent", `must be a positive integer, got ${show(maxConcurrent)}`)
+    return validate.invalid("maxConcurrent", `must be a positive integer, got ${validate.show(maxConcurrent)}`)
   }
   if (maxQueued === undefined) return Effect.succeed({ maxConcurrent, maxQueued: Infinity })
   if (typeof maxQueued !== "number" || !Number.isSafeInteger(maxQueued) || maxQueued < 0) {
-    return validate.invalid("maxQueued", `must be an integer ≥ 0, got ${show(maxQueued)}`)
+    return validate.invalid("maxQueued", `must be an integer ≥ 0, got ${validate.show(maxQueued)}`)
   }
   return Effect.succeed({ maxConcurrent, maxQueued })
 }
-
-const show = (value: unknown): string =>
-  typeof value === "string" ? JSON.stringify(value) : typeof value === "number" ? String(value) : typeof value
 
 const settings = (
   options: ResilientServiceClient.Options
@@ -188,7 +185,10 @@ const settings = (
     const retryBudget = yield* retryBudgetSettings(options.retryBudget)
     const retryUnsafeMethods = options.retryUnsafeMethods ?? defaults.retryUnsafeMethods
     if (typeof retryUnsafeMethods !== "boolean") {
-      return yield* validate.invalid("retryUnsafeMethods", `must be true or false, got ${show(retryUnsafeMethods)}`)
+      return yield* validate.invalid(
+        "retryUnsafeMethods",
+        `must be true or false, got ${validate.show(retryUnsafeMethods)}`
+      )
     }
     const bulkhead = yield* bulkheadSettings(options.maxConcurrent, options.maxQueued)
     const retry = yield* RetryPolicy.make({
@@ -452,123 +452,6 @@ class TrackedResponse implements HttpClientResponse.HttpClientResponse {
 }
 
 // -----------------------------------------------------------------------------
-// Bulkhead
-// -----------------------------------------------------------------------------
-
-interface Waiter {
-  /** The waiting fiber's callback, once it is suspended. */
-  resume: ((effect: Effect.Effect<void, ClientError>) => void) | undefined
-  /** `queued` until it gets a place (`granted`), its deadline passes (`expired`) or it is interrupted (`left`). */
-  state: "queued" | "granted" | "expired" | "left"
-  /** Its deadline in the client's deadline heap, if the call has one. */
-  entry: Deadlines.Entry | undefined
-}
-
-interface Bulkhead {
-  /**
-   * Runs `effect` once a place is free: at once when fewer than `maxConcurrent` calls run,
-   * after waiting in line when the queue has room, and otherwise fails at once with
-   * `BulkheadFull`. A wait still in line at `deadlineAt` (Clock milliseconds; `Infinity` for
-   * none) fails with `onDeadline()`. The place is held until `effect` ends, however it ends.
-   */
-  readonly withPlace: <A>(
-    effect: Effect.Effect<A, ClientError>,
-    deadlineAt: number,
-    onDeadline: () => Cause.TimeoutException
-  ) => Effect.Effect<A, ClientError>
-}
-
-/**
- * A counting semaphore with a bounded FIFO queue. Places pass from a finishing call straight to
- * the first waiter, so a newcomer never overtakes the queue. All state changes are synchronous,
- * and a waiter's `state` settles every race (granted, expired, interrupted) in one place; the
- * wait runs in the caller's fiber (no fork), its deadline kept in the client's deadline heap.
- */
-const makeBulkhead = (
-  serviceName: string,
-  maxConcurrent: number,
-  maxQueued: number,
-  deadlines: Deadlines.Deadlines
-): Bulkhead => {
-  let running = 0
-  // a Set keeps insertion order and removes a waiter that leaves in O(1)
-  const queue = new Set<Waiter>()
-
-  const release = (): void => {
-    for (const waiter of queue) {
-      queue.delete(waiter)
-      waiter.state = "granted"
-      if (waiter.entry !== undefined) deadlines.remove(waiter.entry)
-      waiter.resume?.(Effect.void)
-      return
-    }
-    running--
-  }
-  const releaseEffect = Effect.sync(release)
-
-  /** The waiter's fiber was interrupted: leave the line, or pass on a place it was just given. */
-  const leave = (waiter: Waiter): void => {
-    if (waiter.entry !== undefined) deadlines.remove(waiter.entry)
-    if (waiter.state === "granted") release()
-    else queue.delete(waiter)
-    waiter.state = "left"
-  }
-
-  const expire = (waiter: Waiter, onDeadline: () => Cause.TimeoutException): void => {
-    if (waiter.state !== "queued") return
-    queue.delete(waiter)
-    waiter.state = "expired"
-    waiter.resume?.(Effect.fail(onDeadline()))
-  }
-
-  const awaitPlace = (waiter: Waiter, onDeadline: () => Cause.TimeoutException) =>
-    Effect.async<void, ClientError>((resume) => {
-      if (waiter.state === "granted") return resume(Effect.void)
-      if (waiter.state === "expired") return resume(Effect.fail(onDeadline()))
-      waiter.resume = resume
-    })
-
-  /**
-   * Runs uninterruptible up to the wait itself, which `restore` makes interruptible: a waiter
-   * is in the queue only once its interruption handler is in place.
-   */
-  const acquire = (
-    restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
-    deadlineAt: number,
-    onDeadline: () => Cause.TimeoutException
-  ) =>
-    Effect.suspend((): Effect.Effect<void, ClientError> => {
-      if (running < maxConcurrent) {
-        running++
-        return Effect.void
-      }
-      if (queue.size >= maxQueued) return Effect.fail(BulkheadFull.unsafeMake(serviceName, maxConcurrent, maxQueued))
-      const waiter: Waiter = { resume: undefined, state: "queued", entry: undefined }
-      queue.add(waiter)
-      const waiting = Effect.onInterrupt(
-        restore(awaitPlace(waiter, onDeadline)),
-        () => Effect.sync(() => leave(waiter))
-      )
-      return deadlineAt === Infinity
-        ? waiting
-        : Effect.flatMap(deadlines.register(deadlineAt, Effect.sync(() => expire(waiter, onDeadline))), (entry) => {
-          waiter.entry = entry
-          return waiting
-        })
-    })
-
-  return {
-    withPlace: (effect, deadlineAt, onDeadline) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          acquire(restore, deadlineAt, onDeadline),
-          () => Effect.ensuring(restore(effect), releaseEffect)
-        )
-      )
-  }
-}
-
-// -----------------------------------------------------------------------------
 // The client
 // -----------------------------------------------------------------------------
 
@@ -599,7 +482,7 @@ export const make = (
     const deadlines = Deadlines.make(clock, scope)
     const bulkhead = config.bulkhead === undefined
       ? undefined
-      : makeBulkhead(serviceName, config.bulkhead.maxConcurrent, config.bulkhead.maxQueued, deadlines)
+      : Bulkhead.make(serviceName, config.bulkhead.maxConcurrent, config.bulkhead.maxQueued, deadlines)
     const schedule = config.retry.schedule
     const defaultTimeoutMillis = Duration.toMillis(config.timeout)
     const annotate = Effect.annotateLogs("service", serviceName)

@@ -8,20 +8,11 @@
  * @internal
  */
 import type * as ConfigError from "effect/ConfigError"
+import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type { BreakerState } from "../ServiceStatus.js"
 
 /** @internal */
-export interface TrippingStrategy<S> {
-  readonly name: string
-  readonly initial: (now: number) => S
-  readonly onSuccess: (state: S, now: number, durationMillis: number) => S
-  readonly onFailure: (state: S, now: number, durationMillis: number) => S
-  readonly shouldTrip: (state: S, now: number) => boolean
-  /** Whether a success can trip the breaker (a rate or slow-call rule); false when absent. */
-  readonly onSuccessMayTrip?: boolean | undefined
-  /** Whether `onSuccess`/`onFailure` read the call's duration; when absent the shell passes 0. */
-  readonly needsDuration?: boolean | undefined
-}
+export type TrippingStrategy<S> = CircuitBreaker.TrippingStrategy<S>
 
 /**
  * Where a strategy constructor leaves the `ConfigError` for parameters it cannot accept: a

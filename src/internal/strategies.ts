@@ -8,36 +8,19 @@
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type { TrippingStrategy } from "./machine.js"
 import { StrategyErrorId } from "./machine.js"
 import * as validate from "./validate.js"
 
 /** @internal */
-export type SlidingWindow =
-  | { readonly kind: "count"; readonly size: number }
-  | { readonly kind: "time"; readonly duration: Duration.DurationInput; readonly buckets?: number | undefined }
-
+export type SlidingWindow = CircuitBreaker.SlidingWindow
 /** @internal */
-export interface FailureRateOptions {
-  readonly threshold: number
-  readonly minimumCalls: number
-  readonly window: SlidingWindow
-}
-
+export type FailureRateOptions = CircuitBreaker.FailureRateOptions
 /** @internal */
-export interface SlowCallRateOptions extends FailureRateOptions {
-  readonly slowerThan: Duration.DurationInput
-}
-
-/**
- * What a rate strategy saw in its window: the calls, and those that count against the rate.
- *
- * @internal
- */
-export interface RateWindow {
-  readonly calls: number
-  readonly failures: number
-}
+export type SlowCallRateOptions = CircuitBreaker.SlowCallRateOptions
+/** @internal */
+export type RateWindow = CircuitBreaker.RateWindow
 
 /** @internal */
 export const defaultBuckets = 10

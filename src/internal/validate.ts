@@ -13,7 +13,8 @@ import * as Either from "effect/Either"
 export const invalid = (field: string, reason: string): Effect.Effect<never, ConfigError.ConfigError> =>
   Effect.fail(ConfigError.InvalidData([field], reason))
 
-const show = (value: unknown): string => {
+/** A value as an error message shows it. @internal */
+export const show = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value)
   if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) {
     return String(value)
