@@ -1,0 +1,15 @@
+// docs/getting-started.md, step 5: providing the transport and running
+import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { ChromaLive } from "./Chroma.js"
+import { searchOrEmpty } from "./search.js"
+
+// the client sends its requests with undici; provide the layers once, at the edge of the program
+const MainLive = ChromaLive.pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+const program = Effect.gen(function*() {
+  const results = yield* searchOrEmpty("circuit breakers")
+  yield* Effect.log(`found ${results.ids.flat().length} documents`)
+})
+
+program.pipe(Effect.provide(MainLive), NodeRuntime.runMain)
