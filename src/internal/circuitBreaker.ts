@@ -377,13 +377,16 @@ export const make = (
     const runClosedUntimed = <A, E, R>(self: Effect.Effect<A, E, R>, ticket: Machine.Ticket): Effect.Effect<A, E, R> =>
       Effect.matchCauseEffect(self, {
         // one Ref step that also yields the value: the cheapest possible success path
-        onSuccess: (value) =>
-          successCannotTrip
-            ? Ref.modify(ref, (machine) => {
-              current = Machine.step(machine, { _tag: "Success", ticket }, now(), config).machine
-              return [value, current] as const
-            })
-            : Effect.as(Effect.uninterruptible(settle(ticket, "Success", 0)), value),
+        onSuccess: (value) => {
+          if (!successCannotTrip) return Effect.as(Effect.uninterruptible(settle(ticket, "Success", 0)), value)
+          const event: Machine.Event = { _tag: "Success", ticket }
+          // the common case (closed, nothing counted) changes nothing: no write, no Ref step
+          if (Machine.step(current, event, now(), config).machine === current) return Effect.succeed(value)
+          return Ref.modify(ref, (machine) => {
+            current = Machine.step(machine, event, now(), config).machine
+            return [value, current] as const
+          })
+        },
         onFailure: (cause) => Effect.uninterruptible(settleFailure(ticket, cause, 0))
       })
     // For a strategy that reads durations (slow calls): the clock is read when the call starts

@@ -1,0 +1,246 @@
+/**
+ * The benchmarks against the peers (opossum, cockatiel, undici), one entry point:
+ *
+ *   npm run bench                 full run (under 5 minutes on 2 cores)
+ *   npm run bench -- --quick      under 60 s, every duration of the "service down" section / 10
+ *   npm run bench -- --only breaker,http     some sections (breaker, memory, http, down)
+ *   npm run bench -- --wall       micro-benchmarks on the wall clock (default: process CPU time)
+ *
+ * Writes bench/results/latest.json (bench/results/partial.json with --only) and prints tables.
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { cpus, loadavg, totalmem } from "node:os"
+import { runBreaker } from "./breaker.js"
+import { runDown } from "./down.js"
+import { runHttp } from "./http.js"
+import { fmt, fmtRange, markdown, round, table } from "./lib.js"
+import { runMemory } from "./memory.js"
+
+const args = process.argv.slice(2)
+const quick = args.includes("--quick")
+const onlyIndex = args.indexOf("--only")
+const SECTIONS = ["breaker", "memory", "http", "down"] as const
+const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? "").split(",") : [...SECTIONS]
+for (const name of only) {
+  if (!(SECTIONS as ReadonlyArray<string>).includes(name)) {
+    console.error(`unknown section ${name}; known: ${SECTIONS.join(", ")}`)
+    process.exit(2)
+  }
+}
+const opts = { quick, wall: args.includes("--wall") }
+
+const ratio = (a: number, b: number) => round(a / b, 2)
+const check = (ok: boolean) => (ok ? "met" : "MISSED")
+
+const main = async () => {
+  const started = process.hrtime.bigint()
+  const results: Record<string, unknown> = {
+    meta: {
+      date: new Date().toISOString(),
+      mode: quick ? "quick" : "full",
+      node: process.version,
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      memGiB: round(totalmem() / 2 ** 30, 1),
+      loadAverageAtStart: loadavg().map((x) => round(x, 2))
+    }
+  }
+  const targets: Array<[string, string, string, string]> = []
+  const sectionSeconds: Record<string, number> = {}
+  let t = process.hrtime.bigint()
+  const lap = (name: string) => {
+    sectionSeconds[name] = round(Number(process.hrtime.bigint() - t) / 1e9, 1)
+    t = process.hrtime.bigint()
+  }
+
+  if (only.includes("breaker")) {
+    const b = await runBreaker(opts)
+    results.breaker = { ...b.ours, clock: b.clock, calls: b.calls, repeats: b.repeats }
+    results.peers = { opossum: b.opossum, cockatiel: b.cockatiel, calls: b.peerCalls, openCalls: b.peerOpenCalls }
+    table(
+      `Breaker micro-benchmarks (${
+        b.clock === "cpu" ? "CPU time" : "wall time"
+      }, ${b.repeats} repeats; calls per sample: ours ${b.calls}, peers ${b.peerCalls} closed / ${b.peerOpenCalls} open; median, min–max)`,
+      ["breaker", "baseline ns/call", "protected ns/call", "closed overhead ns", "range", "open rejections/s", "range"],
+      (["ours", "opossum", "cockatiel"] as const).map((n) => [
+        n,
+        b[n].baselineNsPerCall,
+        b[n].protectedNsPerCall,
+        b[n].closedOverheadNs,
+        fmtRange(b[n].closedOverheadNsRange),
+        b[n].openRejectionsPerSec,
+        fmtRange(b[n].openRejectionsPerSecRange)
+      ])
+    )
+    const r = ratio(b.ours.openRejectionsPerSec, b.opossum.openRejectionsPerSec)
+    targets.push(["open-path rejections ≥ 3× opossum", `${r}×`, "≥ 3×", check(r >= 3)])
+    targets.push([
+      "closed-path overhead ≤ cockatiel's",
+      `${fmt(b.ours.closedOverheadNs)} ns vs ${fmt(b.cockatiel.closedOverheadNs)} ns (${
+        ratio(b.ours.closedOverheadNs, b.cockatiel.closedOverheadNs)
+      }×)`,
+      "≤ 1×",
+      check(b.ours.closedOverheadNs <= b.cockatiel.closedOverheadNs)
+    ])
+    lap("breaker")
+  }
+
+  if (only.includes("memory")) {
+    const m = await runMemory(opts)
+    results.memory = m
+    table("Memory", ["measure", "value"], [
+      [`heap before ${m.calls.toLocaleString("en-US")} closed-path calls (MiB)`, m.heapBeforeMiB],
+      ["heap after (MiB)", m.heapAfterMiB],
+      ["growth (MiB)", m.heapGrowthMiB],
+      [`bytes per breaker (${m.breakers} breakers)`, m.bytesPerBreaker]
+    ])
+    targets.push([
+      `memory flat (growth after ${(m.calls / 1e6).toString()}M calls)`,
+      `${m.heapGrowthMiB} MiB`,
+      "≈ 0 (< 1 MiB)",
+      check(m.heapGrowthMiB < 1)
+    ])
+    lap("memory")
+  }
+
+  if (only.includes("http")) {
+    const h = await runHttp(opts)
+    results.http = h
+    table(
+      `HTTP on loopback, concurrency ${h.concurrency} (${h.repeats} repeats × ${h.requests} requests; medians)`,
+      ["client", "req/s", "range", "× platform", "p50 ms", "p99 ms", "CPU µs/req", "platform CPU / CPU"],
+      (["undici", "platform", "ours", "opossum", "cockatiel"] as const).map((n) => [
+        n,
+        h[n].reqPerSec,
+        fmtRange(h[n].reqPerSecRange),
+        `${h[n].ratioToPlatform} (${fmtRange(h[n].ratioToPlatformRange)})`,
+        h[n].p50Ms,
+        h[n].p99Ms,
+        h[n].cpuUsPerReq,
+        h[n].cpuRatioToPlatform
+      ])
+    )
+    targets.push([
+      "HTTP ours ≥ 0.9× raw platform (req/s)",
+      `${h.ours.ratioToPlatform}× (${fmtRange(h.ours.ratioToPlatformRange)})`,
+      "≥ 0.9×",
+      check(h.ours.ratioToPlatform >= 0.9)
+    ])
+    targets.push([
+      "HTTP ours ≥ 0.9× raw platform (client CPU per request)",
+      `${h.ours.cpuRatioToPlatform}×`,
+      "≥ 0.9×",
+      check(h.ours.cpuRatioToPlatform >= 0.9)
+    ])
+    lap("http")
+  }
+
+  if (only.includes("down")) {
+    const d = await runDown(opts)
+    results.down = d.down
+    results.transient = d.transient
+    results.recovery = d.recovery
+    results.downSettings = d.settings
+    const s = d.settings
+    table(
+      `Service down (${s.maxAttempts} attempts, backoff ${s.backoffMs} ms doubling, attempt timeout ${s.timeoutMs} ms (hanging: ${s.hangTimeoutMs} ms), threshold ${s.failureThreshold}, recovery ${s.recoveryTimeoutMs} ms)`,
+      ["upstream", "client", "first ServiceUnavailable ms", "per call once open", "p99 once open"],
+      [
+        ["refusing", "plain", "never", `${fmt(d.down.refused.plain.perCallMs)} ms`, "—"],
+        [
+          "refusing",
+          "ours",
+          d.down.refused.ours.firstFastFailureMs,
+          `${fmt(d.down.refused.ours.openCallP50Us)} µs`,
+          `${fmt(d.down.refused.ours.openCallP99Us)} µs`
+        ],
+        ["hanging", "plain", "never", `${fmt(d.down.hanging.plain.perCallMs)} ms`, "—"],
+        [
+          "hanging",
+          "ours",
+          d.down.hanging.ours.firstFastFailureMs,
+          `${fmt(d.down.hanging.ours.openCallP50Us)} µs`,
+          `${fmt(d.down.hanging.ours.openCallP99Us)} µs`
+        ]
+      ]
+    )
+    const t = d.transient
+    table(`Transient failure (${t.calls} calls × ${t.repeats} repeats, concurrency ${t.concurrency}, 30 % 503)`, [
+      "client",
+      "success rate (median)",
+      "range",
+      "ServiceUnavailable per repeat",
+      "success rate of calls not rejected"
+    ], [
+      ["plain (1 attempt)", t.plainSuccessRate, fmtRange(t.plainSuccessRateRange), "—", "—"],
+      [
+        "ours",
+        t.oursSuccessRate,
+        fmtRange(t.oursSuccessRateRange),
+        t.oursServiceUnavailable.join(", "),
+        `${t.oursSuccessRateOfAdmitted} (${fmtRange(t.oursSuccessRateOfAdmittedRange as [number, number])})`
+      ],
+      [
+        "ours, failureRate(50 % of last 100) breaker",
+        t.oursFailureRateSuccessRate,
+        fmtRange(t.oursFailureRateSuccessRateRange as [number, number]),
+        "—",
+        "—"
+      ]
+    ])
+    table("Recovery", ["measure", "value"], [
+      ["recoveryTimeout ms", d.recovery.recoveryTimeoutMs],
+      ["upstream back → breaker closed, ms", d.recovery.closeAfterUpMs ?? NaN]
+    ])
+    const scale = quick ? 10 : 1
+    const refusedS = d.down.refused.ours.firstFastFailureMs / 1000
+    const hangingS = d.down.hanging.ours.firstFastFailureMs / 1000
+    targets.push([
+      "refusing → first ServiceUnavailable ≈ 4 s",
+      `${round(refusedS * scale, 2)} s${quick ? " (×10)" : ""}`,
+      "≈ 4 s",
+      check(Math.abs(refusedS * scale - 4) <= 0.5)
+    ])
+    targets.push([
+      "hanging (1 s attempt timeout) → ≈ 9 s",
+      `${round(hangingS * scale, 2)} s${quick ? " (×10)" : ""}`,
+      "≈ 9 s",
+      check(Math.abs(hangingS * scale - 9) <= 0.75)
+    ])
+    for (const [name, c] of [["refusing", d.down.refused], ["hanging", d.down.hanging]] as const) {
+      targets.push([
+        `${name}: once open p50 ≤ 20 µs, p99 ≤ 100 µs`,
+        `${fmt(c.ours.openCallP50Us)} / ${fmt(c.ours.openCallP99Us)} µs`,
+        "≤ 20 / ≤ 100 µs",
+        check(c.ours.openCallP50Us <= 20 && c.ours.openCallP99Us <= 100)
+      ])
+    }
+  }
+
+  if (only.includes("down")) lap("down")
+  table("Targets", ["target", "measured", "goal", ""], targets)
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  ;(results.meta as Record<string, unknown>).seconds = round(seconds, 1)
+  ;(results.meta as Record<string, unknown>).sectionSeconds = sectionSeconds
+  ;(results.meta as Record<string, unknown>).loadAverage = loadavg().map((x) => round(x, 2))
+  ;(results as Record<string, unknown>).targets = targets.map(([target, measured, goal, status]) => ({
+    target,
+    measured,
+    goal,
+    met: status === "met"
+  }))
+  mkdirSync("bench/results", { recursive: true })
+  const file = only.length === SECTIONS.length ? "bench/results/latest.json" : "bench/results/partial.json"
+  writeFileSync(file, JSON.stringify(results, null, 2) + "\n")
+  writeFileSync(file.replace(/\.json$/, ".md"), markdown.join("\n"))
+  console.log(
+    `\n${quick ? "quick" : "full"} run in ${round(seconds, 1)} s (${
+      Object.entries(sectionSeconds).map(([k, v]) => `${k} ${v} s`).join(", ")
+    }); wrote ${file}`
+  )
+}
+
+main().then(() => process.exit(0), (error) => {
+  console.error(error)
+  process.exit(1)
+})
