@@ -85,7 +85,7 @@ export interface CircuitBreaker {
   readonly state: Effect.Effect<State>
   /**
    * Every transition from the moment a consumer subscribes (a hot stream). A consumer that falls
-   * more than 1024 transitions behind loses the oldest ones.
+   * more than 64 transitions behind loses the oldest ones.
    */
   readonly changes: Stream.Stream<StateChange>
   /**

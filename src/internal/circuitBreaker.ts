@@ -58,7 +58,7 @@ export const defaults = {
 } as const
 
 /** How many transitions a subscriber of `changes` may fall behind before the oldest are dropped. */
-const changesCapacity = 1024
+const changesCapacity = 64
 
 const countsAll = (_: unknown): boolean => true
 
