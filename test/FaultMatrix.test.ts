@@ -1,0 +1,334 @@
+/**
+ * The fault matrix: ResilientServiceClient through `NodeHttpClient.layerUndici` against real
+ * node:http and raw node:net servers on 127.0.0.1 (port 0) that misbehave in one way each. For
+ * every fault: what the caller sees, how many requests the server saw, what the breaker counted,
+ * and that no connection is left open once the client's scope (with its undici layer) closes.
+ */
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type * as http from "node:http"
+import type { ResilientServiceClient } from "../src/index.js"
+import type { FaultServer } from "./utils/faultServers.js"
+import { httpServer, rawServer, withUndiciClient } from "./utils/faultServers.js"
+import { makeLogCapture } from "./utils/logs.js"
+
+/** Runs an effect with its log lines captured (and so kept out of the test output). */
+const silenced = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => makeLogCapture().provide(self)
+
+/** After the client's scope closed: every connection the server had is closed. */
+const expectNoSocketLeft = (server: FaultServer) =>
+  Effect.gen(function*() {
+    yield* server.idle.pipe(Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "connections left open" }))
+    expect(server.live()).toBe(0)
+  })
+
+const expectTag = (error: { readonly _tag: string }, tag: string) => {
+  expect(error._tag).toBe(tag)
+}
+
+const statusOf = (client: ResilientServiceClient.ResilientServiceClient) =>
+  Effect.map(client.status, (s) => ({ state: s.state, failureCount: s.failureCount }))
+
+const jsonAnswer = (
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: http.OutgoingHttpHeaders = {}
+) => {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+const fast = { backoff: "1 millis", timeout: "200 millis" } as const
+
+describe("fault matrix over real sockets", () => {
+  it.scopedLive("reset before any response: RequestError Transport after 3 attempts, counted 3 times", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res) => res.socket?.destroy())
+      const [error, status] = yield* withUndiciClient(
+        { baseUrl: server.url, ...fast },
+        (client) => Effect.all([silenced(Effect.flip(client.get("/reset"))), statusOf(client)])
+      )
+      expectTag(error, "RequestError")
+      expect((error as HttpClientError.RequestError).reason).toBe("Transport")
+      expect(server.requests()).toBe(3)
+      expect(status).toEqual({ state: "closed", failureCount: 3 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("reset mid-body: the attempt succeeds, reading the body fails with ResponseError", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain", "content-length": 100_000 })
+        res.write("x".repeat(1_000), () => res.socket?.destroy())
+      })
+      const [response, bodyError, status] = yield* withUndiciClient(
+        { baseUrl: server.url, ...fast },
+        (client) =>
+          Effect.gen(function*() {
+            const response = yield* silenced(client.get("/mid-body"))
+            const bodyError = yield* Effect.flip(response.text)
+            return [response, bodyError, yield* statusOf(client)] as const
+          })
+      )
+      expect(response.status).toBe(200)
+      expectTag(bodyError, "ResponseError")
+      expect(server.requests()).toBe(1)
+      expect(status).toEqual({ state: "closed", failureCount: 0 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("headers that never come: TimeoutException after 2 attempts, counted twice", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer(() => {})
+      const [error, status] = yield* withUndiciClient(
+        { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 2 },
+        (client) => Effect.all([silenced(Effect.flip(client.get("/hang"))), statusOf(client)])
+      )
+      expect(Cause.isTimeoutException(error)).toBe(true)
+      expect(server.requests()).toBe(2)
+      expect(status).toEqual({ state: "closed", failureCount: 2 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("slow headers, sent after the attempt timed out: TimeoutException, counted; the next call works", () =>
+    Effect.gen(function*() {
+      const held: Array<http.ServerResponse> = []
+      const server = yield* httpServer((_req, res, index) => {
+        if (index === 0) held.push(res) // answered by the test, once the caller has timed out
+        else jsonAnswer(res, 200, { index })
+      })
+      const [error, late, status] = yield* withUndiciClient(
+        { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 1 },
+        (client) =>
+          Effect.gen(function*() {
+            const error = yield* silenced(Effect.flip(client.get("/slow-headers")))
+            // the headers come now, past the timeout, on the connection the client gave up
+            for (const res of held) if (!res.destroyed) jsonAnswer(res, 200, { late: true })
+            const late = yield* silenced(client.get("/after"))
+            return [error, yield* late.json, yield* statusOf(client)] as const
+          })
+      )
+      expect(Cause.isTimeoutException(error)).toBe(true)
+      expect(late).toEqual({ index: 1 })
+      expect(server.requests()).toBe(2)
+      // the timeout counted, the success after it reset the count
+      expect(status).toEqual({ state: "closed", failureCount: 0 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("slow headers: the timeout is counted", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer(() => {})
+      const status = yield* withUndiciClient(
+        { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 1, failureThreshold: 1 },
+        (client) => Effect.zipRight(silenced(Effect.flip(client.get("/slow"))), statusOf(client))
+      )
+      expect(status).toEqual({ state: "open", failureCount: 1 })
+      expect(server.requests()).toBe(1)
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("a slow body that arrives after the attempt timeout is still read by the caller", () =>
+    Effect.gen(function*() {
+      const body = "slow body ".repeat(100)
+      const server = yield* httpServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain", "content-length": Buffer.byteLength(body) })
+        res.flushHeaders()
+        // the body comes 3 attempt timeouts after the headers
+        const timer = setTimeout(() => res.end(body), 300)
+        res.on("close", () => clearTimeout(timer))
+      })
+      const [text, elapsed, status] = yield* withUndiciClient(
+        { baseUrl: server.url, ...fast, timeout: "100 millis" },
+        (client) =>
+          Effect.gen(function*() {
+            const start = yield* Clock.currentTimeMillis
+            const response = yield* silenced(client.get("/slow-body"))
+            const text = yield* response.text
+            return [text, (yield* Clock.currentTimeMillis) - start, yield* statusOf(client)] as const
+          })
+      )
+      expect(text).toBe(body)
+      expect(elapsed).toBeGreaterThanOrEqual(250)
+      expect(server.requests()).toBe(1)
+      expect(status).toEqual({ state: "closed", failureCount: 0 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("429 with Retry-After: 1 is retried after max(backoff, 1 s)", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res, index) =>
+        index === 0 ? jsonAnswer(res, 429, { slow: "down" }, { "retry-after": "1" }) : jsonAnswer(res, 200, { index })
+      )
+      const [body, elapsed, status] = yield* withUndiciClient(
+        { baseUrl: server.url, backoff: "5 millis", timeout: "300 millis" },
+        (client) =>
+          Effect.gen(function*() {
+            const start = yield* Clock.currentTimeMillis
+            const response = yield* silenced(client.get("/limited"))
+            const body = yield* response.json
+            return [body, (yield* Clock.currentTimeMillis) - start, yield* statusOf(client)] as const
+          })
+      )
+      expect(body).toEqual({ index: 1 })
+      expect(server.requests()).toBe(2)
+      expect(elapsed).toBeGreaterThanOrEqual(1_000)
+      expect(status).toEqual({ state: "closed", failureCount: 0 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("429 with Retry-After: 1 counts once per attempt", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res) => jsonAnswer(res, 429, {}, { "retry-after": "1" }))
+      const [error, status] = yield* withUndiciClient(
+        { baseUrl: server.url, backoff: "5 millis", timeout: "300 millis", maxAttempts: 2 },
+        (client) => Effect.all([silenced(Effect.flip(client.get("/limited"))), statusOf(client)])
+      )
+      expectTag(error, "ResponseError")
+      expect((error as HttpClientError.ResponseError).response.status).toBe(429)
+      expect(server.requests()).toBe(2)
+      expect(status).toEqual({ state: "closed", failureCount: 2 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("a malformed JSON body: schemaBodyJson fails with ResponseError Decode, not retried or counted", () =>
+    Effect.gen(function*() {
+      const Item = Schema.Struct({ id: Schema.Number })
+      const server = yield* httpServer((_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end("{\"id\": 7,")
+      })
+      const [error, status] = yield* withUndiciClient({ baseUrl: server.url, ...fast }, (client) =>
+        Effect.all([
+          silenced(Effect.flip(client.get("/item").pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(Item))))),
+          statusOf(client)
+        ]))
+      expectTag(error, "ResponseError")
+      expect((error as HttpClientError.ResponseError).reason).toBe("Decode")
+      expect(server.requests()).toBe(1)
+      expect(status).toEqual({ state: "closed", failureCount: 0 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("an unresolvable host: RequestError Transport, retried, counted per attempt", () =>
+    Effect.gen(function*() {
+      const logs = makeLogCapture()
+      const [error, status] = yield* withUndiciClient(
+        { baseUrl: "http://does-not-exist.invalid", backoff: "1 millis", timeout: "5 seconds" },
+        (client) => Effect.all([logs.provide(Effect.flip(client.get("/x"))), statusOf(client)])
+      )
+      expectTag(error, "RequestError")
+      expect((error as HttpClientError.RequestError).reason).toBe("Transport")
+      expect(status).toEqual({ state: "closed", failureCount: 3 })
+      // retried: two retry warnings, then one final error
+      expect(logs.lines.filter((l) => l.level === "WARN").length).toBe(2)
+      expect(logs.lines.filter((l) => l.level === "ERROR").length).toBe(1)
+    }))
+
+  it.scopedLive("a 5 MiB body is read whole", () =>
+    Effect.gen(function*() {
+      const big = Buffer.alloc(5 * 1024 * 1024, "a")
+      big.write("start", 0)
+      big.write("end", big.length - 3)
+      const server = yield* httpServer((_req, res) => {
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": big.length })
+        res.end(big)
+      })
+      const [bytes, status] = yield* withUndiciClient({ baseUrl: server.url, ...fast }, (client) =>
+        Effect.gen(function*() {
+          const response = yield* silenced(client.get("/big"))
+          const bytes = new Uint8Array(yield* response.arrayBuffer)
+          return [bytes, yield* statusOf(client)] as const
+        }))
+      expect(bytes.length).toBe(5 * 1024 * 1024)
+      expect(Buffer.from(bytes).equals(big)).toBe(true)
+      expect(server.requests()).toBe(1)
+      expect(status).toEqual({ state: "closed", failureCount: 0 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("a truncated chunked body: the attempt succeeds, reading the body fails with ResponseError", () =>
+    Effect.gen(function*() {
+      const server = yield* rawServer((socket) => {
+        socket.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n")
+        socket.write("a\r\n0123456789\r\n")
+        // a chunk announced as 0x400 bytes, cut after 10, and the connection closed
+        socket.end("400\r\n0123456789")
+      })
+      const [response, bodyError, status] = yield* withUndiciClient(
+        { baseUrl: server.url, ...fast },
+        (client) =>
+          Effect.gen(function*() {
+            const response = yield* silenced(client.get("/chunked"))
+            const bodyError = yield* Effect.flip(response.text)
+            return [response, bodyError, yield* statusOf(client)] as const
+          })
+      )
+      expect(response.status).toBe(200)
+      expectTag(bodyError, "ResponseError")
+      expect(server.requests()).toBe(1)
+      expect(status).toEqual({ state: "closed", failureCount: 0 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("a raw server that answers Connection: close: every call succeeds on a new connection", () =>
+    Effect.gen(function*() {
+      const server = yield* rawServer((socket, index) => {
+        const body = JSON.stringify({ index })
+        socket.end(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n` +
+            `connection: close\r\n\r\n${body}`
+        )
+      })
+      const [bodies, status] = yield* withUndiciClient(
+        { baseUrl: server.url, ...fast },
+        (client) =>
+          Effect.gen(function*() {
+            const bodies: Array<unknown> = []
+            for (let i = 0; i < 5; i++) {
+              bodies.push(yield* Effect.flatMap(silenced(client.get(`/c/${i}`)), (r) => r.json))
+            }
+            return [bodies, yield* statusOf(client)] as const
+          })
+      )
+      expect(bodies).toEqual([0, 1, 2, 3, 4].map((index) => ({ index })))
+      expect(server.requests()).toBe(5)
+      expect(server.accepted()).toBe(5)
+      expect(status).toEqual({ state: "closed", failureCount: 0 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("a server that destroys idle keep-alive sockets: calls still succeed", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res, index) => {
+        // keep-alive is announced, but the socket is destroyed as soon as the answer is out
+        const socket = res.socket
+        res.on("finish", () => setImmediate(() => socket?.destroy()))
+        jsonAnswer(res, 200, { index })
+      })
+      const [count, status] = yield* withUndiciClient({ baseUrl: server.url, ...fast }, (client) =>
+        Effect.gen(function*() {
+          let ok = 0
+          for (let i = 0; i < 10; i++) {
+            const response = yield* silenced(client.get(`/k/${i}`))
+            yield* response.json
+            ok++
+          }
+          return [ok, yield* statusOf(client)] as const
+        }))
+      expect(count).toBe(10)
+      // a request may have gone out on a socket being destroyed and been retried
+      expect(server.requests()).toBeGreaterThanOrEqual(10)
+      expect(server.accepted()).toBeGreaterThanOrEqual(10)
+      expect(status.state).toBe("closed")
+      expect(status.failureCount).toBe(0)
+      yield* expectNoSocketLeft(server)
+    }))
+})
