@@ -79,6 +79,17 @@ export interface RequestOptions {
 }
 
 /**
+ * One HTTP method of a client: a path relative to `baseUrl` and the call's options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Method = (
+  path: string,
+  options?: RequestOptions
+) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+
+/**
  * Options of {@link make}. Only `baseUrl` is required.
  *
  * @since 0.1.0
@@ -206,30 +217,13 @@ export interface ResilientServiceClient {
   readonly id: string
   /** The base URL, without credentials. */
   readonly baseUrl: string
-  readonly get: (
-    path: string,
-    options?: RequestOptions
-  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
-  readonly post: (
-    path: string,
-    options?: RequestOptions
-  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
-  readonly put: (
-    path: string,
-    options?: RequestOptions
-  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
-  readonly patch: (
-    path: string,
-    options?: RequestOptions
-  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
-  readonly delete: (
-    path: string,
-    options?: RequestOptions
-  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
-  readonly head: (
-    path: string,
-    options?: RequestOptions
-  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+  /** `GET path` (relative to `baseUrl`; an inline query is sent as URL params). */
+  readonly get: Method
+  readonly post: Method
+  readonly put: Method
+  readonly patch: Method
+  readonly delete: Method
+  readonly head: Method
   /** Runs a request made with `HttpClientRequest`; a relative URL is resolved against `baseUrl`. */
   readonly execute: (
     request: HttpClientRequest.HttpClientRequest
