@@ -10,7 +10,8 @@ import * as MetricBoundaries from "effect/MetricBoundaries"
 
 /**
  * Calls made through a client, one per call however many attempts it took; tag `outcome` is
- * `success`, `failure` or `rejected` (the breaker refused it: `ServiceUnavailable`).
+ * `success`, `failure` or `rejected` (it failed with `ServiceUnavailable` — refused by the breaker,
+ * or cut short when the breaker opened — or with `BulkheadFull`).
  *
  * @since 0.1.0
  * @category metrics
