@@ -1,6 +1,7 @@
 import { configDefaults, defineConfig } from "vitest/config"
 
-// The tests that exercise the breaker's machine, the breaker and the retry policy: what
+// The tests that exercise the breaker's machine, the breaker and the retry policy (its
+// Retry-After parser and retry budget are exercised through the client's load protection): what
 // `npm run test:mutation` (Stryker, stryker.config.json) runs against each mutant
 // (test/Concurrency.test.ts is left out: its 10,000-call storm takes seconds per mutant).
 export default defineConfig({
@@ -10,6 +11,7 @@ export default defineConfig({
       "test/CircuitBreaker.test.ts",
       "test/BreakerPolicies.test.ts",
       "test/RetryPolicy.test.ts",
+      "test/LoadProtection.test.ts",
       "test/BreakerModel.test.ts"
     ],
     // fewer generated runs per mutant than `npm test` (300): a mutant is run against every test

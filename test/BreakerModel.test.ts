@@ -384,7 +384,7 @@ describe("the real CircuitBreaker against a reference model (TestClock)", () => 
       ),
       { numRuns }
     )
-  }, 120_000)
+  }, Math.max(120_000, numRuns * 100))
 
   it("the model and the breaker agree on a hand-written path through every state", async () => {
     await Effect.runPromise(
