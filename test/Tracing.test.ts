@@ -2,10 +2,13 @@
  * The span of a call, captured with a recording `Tracer`: one `effect-resilience.call` span per
  * call, with its attributes, and the platform's request spans (one per attempt) as its children.
  */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
@@ -168,4 +171,22 @@ describe("Tracing", () => {
       expect(recorder.childrenOf(calls[0]!).map((child) => child.name)).toEqual(["http.client GET"])
     }).pipe(Effect.withTracer(recorder.tracer))
   })
+})
+
+describe("Tracing under Effect's built-in tracer", () => {
+  it.scoped("makes no call span: the request span's parent is the caller's own span", () =>
+    Effect.gen(function*() {
+      const parents: Array<string> = []
+      const transport = HttpClient.make((request) =>
+        Effect.map(Effect.currentSpan, (span) => {
+          parents.push(span.parent._tag === "Some" && span.parent.value._tag === "Span" ? span.parent.value.name : "")
+          return HttpClientResponse.fromWeb(request, new Response(null, { status: 200 }))
+        }).pipe(Effect.orDie)
+      )
+      const client = yield* ResilientServiceClient.make({ baseUrl: "http://svc:1" }).pipe(
+        Effect.provide(Layer.succeed(HttpClient.HttpClient, transport))
+      )
+      yield* client.get("/x").pipe(Effect.withSpan("caller"))
+      expect(parents).toEqual(["caller"])
+    }))
 })
