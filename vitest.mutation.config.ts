@@ -9,6 +9,8 @@ export default defineConfig({
     include: [
       "test/machine.test.ts",
       "test/CircuitBreaker.test.ts",
+      "test/CircuitBreakerShell.test.ts",
+      "test/Strategies.test.ts",
       "test/BreakerPolicies.test.ts",
       "test/RetryPolicy.test.ts",
       "test/LoadProtection.test.ts",

@@ -677,67 +677,120 @@ describe("CircuitBreaker policies", () => {
 
   describe("invalid new options fail with a ConfigError naming them", () => {
     const count = { kind: "count", size: 10 } as const
-    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string, CircuitBreaker.Options]> = [
-      [["strategy", "threshold"], "threshold 0", {
+    const completeStrategy: CircuitBreaker.TrippingStrategy<number> = {
+      name: "complete",
+      initial: () => 0,
+      onSuccess: (state) => state,
+      onFailure: (state) => state + 1,
+      shouldTrip: () => false
+    }
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string, () => CircuitBreaker.Options]> = [
+      [["strategy", "threshold"], "threshold 0", () => ({
         strategy: CircuitBreaker.failureRate({ threshold: 0, minimumCalls: 5, window: count })
-      }],
-      [["strategy", "threshold"], "threshold 1.5", {
+      })],
+      [["strategy", "threshold"], "threshold 1.5", () => ({
         strategy: CircuitBreaker.failureRate({ threshold: 1.5, minimumCalls: 5, window: count })
-      }],
-      [["strategy", "minimumCalls"], "minimumCalls 2.5", {
+      })],
+      [["strategy", "minimumCalls"], "minimumCalls 2.5", () => ({
         strategy: CircuitBreaker.failureRate({ threshold: 0.5, minimumCalls: 2.5, window: count })
-      }],
-      [["strategy", "minimumCalls"], "minimumCalls above the window's size", {
+      })],
+      [["strategy", "minimumCalls"], "minimumCalls above the window's size", () => ({
         strategy: CircuitBreaker.failureRate({ threshold: 0.5, minimumCalls: 11, window: count })
-      }],
-      [["strategy", "window", "size"], "a count window of size 0", {
+      })],
+      [["strategy", "window", "size"], "a count window of size 0", () => ({
         strategy: CircuitBreaker.failureRate({ threshold: 0.5, minimumCalls: 1, window: { kind: "count", size: 0 } })
-      }],
-      [["strategy", "window", "kind"], "an unknown kind of window", {
+      })],
+      [["strategy", "window", "kind"], "an unknown kind of window", () => ({
         strategy: CircuitBreaker.failureRate({
           threshold: 0.5,
           minimumCalls: 1,
           window: { kind: "sliding", size: 3 } as unknown as CircuitBreaker.SlidingWindow
         })
-      }],
-      [["strategy", "window", "duration"], "a negative window duration", {
+      })],
+      [["strategy", "window", "duration"], "a negative window duration", () => ({
         strategy: CircuitBreaker.failureRate({
           threshold: 0.5,
           minimumCalls: 1,
           window: { kind: "time", duration: "-1 seconds", buckets: 10 }
         })
-      }],
-      [["strategy", "window", "buckets"], "0 buckets", {
+      })],
+      [["strategy", "window", "buckets"], "0 buckets", () => ({
         strategy: CircuitBreaker.failureRate({
           threshold: 0.5,
           minimumCalls: 1,
           window: { kind: "time", duration: "10 seconds", buckets: 0 }
         })
-      }],
-      [["strategy", "window", "buckets"], "buckets shorter than 1 ms", {
+      })],
+      [["strategy", "window", "buckets"], "buckets shorter than 1 ms", () => ({
         strategy: CircuitBreaker.failureRate({
           threshold: 0.5,
           minimumCalls: 1,
           window: { kind: "time", duration: "5 millis", buckets: 10 }
         })
-      }],
-      [["strategy", "slowerThan"], "slowerThan 0", {
+      })],
+      [["strategy", "slowerThan"], "slowerThan 0", () => ({
         strategy: CircuitBreaker.slowCallRate({ slowerThan: 0, threshold: 0.5, minimumCalls: 1, window: count })
-      }],
-      [["strategy"], "an object that is not a strategy", {
+      })],
+      [["strategy"], "an object that is not a strategy", () => ({
         strategy: { name: "half a strategy" } as unknown as CircuitBreaker.TrippingStrategy<number>
-      }],
-      [["probeTimeout"], "probeTimeout 0", { probeTimeout: 0 }],
-      [["probeTimeout"], "probeTimeout \"later\"", { probeTimeout: "later" as Duration.DurationInput }],
-      [["recoveryTimeout"], "a schedule with a zero delay", { recoveryTimeout: Schedule.spaced(0) }],
-      [["recoveryTimeout"], "a schedule that ends at once", { recoveryTimeout: Schedule.stop }],
-      [["store"], "a store that is not a KeyValueStore", { store: {} as KeyValueStore.KeyValueStore }],
-      [["storeKey"], "a storeKey without a store", { storeKey: "breakers/x" }]
+      })],
+      ...(["initial", "onSuccess", "onFailure", "shouldTrip"] as const).map((missing) =>
+        [["strategy"], `a strategy without ${missing}`, () => ({
+          strategy: { ...completeStrategy, [missing]: undefined } as unknown as CircuitBreaker.TrippingStrategy<number>
+        })] as const
+      ),
+      [["strategy"], "a string for a strategy", () => ({
+        strategy: "consecutive" as unknown as CircuitBreaker.TrippingStrategy<number>
+      })],
+      [["strategy"], "rate options that are not an object", () => ({
+        strategy: CircuitBreaker.failureRate(null as unknown as CircuitBreaker.FailureRateOptions)
+      })],
+      [["strategy", "window"], "no window", () => ({
+        strategy: CircuitBreaker.failureRate({ threshold: 0.5, minimumCalls: 1 } as CircuitBreaker.FailureRateOptions)
+      })],
+      [["strategy", "window"], "null for a window", () => ({
+        strategy: CircuitBreaker.failureRate({
+          threshold: 0.5,
+          minimumCalls: 1,
+          window: null as unknown as CircuitBreaker.SlidingWindow
+        })
+      })],
+      [["strategy"], "a string for rate options", () => ({
+        strategy: CircuitBreaker.failureRate("fast" as unknown as CircuitBreaker.FailureRateOptions)
+      })],
+      [["strategy", "window"], "a string for a window", () => ({
+        strategy: CircuitBreaker.slowCallRate({
+          slowerThan: "1 second",
+          threshold: 0.5,
+          minimumCalls: 1,
+          window: "count" as unknown as CircuitBreaker.SlidingWindow
+        })
+      })],
+      [["strategy", "threshold"], "slowCallRate with threshold 0", () => ({
+        strategy: CircuitBreaker.slowCallRate({ slowerThan: "1 second", threshold: 0, minimumCalls: 1, window: count })
+      })],
+      [["probeTimeout"], "probeTimeout 0", () => ({ probeTimeout: 0 })],
+      [["probeTimeout"], "probeTimeout \"later\"", () => ({ probeTimeout: "later" as Duration.DurationInput })],
+      [["recoveryTimeout"], "a schedule with a zero delay", () => ({ recoveryTimeout: Schedule.spaced(0) })],
+      [["recoveryTimeout"], "a schedule that ends at once", () => ({ recoveryTimeout: Schedule.stop })],
+      [["store"], "a store that is not a KeyValueStore", () => ({ store: {} as KeyValueStore.KeyValueStore })],
+      [
+        ["store"],
+        "a store without get",
+        () => ({ store: { set: () => Effect.void } as unknown as KeyValueStore.KeyValueStore })
+      ],
+      [["store"], "a store without set", () => ({
+        store: { get: () => Effect.succeedNone } as unknown as KeyValueStore.KeyValueStore
+      })],
+      [["store"], "a string for a store", () => ({ store: "memory" as unknown as KeyValueStore.KeyValueStore })],
+      [["store"], "null for a store", () => ({ store: null as unknown as KeyValueStore.KeyValueStore })],
+      [["storeKey"], "a storeKey without a store", () => ({ storeKey: "breakers/x" })]
     ]
+    // the options are built inside each test, so that what they run is part of that test
     for (const [field, label, options] of cases) {
       it.scoped(`${field.join(".")}: ${label}`, () =>
         Effect.gen(function*() {
-          const error = yield* Effect.flip(CircuitBreaker.make(options))
+          const error = yield* Effect.flip(CircuitBreaker.make(options()))
           expect(ConfigError.isConfigError(error)).toBe(true)
           expect(error._op).toBe("InvalidData")
           if (error._op === "InvalidData") {
@@ -746,6 +799,39 @@ describe("CircuitBreaker policies", () => {
           }
         }))
     }
+
+    it.scoped("the messages say what was wrong", () =>
+      Effect.gen(function*() {
+        const messageOf = (options: CircuitBreaker.Options) =>
+          Effect.map(
+            Effect.flip(CircuitBreaker.make(options)),
+            (error) => error._op === "InvalidData" ? error.message : error._op
+          )
+        const window = (kind: unknown) =>
+          CircuitBreaker.failureRate({
+            threshold: 0.5,
+            minimumCalls: 1,
+            window: { kind, size: 1 } as unknown as CircuitBreaker.SlidingWindow
+          })
+        expect(yield* messageOf({ strategy: window("sliding") })).toBe("must be \"count\" or \"time\", got \"sliding\"")
+        expect(yield* messageOf({ strategy: window(42) })).toBe("must be \"count\" or \"time\", got number")
+        expect(yield* messageOf({ recoveryTimeout: Schedule.fromDelays("1 second", "2 seconds", "0 millis") })).toBe(
+          "every delay of the schedule must be positive and finite, but delay 3 is 0 ms"
+        )
+      }))
+
+    it.scoped("buckets of exactly 1 ms are accepted", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({
+          strategy: CircuitBreaker.failureRate({
+            threshold: 0.5,
+            minimumCalls: 1,
+            window: { kind: "time", duration: "10 millis", buckets: 10 }
+          })
+        })
+        yield* calls(breaker, "F")
+        expect(yield* breaker.state).toBe("open")
+      }))
 
     it.scoped("an empty storeKey with a store", () =>
       Effect.gen(function*() {

@@ -1,0 +1,465 @@
+/**
+ * What the breaker does around its state machine: who announces a transition (the call, the read
+ * or the timer that sees it first), which timers it leaves pending, when it writes its store, the
+ * metrics and log lines of each transition, the rejection it reuses, the recovery schedule it
+ * steps ahead, a throwing `isFailure`, and the internal API the HTTP client relies on.
+ */
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
+import { CircuitBreaker, Metrics, ServiceUnavailable } from "../src/index.js"
+import { internals } from "../src/internal/circuitBreaker.js"
+import { makeLogCapture } from "./utils/logs.js"
+
+class Boom {
+  readonly _tag = "Boom"
+}
+
+const fail = Effect.fail(new Boom())
+const ok = Effect.succeed("ok")
+
+const failOnce = (breaker: CircuitBreaker.CircuitBreaker) => Effect.ignore(breaker(fail))
+
+const rejection = (breaker: CircuitBreaker.CircuitBreaker) =>
+  Effect.flatMap(Effect.flip(breaker(ok)), (error) =>
+    error instanceof ServiceUnavailable.ServiceUnavailable
+      ? Effect.succeed(error)
+      : Effect.dieMessage(`expected a rejection, got ${String(error)}`))
+
+const retryAfterMillis = (breaker: CircuitBreaker.CircuitBreaker) =>
+  Effect.map(rejection(breaker), (error) => Duration.toMillis(error.retryAfter))
+
+/** Every transition published so far, without waiting for more. */
+const published = (queue: Queue.Dequeue<CircuitBreaker.StateChange>) =>
+  Effect.map(Queue.takeAll(queue), (changes) => Chunk.toReadonlyArray(changes).map((c) => `${c.from}→${c.to}`))
+
+/**
+ * A clock moved by hand whose sleeps never end: the breaker's own timer never fires, so every
+ * transition is seen first by a call or a read (a timer fiber that is late, or starved).
+ */
+const manualClock = () => {
+  let time = 0
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => time,
+    currentTimeMillis: Effect.sync(() => time),
+    unsafeCurrentTimeNanos: () => BigInt(time) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => BigInt(time) * 1_000_000n),
+    sleep: () => Effect.never
+  }
+  return { clock, advance: (millis: number) => Effect.sync(() => void (time += millis)) }
+}
+
+/** The in-memory store, recording the key of every write. */
+const countingStore = Effect.gen(function*() {
+  const store = yield* KeyValueStore.KeyValueStore
+  const writes: Array<string> = []
+  const counting: KeyValueStore.KeyValueStore = {
+    ...store,
+    set: (key, value) => Effect.zipRight(Effect.sync(() => writes.push(key)), store.set(key, value))
+  }
+  return { store: counting, writes }
+})
+
+const gauge = (service: string) =>
+  Effect.map(Metric.value(Metrics.breakerState.pipe(Metric.tagged("service", service))), (state) => state.value)
+const changesTo = (service: string, to: string) =>
+  Effect.map(
+    Metric.value(Metrics.stateChangesTotal.pipe(Metric.tagged("service", service), Metric.tagged("to", to))),
+    (state) => state.count
+  )
+
+describe("CircuitBreaker shell", () => {
+  describe("a transition is announced by whoever sees it first", () => {
+    it.scoped("a read of state past the end of an opening publishes half_open when the timer is late", () =>
+      Effect.gen(function*() {
+        const { advance, clock } = manualClock()
+        const breaker = yield* Effect.withClock(
+          CircuitBreaker.make({ name: "late-timer", failureThreshold: 1, recoveryTimeout: "10 seconds" }),
+          clock
+        )
+        const queue = yield* breaker.subscribe
+        yield* failOnce(breaker)
+        yield* advance(10_000)
+        expect(yield* breaker.state).toBe("half_open")
+        expect(yield* published(queue)).toEqual(["closed→open", "open→half_open"])
+        expect((yield* breaker.status).state).toBe("half_open")
+        expect(yield* published(queue)).toEqual([]) // announced once
+      }))
+
+    it.scoped("a probe admitted past the end of an opening publishes half_open, then closed", () =>
+      Effect.gen(function*() {
+        const { advance, clock } = manualClock()
+        const breaker = yield* Effect.withClock(
+          CircuitBreaker.make({ name: "late-timer-probe", failureThreshold: 1, recoveryTimeout: "10 seconds" }),
+          clock
+        )
+        const queue = yield* breaker.subscribe
+        yield* failOnce(breaker)
+        yield* advance(10_000)
+        expect(yield* breaker(ok)).toBe("ok")
+        expect(yield* published(queue)).toEqual(["closed→open", "open→half_open", "half_open→closed"])
+      }))
+
+    it.scoped("a success that trips a rate strategy is published and logged like any opening", () =>
+      Effect.gen(function*() {
+        const logs = makeLogCapture()
+        const { breaker, queue } = yield* logs.provide(Effect.gen(function*() {
+          const breaker = yield* CircuitBreaker.make({
+            name: "rate",
+            strategy: CircuitBreaker.failureRate({
+              threshold: 0.5,
+              minimumCalls: 2,
+              window: { kind: "count", size: 2 }
+            })
+          })
+          const queue = yield* breaker.subscribe
+          yield* failOnce(breaker)
+          yield* breaker(ok) // 1 failure of 2 calls: 50 %, opened by a success
+          return { breaker, queue }
+        }))
+        expect(yield* published(queue)).toEqual(["closed→open"])
+        expect(logs.messages()).toContain("[rate] Circuit breaker OPEN (threshold reached)")
+        expect(yield* gauge("rate")).toBe(Metrics.stateValue("open"))
+        expect(yield* breaker.state).toBe("open")
+      }))
+  })
+
+  describe("timers", () => {
+    it.scoped("an opening leaves one timer pending; isolating or closing leaves none", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ failureThreshold: 1, recoveryTimeout: "10 seconds" })
+        yield* failOnce(breaker)
+        yield* Effect.yieldNow()
+        expect(Chunk.toReadonlyArray(yield* TestClock.sleeps())).toEqual([10_000])
+        yield* TestClock.adjust("10 seconds")
+        yield* breaker(ok)
+        expect(yield* breaker.state).toBe("closed")
+        expect(Chunk.size(yield* TestClock.sleeps())).toBe(0)
+        yield* breaker.isolate // open with no end: nothing to wait for
+        yield* Effect.yieldNow()
+        expect(Chunk.size(yield* TestClock.sleeps())).toBe(0)
+      }))
+
+    it.scoped("a breaker restored isolated starts no timer", () =>
+      Effect.gen(function*() {
+        const store = yield* KeyValueStore.KeyValueStore
+        const scope = yield* Scope.make()
+        const first = yield* Scope.extend(CircuitBreaker.make({ name: "git", store }), scope)
+        yield* first.isolate
+        yield* Scope.close(scope, Exit.void)
+        const second = yield* CircuitBreaker.make({ name: "git", store })
+        yield* Effect.yieldNow()
+        expect(yield* second.isolated).toBe(true)
+        expect(Chunk.size(yield* TestClock.sleeps())).toBe(0)
+      }).pipe(Effect.provide(KeyValueStore.layerMemory)))
+  })
+
+  describe("the store is written on transitions only", () => {
+    it.scoped("counted failures below the threshold, successes and a second isolate write nothing", () =>
+      Effect.gen(function*() {
+        const { store, writes } = yield* countingStore
+        const breaker = yield* CircuitBreaker.make({ name: "billing", failureThreshold: 3, store })
+        yield* failOnce(breaker)
+        yield* failOnce(breaker)
+        yield* breaker(ok)
+        expect(writes).toEqual([])
+        yield* Effect.repeatN(failOnce(breaker), 2)
+        expect(writes).toEqual(["effect-resilience/circuit-breaker/billing"]) // opened
+        yield* TestClock.adjust("60 seconds") // the timer publishes half_open
+        yield* breaker(ok) // closed
+        expect(writes.length).toBe(3)
+        yield* breaker.isolate
+        yield* breaker.isolate // already isolated: no transition
+        expect(writes.length).toBe(4)
+      }).pipe(Effect.provide(KeyValueStore.layerMemory)))
+
+    it.scoped("the timer of an opening that was reset or isolated meanwhile writes nothing when it wakes", () =>
+      Effect.gen(function*() {
+        const { store, writes } = yield* countingStore
+        const reset = yield* CircuitBreaker.make({ name: "reset", failureThreshold: 1, store })
+        const isolated = yield* CircuitBreaker.make({ name: "isolated", failureThreshold: 1, store })
+        yield* failOnce(reset)
+        yield* failOnce(isolated)
+        yield* reset.reset
+        yield* isolated.isolate
+        expect(writes.length).toBe(4)
+        yield* TestClock.adjust("60 seconds") // both timers wake to find nothing to publish
+        expect(writes.length).toBe(4)
+        expect(yield* reset.state).toBe("closed")
+        expect(yield* isolated.state).toBe("open")
+      }).pipe(Effect.provide(KeyValueStore.layerMemory)))
+
+    it.scoped("a slow-call strategy's successes that change nothing write nothing", () =>
+      Effect.gen(function*() {
+        const { store, writes } = yield* countingStore
+        const breaker = yield* CircuitBreaker.make({
+          name: "slow",
+          store,
+          strategy: CircuitBreaker.slowCallRate({
+            slowerThan: "1 second",
+            threshold: 0.5,
+            minimumCalls: 4,
+            window: { kind: "count", size: 4 }
+          })
+        })
+        yield* Effect.repeatN(breaker(ok), 9)
+        yield* failOnce(breaker)
+        expect(writes).toEqual([])
+      }).pipe(Effect.provide(KeyValueStore.layerMemory)))
+  })
+
+  describe("restored from a store", () => {
+    const start = (options: CircuitBreaker.Options) =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const breaker = yield* Scope.extend(CircuitBreaker.make(options), scope)
+        return { breaker, stop: Scope.close(scope, Exit.void) }
+      })
+    const restartLogs = (options: CircuitBreaker.Options) =>
+      Effect.gen(function*() {
+        const logs = makeLogCapture()
+        const restarted = yield* logs.provide(start(options))
+        return { ...restarted, lines: logs.lines.filter((line) => line.message.includes("Circuit breaker")) }
+      })
+
+    it.scoped("each restored state logs one line saying so, annotated with the service; closed logs none", () =>
+      Effect.gen(function*() {
+        const store = yield* KeyValueStore.KeyValueStore
+        const options = { name: "auth", failureThreshold: 1, recoveryTimeout: "30 seconds", store } as const
+
+        const first = yield* start(options)
+        yield* failOnce(first.breaker)
+        yield* first.breaker.reset
+        yield* first.stop
+        const closed = yield* restartLogs(options) // stored closed (by the reset)
+        expect(closed.lines).toEqual([])
+        yield* failOnce(closed.breaker)
+        yield* TestClock.adjust("10 seconds")
+        yield* closed.stop
+
+        const open = yield* restartLogs(options)
+        expect(open.lines.map((l) => [l.level, l.message, l.annotations.service])).toEqual([
+          ["INFO", "[auth] Circuit breaker OPEN (restored from the store, next probe in 20s)", "auth"]
+        ])
+        yield* TestClock.adjust("20 seconds") // the restored timer publishes (and stores) half_open
+        expect(yield* open.breaker.state).toBe("half_open")
+        yield* open.stop
+
+        const halfOpen = yield* restartLogs(options)
+        expect(halfOpen.lines.map((l) => l.message)).toEqual([
+          "[auth] Circuit breaker HALF_OPEN (restored from the store)"
+        ])
+        yield* halfOpen.breaker.isolate
+        yield* halfOpen.stop
+
+        const isolated = yield* restartLogs(options)
+        expect(isolated.lines.map((l) => l.message)).toEqual([
+          "[auth] Circuit breaker OPEN (restored from the store, isolated manually)"
+        ])
+      }).pipe(Effect.provide(KeyValueStore.layerMemory)))
+  })
+
+  describe("log lines and metrics of transitions", () => {
+    it.scoped("a failed probe logs OPEN (probe failed)", () =>
+      Effect.gen(function*() {
+        const logs = makeLogCapture()
+        yield* logs.provide(Effect.gen(function*() {
+          const breaker = yield* CircuitBreaker.make({ name: "fs", failureThreshold: 1, recoveryTimeout: "5 seconds" })
+          yield* failOnce(breaker)
+          yield* TestClock.adjust("5 seconds")
+          yield* failOnce(breaker)
+        }))
+        expect(logs.lines.filter((l) => l.message.includes("Circuit breaker")).map((l) => [l.level, l.message]))
+          .toEqual([
+            ["ERROR", "[fs] Circuit breaker OPEN (threshold reached)"],
+            ["INFO", "[fs] Circuit breaker HALF_OPEN (testing recovery)"],
+            ["ERROR", "[fs] Circuit breaker OPEN (probe failed)"]
+          ])
+      }))
+
+    it.scoped("the state gauge and the transition counter follow each transition, tagged with the service", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({
+          name: "metrics-shell",
+          failureThreshold: 1,
+          recoveryTimeout: "5 seconds"
+        })
+        expect(yield* gauge("metrics-shell")).toBe(Metrics.stateValue("closed"))
+        yield* failOnce(breaker)
+        expect(yield* gauge("metrics-shell")).toBe(Metrics.stateValue("open"))
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* gauge("metrics-shell")).toBe(Metrics.stateValue("half_open"))
+        yield* failOnce(breaker)
+        yield* TestClock.adjust("5 seconds")
+        yield* breaker(ok)
+        expect(yield* gauge("metrics-shell")).toBe(Metrics.stateValue("closed"))
+        expect([
+          yield* changesTo("metrics-shell", "open"),
+          yield* changesTo("metrics-shell", "half_open"),
+          yield* changesTo("metrics-shell", "closed")
+        ]).toEqual([2, 2, 1])
+      }))
+  })
+
+  describe("rejections", () => {
+    it.scoped("rejections of one opening at one instant are one reused error; a later instant gets its own", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ failureThreshold: 1, recoveryTimeout: "10 seconds" })
+        yield* failOnce(breaker)
+        const first = yield* rejection(breaker)
+        expect(yield* rejection(breaker)).toBe(first)
+        yield* TestClock.adjust("1 second")
+        const later = yield* rejection(breaker)
+        expect(later).not.toBe(first)
+        expect(Duration.toMillis(later.retryAfter)).toBe(9_000)
+        expect(yield* rejection(breaker)).toBe(later)
+      }))
+
+    it.scoped("concurrent calls against half_open: one probe runs, the others are rejected without running", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ failureThreshold: 1, recoveryTimeout: "10 seconds" })
+        yield* failOnce(breaker)
+        yield* TestClock.adjust("10 seconds")
+        const runs = yield* Ref.make(0)
+        const gate = yield* Deferred.make<void>()
+        const call = breaker(Effect.zipRight(Ref.update(runs, (n) => n + 1), Deferred.await(gate)))
+        const fibers = yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.fork(call))
+        yield* Effect.yieldNow()
+        yield* Deferred.succeed(gate, void 0)
+        const exits = yield* Effect.forEach(fibers, Fiber.await)
+        expect(yield* Ref.get(runs)).toBe(1)
+        expect(exits.filter(Exit.isSuccess).length).toBe(1)
+        expect(yield* breaker.state).toBe("closed")
+      }))
+  })
+
+  describe("a recovery schedule", () => {
+    it.scoped("is stepped on the timeline of the openings, so a schedule that reads the clock ends on time", () =>
+      Effect.gen(function*() {
+        // 1 s, 2 s, 4 s, then the schedule is done 7 s in (past 5 s): its last delay repeats
+        const breaker = yield* CircuitBreaker.make({
+          failureThreshold: 1,
+          recoveryTimeout: Schedule.exponential("1 second").pipe(Schedule.upTo("5 seconds"))
+        })
+        const openings: Array<number> = []
+        yield* failOnce(breaker)
+        for (let i = 0; i < 5; i++) {
+          const delay = yield* retryAfterMillis(breaker)
+          openings.push(delay)
+          yield* TestClock.adjust(Duration.millis(delay))
+          yield* failOnce(breaker) // the probe fails: the next opening
+        }
+        expect(openings).toEqual([1_000, 2_000, 4_000, 4_000, 4_000])
+      }))
+
+    it.scoped("gives 64 openings, then repeats the 64th", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({
+          failureThreshold: 1,
+          recoveryTimeout: Schedule.linear("1 second")
+        })
+        const openings: Array<number> = []
+        yield* failOnce(breaker)
+        for (let i = 0; i < 66; i++) {
+          const delay = yield* retryAfterMillis(breaker)
+          openings.push(delay / 1_000)
+          yield* TestClock.adjust(Duration.millis(delay))
+          yield* failOnce(breaker)
+        }
+        expect(openings.slice(0, 3)).toEqual([1, 2, 3])
+        expect(openings.slice(62)).toEqual([63, 64, 64, 64])
+      }))
+  })
+
+  describe("an isFailure that throws", () => {
+    it.scoped("is a defect for the caller, on top of the call's own failure, and the call counts as failed", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({
+          failureThreshold: 2,
+          isFailure: () => {
+            throw new Error("classifier bug")
+          }
+        })
+        const exit = yield* Effect.exit(breaker(fail))
+        expect(Exit.isFailure(exit)).toBe(true)
+        if (Exit.isFailure(exit)) {
+          expect(Option.getOrThrow(Cause.failureOption(exit.cause))).toBeInstanceOf(Boom)
+          expect(Cause.isDie(exit.cause)).toBe(true)
+          expect(String(Option.getOrThrow(Cause.dieOption(exit.cause)))).toContain("classifier bug")
+        }
+        expect((yield* breaker.status).failureCount).toBe(1)
+      }))
+
+    it.scoped("does not lose a probe's permit", () =>
+      Effect.gen(function*() {
+        let throwing = false
+        const breaker = yield* CircuitBreaker.make({
+          failureThreshold: 1,
+          recoveryTimeout: "5 seconds",
+          isFailure: () => {
+            if (throwing) throw new Error("classifier bug")
+            return true
+          }
+        })
+        yield* failOnce(breaker)
+        yield* TestClock.adjust("5 seconds")
+        throwing = true
+        yield* Effect.exit(breaker(fail)) // the probe: counted as failed, open again
+        expect(yield* breaker.state).toBe("open")
+        throwing = false
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* breaker(ok)).toBe("ok") // the next probe is admitted
+        expect(yield* breaker.state).toBe("closed")
+      }))
+  })
+
+  describe("the client's view of the breaker (internals)", () => {
+    it.scoped("rejection: none while calls would run, the very error a call gets while open", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ failureThreshold: 1, recoveryTimeout: "10 seconds" })
+        const view = internals(breaker)
+        expect(yield* view.rejection).toEqual(Option.none())
+        expect(view.currentState()).toBe("closed")
+        yield* failOnce(breaker)
+        expect(view.currentState()).toBe("open")
+        const error = Option.getOrThrow(yield* view.rejection)
+        expect(error).toBe(yield* rejection(breaker))
+        expect(yield* view.awaitRejection).toBe(error) // at once when it rejects already
+        yield* TestClock.adjust("10 seconds")
+        expect(yield* view.rejection).toEqual(Option.none())
+        expect(view.currentState()).toBe("half_open")
+      }))
+
+    it.scoped("awaitRejection waits through other transitions for the next opening", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make({ failureThreshold: 1, recoveryTimeout: "10 seconds" })
+        const view = internals(breaker)
+        const waiting = yield* Effect.fork(view.awaitRejection)
+        yield* Effect.yieldNow()
+        yield* breaker.isolate
+        const first = yield* Fiber.join(waiting)
+        expect(first.state).toBe("open")
+        yield* breaker.reset // open → closed: not a reason to wake
+        const again = yield* Effect.fork(view.awaitRejection)
+        yield* Effect.yieldNow()
+        yield* failOnce(breaker)
+        const second = yield* Fiber.join(again)
+        expect(Duration.toMillis(second.retryAfter)).toBe(10_000)
+      }))
+  })
+})
