@@ -243,6 +243,28 @@ describe("RetryPolicy.parseRetryAfter", () => {
     expect(RetryPolicy.parseRetryAfter(null, now)).toEqual(Option.none())
   })
 
+  it("edges of the date forms: leap years and seconds, two-digit years, years before 100, whitespace", () => {
+    expect(millis("Tue, 29 Feb 2000 00:00:00 GMT")).toEqual(Option.some(0)) // 2000 is a leap year (÷ 400)
+    expect(millis("Thu, 29 Feb 1900 00:00:00 GMT")).toEqual(Option.none()) // 1900 is not (÷ 100)
+    expect(millis("Sun, 31 Mar 2024 00:00:00 GMT")).toEqual(Option.some(0)) // only February is short
+    expect(millis("Sat, 00 Nov 2025 10:30:07 GMT")).toEqual(Option.none())
+    expect(millis("Sat, 15 Nov 2025 10:30:60 GMT")).toEqual(Option.some(60_000)) // a leap second
+    // RFC 850's two-digit year: up to 50 years ahead, else the most recent past year with those digits
+    expect(millis("Monday, 15-Nov-75 10:30:00 GMT")).toEqual(Option.some(Date.UTC(2075, 10, 15, 10, 30) - now))
+    expect(millis("Monday, 15-Nov-76 10:30:00 GMT")).toEqual(Option.some(0)) // 1976
+    // a 4-digit year below 100 is that year, not 19xx
+    const yearStart = (year: number) => new Date(Date.UTC(2000, 0, 1)).setUTCFullYear(year)
+    expect(
+      Option.map(RetryPolicy.parseRetryAfter("Fri, 01 Jan 0050 00:00:00 GMT", yearStart(49)), Duration.toMillis)
+    ).toEqual(Option.some(yearStart(50) - yearStart(49)))
+    expect(millis("  7 \t ")).toEqual(Option.some(7_000)) // any run of spaces and tabs around the value
+    expect(millis("1000000000")).toEqual(Option.some(1e12)) // 10 digits: taken as they are
+    expect(millis("10000000000")).toEqual(Option.some(2147483648 * 1000)) // 11 digits: 2^31 s
+    // a date needs a valid clock reading to be turned into a wait
+    expect(RetryPolicy.parseRetryAfter("Sat, 15 Nov 2025 10:30:07 GMT", NaN)).toEqual(Option.none())
+    expect(RetryPolicy.parseRetryAfter("7", NaN)).toEqual(Option.some(Duration.seconds(7)))
+  })
+
   it("never throws, and any result is a finite, non-negative duration", () =>
     fc.assert(
       fc.property(
@@ -438,6 +460,38 @@ describe("retry budget", () => {
       expect(budget.unsafeState()).toEqual({ tokens: 4, maxTokens: 4, retriesAllowed: true }) // never above max
       const error = yield* Effect.flip(RetryPolicy.makeBudget({ tokenRatio: 0 }))
       expect(error._op === "InvalidData" && error.path).toEqual(["tokenRatio"])
+      budget.unsafeRecordFailure()
+      yield* budget.recordSuccess // the effect refunds as the unsafe method does
+      expect((yield* budget.state).tokens).toBe(3.5)
+    }))
+
+  it.effect("RetryPolicy.makeBudget: the bounds of its options, and what it says of bad ones", () =>
+    Effect.gen(function*() {
+      const made = (options: RetryPolicy.RetryBudgetOptions) =>
+        Effect.map(RetryPolicy.makeBudget(options), (budget) => Effect.runSync(budget.state).maxTokens)
+      expect(yield* made({ maxTokens: 1 })).toBe(1)
+      expect(yield* made({ maxTokens: 1_000_000 })).toBe(1_000_000)
+      expect(yield* made({ maxTokens: 2, tokenRatio: 2 })).toBe(2) // a ratio up to maxTokens
+      expect(yield* made({ tokenRatio: 0.001 })).toBe(100)
+      const invalid = (options: unknown) =>
+        Effect.map(
+          Effect.flip(RetryPolicy.makeBudget(options as RetryPolicy.RetryBudgetOptions)),
+          (error) => error._op === "InvalidData" ? [error.path, error.message] : error._op
+        )
+      expect(yield* invalid({ maxTokens: 1_000_001 })).toEqual([
+        ["maxTokens"],
+        "must be an integer from 1 to 1000000, got 1000001"
+      ])
+      expect(yield* invalid({ maxTokens: 2, tokenRatio: 2.5 })).toEqual([
+        ["tokenRatio"],
+        "must be a number from 0.001 to maxTokens (2), got 2.5"
+      ])
+      expect(yield* invalid({ tokenRatio: NaN })).toEqual([
+        ["tokenRatio"],
+        "must be a number from 0.001 to maxTokens (100), got NaN"
+      ])
+      expect(yield* invalid("generous")).toEqual([[], "must be an object { maxTokens, tokenRatio }, got \"generous\""])
+      expect(yield* invalid(null)).toEqual([[], "must be an object { maxTokens, tokenRatio }, got object"])
     }))
 })
 

@@ -398,6 +398,25 @@ describe("RetryPolicy", () => {
       expect((thrown as Cause.IllegalArgumentException).message).toContain(field)
     })
 
+    it.effect("the messages name what was given", () =>
+      Effect.gen(function*() {
+        const messageOf = (options: unknown) =>
+          Effect.map(
+            Effect.flip(RetryPolicy.make(options as RetryPolicy.Options)),
+            (error) => error._op === "InvalidData" ? error.message : error._op
+          )
+        expect(yield* messageOf({ maxAttempts: "3" })).toBe(
+          "must be a positive integer (the first attempt included), got \"3\""
+        )
+        expect(yield* messageOf({ maxAttempts: 0 })).toBe(
+          "must be a positive integer (the first attempt included), got 0"
+        )
+        expect(yield* messageOf({ factor: true })).toBe("must be a finite number ≥ 1, got boolean")
+        expect(yield* messageOf({ jitter: "wild" })).toBe(
+          "must be one of \"none\", \"full\", \"decorrelated\", got \"wild\""
+        )
+      }))
+
     it.effect("the boundaries are valid: maxAttempts 1, factor 1, a 1 ms delay", () =>
       Effect.gen(function*() {
         const policy = yield* RetryPolicy.make({ maxAttempts: 1, factor: 1, baseDelay: 1, maxDelay: 1 })
