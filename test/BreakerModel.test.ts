@@ -24,11 +24,9 @@ import * as TestContext from "effect/TestContext"
 import * as fc from "fast-check"
 import { CircuitBreaker, ServiceUnavailable } from "../src/index.js"
 import { makeLogCapture } from "./utils/logs.js"
+import { propertyRuns } from "./utils/propertyRuns.js"
 
-const numRuns = (() => {
-  const fromEnv = Number(process.env["RESILIENCE_PROPERTY_RUNS"])
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 300
-})()
+const numRuns = propertyRuns
 
 // -----------------------------------------------------------------------------
 // the reference model (DESIGN.md, "Circuit breaker")

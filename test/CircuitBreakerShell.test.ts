@@ -20,6 +20,7 @@ import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
+import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import { CircuitBreaker, Metrics, ServiceUnavailable } from "../src/index.js"
 import { internals } from "../src/internal/circuitBreaker.js"
@@ -48,21 +49,35 @@ const published = (queue: Queue.Dequeue<CircuitBreaker.StateChange>) =>
   Effect.map(Queue.takeAll(queue), (changes) => Chunk.toReadonlyArray(changes).map((c) => `${c.from}→${c.to}`))
 
 /**
- * A clock moved by hand whose sleeps never end: the breaker's own timer never fires, so every
- * transition is seen first by a call or a read (a timer fiber that is late, or starved).
+ * A clock moved by hand whose sleeps end only when the test releases them: the breaker's timer
+ * is late (a starved fiber), so a transition is seen first by a call or a read, and the timer
+ * wakes afterwards to find it already announced.
  */
-const manualClock = () => {
+const lateTimerClock = Effect.gen(function*() {
   let time = 0
+  const release = yield* Deferred.make<void>()
   const clock: Clock.Clock = {
     [Clock.ClockTypeId]: Clock.ClockTypeId,
     unsafeCurrentTimeMillis: () => time,
     currentTimeMillis: Effect.sync(() => time),
     unsafeCurrentTimeNanos: () => BigInt(time) * 1_000_000n,
     currentTimeNanos: Effect.sync(() => BigInt(time) * 1_000_000n),
-    sleep: () => Effect.never
+    sleep: () => Deferred.await(release)
   }
-  return { clock, advance: (millis: number) => Effect.sync(() => void (time += millis)) }
-}
+  return {
+    clock,
+    advance: (millis: number) => Effect.sync(() => void (time += millis)),
+    releaseTimers: Deferred.succeed(release, void 0)
+  }
+})
+
+/** Runs `effect`, returning with it the fibers it started (the breaker's timers among them). */
+const tracked = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const supervisor = yield* Supervisor.track
+    const result = yield* Effect.supervised(effect, supervisor)
+    return { result, fibers: yield* supervisor.value }
+  })
 
 /** The in-memory store, recording the key of every write. */
 const countingStore = Effect.gen(function*() {
@@ -87,32 +102,38 @@ describe("CircuitBreaker shell", () => {
   describe("a transition is announced by whoever sees it first", () => {
     it.scoped("a read of state past the end of an opening publishes half_open when the timer is late", () =>
       Effect.gen(function*() {
-        const { advance, clock } = manualClock()
+        const { advance, clock, releaseTimers } = yield* lateTimerClock
         const breaker = yield* Effect.withClock(
           CircuitBreaker.make({ name: "late-timer", failureThreshold: 1, recoveryTimeout: "10 seconds" }),
           clock
         )
         const queue = yield* breaker.subscribe
-        yield* failOnce(breaker)
+        const { fibers } = yield* tracked(failOnce(breaker)) // opens, and starts the timer
+        expect(fibers.length).toBe(1)
         yield* advance(10_000)
         expect(yield* breaker.state).toBe("half_open")
         expect(yield* published(queue)).toEqual(["closed→open", "open→half_open"])
         expect((yield* breaker.status).state).toBe("half_open")
+        yield* releaseTimers
+        yield* Fiber.await(fibers[0]!) // the late timer has woken and finished
         expect(yield* published(queue)).toEqual([]) // announced once
       }))
 
     it.scoped("a probe admitted past the end of an opening publishes half_open, then closed", () =>
       Effect.gen(function*() {
-        const { advance, clock } = manualClock()
+        const { advance, clock, releaseTimers } = yield* lateTimerClock
         const breaker = yield* Effect.withClock(
           CircuitBreaker.make({ name: "late-timer-probe", failureThreshold: 1, recoveryTimeout: "10 seconds" }),
           clock
         )
         const queue = yield* breaker.subscribe
-        yield* failOnce(breaker)
+        const { fibers } = yield* tracked(failOnce(breaker))
         yield* advance(10_000)
         expect(yield* breaker(ok)).toBe("ok")
         expect(yield* published(queue)).toEqual(["closed→open", "open→half_open", "half_open→closed"])
+        yield* releaseTimers
+        yield* Effect.forEach(fibers, Fiber.await)
+        expect(yield* published(queue)).toEqual([])
       }))
 
     it.scoped("a success that trips a rate strategy is published and logged like any opening", () =>
@@ -140,19 +161,25 @@ describe("CircuitBreaker shell", () => {
   })
 
   describe("timers", () => {
-    it.scoped("an opening leaves one timer pending; isolating or closing leaves none", () =>
+    // TestClock.adjust(0) moves no time but waits until every fiber is suspended: any timer the
+    // breaker forked is then asleep and listed by TestClock.sleeps()
+    const pendingSleeps = Effect.zipRight(
+      TestClock.adjust(0),
+      Effect.map(TestClock.sleeps(), Chunk.toReadonlyArray)
+    )
+
+    it.scoped("an opening leaves one timer pending; closing or isolating leaves none", () =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make({ failureThreshold: 1, recoveryTimeout: "10 seconds" })
         yield* failOnce(breaker)
-        yield* Effect.yieldNow()
-        expect(Chunk.toReadonlyArray(yield* TestClock.sleeps())).toEqual([10_000])
+        expect(yield* pendingSleeps).toEqual([10_000])
         yield* TestClock.adjust("10 seconds")
+        expect(yield* pendingSleeps).toEqual([])
         yield* breaker(ok)
         expect(yield* breaker.state).toBe("closed")
-        expect(Chunk.size(yield* TestClock.sleeps())).toBe(0)
+        expect(yield* pendingSleeps).toEqual([])
         yield* breaker.isolate // open with no end: nothing to wait for
-        yield* Effect.yieldNow()
-        expect(Chunk.size(yield* TestClock.sleeps())).toBe(0)
+        expect(yield* pendingSleeps).toEqual([])
       }))
 
     it.scoped("a breaker restored isolated starts no timer", () =>
@@ -163,9 +190,8 @@ describe("CircuitBreaker shell", () => {
         yield* first.isolate
         yield* Scope.close(scope, Exit.void)
         const second = yield* CircuitBreaker.make({ name: "git", store })
-        yield* Effect.yieldNow()
         expect(yield* second.isolated).toBe(true)
-        expect(Chunk.size(yield* TestClock.sleeps())).toBe(0)
+        expect(yield* pendingSleeps).toEqual([])
       }).pipe(Effect.provide(KeyValueStore.layerMemory)))
   })
 
@@ -204,7 +230,7 @@ describe("CircuitBreaker shell", () => {
         expect(yield* isolated.state).toBe("open")
       }).pipe(Effect.provide(KeyValueStore.layerMemory)))
 
-    it.scoped("a slow-call strategy's successes that change nothing write nothing", () =>
+    it.scoped("under a slow-call strategy, fast successes and a failure below the rate write nothing", () =>
       Effect.gen(function*() {
         const { store, writes } = yield* countingStore
         const breaker = yield* CircuitBreaker.make({
@@ -256,20 +282,22 @@ describe("CircuitBreaker shell", () => {
         expect(open.lines.map((l) => [l.level, l.message, l.annotations.service])).toEqual([
           ["INFO", "[auth] Circuit breaker OPEN (restored from the store, next probe in 20s)", "auth"]
         ])
-        yield* TestClock.adjust("20 seconds") // the restored timer publishes (and stores) half_open
-        expect(yield* open.breaker.state).toBe("half_open")
+        const queue = yield* open.breaker.subscribe
+        yield* TestClock.adjust("20 seconds")
+        yield* TestClock.adjust(0) // the restored timer has run
+        expect(yield* published(queue)).toEqual(["open→half_open"]) // published (and stored) by the timer
         yield* open.stop
 
         const halfOpen = yield* restartLogs(options)
-        expect(halfOpen.lines.map((l) => l.message)).toEqual([
-          "[auth] Circuit breaker HALF_OPEN (restored from the store)"
+        expect(halfOpen.lines.map((l) => [l.level, l.message, l.annotations.service])).toEqual([
+          ["INFO", "[auth] Circuit breaker HALF_OPEN (restored from the store)", "auth"]
         ])
         yield* halfOpen.breaker.isolate
         yield* halfOpen.stop
 
         const isolated = yield* restartLogs(options)
-        expect(isolated.lines.map((l) => l.message)).toEqual([
-          "[auth] Circuit breaker OPEN (restored from the store, isolated manually)"
+        expect(isolated.lines.map((l) => [l.level, l.message, l.annotations.service])).toEqual([
+          ["INFO", "[auth] Circuit breaker OPEN (restored from the store, isolated manually)", "auth"]
         ])
       }).pipe(Effect.provide(KeyValueStore.layerMemory)))
   })
@@ -294,6 +322,17 @@ describe("CircuitBreaker shell", () => {
 
     it.scoped("the state gauge and the transition counter follow each transition, tagged with the service", () =>
       Effect.gen(function*() {
+        // metrics are global: counters are compared with what they held before
+        const countsBefore = [
+          yield* changesTo("metrics-shell", "open"),
+          yield* changesTo("metrics-shell", "half_open"),
+          yield* changesTo("metrics-shell", "closed")
+        ]
+        // an earlier breaker of the same name left the gauge at open; a new one starts closed
+        const scope = yield* Scope.make()
+        yield* failOnce(yield* Scope.extend(CircuitBreaker.make({ name: "metrics-shell", failureThreshold: 1 }), scope))
+        yield* Scope.close(scope, Exit.void)
+        expect(yield* gauge("metrics-shell")).toBe(Metrics.stateValue("open"))
         const breaker = yield* CircuitBreaker.make({
           name: "metrics-shell",
           failureThreshold: 1,
@@ -308,11 +347,13 @@ describe("CircuitBreaker shell", () => {
         yield* TestClock.adjust("5 seconds")
         yield* breaker(ok)
         expect(yield* gauge("metrics-shell")).toBe(Metrics.stateValue("closed"))
-        expect([
+        const countsAfter = [
           yield* changesTo("metrics-shell", "open"),
           yield* changesTo("metrics-shell", "half_open"),
           yield* changesTo("metrics-shell", "closed")
-        ]).toEqual([2, 2, 1])
+        ]
+        // the first breaker opened once; this one opened twice, went half_open twice, closed once
+        expect(countsAfter.map((n, i) => n - countsBefore[i]!)).toEqual([3, 2, 1])
       }))
   })
 
@@ -339,10 +380,12 @@ describe("CircuitBreaker shell", () => {
         const gate = yield* Deferred.make<void>()
         const call = breaker(Effect.zipRight(Ref.update(runs, (n) => n + 1), Deferred.await(gate)))
         const fibers = yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.fork(call))
-        yield* Effect.yieldNow()
+        yield* TestClock.adjust(0) // every fiber has run until it ended or blocked
+        const early = yield* Effect.forEach(fibers, Fiber.poll)
+        expect(early.filter(Option.isSome).length).toBe(9) // rejected while the probe is in flight
+        expect(yield* Ref.get(runs)).toBe(1)
         yield* Deferred.succeed(gate, void 0)
         const exits = yield* Effect.forEach(fibers, Fiber.await)
-        expect(yield* Ref.get(runs)).toBe(1)
         expect(exits.filter(Exit.isSuccess).length).toBe(1)
         expect(yield* breaker.state).toBe("closed")
       }))
@@ -449,17 +492,25 @@ describe("CircuitBreaker shell", () => {
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make({ failureThreshold: 1, recoveryTimeout: "10 seconds" })
         const view = internals(breaker)
-        const waiting = yield* Effect.fork(view.awaitRejection)
-        yield* Effect.yieldNow()
+        const closedWaiter = yield* Effect.fork(view.awaitRejection)
+        yield* TestClock.adjust(0) // subscribed and waiting
+        expect(yield* Fiber.poll(closedWaiter)).toEqual(Option.none())
         yield* breaker.isolate
-        const first = yield* Fiber.join(waiting)
-        expect(first.state).toBe("open")
-        yield* breaker.reset // open → closed: not a reason to wake
-        const again = yield* Effect.fork(view.awaitRejection)
-        yield* Effect.yieldNow()
+        expect((yield* Fiber.join(closedWaiter)).state).toBe("open")
+
+        yield* breaker.reset
         yield* failOnce(breaker)
-        const second = yield* Fiber.join(again)
-        expect(Duration.toMillis(second.retryAfter)).toBe(10_000)
+        yield* TestClock.adjust("10 seconds") // half_open: a call would be admitted
+        const waiting = yield* Effect.fork(view.awaitRejection)
+        yield* TestClock.adjust(0)
+        expect(yield* Fiber.poll(waiting)).toEqual(Option.none())
+        yield* breaker(ok) // half_open → closed: still waiting
+        yield* TestClock.adjust(0)
+        expect(yield* Fiber.poll(waiting)).toEqual(Option.none())
+        yield* TestClock.adjust("1 second")
+        yield* failOnce(breaker) // closed → open: now it rejects
+        const rejected = yield* Fiber.join(waiting)
+        expect(Duration.toMillis(rejected.retryAfter)).toBe(10_000)
       }))
   })
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import * as Machine from "../src/internal/machine.js"
+import { propertyRuns } from "./utils/propertyRuns.js"
 
 // A reference model of the breaker written from DESIGN.md's "Circuit breaker" section alone
 // (and the policies of docs/circuit-breaker.md: probe timeout, open durations from a schedule,
@@ -472,6 +473,10 @@ const runCommands = (settings: Settings & { readonly start: number }, commands: 
   })
 }
 
+// never fewer than 300 (the coverage checks below need them, and the pure machine is fast);
+// `npm run test:long` raises it to 10,000
+const machineRuns = Math.max(300, propertyRuns)
+
 describe("Machine (model-based)", () => {
   it("step agrees with a reference model of DESIGN.md on random command sequences", () => {
     fc.assert(
@@ -480,7 +485,7 @@ describe("Machine (model-based)", () => {
         fc.array(commandArbitrary, { minLength: 1, maxLength: 100, size: "max" }),
         runCommands
       ),
-      { numRuns: 300 }
+      { numRuns: machineRuns }
     )
     // the property is only as good as what it reached
     expect([...coverage.transitions].sort()).toEqual([
@@ -511,7 +516,7 @@ describe("Machine (model-based)", () => {
     expect(coverage.ignoredProbes).toBeGreaterThan(0)
     expect(coverage.admittedAtRecoveryInstant).toBeGreaterThan(0)
     expect(coverage.peekGuarded).toBeGreaterThan(0)
-  })
+  }, Math.max(20_000, machineRuns * 10))
 
   describe("scenarios the property must cover, spelled out", () => {
     const settings = {
