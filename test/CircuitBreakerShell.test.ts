@@ -98,41 +98,41 @@ const changesTo = (service: string, to: string) =>
     (state) => state.count
   )
 
+/**
+ * A breaker on the late-timer clock, opened by one failure, with the clock moved to the end of
+ * its 10 s opening; `wakeTimer` lets its timer wake and waits until it has finished.
+ */
+const openedPastItsEnd = Effect.gen(function*() {
+  const { advance, clock, releaseTimers } = yield* lateTimerClock
+  const breaker = yield* Effect.withClock(
+    CircuitBreaker.make({ name: "late-timer", failureThreshold: 1, recoveryTimeout: "10 seconds" }),
+    clock
+  )
+  const queue = yield* breaker.subscribe
+  const { fibers } = yield* tracked(failOnce(breaker)) // opens, and starts the timer
+  expect(fibers.length).toBe(1)
+  yield* advance(10_000)
+  return { breaker, queue, wakeTimer: Effect.zipRight(releaseTimers, Fiber.await(fibers[0]!)) }
+})
+
 describe("CircuitBreaker shell", () => {
   describe("a transition is announced by whoever sees it first", () => {
     it.scoped("a read of state past the end of an opening publishes half_open when the timer is late", () =>
       Effect.gen(function*() {
-        const { advance, clock, releaseTimers } = yield* lateTimerClock
-        const breaker = yield* Effect.withClock(
-          CircuitBreaker.make({ name: "late-timer", failureThreshold: 1, recoveryTimeout: "10 seconds" }),
-          clock
-        )
-        const queue = yield* breaker.subscribe
-        const { fibers } = yield* tracked(failOnce(breaker)) // opens, and starts the timer
-        expect(fibers.length).toBe(1)
-        yield* advance(10_000)
+        const { breaker, queue, wakeTimer } = yield* openedPastItsEnd
         expect(yield* breaker.state).toBe("half_open")
         expect(yield* published(queue)).toEqual(["closed→open", "open→half_open"])
         expect((yield* breaker.status).state).toBe("half_open")
-        yield* releaseTimers
-        yield* Fiber.await(fibers[0]!) // the late timer has woken and finished
+        yield* wakeTimer
         expect(yield* published(queue)).toEqual([]) // announced once
       }))
 
     it.scoped("a probe admitted past the end of an opening publishes half_open, then closed", () =>
       Effect.gen(function*() {
-        const { advance, clock, releaseTimers } = yield* lateTimerClock
-        const breaker = yield* Effect.withClock(
-          CircuitBreaker.make({ name: "late-timer-probe", failureThreshold: 1, recoveryTimeout: "10 seconds" }),
-          clock
-        )
-        const queue = yield* breaker.subscribe
-        const { fibers } = yield* tracked(failOnce(breaker))
-        yield* advance(10_000)
+        const { breaker, queue, wakeTimer } = yield* openedPastItsEnd
         expect(yield* breaker(ok)).toBe("ok")
         expect(yield* published(queue)).toEqual(["closed→open", "open→half_open", "half_open→closed"])
-        yield* releaseTimers
-        yield* Effect.forEach(fibers, Fiber.await)
+        yield* wakeTimer
         expect(yield* published(queue)).toEqual([])
       }))
 
