@@ -225,6 +225,7 @@ describe("CircuitBreaker shell", () => {
         yield* isolated.isolate
         expect(writes.length).toBe(4)
         yield* TestClock.adjust("60 seconds") // both timers wake to find nothing to publish
+        yield* TestClock.adjust(0) // and have finished
         expect(writes.length).toBe(4)
         expect(yield* reset.state).toBe("closed")
         expect(yield* isolated.state).toBe("open")
