@@ -47,6 +47,28 @@ const jsonAnswer = (
 
 const fast = { backoff: "1 millis", timeout: "200 millis" } as const
 
+/**
+ * A 200 whose body breaks off: the call succeeds, reading the body fails with a ResponseError,
+ * one request, nothing counted (the status arrived), and no socket left.
+ */
+const expectBrokenBody = (server: FaultServer, path: string) =>
+  Effect.gen(function*() {
+    const [response, bodyError, status] = yield* withUndiciClient(
+      { baseUrl: server.url, ...fast },
+      (client) =>
+        Effect.gen(function*() {
+          const response = yield* silenced(client.get(path))
+          const bodyError = yield* Effect.flip(response.text)
+          return [response, bodyError, yield* statusOf(client)] as const
+        })
+    )
+    expect(response.status).toBe(200)
+    expectTag(bodyError, "ResponseError")
+    expect(server.requests()).toBe(1)
+    expect(status).toEqual({ state: "closed", failureCount: 0 })
+    yield* expectNoSocketLeft(server)
+  })
+
 describe("fault matrix over real sockets", () => {
   it.scopedLive("reset before any response: RequestError Transport after 3 attempts, counted 3 times", () =>
     Effect.gen(function*() {
@@ -68,20 +90,7 @@ describe("fault matrix over real sockets", () => {
         res.writeHead(200, { "content-type": "text/plain", "content-length": 100_000 })
         res.write("x".repeat(1_000), () => res.socket?.destroy())
       })
-      const [response, bodyError, status] = yield* withUndiciClient(
-        { baseUrl: server.url, ...fast },
-        (client) =>
-          Effect.gen(function*() {
-            const response = yield* silenced(client.get("/mid-body"))
-            const bodyError = yield* Effect.flip(response.text)
-            return [response, bodyError, yield* statusOf(client)] as const
-          })
-      )
-      expect(response.status).toBe(200)
-      expectTag(bodyError, "ResponseError")
-      expect(server.requests()).toBe(1)
-      expect(status).toEqual({ state: "closed", failureCount: 0 })
-      yield* expectNoSocketLeft(server)
+      yield* expectBrokenBody(server, "/mid-body")
     }))
 
   it.scopedLive("headers that never come: TimeoutException after 2 attempts, counted twice", () =>
@@ -262,20 +271,7 @@ describe("fault matrix over real sockets", () => {
         // a chunk announced as 0x400 bytes, cut after 10, and the connection closed
         socket.end("400\r\n0123456789")
       })
-      const [response, bodyError, status] = yield* withUndiciClient(
-        { baseUrl: server.url, ...fast },
-        (client) =>
-          Effect.gen(function*() {
-            const response = yield* silenced(client.get("/chunked"))
-            const bodyError = yield* Effect.flip(response.text)
-            return [response, bodyError, yield* statusOf(client)] as const
-          })
-      )
-      expect(response.status).toBe(200)
-      expectTag(bodyError, "ResponseError")
-      expect(server.requests()).toBe(1)
-      expect(status).toEqual({ state: "closed", failureCount: 0 })
-      yield* expectNoSocketLeft(server)
+      yield* expectBrokenBody(server, "/chunked")
     }))
 
   it.scopedLive("a raw server that answers Connection: close: every call succeeds on a new connection", () =>

@@ -61,6 +61,20 @@ const close = (server: net.Server, sockets: Set<net.Socket>) =>
     server.close(() => resume(Effect.void))
   })
 
+/** Tracks the server's connections, listens on 127.0.0.1:0 until the scope closes. */
+const serve = (server: net.Server, t: ReturnType<typeof tracker>, requests: () => number) =>
+  Effect.gen(function*() {
+    server.on("connection", t.track)
+    const port = yield* Effect.acquireRelease(listen(server), () => close(server, t.sockets))
+    return {
+      url: `http://127.0.0.1:${port}`,
+      requests,
+      accepted: t.accepted,
+      live: () => t.sockets.size,
+      idle: t.idle
+    } satisfies FaultServer
+  })
+
 /**
  * A node:http server; `handle` answers each request (with its 0-based index). Timers a handler
  * starts should be cleared on `res.on("close")`.
@@ -77,15 +91,7 @@ export const httpServer = (
       req.on("end", () => handle(req, res, index))
     })
     server.keepAliveTimeout = 30_000
-    server.on("connection", t.track)
-    const port = yield* Effect.acquireRelease(listen(server), () => close(server, t.sockets))
-    return {
-      url: `http://127.0.0.1:${port}`,
-      requests: () => requests,
-      accepted: t.accepted,
-      live: () => t.sockets.size,
-      idle: t.idle
-    }
+    return yield* serve(server, t, () => requests)
   })
 
 /**
@@ -111,15 +117,7 @@ export const rawServer = (
         }
       })
     })
-    server.on("connection", t.track)
-    const port = yield* Effect.acquireRelease(listen(server), () => close(server, t.sockets))
-    return {
-      url: `http://127.0.0.1:${port}`,
-      requests: () => requests,
-      accepted: t.accepted,
-      live: () => t.sockets.size,
-      idle: t.idle
-    }
+    return yield* serve(server, t, () => requests)
   })
 
 /**
