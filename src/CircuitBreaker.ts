@@ -284,7 +284,11 @@ export const slowCallRate: (options: SlowCallRateOptions) => TrippingStrategy<Ra
  * @category models
  */
 export interface Options {
-  /** Used in logs, statuses and errors. Default `"circuit-breaker"`. */
+  /**
+   * Used in logs, statuses, errors and as the `service` label of metrics. Default
+   * `"circuit-breaker"`, or `"circuit-breaker-2"`, `-3`, … while breakers made without a name
+   * before are alive, so that two of them never share a metric series.
+   */
   readonly name?: string | undefined
   /** Consecutive counted failures that open the breaker. Default 5. Ignored when `strategy` is given. */
   readonly failureThreshold?: number | undefined
@@ -325,8 +329,14 @@ export interface Options {
   /**
    * Persists the breaker's state, so that a restarted process resumes an `open` breaker with the
    * recovery time it has left instead of calling a service that is down. A snapshot is written
-   * (as versioned JSON) on every transition and read once by `make`; a snapshot that cannot be
+   * (as versioned JSON) after every transition and read once by `make`; a snapshot that cannot be
    * read or is not one this version writes is ignored with a Warning log. Default: none.
+   *
+   * The store is never on a call's path: writes are made by the breaker's own fiber, the latest
+   * snapshot replacing one not yet written, each bounded by `storeTimeout`; a write that fails or
+   * times out is logged (Warning) and the breaker goes on. The read in `make` is bounded the same
+   * way (the breaker then starts closed). A transition made just before the breaker's scope
+   * closes may not be written.
    *
    * @since 0.1.0
    */
@@ -337,6 +347,13 @@ export interface Options {
    * @since 0.1.0
    */
   readonly storeKey?: string | undefined
+  /**
+   * The longest a read or a write of `store` may take before it is given up (and logged).
+   * Default `"5 seconds"`. Needs `store`.
+   *
+   * @since 0.2.0
+   */
+  readonly storeTimeout?: Duration.DurationInput | undefined
 }
 
 /**

@@ -8,6 +8,20 @@ import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 
 /**
+ * The wire form of `retryAfter`: milliseconds, or `null` for an isolated breaker's infinite wait
+ * (JSON has no infinity), so that every rejection survives an encode/decode round trip.
+ */
+const RetryAfterMillis = Schema.transform(
+  Schema.NullOr(Schema.NonNegative),
+  Schema.DurationFromSelf,
+  {
+    strict: true,
+    decode: (millis) => millis === null ? Duration.infinity : Duration.millis(millis),
+    encode: (duration) => Duration.isFinite(duration) ? Duration.toMillis(duration) : null
+  }
+)
+
+/**
  * A call was rejected by an `open` (or saturated `half_open`) circuit breaker; the protected
  * effect was not run.
  *
@@ -18,7 +32,8 @@ import * as Schema from "effect/Schema"
  *
  * Tagged `"ServiceUnavailable"`, so `Effect.catchTag("ServiceUnavailable", …)` selects it. An
  * `HttpApi` endpoint that declares it as an error answers HTTP 503, with the fields as JSON
- * (`retryAfter` in milliseconds).
+ * (`retryAfter` in milliseconds, `null` while isolated), which `Schema.decode` reads back to an
+ * equal error.
  *
  * Rejections are built without a stack trace: they are expected outcomes, and capturing one
  * would cost more than the rejection itself.
@@ -42,7 +57,7 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
   {
     service: Schema.String,
     state: Schema.Literal("open", "half_open"),
-    retryAfter: Schema.DurationFromMillis
+    retryAfter: RetryAfterMillis
   },
   HttpApiSchema.annotations({ status: 503 })
 ) {

@@ -23,6 +23,8 @@ import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import * as fc from "fast-check"
 import { CircuitBreaker, ServiceUnavailable } from "../src/index.js"
+import { internals, judgeWith } from "../src/internal/circuitBreaker.js"
+import { earlyClock } from "./utils/clocks.js"
 import { makeLogCapture } from "./utils/logs.js"
 import { propertyRuns } from "./utils/propertyRuns.js"
 
@@ -33,13 +35,22 @@ const numRuns = propertyRuns
 // -----------------------------------------------------------------------------
 
 type State = "closed" | "open" | "half_open"
-/** How a call ends: `Die` is a defect (it counts), `Ignored` a failure `isFailure` rejects. */
-type Outcome = "Success" | "Failure" | "Ignored" | "Die"
+/**
+ * How a call ends: `Die` is a defect (it counts), `Ignored` a failure `isFailure` rejects,
+ * `Silent` a failure that says nothing about the service (judged so, as the HTTP client judges an
+ * attempt that was never sent): it counts neither way and a probe gives its permit back.
+ */
+type Outcome = "Success" | "Failure" | "Ignored" | "Die" | "Silent"
 
 interface Settings {
   readonly failureThreshold: number
   readonly recoveryTimeout: number
   readonly halfOpenMaxProbes: number
+  /**
+   * A seam the breaker must not notice: timers that wake a millisecond early, or a store whose
+   * writes never end. The model is the same either way.
+   */
+  readonly seam?: "earlyTimers" | "hangingStore" | undefined
 }
 
 interface Ticket {
@@ -113,10 +124,10 @@ class Model {
         this.lastFailure = now
         if (this.failureCount >= this.settings.failureThreshold) this.open(now)
       }
-      return // Ignored and Interrupted count neither way
+      return // Ignored, Silent and Interrupted count neither way
     }
     this.probesRunning -= 1
-    if (outcome === "Interrupted") return // the permit is given back
+    if (outcome === "Interrupted" || outcome === "Silent") return // the permit is given back
     if (counted) {
       this.failureCount += 1
       this.lastFailure = now
@@ -145,7 +156,15 @@ type Command =
   | { readonly _tag: "AdjustByRecoveryTimeout" }
   | { readonly _tag: "Burst"; readonly size: number }
 
-const outcomeArbitrary = fc.constantFrom<Outcome>("Success", "Success", "Failure", "Failure", "Ignored", "Die")
+const outcomeArbitrary = fc.constantFrom<Outcome>(
+  "Success",
+  "Success",
+  "Failure",
+  "Failure",
+  "Ignored",
+  "Die",
+  "Silent"
+)
 
 const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   { arbitrary: fc.record({ _tag: fc.constant("Call" as const), outcome: outcomeArbitrary }), weight: 10 },
@@ -173,7 +192,8 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
 const settingsArbitrary: fc.Arbitrary<Settings> = fc.record({
   failureThreshold: fc.integer({ min: 1, max: 4 }),
   recoveryTimeout: fc.integer({ min: 1, max: 2_000 }),
-  halfOpenMaxProbes: fc.integer({ min: 1, max: 3 })
+  halfOpenMaxProbes: fc.integer({ min: 1, max: 3 }),
+  seam: fc.constantFrom(undefined, undefined, "earlyTimers" as const, "hangingStore" as const)
 })
 
 // -----------------------------------------------------------------------------
@@ -186,8 +206,11 @@ class Counted {
 class NotCounted {
   readonly _tag = "NotCounted"
 }
+class SaysNothing {
+  readonly _tag = "SaysNothing"
+}
 
-const outcomeEffect = (outcome: Outcome): Effect.Effect<string, Counted | NotCounted> => {
+const outcomeEffect = (outcome: Outcome): Effect.Effect<string, Counted | NotCounted | SaysNothing> => {
   switch (outcome) {
     case "Success":
       return Effect.succeed("ok")
@@ -197,18 +220,27 @@ const outcomeEffect = (outcome: Outcome): Effect.Effect<string, Counted | NotCou
       return Effect.fail(new NotCounted())
     case "Die":
       return Effect.die("boom")
+    case "Silent":
+      return Effect.fail(new SaysNothing())
   }
 }
 
+/** The judge the HTTP client would pass: `SaysNothing` is silent, the rest as `isFailure` says. */
+const judge = (cause: Cause.Cause<Counted | NotCounted | SaysNothing>) => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure) && failure.value instanceof SaysNothing && !Cause.isDie(cause)) return "Silent" as const
+  return judgeWith((error) => !(error instanceof NotCounted))(cause)
+}
+
 interface Pending {
-  readonly fiber: Fiber.RuntimeFiber<string, Counted | NotCounted | ServiceUnavailable.ServiceUnavailable>
+  readonly fiber: Fiber.RuntimeFiber<string, Counted | NotCounted | SaysNothing | ServiceUnavailable.ServiceUnavailable>
   readonly gate: Deferred.Deferred<Outcome>
   readonly ticket: Ticket
 }
 
 /** Checks that an exit is what the call's outcome (or the model's rejection) says. */
 const expectExit = (
-  exit: Exit.Exit<string, Counted | NotCounted | ServiceUnavailable.ServiceUnavailable>,
+  exit: Exit.Exit<string, Counted | NotCounted | SaysNothing | ServiceUnavailable.ServiceUnavailable>,
   expected: Outcome | "Interrupted" | Extract<Decision, { _tag: "Rejected" }>,
   context: string
 ) => {
@@ -227,10 +259,11 @@ const expectExit = (
       expect(exit, context).toStrictEqual(Exit.succeed("ok"))
       return
     case "Failure":
-    case "Ignored": {
+    case "Ignored":
+    case "Silent": {
       const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
       expect(Option.map(failure, (e) => e._tag), context).toStrictEqual(
-        Option.some(expected === "Failure" ? "Counted" : "NotCounted")
+        Option.some(expected === "Failure" ? "Counted" : expected === "Ignored" ? "NotCounted" : "SaysNothing")
       )
       return
     }
@@ -243,15 +276,31 @@ const expectExit = (
   }
 }
 
+/** A store whose writes never end (and are never interruptible). */
+const hangingStore = KeyValueStore.makeStringOnly({
+  get: () => Effect.succeedNone,
+  set: () => Effect.uninterruptible(Effect.never),
+  remove: () => Effect.void,
+  clear: Effect.void,
+  size: Effect.succeed(0)
+})
+
 const run = (settings: Settings, commands: ReadonlyArray<Command>) =>
   Effect.gen(function*() {
-    const breaker = yield* CircuitBreaker.make({
+    const made = yield* CircuitBreaker.make({
       name: "model",
       failureThreshold: settings.failureThreshold,
       recoveryTimeout: Duration.millis(settings.recoveryTimeout),
       halfOpenMaxProbes: settings.halfOpenMaxProbes,
-      isFailure: (error) => !(error instanceof NotCounted)
-    })
+      isFailure: (error) => !(error instanceof NotCounted),
+      ...(settings.seam === "hangingStore" ? { store: hangingStore } : {})
+    }).pipe(settings.seam === "earlyTimers" ? Effect.withClock(yield* earlyClock) : (self) => self)
+    // every call goes through the judged entry the HTTP client uses
+    const breaker = Object.assign(
+      <A, E extends Counted | NotCounted | SaysNothing, R>(self: Effect.Effect<A, E, R>) =>
+        internals(made).protectJudged(self, judge),
+      { status: made.status, state: made.state }
+    )
     const model = new Model(settings, yield* Clock.currentTimeMillis)
     const pending: Array<Pending> = []
     const trace: Array<string> = []

@@ -11,7 +11,7 @@ import { propertyRuns } from "./utils/propertyRuns.js"
 // change nothing") instead of a generation number.
 
 type State = "closed" | "open" | "half_open"
-type Outcome = "Success" | "Failure" | "Ignored" | "Interrupted"
+type Outcome = "Success" | "Failure" | "Ignored" | "Silent"
 
 interface Settings {
   readonly failureThreshold: number
@@ -181,7 +181,7 @@ class Reference {
           if (this.failureCount >= this.settings.failureThreshold) this.trip(now, "threshold")
           return
         case "Ignored":
-        case "Interrupted":
+        case "Silent":
           return // counts neither way
       }
     }
@@ -204,7 +204,7 @@ class Reference {
         this.lastFailure = now
         this.trip(now, "probe_failed")
         return
-      case "Interrupted":
+      case "Silent":
         ended() // the permit is given back
         return
     }
@@ -233,7 +233,7 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
       _tag: fc.constant("Finish" as const),
       // counted from the most recent call, mostly one of the last few
       pick: fc.oneof({ arbitrary: fc.nat({ max: 2 }), weight: 4 }, { arbitrary: fc.nat({ max: 1_000 }), weight: 1 }),
-      outcome: fc.constantFrom<Outcome>("Success", "Success", "Failure", "Failure", "Ignored", "Interrupted")
+      outcome: fc.constantFrom<Outcome>("Success", "Success", "Failure", "Failure", "Ignored", "Silent")
     }),
     weight: 12
   },
@@ -444,7 +444,7 @@ const runCommands = (settings: Settings & { readonly start: number }, commands: 
         const [call] = running.splice(running.length - 1 - (command.pick % running.length), 1)
         const { modelTicket, ticket } = call!
         if (modelTicket.opensAtAdmission !== model.opens) coverage.staleResults += 1
-        else if (modelTicket.probe && command.outcome === "Interrupted") coverage.interruptedProbes += 1
+        else if (modelTicket.probe && command.outcome === "Silent") coverage.interruptedProbes += 1
         else if (modelTicket.probe && command.outcome === "Ignored") coverage.ignoredProbes += 1
         const ownDeadline = model.probes.find((p) => p.id === modelTicket.id)?.deadline
         const overtakes = modelTicket.opensAtAdmission === model.opens && ownDeadline !== undefined &&
@@ -574,7 +574,7 @@ describe("Machine (model-based)", () => {
       const other = Machine.step(machine, Machine.admitEvent, 100, config)
       machine = other.machine
       expect(Machine.step(machine, Machine.admitEvent, 100, config).decision).toMatchObject({ _tag: "Rejected" })
-      machine = Machine.step(machine, { _tag: "Interrupted", ticket: probe }, 101, config).machine
+      machine = Machine.step(machine, { _tag: "Silent", ticket: probe }, 101, config).machine
       expect(machine.state).toBe("half_open")
       expect(Machine.step(machine, Machine.admitEvent, 101, config).decision).toMatchObject({
         _tag: "Ticket",

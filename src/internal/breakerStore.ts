@@ -1,12 +1,14 @@
 /**
- * Persisted breaker state: a versioned JSON snapshot in a `KeyValueStore`, written on every
- * transition and read once when the breaker is made. Nothing here can fail the breaker: a store
+ * Persisted breaker state: a versioned JSON snapshot in a `KeyValueStore`, written after every
+ * transition (by the breaker's own fiber, never on a caller's path) and read once when the breaker
+ * is made; every read and write is bounded by a timeout. Nothing here can fail the breaker: a store
  * that errors, or a value that is not a snapshot this version understands, is logged and skipped.
  *
  * @internal
  */
 import type * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -88,17 +90,30 @@ export const decodeSnapshot = (service: string, text: string): Either.Either<Mac
 }
 
 /**
+ * Runs one store operation, bounded by `timeout`. The operation is disconnected from the fiber
+ * that waits for it, so a store that hangs, even uninterruptibly, holds up nobody: the wait ends
+ * at the timeout and the operation is interrupted in the background. The wait is interruptible
+ * even where its caller is not (a finalizer), or the timeout could not end it.
+ */
+const bounded = <A, E>(operation: Effect.Effect<A, E>, timeout: Duration.Duration, what: string) =>
+  Effect.timeoutFail(Effect.interruptible(Effect.disconnect(Effect.suspend(() => operation))), {
+    duration: timeout,
+    onTimeout: () => new Cause.TimeoutException(`${what} took longer than ${Duration.format(timeout)}`)
+  })
+
+/**
  * Reads the snapshot under `key`; `None` when there is none, or (with a Warning) when it cannot
- * be read or used.
+ * be read or used, or when the store does not answer within `timeout`.
  *
  * @internal
  */
 export const load = (
   store: KeyValueStore.KeyValueStore,
   key: string,
-  service: string
+  service: string,
+  timeout: Duration.Duration
 ): Effect.Effect<Option.Option<Machine.Snapshot>> =>
-  store.get(key).pipe(
+  bounded(store.get(key), timeout, "the read").pipe(
     Effect.flatMap(Option.match({
       onNone: () => Effect.succeedNone,
       onSome: (text) =>
@@ -126,7 +141,8 @@ export const load = (
   )
 
 /**
- * Writes a snapshot under `key`; a store that fails is logged (Warning), never raised.
+ * Writes a snapshot under `key`, bounded by `timeout`; a store that fails or does not answer in
+ * time is logged (Warning), never raised.
  *
  * @internal
  */
@@ -134,12 +150,13 @@ export const save = (
   store: KeyValueStore.KeyValueStore,
   key: string,
   service: string,
-  snapshot: Machine.Snapshot
+  snapshot: Machine.Snapshot,
+  timeout: Duration.Duration
 ): Effect.Effect<void> =>
   Effect.catchAllCause(
-    Effect.suspend(() => store.set(key, encodeSnapshot(service, snapshot))),
+    bounded(Effect.suspend(() => store.set(key, encodeSnapshot(service, snapshot))), timeout, "the write"),
     (cause) =>
-      Effect.logWarning(
+      Cause.isInterruptedOnly(cause) ? Effect.interrupt : Effect.logWarning(
         `[${service}] Could not store the circuit breaker state under ${JSON.stringify(key)}: ${describe(cause)}`
       )
   )

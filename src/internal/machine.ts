@@ -125,9 +125,12 @@ export interface Machine<S> {
 
 /**
  * What happened: a call asks to run (`Admit`), time was observed (`Observe`), an admitted call
- * ended, or an operator acted (`Isolate`, `Reset`). `Failure` counts against the breaker;
- * `Ignored` is a failure that does not count (`isFailure` said no); `Interrupted` counts neither
- * way. `durationMillis` is the call's duration when the strategy asked for it, else 0.
+ * ended, or an operator acted (`Isolate`, `Reset`). An ended call is one of three outcomes:
+ * the service answered (`Success`, or `Ignored`: a failure that does not count, such as a 404),
+ * the service failed (`Failure`, counted), or the call says nothing about the service (`Silent`:
+ * interrupted, never sent, cut short by the caller before it had a fair time to answer). `Silent`
+ * neither counts nor resets, and a probe that ends so gives its permit back without closing.
+ * `durationMillis` is the call's duration when the strategy asked for it, else 0.
  *
  * @internal
  */
@@ -139,7 +142,7 @@ export type Event =
   | { readonly _tag: "Success"; readonly ticket: Ticket; readonly durationMillis?: number | undefined }
   | { readonly _tag: "Failure"; readonly ticket: Ticket; readonly durationMillis?: number | undefined }
   | { readonly _tag: "Ignored"; readonly ticket: Ticket }
-  | { readonly _tag: "Interrupted"; readonly ticket: Ticket }
+  | { readonly _tag: "Silent"; readonly ticket: Ticket }
 
 /** @internal */
 export type Decision = Ticket | Rejected | Guarded | undefined
@@ -375,7 +378,7 @@ const settle = <S>(machine: Machine<S>, event: Event, config: Config<S>, now: nu
     }
     case "Failure":
       return open(machine, config, now, "probe_failed", machine.failureCount + 1, now)
-    case "Interrupted":
+    case "Silent":
       return probeEnded(machine, event.ticket, machine.probeSuccesses)
   }
 }

@@ -10,14 +10,10 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import type * as RetryPolicy from "../RetryPolicy.js"
+import * as Defaults from "./defaults.js"
 
 /** @internal */
-export const defaults = {
-  maxAttempts: 3,
-  baseDelay: "1 second",
-  factor: 2,
-  jitter: "none"
-} as const
+export const defaults = Defaults.retry
 
 /** @internal */
 export const jitters: ReadonlyArray<RetryPolicy.Jitter> = ["none", "full", "decorrelated"]
@@ -230,10 +226,7 @@ export const parseRetryAfter = (value: unknown, nowMillis: number): Option.Optio
 // -----------------------------------------------------------------------------
 
 /** @internal */
-export const budgetDefaults = {
-  maxTokens: 100,
-  tokenRatio: 0.5
-} as const
+export const budgetDefaults = Defaults.retryBudget
 
 /** @internal */
 export const resolveBudget = (
