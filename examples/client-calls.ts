@@ -22,9 +22,13 @@ const listCollections = chroma.get("/api/v1/collections", { urlParams: { limit: 
   Effect.flatMap((response) => response.json)
 )
 
-// a body you do not need: drain it, so its connection goes back to the pool
-const deleteCollection = chroma.delete("/api/v1/collections/docs").pipe(
-  Effect.flatMap((response) => Stream.runDrain(response.stream))
+// the body was read within the attempt: a response you do not need costs nothing more
+const deleteCollection = chroma.delete("/api/v1/collections/docs").pipe(Effect.asVoid)
+
+// a large export, read as it arrives (its own timeout, since the attempt ended at the headers)
+const exportCollection = chroma.get("/api/v1/collections/docs/export", { stream: true }).pipe(
+  Effect.flatMap((response) => Stream.runCount(response.stream)),
+  Effect.timeout("5 minutes")
 )
 
-export { deleteCollection, heartbeat, listCollections, query }
+export { deleteCollection, exportCollection, heartbeat, listCollections, query }

@@ -44,6 +44,7 @@ const BillingHandlers = HttpApiBuilder.group(
           RequestError: cannotProcess,
           ResponseError: cannotProcess,
           TimeoutException: cannotProcess,
+          IllegalArgumentException: cannotProcess,
           ParseError: cannotProcess
         })
       ))

@@ -29,7 +29,8 @@ const router = HttpRouter.empty.pipe(
           BulkheadFull: cannotProcess,
           RequestError: cannotProcess,
           ResponseError: cannotProcess,
-          TimeoutException: cannotProcess
+          TimeoutException: cannotProcess,
+          IllegalArgumentException: cannotProcess
         })
       )
     })

@@ -44,7 +44,12 @@ export type TypeId = typeof TypeId
  * Everything a call can fail with: the breaker rejected it (`ServiceUnavailable`), the bulkhead
  * had no place for it (`BulkheadFull`, only with `maxConcurrent`), the platform client failed
  * (`RequestError` for transport, URL and encoding problems, `ResponseError` for a status of 400
- * or more), or an attempt timed out or the call's `deadline` passed (`TimeoutException`).
+ * or more, a body that breaks or is longer than `maxResponseBytes`), an attempt timed out or the
+ * call's `deadline` passed (`TimeoutException`), or the call's own options are invalid
+ * (`IllegalArgumentException`, naming the option).
+ *
+ * When the client's scope closes, calls still running end with an interruption (as a `Queue`
+ * that shuts down ends the fibers waiting on it): `Exit.isInterrupted` is true for them.
  *
  * @since 0.1.0
  * @category models
@@ -54,14 +59,43 @@ export type ClientError =
   | BulkheadFull
   | HttpClientError.HttpClientError
   | Cause.TimeoutException
+  | Cause.IllegalArgumentException
 
 /**
- * Options of one call.
+ * Options of one call, given with the call (`RequestOptions`, `execute`'s second argument) or
+ * to every call an effect makes (`withCallOptions`, `withTimeout`, `withDeadline`). Options
+ * given with the call win over those of its context, which win over the client's. An invalid
+ * value fails the call with an `IllegalArgumentException` naming the option; nothing is sent.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface CallOptions {
+  /** The limit on each attempt (request and body) of this call, instead of the client's `timeout`. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * A limit on the whole call, every attempt, backoff and bulkhead wait included, instead of the
+   * client's `deadline`.
+   */
+  readonly deadline?: Duration.DurationInput | undefined
+  /**
+   * Hand the response over as soon as its headers arrive, with its body not read yet, for large
+   * or endless bodies. The attempt (its timeout, retry and breaker) then covers the request up to
+   * the headers only; reading the body is the caller's, bounded by what is left of the call's
+   * `deadline`, and interrupting a read aborts the request and closes its connection. A response
+   * whose status is an error is read within the attempt as usual. Default `false`: the body is
+   * read within the attempt.
+   */
+  readonly stream?: boolean | undefined
+}
+
+/**
+ * Options of one call made with `get`, `post`, …: what to send, and its {@link CallOptions}.
  *
  * @since 0.1.0
  * @category models
  */
-export interface RequestOptions {
+export interface RequestOptions extends CallOptions {
   /** A value sent as JSON (`content-type: application/json`); an unencodable one fails with `RequestError` `Encode`. */
   readonly json?: unknown
   /** A body of any other kind (see `HttpBody`). Ignored when `json` is given. */
@@ -69,13 +103,6 @@ export interface RequestOptions {
   readonly headers?: Headers.Input | undefined
   /** Query parameters; a query written inline in the path is moved here too. */
   readonly urlParams?: UrlParams.Input | undefined
-  /** Overrides the client's per-attempt `timeout` for this call (an invalid value is ignored). */
-  readonly timeout?: Duration.DurationInput | undefined
-  /**
-   * Overrides the client's `deadline` for this call: a limit on the whole call, every attempt,
-   * backoff and bulkhead wait included (an invalid value is ignored).
-   */
-  readonly deadline?: Duration.DurationInput | undefined
 }
 
 /**
@@ -104,8 +131,22 @@ export interface Options {
   readonly id?: string | undefined
   /** Attempts per call, the first included (the Python client's `max_retries`). Default 3. */
   readonly maxAttempts?: number | undefined
-  /** Limit on one attempt, until the response headers (and the draining of a discarded body). Default `"10 seconds"`. */
+  /**
+   * Limit on one attempt: the request and the reading of its response's body (up to the headers
+   * only for a call that streams). When it passes the attempt is interrupted, whatever the
+   * transport does with its `AbortSignal`, and fails with a `TimeoutException`. Default `"10 seconds"`.
+   */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * The longest response body a call reads into memory, in bytes (a positive integer). A longer
+   * body fails the attempt with a `ResponseError` (reason `Decode`) that says so, as soon as its
+   * `content-length` or the bytes read show it; the breaker does not count it (the service
+   * answered) and it is not retried. An error's body over the limit is dropped, the error kept.
+   * Calls that stream are not limited. Default 16 MiB (`16 * 1024 * 1024`).
+   *
+   * @since 0.2.0
+   */
+  readonly maxResponseBytes?: number | undefined
   /** Consecutive counted failures that open the breaker. Default 5. Ignored when `strategy` is given. */
   readonly failureThreshold?: number | undefined
   /**
@@ -121,6 +162,8 @@ export interface Options {
   readonly store?: KeyValueStore.KeyValueStore | undefined
   /** The key of the breaker's snapshot in `store`. Default `"effect-resilience/circuit-breaker/<serviceName>"`. */
   readonly storeKey?: string | undefined
+  /** Bounds each read and write of `store` (see `CircuitBreaker.Options.storeTimeout`). Default `"5 seconds"`. */
+  readonly storeTimeout?: Duration.DurationInput | undefined
   /** Delay before the first retry; doubles on each retry. Default `"1 second"`. */
   readonly backoff?: Duration.DurationInput | undefined
   /** Probes admitted in `half_open`. Default 1. */
@@ -132,8 +175,11 @@ export interface Options {
   /** Which failed attempts are retried. Default `RetryPolicy.isTransient`. `ServiceUnavailable` never is. */
   readonly retryOn?: ((error: ClientError) => boolean) | undefined
   /**
-   * Which failed attempts count against the breaker. Default `RetryPolicy.isTransient`. An
-   * attempt cut short by the call's `deadline` is never counted.
+   * Which failed attempts count against the breaker. Default `RetryPolicy.isTransient`. Asked
+   * only about attempts that say something about the service: an attempt that was never sent
+   * (`InvalidUrl`, `Encode`) or was interrupted is never counted, and one cut short by the call's
+   * `deadline` counts as a timeout only when it had a fair time to answer (at least half of the
+   * shorter of `timeout` and `deadline`).
    */
   readonly isFailure?: ((error: ClientError) => boolean) | undefined
   /**
@@ -148,8 +194,11 @@ export interface Options {
    * queue). No retry starts whose wait would end at or past it, the call then failing with the
    * last attempt's error; each attempt's timeout is shortened to the time left, and an attempt
    * cut short that way, or a wait in the bulkhead queue that reaches it, fails the call with a
-   * `TimeoutException` whose message names the deadline. Calls can set their own
-   * (`RequestOptions.deadline`). Default: none.
+   * `TimeoutException` whose message names the deadline. An attempt cut by the deadline counts
+   * against the breaker as a timeout when it had a fair time to answer: at least half of the
+   * shorter of `timeout` and `deadline` (so the first attempt of a call under a deadline shorter
+   * than `timeout` counts, and a hanging upstream still opens the breaker); otherwise it says
+   * nothing about the service. Calls can set their own (`CallOptions.deadline`). Default: none.
    */
   readonly deadline?: Duration.DurationInput | undefined
   /**
@@ -188,15 +237,19 @@ export interface Options {
  * A client for one service. Every method runs the call through the retry loop, each attempt
  * through the breaker and under the attempt timeout:
  *
- * | one attempt ends in | retried | counted by the breaker |
+ * | one attempt ends in | retried | the breaker |
  * | --- | --- | --- |
- * | 2xx / 3xx | — | success |
- * | transport error (refused, reset, DNS) | yes | yes |
- * | attempt timeout | yes | yes |
- * | 408, 429, 500, 502, 503, 504 | yes | yes |
- * | any other status ≥ 400 | no | no |
- * | invalid URL / body encoding | no | no |
+ * | 2xx / 3xx, body read | — | success (answered) |
+ * | transport error (refused, reset, DNS), a body that breaks | yes | counts (failed) |
+ * | attempt timeout (request or body) | yes | counts (failed) |
+ * | 408, 429, 500, 502, 503, 504 | yes | counts (failed) |
+ * | any other status ≥ 400, a body over `maxResponseBytes` | no | not counted (answered: a probe that ends so closes it) |
+ * | invalid URL / body encoding (never sent), interrupted | no | says nothing |
+ * | cut by the deadline | no | counts after a fair time, else says nothing |
  * | breaker rejects | no | — |
+ *
+ * An attempt is the request and its body: the response a call returns has its body already
+ * read, unless the call asks to stream (`CallOptions.stream`).
  *
  * When the breaker opens during a call (by this call's failure or by others'), the call fails
  * with `ServiceUnavailable` at once, without waiting out its backoff.
@@ -224,9 +277,14 @@ export interface ResilientServiceClient {
   readonly patch: Method
   readonly delete: Method
   readonly head: Method
-  /** Runs a request made with `HttpClientRequest`; a relative URL is resolved against `baseUrl`. */
+  /**
+   * Runs a request made with `HttpClientRequest`; a relative URL is resolved against `baseUrl`.
+   * Credentials written into an absolute URL are sent as a Basic `authorization` header and
+   * removed from the URL, so that no log line, span or error shows them.
+   */
   readonly execute: (
-    request: HttpClientRequest.HttpClientRequest
+    request: HttpClientRequest.HttpClientRequest,
+    options?: CallOptions
   ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
   /** The breaker's status snapshot. */
   readonly status: Effect.Effect<ServiceStatus>
@@ -329,3 +387,46 @@ export const layerConfig = <I>(
  */
 export const isResilientServiceClient = (u: unknown): u is ResilientServiceClient =>
   typeof u === "object" && u !== null && TypeId in u
+
+/**
+ * Runs `self` with call options for every call it makes through any client (a deadline deep in
+ * a call chain, a shorter timeout for one request handler), without passing them along. Options
+ * given with a call win; nested `withCallOptions` override the outer ones field by field.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ResilientServiceClient } from "effect-resilience"
+ *
+ * declare const search: Effect.Effect<unknown, ResilientServiceClient.ClientError>
+ *
+ * // every attempt of every call made by `search` gets 2 s, the whole call 3 s
+ * const quick = search.pipe(ResilientServiceClient.withCallOptions({ timeout: "2 seconds", deadline: "3 seconds" }))
+ * ```
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const withCallOptions: (
+  options: CallOptions
+) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = internal.withCallOptions
+
+/**
+ * `withCallOptions({ timeout })`: a per-attempt timeout for every call `self` makes.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const withTimeout = (
+  timeout: Duration.DurationInput
+): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> => internal.withCallOptions({ timeout })
+
+/**
+ * `withCallOptions({ deadline })`: a limit on each whole call `self` makes.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const withDeadline = (
+  deadline: Duration.DurationInput
+): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> => internal.withCallOptions({ deadline })

@@ -49,6 +49,13 @@ export type Answer =
   | { readonly _tag: "Transport"; readonly code: string; readonly message: string }
   | { readonly _tag: "Hang" }
   | { readonly _tag: "Delay"; readonly delay: Duration.Duration; readonly then: Answer }
+  | {
+    readonly _tag: "BrokenBody"
+    readonly status: number
+    readonly headers: Record<string, string>
+    /** `true`: the body never ends; `false`: it breaks off with a reset. */
+    readonly stalls: boolean
+  }
 
 /**
  * Answers with a status and, unless `body` is `undefined`, a JSON body.
@@ -110,7 +117,8 @@ export const unresolvable: Answer = { _tag: "Transport", code: "ENOTFOUND", mess
 export const hang: Answer = { _tag: "Hang" }
 
 /**
- * Waits `delay` on the `Clock` (so `TestClock.adjust` moves it), then answers.
+ * Waits `delay` on the `Clock` (so `TestClock.adjust` moves it), then answers. An aborted
+ * request stops waiting at once and fails like {@link hang}.
  *
  * @since 0.1.0
  * @category answers
@@ -119,6 +127,34 @@ export const delayed = (delay: Duration.DurationInput, then: Answer): Answer => 
   _tag: "Delay",
   delay: Duration.decode(delay),
   then
+})
+
+/**
+ * Sends the status and headers, then a first piece of the body, then nothing more: the body
+ * never ends. The client's attempt timeout ends the attempt (an attempt includes its body).
+ *
+ * @since 0.2.0
+ * @category answers
+ */
+export const stalledBody = (status: number, headers: Record<string, string> = {}): Answer => ({
+  _tag: "BrokenBody",
+  status,
+  headers: { "content-type": "application/json", ...headers },
+  stalls: true
+})
+
+/**
+ * Sends the status and headers, then a first piece of the body, then the connection is reset:
+ * reading the body fails (the client's attempt fails with a `RequestError`, reason `Transport`).
+ *
+ * @since 0.2.0
+ * @category answers
+ */
+export const brokenBody = (status: number, headers: Record<string, string> = {}): Answer => ({
+  _tag: "BrokenBody",
+  status,
+  headers: { "content-type": "application/json", ...headers },
+  stalls: false
 })
 
 /**
@@ -201,6 +237,16 @@ export const fakeUpstream = (initial: Script = {}): FakeUpstream => {
     return list[Math.min(index, list.length - 1)]!
   }
 
+  /** Fails once the request is aborted. */
+  const aborted = (request: HttpClientRequest.HttpClientRequest, signal: AbortSignal) =>
+    Effect.async<never, HttpClientError.HttpClientError>((resume) => {
+      const onAbort = () =>
+        resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: signal.reason })))
+      if (signal.aborted) return onAbort()
+      signal.addEventListener("abort", onAbort, { once: true })
+      return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+    })
+
   const play = (
     answer: Answer,
     request: HttpClientRequest.HttpClientRequest,
@@ -221,17 +267,25 @@ export const fakeUpstream = (initial: Script = {}): FakeUpstream => {
           })
         )
       case "Delay":
-        return Effect.zipRight(Effect.sleep(answer.delay), play(answer.then, request, signal))
+        return Effect.zipRight(
+          Effect.raceFirst(Effect.sleep(answer.delay), aborted(request, signal)),
+          play(answer.then, request, signal)
+        )
       case "Hang":
-        return Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-          const onAbort = () =>
-            resume(
-              Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: signal.reason }))
-            )
-          if (signal.aborted) return onAbort()
-          signal.addEventListener("abort", onAbort, { once: true })
-          return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+        return aborted(request, signal)
+      case "BrokenBody": {
+        const first = new TextEncoder().encode("{\"partial\":")
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(first)
+            if (!answer.stalls) controller.error(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))
+          }
         })
+        return Effect.succeed(HttpClientResponse.fromWeb(
+          request,
+          new Response(body, { status: answer.status, headers: answer.headers })
+        ))
+      }
     }
   }
 

@@ -4,15 +4,17 @@
  * every fault: what the caller sees, how many requests the server saw, what the breaker counted,
  * and that no connection is left open once the client's scope (with its undici layer) closes.
  */
+import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import type * as http from "node:http"
-import type { ResilientServiceClient } from "../src/index.js"
+import { ResilientServiceClient } from "../src/index.js"
 import type { FaultServer } from "./utils/faultServers.js"
 import { httpServer, rawServer, withUndiciClient } from "./utils/faultServers.js"
 import { makeLogCapture } from "./utils/logs.js"
@@ -48,24 +50,20 @@ const jsonAnswer = (
 const fast = { backoff: "1 millis", timeout: "200 millis" } as const
 
 /**
- * A 200 whose body breaks off: the call succeeds, reading the body fails with a ResponseError,
- * one request, nothing counted (the status arrived), and no socket left.
+ * A 200 whose body breaks off: the body is read within the attempt, so the attempt fails like a
+ * reset (RequestError Transport), is retried, and counts: three requests, three failures, and
+ * no socket left.
  */
 const expectBrokenBody = (server: FaultServer, path: string) =>
   Effect.gen(function*() {
-    const [response, bodyError, status] = yield* withUndiciClient(
+    const [error, status] = yield* withUndiciClient(
       { baseUrl: server.url, ...fast },
-      (client) =>
-        Effect.gen(function*() {
-          const response = yield* silenced(client.get(path))
-          const bodyError = yield* Effect.flip(response.text)
-          return [response, bodyError, yield* statusOf(client)] as const
-        })
+      (client) => Effect.all([silenced(Effect.flip(client.get(path))), statusOf(client)])
     )
-    expect(response.status).toBe(200)
-    expectTag(bodyError, "ResponseError")
-    expect(server.requests()).toBe(1)
-    expect(status).toEqual({ state: "closed", failureCount: 0 })
+    expectTag(error, "RequestError")
+    expect((error as HttpClientError.RequestError).reason).toBe("Transport")
+    expect(server.requests()).toBe(3)
+    expect(status).toEqual({ state: "closed", failureCount: 3 })
     yield* expectNoSocketLeft(server)
   })
 
@@ -84,7 +82,7 @@ describe("fault matrix over real sockets", () => {
       yield* expectNoSocketLeft(server)
     }))
 
-  it.scopedLive("reset mid-body: the attempt succeeds, reading the body fails with ResponseError", () =>
+  it.scopedLive("reset mid-body: RequestError Transport after 3 attempts, counted 3 times", () =>
     Effect.gen(function*() {
       const server = yield* httpServer((_req, res) => {
         res.writeHead(200, { "content-type": "text/plain", "content-length": 100_000 })
@@ -144,7 +142,59 @@ describe("fault matrix over real sockets", () => {
       yield* expectNoSocketLeft(server)
     }))
 
-  it.scopedLive("a slow body that arrives after the attempt timeout is still read by the caller", () =>
+  it.scopedLive("a transport that ignores its AbortSignal: the attempt is interrupted at its timeout all the same", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer(() => {})
+      // fetch without the signal: nothing the client does can abort these requests
+      const deaf = HttpClient.make((request, url) =>
+        Effect.map(
+          Effect.promise(() => fetch(url, { method: request.method })),
+          (web) => HttpClientResponse.fromWeb(request, web)
+        )
+      )
+      const [error, status] = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.make({ baseUrl: server.url, ...fast, maxAttempts: 2 })
+        return yield* Effect.all([silenced(Effect.flip(client.get("/deaf"))), statusOf(client)])
+      }).pipe(Effect.scoped, Effect.provideService(HttpClient.HttpClient, deaf))
+      expect(Cause.isTimeoutException(error)).toBe(true)
+      expect(server.requests()).toBe(2)
+      expect(status).toEqual({ state: "closed", failureCount: 2 })
+    }))
+
+  it.scopedLive("a body that stalls after the headers: TimeoutException after 2 attempts, counted twice", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain", "content-length": 1_000 })
+        res.write("x".repeat(10)) // and nothing more
+      })
+      const [error, status] = yield* withUndiciClient(
+        { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 2 },
+        (client) => Effect.all([silenced(Effect.flip(client.get("/stall"))), statusOf(client)])
+      )
+      expect(Cause.isTimeoutException(error)).toBe(true)
+      expect(server.requests()).toBe(2)
+      expect(status).toEqual({ state: "closed", failureCount: 2 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("a stalled body under a deadline: the call ends by its deadline and the breaker hears of it", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": 1_000 })
+        res.flushHeaders()
+      })
+      const [error, status] = yield* withUndiciClient(
+        { baseUrl: server.url, backoff: "10 millis", timeout: "100 millis", deadline: "250 millis" },
+        (client) => Effect.all([silenced(Effect.flip(client.get("/stall"))), statusOf(client)])
+      )
+      expect(Cause.isTimeoutException(error)).toBe(true)
+      // attempts at 0 and ~110 ms time out (counted); a third, at ~230 ms, has 20 ms left: cut by
+      // the deadline before a fair time (half of the 100 ms timeout), it says nothing
+      expect(status).toEqual({ state: "closed", failureCount: 2 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("a streamed call reads a slow body past the attempt timeout", () =>
     Effect.gen(function*() {
       const body = "slow body ".repeat(100)
       const server = yield* httpServer((_req, res) => {
@@ -159,7 +209,7 @@ describe("fault matrix over real sockets", () => {
         (client) =>
           Effect.gen(function*() {
             const start = yield* Clock.currentTimeMillis
-            const response = yield* silenced(client.get("/slow-body"))
+            const response = yield* silenced(client.get("/slow-body", { stream: true }))
             const text = yield* response.text
             return [text, (yield* Clock.currentTimeMillis) - start, yield* statusOf(client)] as const
           })
@@ -169,6 +219,40 @@ describe("fault matrix over real sockets", () => {
       expect(server.requests()).toBe(1)
       expect(status).toEqual({ state: "closed", failureCount: 0 })
       yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("a streamed body read that is interrupted aborts the request and closes its connection", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" })
+        const timer = setInterval(() => res.write("x".repeat(1024)), 5) // without end
+        res.on("close", () => clearInterval(timer))
+      })
+      yield* withUndiciClient({ baseUrl: server.url, ...fast }, (client) =>
+        Effect.gen(function*() {
+          const response = yield* silenced(client.get("/endless", { stream: true }))
+          const read = yield* Effect.exit(response.text.pipe(Effect.timeout("100 millis")))
+          expect(Exit.isFailure(read)).toBe(true)
+          // the connection closes while the client's scope is still open
+          yield* expectNoSocketLeft(server)
+        }))
+    }))
+
+  it.scopedLive("a streamed body is read only until the call's deadline", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" })
+        const timer = setInterval(() => res.write("x"), 5) // without end
+        res.on("close", () => clearInterval(timer))
+      })
+      yield* withUndiciClient({ baseUrl: server.url, ...fast, deadline: "150 millis" }, (client) =>
+        Effect.gen(function*() {
+          const response = yield* silenced(client.get("/endless", { stream: true }))
+          const error = yield* Effect.flip(response.text)
+          expectTag(error, "ResponseError")
+          expect(error.message).toContain("Deadline of 150ms exceeded while reading the body")
+          yield* expectNoSocketLeft(server)
+        }))
     }))
 
   it.scopedLive("429 with Retry-After: 1 is retried after max(backoff, 1 s)", () =>
@@ -263,7 +347,7 @@ describe("fault matrix over real sockets", () => {
       yield* expectNoSocketLeft(server)
     }))
 
-  it.scopedLive("a truncated chunked body: the attempt succeeds, reading the body fails with ResponseError", () =>
+  it.scopedLive("a truncated chunked body: RequestError Transport after 3 attempts, counted 3 times", () =>
     Effect.gen(function*() {
       const server = yield* rawServer((socket) => {
         socket.write("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n")

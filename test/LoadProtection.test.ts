@@ -319,20 +319,34 @@ describe("deadline", () => {
   it.scoped("the last attempt is shortened to the time left and fails with a TimeoutException naming the deadline", () =>
     Effect.gen(function*() {
       const fake = makeFake(hang)
-      const client = yield* clientOn(fake, { timeout: "2 seconds", deadline: "4500 millis" })
+      const client = yield* clientOn(fake, { timeout: "2 seconds", deadline: "3500 millis" })
       const fiber = yield* Effect.fork(client.get("/slow"))
       yield* advance("2 seconds") // attempt 1 times out after its full 2 s
-      yield* advance("1 second") // backoff; attempt 2 at +3 s has 1.5 s left
+      yield* advance("1 second") // backoff; attempt 2 at +3 s has 0.5 s left
       expect(times(fake)).toEqual([0, 3000])
-      yield* advance("1499 millis")
+      yield* advance("499 millis")
       expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
       yield* advance("1 millis")
       const error = yield* Effect.flip(Fiber.join(fiber))
       expect(Cause.isTimeoutException(error)).toBe(true)
-      expect((error as Cause.TimeoutException).message).toBe("Deadline of 4s 500ms exceeded during an attempt")
-      expect(yield* TestClock.currentTimeMillis).toBe(4500)
-      // the first timeout counted; the attempt cut short by the caller's deadline did not
+      expect((error as Cause.TimeoutException).message).toBe("Deadline of 3s 500ms exceeded during an attempt")
+      expect(yield* TestClock.currentTimeMillis).toBe(3500)
+      // the first timeout counted; the attempt cut short after 0.5 s (less than half of the 2 s
+      // timeout) had no fair time to answer and says nothing
       expect((yield* client.status).failureCount).toBe(1)
+    }))
+
+  it.scoped("an attempt cut by the deadline after a fair time counts as a timeout", () =>
+    Effect.gen(function*() {
+      const fake = makeFake(hang)
+      const client = yield* clientOn(fake, { timeout: "2 seconds", deadline: "4 seconds" })
+      const fiber = yield* Effect.fork(client.get("/slow"))
+      yield* advance("3 seconds") // attempt 1 times out after 2 s, backoff 1 s; attempt 2 has 1 s left
+      yield* advance("1 second")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect((error as Cause.TimeoutException).message).toBe("Deadline of 4s exceeded during an attempt")
+      // 1 s is half of the 2 s timeout: a fair time, so it counts like a timeout
+      expect((yield* client.status).failureCount).toBe(2)
     }))
 
   it.scoped("a call sets its own deadline, overriding the client's", () =>

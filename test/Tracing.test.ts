@@ -11,54 +11,9 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
-import * as Tracer from "effect/Tracer"
 import { ResilientServiceClient } from "../src/index.js"
 import { makeFake, status } from "./utils/fakeClient.js"
-
-interface RecordedSpan extends Tracer.Span {
-  status: Tracer.SpanStatus
-  readonly attributes: Map<string, unknown>
-}
-
-/** A tracer that keeps every span it starts, in start order. */
-const makeRecordingTracer = () => {
-  const spans: Array<RecordedSpan> = []
-  let ids = 0
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const spanId = `span-${++ids}`
-      const traceId = Option.match(parent, { onNone: () => `trace-${spanId}`, onSome: (p) => p.traceId })
-      const span: RecordedSpan = {
-        _tag: "Span",
-        name,
-        spanId,
-        traceId,
-        parent,
-        context,
-        status: { _tag: "Started", startTime },
-        attributes: new Map(),
-        links: [...links],
-        sampled: true,
-        kind,
-        end(endTime, exit) {
-          span.status = { _tag: "Ended", startTime, endTime, exit }
-        },
-        attribute(key, value) {
-          span.attributes.set(key, value)
-        },
-        event() {},
-        addLinks() {}
-      }
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  const named = (name: string) => spans.filter((span) => span.name === name)
-  const childrenOf = (parent: Tracer.AnySpan) =>
-    spans.filter((span) => Option.isSome(span.parent) && span.parent.value.spanId === parent.spanId)
-  return { spans, tracer, named, childrenOf }
-}
+import { makeRecordingTracer, type RecordedSpan } from "./utils/tracer.js"
 
 const callSpanName = "effect-resilience.call"
 

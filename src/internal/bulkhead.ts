@@ -5,18 +5,17 @@
  * @internal
  */
 import type * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as BulkheadFull from "../BulkheadFull.js"
 import type { ClientError } from "../ResilientServiceClient.js"
-import type * as Deadlines from "./deadlines.js"
 
 interface Waiter {
   /** The waiting fiber's callback, once it is suspended. */
   resume: ((effect: Effect.Effect<void, ClientError>) => void) | undefined
-  /** `queued` until it gets a place (`granted`), its deadline passes (`expired`) or it is interrupted (`left`). */
-  state: "queued" | "granted" | "expired" | "left"
-  /** Its deadline in the client's deadline heap, if the call has one. */
-  entry: Deadlines.Entry | undefined
+  /** `queued` until it gets a place (`granted`), leaves (`left`: interrupted or timed out) or the bulkhead shuts down. */
+  state: "queued" | "granted" | "left" | "shut"
 }
 
 /** @internal */
@@ -32,21 +31,23 @@ export interface Bulkhead {
     deadlineAt: number,
     onDeadline: () => Cause.TimeoutException
   ) => Effect.Effect<A, ClientError>
+  /** Ends every wait in line with an interruption, and refuses (interrupts) every later call. */
+  readonly shutdown: () => void
 }
 
 /**
  * A counting semaphore with a bounded FIFO queue. Places pass from a finishing call straight to
- * the first waiter, so a newcomer never overtakes the queue. All state changes are synchronous,
- * and a waiter's `state` settles every race (granted, expired, interrupted) in one place; the
- * wait runs in the caller's fiber (no fork), its deadline kept in the client's deadline heap.
+ * the first waiter, so a newcomer never overtakes the queue (Effect's `Semaphore` lets one
+ * barge in between a release and the waiter's wake-up). State changes are synchronous, and a
+ * waiter's `state` settles every race (granted, interrupted, timed out, shut down) in one place.
  */
 export const make = (
   serviceName: string,
   maxConcurrent: number,
-  maxQueued: number,
-  deadlines: Deadlines.Deadlines
+  maxQueued: number
 ): Bulkhead => {
   let running = 0
+  let shut = false
   // a Set keeps insertion order and removes a waiter that leaves in O(1)
   const queue = new Set<Waiter>()
 
@@ -54,7 +55,6 @@ export const make = (
     for (const waiter of queue) {
       queue.delete(waiter)
       waiter.state = "granted"
-      if (waiter.entry !== undefined) deadlines.remove(waiter.entry)
       waiter.resume?.(Effect.void)
       return
     }
@@ -62,25 +62,17 @@ export const make = (
   }
   const releaseEffect = Effect.sync(release)
 
-  /** The waiter's fiber was interrupted: leave the line, or pass on a place it was just given. */
+  /** The waiter's fiber was interrupted (or its wait timed out): leave the line, or pass on a place it was just given. */
   const leave = (waiter: Waiter): void => {
-    if (waiter.entry !== undefined) deadlines.remove(waiter.entry)
     if (waiter.state === "granted") release()
     else queue.delete(waiter)
     waiter.state = "left"
   }
 
-  const expire = (waiter: Waiter, onDeadline: () => Cause.TimeoutException): void => {
-    if (waiter.state !== "queued") return
-    queue.delete(waiter)
-    waiter.state = "expired"
-    waiter.resume?.(Effect.fail(onDeadline()))
-  }
-
-  const awaitPlace = (waiter: Waiter, onDeadline: () => Cause.TimeoutException) =>
+  const awaitPlace = (waiter: Waiter) =>
     Effect.async<void, ClientError>((resume) => {
       if (waiter.state === "granted") return resume(Effect.void)
-      if (waiter.state === "expired") return resume(Effect.fail(onDeadline()))
+      if (waiter.state === "shut") return resume(Effect.interrupt)
       waiter.resume = resume
     })
 
@@ -94,23 +86,25 @@ export const make = (
     onDeadline: () => Cause.TimeoutException
   ) =>
     Effect.suspend((): Effect.Effect<void, ClientError> => {
+      if (shut) return Effect.interrupt
       if (running < maxConcurrent) {
         running++
         return Effect.void
       }
       if (queue.size >= maxQueued) return Effect.fail(BulkheadFull.unsafeMake(serviceName, maxConcurrent, maxQueued))
-      const waiter: Waiter = { resume: undefined, state: "queued", entry: undefined }
+      const waiter: Waiter = { resume: undefined, state: "queued" }
       queue.add(waiter)
-      const waiting = Effect.onInterrupt(
-        restore(awaitPlace(waiter, onDeadline)),
-        () => Effect.sync(() => leave(waiter))
-      )
-      return deadlineAt === Infinity
-        ? waiting
-        : Effect.flatMap(deadlines.register(deadlineAt, Effect.sync(() => expire(waiter, onDeadline))), (entry) => {
-          waiter.entry = entry
-          return waiting
-        })
+      const waiting = deadlineAt === Infinity
+        ? awaitPlace(waiter)
+        : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.timeoutFail(awaitPlace(waiter), {
+            duration: Duration.millis(Math.max(0, deadlineAt - now)),
+            onTimeout: onDeadline
+          }))
+      return Effect.onExit(restore(waiting), (exit) =>
+        exit._tag === "Success" ? Effect.void : Effect.sync(() => {
+          if (waiter.state !== "shut") leave(waiter)
+        }))
     })
 
   return {
@@ -120,6 +114,14 @@ export const make = (
           acquire(restore, deadlineAt, onDeadline),
           () => Effect.ensuring(restore(effect), releaseEffect)
         )
-      )
+      ),
+    shutdown: () => {
+      shut = true
+      for (const waiter of queue) {
+        waiter.state = "shut"
+        waiter.resume?.(Effect.interrupt)
+      }
+      queue.clear()
+    }
   }
 }

@@ -1,0 +1,288 @@
+/**
+ * The response a call hands back. By default its body is read inside the attempt (as the Python
+ * client's `requests` did), so the attempt timeout, the retry loop and the breaker cover a body
+ * that stalls, breaks or is cut short; the caller gets a {@link BufferedResponse}. A call that
+ * asks to stream gets the platform's own response, whose body reads abort the request when they
+ * are interrupted, bounded by what is left of the call's deadline.
+ *
+ * @internal
+ */
+import type * as Cookies from "@effect/platform/Cookies"
+import type * as Headers from "@effect/platform/Headers"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as UrlParams from "@effect/platform/UrlParams"
+import type * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Inspectable from "effect/Inspectable"
+import type * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+
+const decodeError = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  cause: unknown
+) => new HttpClientError.ResponseError({ request, response, reason: "Decode", cause })
+
+const textDecoder = new TextDecoder()
+const emptyBody = new Uint8Array(0)
+
+/**
+ * A response whose body is in memory. Everything a platform response offers works on it, with
+ * the same errors (`ResponseError` `Decode` for a body that is not what was asked); reading it
+ * does no I/O and can be repeated.
+ *
+ * @internal
+ */
+export class BufferedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
+  readonly request: HttpClientRequest.HttpClientRequest
+  readonly status: number
+  readonly headers: Headers.Headers
+  readonly remoteAddress: Option.Option<string>
+  readonly body: Uint8Array
+  private readonly source: HttpClientResponse.HttpClientResponse
+  private textCache: string | undefined
+
+  constructor(source: HttpClientResponse.HttpClientResponse, body: Uint8Array) {
+    super()
+    this.source = source
+    this.request = source.request
+    this.status = source.status
+    this.headers = source.headers
+    this.remoteAddress = source.remoteAddress
+    this.body = body
+  }
+
+  get cookies(): Cookies.Cookies {
+    return this.source.cookies
+  }
+
+  private decodeText(): string {
+    return this.textCache ??= textDecoder.decode(this.body)
+  }
+
+  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    return Effect.sync(() => this.decodeText())
+  }
+
+  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.try({
+      try: () => {
+        const text = this.decodeText()
+        return text === "" ? null : JSON.parse(text) as unknown
+      },
+      catch: (cause) => decodeError(this.request, this, cause)
+    })
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+    return Effect.try({
+      try: () => UrlParams.fromInput(new URLSearchParams(this.decodeText())),
+      catch: (cause) => decodeError(this.request, this, cause)
+    })
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    // a copy: the caller may keep or change it without touching the next read
+    return Effect.sync(() => this.body.slice().buffer as ArrayBuffer)
+  }
+
+  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    return Effect.tryPromise({
+      try: () => new Response(this.body, { headers: this.headers as Record<string, string> }).formData(),
+      catch: (cause) => decodeError(this.request, this, cause)
+    })
+  }
+
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return this.body.length === 0 ? Stream.empty : Stream.succeed(this.body)
+  }
+
+  toJSON(): unknown {
+    return HttpIncomingMessage.inspect(this, {
+      _id: "@effect/platform/HttpClientResponse",
+      request: this.request.toJSON(),
+      status: this.status
+    })
+  }
+}
+
+/** Statuses whose answers carry no body. */
+const bodyless = (response: HttpClientResponse.HttpClientResponse): boolean =>
+  response.request.method === "HEAD" || response.status === 204 || response.status === 304
+
+/**
+ * Why a body was not kept: it is longer than the limit.
+ *
+ * @internal
+ */
+export const tooLarge = (
+  response: HttpClientResponse.HttpClientResponse,
+  maxBytes: number,
+  size: number | undefined
+): HttpClientError.ResponseError =>
+  new HttpClientError.ResponseError({
+    request: response.request,
+    response,
+    reason: "Decode",
+    description: `the body${
+      size === undefined ? "" : ` of ${size} bytes`
+    } is longer than maxResponseBytes (${maxBytes} bytes)`
+  })
+
+/**
+ * The body broke off while it was read (the connection was reset or closed early, a chunked
+ * body was cut short): a transport failure of the attempt, like a reset before the headers.
+ */
+const brokenBody = (response: HttpClientResponse.HttpClientResponse) => (error: HttpClientError.ResponseError) =>
+  error.reason === "EmptyBody" ? Effect.succeed(emptyBody) : Effect.fail(
+    new HttpClientError.RequestError({
+      request: response.request,
+      reason: "Transport",
+      description: `the response body (status ${response.status}) broke off`,
+      cause: error.cause
+    })
+  )
+
+/**
+ * Reads the whole body of `response` into memory, failing with {@link tooLarge} as soon as it
+ * is longer than `maxBytes` (from its `content-length`, before reading anything, or while
+ * reading one without), and with a `RequestError` (reason `Transport`) when it breaks off.
+ * Interrupting the read, or failing it, aborts the request: the platform's response does that,
+ * and the connection is then closed rather than reused.
+ *
+ * @internal
+ */
+export const readBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  maxBytes: number
+): Effect.Effect<Uint8Array, HttpClientError.HttpClientError> => {
+  if (bodyless(response)) return Effect.succeed(emptyBody)
+  const announced = response.headers["content-length"]
+  if (announced !== undefined) {
+    const length = Number(announced)
+    if (length > maxBytes) return Effect.fail(tooLarge(response, maxBytes, length))
+    // the fast path: undici reads a body of known length into one buffer
+    if (Number.isSafeInteger(length)) {
+      return Effect.matchEffect(response.arrayBuffer, {
+        onFailure: brokenBody(response),
+        onSuccess: (buffer) => Effect.succeed(new Uint8Array(buffer))
+      })
+    }
+  }
+  return Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    let over = false
+    const body = Stream.catchAll(response.stream, (error) => Stream.fromEffect(brokenBody(response)(error)))
+    const read = Stream.runForEachWhile(body, (chunk) =>
+      Effect.sync(() => {
+        size += chunk.length
+        if (size > maxBytes) {
+          over = true
+          return false // ending the read early aborts the request
+        }
+        if (chunk.length > 0) chunks.push(chunk)
+        return true
+      }))
+    return Effect.flatMap(read, () => {
+      if (over) return Effect.fail(tooLarge(response, maxBytes, undefined))
+      if (chunks.length === 0) return Effect.succeed(emptyBody)
+      return Effect.succeed(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+    })
+  })
+}
+
+/**
+ * A streamed response whose body reads are bounded by what is left of the call's deadline
+ * (`deadlineAt`, Clock milliseconds): a read still running then is interrupted (which aborts the
+ * request) and fails with a `ResponseError` (reason `Decode`) whose cause is the deadline's
+ * `TimeoutException`. Without a deadline the platform's response is handed over as it is.
+ *
+ * @internal
+ */
+export const boundedByDeadline = (
+  response: HttpClientResponse.HttpClientResponse,
+  clock: Clock.Clock,
+  deadlineAt: number,
+  onDeadline: () => Cause.TimeoutException
+): HttpClientResponse.HttpClientResponse =>
+  deadlineAt === Infinity ? response : new DeadlineBoundResponse(response, clock, deadlineAt, onDeadline)
+
+class DeadlineBoundResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
+  constructor(
+    readonly original: HttpClientResponse.HttpClientResponse,
+    private readonly clock: Clock.Clock,
+    private readonly deadlineAt: number,
+    private readonly onDeadline: () => Cause.TimeoutException
+  ) {
+    super()
+  }
+  private left(): Duration.Duration {
+    return Duration.millis(Math.max(0, this.deadlineAt - this.clock.unsafeCurrentTimeMillis()))
+  }
+  private expired = (): HttpClientError.ResponseError => {
+    const cause = this.onDeadline()
+    return new HttpClientError.ResponseError({
+      request: this.request,
+      response: this,
+      reason: "Decode",
+      description: cause.message,
+      cause
+    })
+  }
+  private bounded<A>(
+    body: Effect.Effect<A, HttpClientError.ResponseError>
+  ): Effect.Effect<A, HttpClientError.ResponseError> {
+    return Effect.suspend(() => Effect.timeoutFail(body, { duration: this.left(), onTimeout: this.expired }))
+  }
+  get request() {
+    return this.original.request
+  }
+  get status() {
+    return this.original.status
+  }
+  get headers() {
+    return this.original.headers
+  }
+  get cookies() {
+    return this.original.cookies
+  }
+  get remoteAddress() {
+    return this.original.remoteAddress
+  }
+  get text() {
+    return this.bounded(this.original.text)
+  }
+  get json() {
+    return this.bounded(this.original.json)
+  }
+  get arrayBuffer() {
+    return this.bounded(this.original.arrayBuffer)
+  }
+  get formData() {
+    return this.bounded(this.original.formData)
+  }
+  get urlParamsBody() {
+    return this.bounded(this.original.urlParamsBody)
+  }
+  get stream() {
+    return Stream.suspend(() =>
+      Stream.interruptWhen(
+        this.original.stream,
+        Effect.flatMap(this.clock.sleep(this.left()), () => Effect.fail(this.expired()))
+      )
+    )
+  }
+  toJSON() {
+    return this.original.toJSON()
+  }
+}
