@@ -69,6 +69,8 @@ const mustRun = async (command: string, args: ReadonlyArray<string>, options: { 
 // ---------------------------------------------------------------------------------------------
 
 const pack = async (): Promise<{ tarball: string; files: ReadonlySet<string> }> => {
+  // without a dist/ left over from an earlier build, the tarball's dist/ proves that packing builds it
+  fs.rmSync(path.join(root, "dist"), { recursive: true, force: true })
   const output = await mustRun("npm", ["pack", "--json", "--pack-destination", work], { cwd: root })
   // lifecycle scripts print before the JSON on some npm versions
   const [packed] = JSON.parse(output.slice(output.indexOf("[\n"))) as Array<
