@@ -50,7 +50,7 @@ export default tseslint.config(
     }
   },
   {
-    files: ["test/**", "bench/**", "examples/**"],
+    files: ["test/**", "bench/**", "examples/**", "scripts/**"],
     rules: { "no-restricted-syntax": "off" }
   }
 )

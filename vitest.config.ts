@@ -2,7 +2,8 @@ import { configDefaults, defineConfig } from "vitest/config"
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    // examples/getting-started/ holds the getting-started page's test, word for word
+    include: ["test/**/*.test.ts", "examples/getting-started/*.test.ts"],
     // the headless-browser tests have their own config (vitest.browser.config.ts, `npm run test:browser`)
     exclude: [...configDefaults.exclude, "test/browser/**"],
     testTimeout: 20_000,

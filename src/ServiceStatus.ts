@@ -35,7 +35,8 @@ export type BreakerState = typeof BreakerState.Type
  * ```
  *
  * `lastFailure` is `Option.none()` (wire `null`) until the first counted failure. Timestamps
- * are ISO-8601 UTC strings on the wire, read from Effect's `Clock`.
+ * are ISO-8601 UTC strings on the wire, read from Effect's `Clock`. `JSON.stringify(status)`
+ * gives this wire JSON too (through `toJSON`).
  *
  * @example
  * ```ts
@@ -43,6 +44,8 @@ export type BreakerState = typeof BreakerState.Type
  * import { ServiceStatus } from "effect-resilience"
  *
  * const toJson = Schema.encodeSync(ServiceStatus.ServiceStatus)
+ *
+ * // or simply: JSON.stringify(status) === JSON.stringify(toJson(status))
  * ```
  *
  * @since 0.1.0
@@ -56,7 +59,19 @@ export class ServiceStatus extends Schema.Class<ServiceStatus>("effect-resilienc
     Schema.fromKey("last_failure")
   ),
   lastStateChange: Schema.propertySignature(Schema.Date).pipe(Schema.fromKey("last_state_change"))
-}) {}
+}) {
+  /**
+   * The wire JSON, so that `JSON.stringify(status)` (and anything built on it: an
+   * `HttpServerResponse.unsafeJson`, a log line, a snapshot in a test) gives the snake_case
+   * shape above, with ISO-8601 strings and `null`, rather than the camelCase fields and an
+   * `Option` envelope.
+   *
+   * @since 0.1.0
+   */
+  toJSON(): ServiceStatusJson {
+    return toJson(this)
+  }
+}
 
 /**
  * The wire form of a {@link ServiceStatus}: what `Schema.encode(ServiceStatus)` produces and

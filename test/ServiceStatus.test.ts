@@ -86,6 +86,39 @@ describe("ServiceStatus", () => {
     })
   })
 
+  describe("JSON.stringify gives the wire JSON", () => {
+    it("snake_case keys, ISO strings, in the contract's key order", () => {
+      expect(JSON.stringify(decode(wire))).toBe(JSON.stringify(wire))
+    })
+
+    it("null for no failure, not an Option envelope", () => {
+      const status = ServiceStatus.fromMillis({
+        service: "Chroma Server",
+        state: "open",
+        failureCount: 2,
+        lastFailure: undefined,
+        lastStateChange: Date.UTC(2025, 10, 15, 10, 30, 45)
+      })
+      const text = JSON.stringify(status)
+      expect(JSON.parse(text)).toEqual({
+        service: "Chroma Server",
+        state: "open",
+        failure_count: 2,
+        last_failure: null,
+        last_state_change: "2025-11-15T10:30:45.000Z"
+      })
+      expect(text).not.toContain("failureCount")
+      expect(text).not.toContain("_tag")
+    })
+
+    it("inside a larger value (a record of statuses, as a JSON response or a log holds it)", () => {
+      const text = JSON.stringify({ chroma: decode(wire) })
+      expect(JSON.parse(text)).toEqual({ chroma: wire })
+      // and what JSON.stringify gave decodes back to an equal status
+      expect(decode(JSON.parse(text).chroma)).toEqual(decode(wire))
+    })
+  })
+
   describe("invalid wire JSON fails to decode with a ParseError", () => {
     const invalid: ReadonlyArray<{ readonly name: string; readonly json: unknown }> = [
       { name: "negative failure_count", json: { ...wire, failure_count: -1 } },

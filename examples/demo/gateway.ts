@@ -6,6 +6,7 @@
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { Duration } from "effect"
 import { Context, Effect, Layer } from "effect"
+import { randomUUID } from "node:crypto"
 import { ResilientServiceClient, StatusApi } from "../../src/index.js"
 
 export class Search extends Context.Tag("demo/Search")<Search, ResilientServiceClient.ResilientServiceClient>() {}
@@ -32,7 +33,11 @@ export const clients = (upstreamUrl: string, timings: Timings) =>
       serviceName: "Billing",
       id: "billing",
       ...timings,
-      maxAttempts: 2
+      maxAttempts: 2,
+      // the safe setting for payments: the default retries a POST (as the Python client did), and a
+      // charge whose attempt timed out may have reached billing; a POST is now retried only when it
+      // carries an Idempotency-Key (as /charge below does) or was never sent
+      retryUnsafeMethods: false
     }),
     ResilientServiceClient.layer(Git, { baseUrl: upstreamUrl, serviceName: "Git", id: "git", ...timings })
   )
@@ -62,12 +67,17 @@ export const router = HttpRouter.empty.pipe(
     "/charge",
     Effect.gen(function*() {
       const billing = yield* Billing
-      return yield* billing.post("/charge", { json: { amount: 42 } }).pipe(
-        Effect.flatMap(() => HttpServerResponse.json({ charged: true })),
-        Effect.catchAll((error) =>
-          HttpServerResponse.json({ error: "Cannot process", reason: error._tag }, { status: 503 })
+      const request = yield* HttpServerRequest.HttpServerRequest
+      // one key per charge, kept across its retries, so billing can tell a retry from a new charge
+      const idempotencyKey = request.headers["idempotency-key"] ?? `charge-${randomUUID()}`
+      return yield* billing.post("/charge", { json: { amount: 42 }, headers: { "Idempotency-Key": idempotencyKey } })
+        .pipe(
+          Effect.flatMap((response) => response.json),
+          Effect.flatMap((receipt) => HttpServerResponse.json(receipt)),
+          Effect.catchAll((error) =>
+            HttpServerResponse.json({ error: "Cannot process", reason: error._tag }, { status: 503 })
+          )
         )
-      )
     })
   ),
   // Best effort: a failed snapshot is logged and the request carries on.

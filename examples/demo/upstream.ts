@@ -43,6 +43,10 @@ export const makeUpstream = (flakyRate = 0.3) =>
           return res.end(JSON.stringify({ error: "overloaded" }))
         }
         res.writeHead(200, { "content-type": "application/json" })
+        if (req.url === "/charge") {
+          // billing says which key it saw: the key is what lets it tell a retry from a second charge
+          return res.end(JSON.stringify({ charged: true, idempotency_key: req.headers["idempotency-key"] ?? null }))
+        }
         res.end(
           JSON.stringify({ results: ["effect", "resilience", "circuit breaker"].map((text, i) => ({ id: i, text })) })
         )

@@ -1,6 +1,7 @@
-// docs/getting-started.md, steps 3 and 4: calling the client, then a fallback
+// docs/getting-started.md, steps 3 and 4: calling the client, then a fail-open fallback
 import { HttpClientResponse } from "@effect/platform"
 import { Effect, Schema } from "effect"
+import type { ResilientServiceClient } from "../../src/index.js"
 import { Chroma } from "./Chroma.js"
 
 const SearchResults = Schema.Struct({ ids: Schema.Array(Schema.Array(Schema.String)) })
@@ -13,12 +14,21 @@ export const search = (text: string) =>
   })
 // Effect<{ ids: ... }, ServiceUnavailable | BulkheadFull | HttpClientError | TimeoutException | ParseError, Chroma>
 
-// while the breaker is open, answer with no results instead of failing
+// fail open: whatever kept Chroma from answering, answer with no results and say why in the log
+const noResults = (error: ResilientServiceClient.ClientError) =>
+  Effect.as(
+    Effect.logWarning(`Search failed, answering with no results: ${error.message}`),
+    SearchResults.make({ ids: [] })
+  )
+
 export const searchOrEmpty = (text: string) =>
   search(text).pipe(
-    Effect.catchTag("ServiceUnavailable", (error) =>
-      Effect.zipRight(
-        Effect.logWarning(`Search skipped: ${error.message}`),
-        Effect.succeed({ ids: [] })
-      ))
+    Effect.catchTags({
+      ServiceUnavailable: noResults,
+      BulkheadFull: noResults,
+      RequestError: noResults,
+      ResponseError: noResults,
+      TimeoutException: noResults
+    })
   )
+// Effect<{ ids: ... }, ParseError, Chroma>
