@@ -105,22 +105,29 @@ class AbortHook {
 /** What undici sends: its declared body types, and (as its runtime accepts) an async iterable. */
 type UndiciBody = Exclude<Dispatcher.DispatchOptions["body"], undefined>
 
-/** A body undici takes as it is (every kind but a stream). */
-const requestBodyNow = (body: Exclude<HttpBody.HttpBody, HttpBody.Stream>): UndiciBody => {
-  switch (body._tag) {
-    case "Empty":
-      return null
-    case "Uint8Array":
-    case "Raw":
-      return body.body as Uint8Array
-    case "FormData":
-      return body.formData as unknown as UndiciBody
-  }
-}
+/** A body undici takes as it is (every kind but a stream and form data). */
+const requestBodyNow = (body: HttpBody.Empty | HttpBody.Uint8Array | HttpBody.Raw): UndiciBody =>
+  body._tag === "Empty" ? null : body.body as Uint8Array
 
 /** A stream body: undici pulls it as an async iterable, run on the caller's runtime. */
-const requestBody = (body: HttpBody.Stream): Effect.Effect<UndiciBody> =>
+const streamBody = (body: HttpBody.Stream): Effect.Effect<UndiciBody> =>
   Stream.toAsyncIterableEffect(body.stream) as Effect.Effect<AsyncIterable<Uint8Array>> as Effect.Effect<any>
+
+/**
+ * Form data, encoded as multipart by the runtime's own `Response`: undici only encodes a
+ * `FormData` of its own class, and on Node 20 the global `FormData` is of another undici copy
+ * (`NodeHttpClient.layerUndici` fails with `TypeError: action is not a function` there).
+ */
+const formDataBody = (
+  request: HttpClientRequest.HttpClientRequest,
+  formData: FormData
+): { readonly body: UndiciBody; readonly headers: Record<string, string> } => {
+  const encoded = new Response(formData)
+  return {
+    body: encoded.body as unknown as UndiciBody,
+    headers: { ...request.headers, "content-type": encoded.headers.get("content-type")! }
+  }
+}
 
 /** Sends one request and resumes with the response once its headers arrived. */
 const send = (
@@ -128,14 +135,15 @@ const send = (
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
   scoped: AbortController | undefined,
-  body: UndiciBody
+  body: UndiciBody,
+  headers: Record<string, string> = request.headers
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
     const hook = scoped === undefined ? new AbortHook() : undefined
     const options: Dispatcher.RequestOptions = {
       signal: hook ?? scoped!.signal,
       method: request.method,
-      headers: request.headers,
+      headers,
       origin: url.origin,
       path: url.pathname + url.search + url.hash,
       body,
@@ -164,13 +172,20 @@ const send = (
 export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
   const dispatch = (
     request: HttpClientRequest.HttpClientRequest,
-    url: URL
+    url: URL,
+    scoped: AbortController | undefined
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> => {
-    const scoped = scopedRequests.get(request)
     const body = request.body
-    return body._tag === "Stream"
-      ? Effect.flatMap(requestBody(body), (converted) => send(dispatcher, request, url, scoped, converted))
-      : send(dispatcher, request, url, scoped, requestBodyNow(body))
+    switch (body._tag) {
+      case "Stream":
+        return Effect.flatMap(streamBody(body), (converted) => send(dispatcher, request, url, scoped, converted))
+      case "FormData": {
+        const form = formDataBody(request, body.formData)
+        return send(dispatcher, request, url, scoped, form.body, form.headers)
+      }
+      default:
+        return send(dispatcher, request, url, scoped, requestBodyNow(body))
+    }
   }
 
   return HttpClient.makeWith(
@@ -186,17 +201,19 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
               )
             }
             const url = urlResult.right
+            // looked up before trace headers make a new request object
+            const scoped = scopedRequests.get(request)
             if (
               !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
               fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
             ) {
-              return dispatch(request, url)
+              return dispatch(request, url, scoped)
             }
             const tracer = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer)
             if (tracer === nativeTracer) {
               // Effect's built-in tracer records nothing anyone can read: skip the span, but send
               // the same trace headers its span would have (the current trace, a fresh span id).
-              if (!fiber.getFiberRef(HttpClient.currentTracerPropagation)) return dispatch(request, url)
+              if (!fiber.getFiberRef(HttpClient.currentTracerPropagation)) return dispatch(request, url, scoped)
               const parent = propagatedParent(Context.getOption(fiber.currentContext, Tracer.ParentSpan))
               const headers = HttpTraceContext.toHeaders({
                 traceId: parent._tag === "Some" ? parent.value.traceId : randomHex(32),
@@ -204,9 +221,9 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
                 sampled: true,
                 parent
               } as Tracer.Span)
-              return dispatch(HttpClientRequest.setHeaders(request, headers), url)
+              return dispatch(HttpClientRequest.setHeaders(request, headers), url, scoped)
             }
-            return traced(request, url, fiber, dispatch)
+            return traced(request, url, scoped, fiber, dispatch)
           })
       ),
     Effect.succeed as HttpClient.HttpClient.Preprocess<never, never>
@@ -217,10 +234,12 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
 const traced = (
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
+  scoped: AbortController | undefined,
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   dispatch: (
     request: HttpClientRequest.HttpClientRequest,
-    url: URL
+    url: URL,
+    scoped: AbortController | undefined
   ) => Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
 ) => {
   const nameGenerator = Context.get(fiber.currentContext, HttpClient.SpanNameGenerator)
@@ -242,7 +261,7 @@ const traced = (
       ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))
       : request
     return Effect.uninterruptibleMask((restore) =>
-      Effect.tap(Effect.withParentSpan(restore(dispatch(sent, url)), span), (response) => {
+      Effect.tap(Effect.withParentSpan(restore(dispatch(sent, url, scoped)), span), (response) => {
         span.attribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status)
         const responseHeaders = Headers.redact(response.headers, redactedNames)
         for (const name in responseHeaders) {
