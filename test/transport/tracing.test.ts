@@ -6,6 +6,7 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -159,6 +160,20 @@ describeTransports("tracing", (transport) => {
       expect(traceIds[0]).toMatch(/^[0-9a-f]{32}$/)
       expect(traceIds[1]).toMatch(/^[0-9a-f]{32}$/)
       expect(traceIds[0]).not.toBe(traceIds[1])
+      expect(String(server.seen[0]!.headers.b3).split("-").length).toBe(3)
+    }).pipe(run))
+
+  it.scoped("a parent span that disables propagation is skipped: the request starts its own trace", () =>
+    Effect.gen(function*() {
+      const server = yield* okServer
+      const client = yield* HttpClient.HttpClient
+      const hidden = yield* client.get(server.url).pipe(
+        Effect.zipRight(Effect.currentSpan),
+        Effect.withSpan("hidden", { context: Context.make(Tracer.DisablePropagation, true) })
+      )
+      const [, traceId] = String(server.seen[0]!.headers.traceparent).split("-")
+      expect(traceId).toMatch(/^[0-9a-f]{32}$/)
+      expect(traceId).not.toBe(hidden.traceId)
       expect(String(server.seen[0]!.headers.b3).split("-").length).toBe(3)
     }).pipe(run))
 
