@@ -12,9 +12,16 @@ import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import type * as http from "node:http"
 import type * as net from "node:net"
+import { setImmediate as setImmediatePromise } from "node:timers/promises"
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
 import { rawServer } from "../utils/faultServers.js"
 import { refusedPort } from "../utils/server.js"
 import { answerJson, describeTransports, expectAllClosed, provideTransport, recordingServer } from "./transports.js"
+
+v8.setFlagsFromString("--expose-gc")
+/** The engine's collector, reachable without starting node with --expose-gc. */
+const gc = vm.runInNewContext("gc") as () => void
 
 /** A 200 announcing 1,000 bytes of which only the first chunk is ever written. */
 const stallAfterFirstChunk = (res: http.ServerResponse) => {
@@ -135,6 +142,32 @@ describeTransports("transport faults", (transport) => {
       const status = yield* Effect.scoped(Effect.map(client.get(server.url), (response) => response.status))
       expect(status).toBe(200)
       yield* expectAllClosed(server)
+    }).pipe(run))
+
+  it.scopedLive("closing the transport's layer closes its idle keep-alive connections", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((_request, res) => answerJson(res, 200, { ok: true }))
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const client = yield* HttpClient.HttpClient
+          expect(yield* Effect.flatMap(client.get(server.url), (r) => r.json)).toEqual({ ok: true })
+          expect(server.live()).toBe(1)
+        }).pipe(run)
+      )
+      yield* expectAllClosed(server)
+    }))
+
+  it.scopedLive("a response dropped unread is collected, and its body's connection closed", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((_request, res) => stallAfterFirstChunk(res))
+      const client = yield* HttpClient.HttpClient
+      // the response is used only inside this fiber, which ends: nothing keeps it afterwards
+      const status = yield* Effect.map(client.get(server.url), (response) => response.status)
+      expect(status).toBe(200)
+      expect(server.live()).toBe(1)
+      // collect garbage until the server sees the connection close (a finalizer runs after a GC)
+      const collect = Effect.forever(Effect.zipRight(Effect.sync(gc), Effect.promise(() => setImmediatePromise())))
+      yield* Effect.raceFirst(expectAllClosed(server), collect)
     }).pipe(run))
 
   it.scoped("bodies read to the end keep their connections open, and they are reused", () =>
