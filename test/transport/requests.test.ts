@@ -205,6 +205,16 @@ describeTransports("request encoding", (transport) => {
       expect(server.seen.length).toBe(0)
     }).pipe(run))
 
+  it.scoped("a header value undici rejects (a line break in it): RequestError Transport, nothing sent", () =>
+    Effect.gen(function*() {
+      const server = yield* echo
+      const client = yield* HttpClient.HttpClient
+      const error = yield* Effect.flip(client.get(server.url, { headers: { "x-bad": "a\r\nx-injected: 1" } }))
+      expect(error._tag).toBe("RequestError")
+      expect(error.reason).toBe("Transport")
+      expect(server.seen.length).toBe(0)
+    }).pipe(run))
+
   it.scoped("url params and a hash added to a URL instance are kept (the URL the server sees)", () =>
     Effect.gen(function*() {
       const server = yield* echo
