@@ -11,8 +11,11 @@ import * as UrlParams from "@effect/platform/UrlParams"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
 import * as Inspectable from "effect/Inspectable"
@@ -116,9 +119,21 @@ type UndiciBody = Exclude<Dispatcher.DispatchOptions["body"], undefined>
 const requestBodyNow = (body: HttpBody.Empty | HttpBody.Uint8Array | HttpBody.Raw): UndiciBody =>
   body._tag === "Empty" ? null : body.body as Uint8Array
 
-/** A stream body: undici pulls it as an async iterable, run on the caller's runtime. */
-const streamBody = (body: HttpBody.Stream): Effect.Effect<UndiciBody> =>
-  Stream.toAsyncIterableEffect(body.stream) as Effect.Effect<AsyncIterable<Uint8Array>> as Effect.Effect<any>
+/**
+ * A stream body: undici pulls it as an async iterable, run on the caller's runtime. undici never
+ * ends an iterable it waits on ("it's up to the user to somehow abort the async iterable"), so
+ * the stream also ends, failing, once `stop` is completed: when the request is interrupted or
+ * fails, the stream's fiber stops with it instead of waiting forever for a pull.
+ */
+const streamBody = (
+  body: HttpBody.Stream,
+  stop: Deferred.Deferred<never, Error>
+): Effect.Effect<UndiciBody> =>
+  Stream.toAsyncIterableEffect(Stream.interruptWhenDeferred(body.stream, stop)) as Effect.Effect<
+    AsyncIterable<Uint8Array>
+  > as Effect.Effect<any>
+
+const requestEnded = Exit.fail(new Error("the request ended before its body was sent"))
 
 /**
  * Form data, encoded as multipart by the runtime's own `Response`: undici only encodes a
@@ -143,7 +158,8 @@ const send = (
   url: URL,
   scoped: AbortController | undefined,
   body: UndiciBody,
-  headers: Record<string, string> = request.headers
+  headers: Record<string, string> = request.headers,
+  stop?: Deferred.Deferred<never, Error>
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
     const hook = scoped === undefined ? new AbortHook() : undefined
@@ -161,6 +177,7 @@ const send = (
     try {
       dispatcher.request(options, (error, data) => {
         if (error !== null) {
+          if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
           resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: error })))
         } else {
           resume(Effect.succeed(new UndiciResponse(request, data)))
@@ -172,7 +189,10 @@ const send = (
     }
     // interrupting before the headers arrived aborts the request and closes its connection;
     // a scoped request is aborted by its scope instead
-    return hook === undefined ? undefined : Effect.sync(() => hook.abort())
+    return hook === undefined ? undefined : Effect.sync(() => {
+      hook.abort()
+      if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
+    })
   })
 
 /** @internal */
@@ -185,7 +205,13 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
     const body = request.body
     switch (body._tag) {
       case "Stream":
-        return Effect.flatMap(streamBody(body), (converted) => send(dispatcher, request, url, scoped, converted))
+        return Effect.suspend(() => {
+          const stop = Deferred.unsafeMake<never, Error>(FiberId.none)
+          return Effect.flatMap(
+            streamBody(body, stop),
+            (converted) => send(dispatcher, request, url, scoped, converted, request.headers, stop)
+          )
+        })
       case "FormData": {
         const form = formDataBody(request, body.formData)
         return send(dispatcher, request, url, scoped, form.body, form.headers)

@@ -4,6 +4,7 @@
  * connection while the dispatcher lives on (observed through the server's `close` events).
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { expect, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -103,6 +104,29 @@ describeTransports("transport faults", (transport) => {
       const exit = yield* Fiber.interrupt(reading)
       expect(Exit.isInterrupted(exit)).toBe(true)
       yield* expectAllClosed(server)
+    }).pipe(run))
+
+  it.scopedLive("interrupting an upload (a request body stream that never ends) stops the stream and closes the connection", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((_request, res) => answerJson(res, 200, {}))
+      const client = yield* HttpClient.HttpClient
+      const pulled = yield* Deferred.make<void>()
+      const stopped = yield* Deferred.make<void>()
+      const body = Stream.make(new TextEncoder().encode("first part")).pipe(
+        Stream.tap(() => Deferred.succeed(pulled, undefined)),
+        Stream.concat(Stream.never),
+        Stream.ensuring(Deferred.succeed(stopped, undefined))
+      )
+      const upload = yield* Effect.fork(
+        client.execute(HttpClientRequest.post(server.url).pipe(HttpClientRequest.bodyStream(body)))
+      )
+      yield* Deferred.await(pulled)
+      yield* Fiber.interrupt(upload)
+      yield* Deferred.await(stopped).pipe(
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("the body stream was left running") })
+      )
+      yield* expectAllClosed(server)
+      expect(server.seen.length).toBe(0)
     }).pipe(run))
 
   it.scopedLive("response.text with Effect.timeout on a stalled body: TimeoutException, connection closed", () =>
