@@ -420,5 +420,11 @@ describeTransports("response decoding", (transport) => {
       expect(response.request.url).toBe(`${server.url}/who`)
       expect(response.request.headers["x-a"]).toBe("1")
       expect(encoder.encode(yield* response.text).length).toBeGreaterThan(0)
+      // inspected the same way (what logs and errors print)
+      expect(response.toJSON()).toMatchObject({
+        _id: "@effect/platform/HttpClientResponse",
+        status: 200,
+        request: { _id: "@effect/platform/HttpClientRequest", method: "GET", url: `${server.url}/who` }
+      })
     }).pipe(run))
 })
