@@ -1,7 +1,8 @@
 /**
- * HTTP on loopback (upstream in a child process on 127.0.0.1), concurrency 50, in one process:
- * raw undici, the raw `@effect/platform` HttpClient (`NodeHttpClient.layerUndici`), our client
- * with defaults, opossum wrapping undici, cockatiel (retry + breaker + timeout) wrapping undici.
+ * HTTP on loopback (upstream in a child process on 127.0.0.1), concurrency 50, all defaults, in
+ * one process: raw undici, the raw `@effect/platform` HttpClient (`NodeHttpClient.layerUndici`),
+ * the raw lean transport (`UndiciTransport.layer()`), our client with defaults on each of the two,
+ * opossum wrapping undici, cockatiel (retry + breaker + timeout) wrapping undici.
  * Requests/s, p50/p99 latency, client CPU µs per request; alternating order, medians and
  * min–max over the repeats, ratio to the raw platform client.
  */
@@ -21,10 +22,13 @@ import { Effect, Exit, ManagedRuntime, Scope } from "effect"
 import { setMaxListeners } from "node:events"
 import Opossum from "opossum"
 import { Agent, request } from "undici"
-import { ResilientServiceClient } from "../src/index.js"
+import { ResilientServiceClient, UndiciTransport } from "../src/index.js"
 import { median, type Options, orderFor, percentile, range, round, startUpstream } from "./lib.js"
 
 const CONCURRENCY = 50
+
+/** The rows of the HTTP table, in the order printed. */
+export const CLIENTS = ["undici", "platform", "lean", "ours", "oursLean", "opossum", "cockatiel"] as const
 
 interface Sample {
   readonly reqPerSec: number
@@ -99,6 +103,7 @@ export const runHttp = async (opts: Options) => {
   const upstream = await startUpstream("ok")
   const url = `${upstream.url}/item`
   const runtime = ManagedRuntime.make(NodeHttpClient.layerUndici)
+  const leanRuntime = ManagedRuntime.make(UndiciTransport.layer())
   const scope = await runtime.runPromise(Scope.make())
   const agents: Array<Agent> = []
   const agent = () => {
@@ -108,6 +113,9 @@ export const runHttp = async (opts: Options) => {
   }
   try {
     const ours = await runtime.runPromise(
+      Scope.extend(ResilientServiceClient.make({ baseUrl: upstream.url, serviceName: "bench" }), scope)
+    )
+    const oursLean = await leanRuntime.runPromise(
       Scope.extend(ResilientServiceClient.make({ baseUrl: upstream.url, serviceName: "bench" }), scope)
     )
     const undiciAgent = agent()
@@ -129,7 +137,12 @@ export const runHttp = async (opts: Options) => {
         runtime,
         Effect.flatMap(HttpClient.get(url), (r) => r.text)
       ),
+      lean: effectRunner(
+        leanRuntime,
+        Effect.flatMap(HttpClient.get(url), (r) => r.text)
+      ),
       ours: effectRunner(runtime, Effect.flatMap(ours.get("/item"), (r) => r.text)),
+      oursLean: effectRunner(leanRuntime, Effect.flatMap(oursLean.get("/item"), (r) => r.text)),
       opossum: promiseRunner(() => opossum.fire()),
       cockatiel: promiseRunner(() =>
         cockatiel.execute(({ signal }) => undiciGet(cockatielAgent, url, signal), parentSignal)
@@ -165,10 +178,11 @@ export const runHttp = async (opts: Options) => {
       requests: number
       repeats: number
       concurrency: number
-    } & Record<"undici" | "platform" | "ours" | "opossum" | "cockatiel", ReturnType<typeof summary>>
+    } & Record<(typeof CLIENTS)[number], ReturnType<typeof summary>>
   } finally {
     await runtime.runPromise(Scope.close(scope, Exit.void)).catch(() => undefined)
     await runtime.dispose()
+    await leanRuntime.dispose()
     for (const a of agents) await a.close()
     upstream.close()
   }

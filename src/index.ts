@@ -71,3 +71,10 @@ export * as StatusApi from "./StatusApi.js"
  * @since 0.1.0
  */
 export * as Metrics from "./Metrics.js"
+
+/**
+ * A lean `HttpClient` layer on an undici dispatcher (needs the optional peer `undici`).
+ *
+ * @since 0.1.0
+ */
+export * as UndiciTransport from "./UndiciTransport.js"

@@ -1,0 +1,197 @@
+/**
+ * The transports the shared suite runs every case against, and the servers it runs them on.
+ * A case is written once, inside `describeTransports`, and proves the same behaviour of both.
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import { describe, expect } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
+import * as http from "node:http"
+import type * as net from "node:net"
+import { FormData as UndiciFormData } from "undici"
+import { UndiciTransport } from "../../src/index.js"
+
+export interface Transport {
+  readonly name: string
+  /** A fresh layer: each test gets its own dispatcher (and so its own connections). */
+  readonly layer: () => Layer.Layer<HttpClient.HttpClient>
+  /**
+   * Whether a body of the global `FormData` class gets sent. undici encodes only its own class;
+   * where the runtime's copy of undici is not the installed one (Node 20 with undici 7), the
+   * platform's client fails with `RequestError` `Transport`. The lean transport encodes it itself.
+   */
+  readonly sendsGlobalFormData: boolean
+}
+
+export const transports: ReadonlyArray<Transport> = [
+  {
+    name: "NodeHttpClient.layerUndici",
+    layer: () => NodeHttpClient.layerUndici,
+    sendsGlobalFormData: globalThis.FormData === UndiciFormData
+  },
+  { name: "UndiciTransport.layer()", layer: () => UndiciTransport.layer(), sendsGlobalFormData: true }
+]
+
+/** Declares the cases of `body` once per transport. */
+export const describeTransports = (title: string, body: (transport: Transport) => void) =>
+  describe.each(transports)(`${title} ($name)`, body)
+
+/** Builds the transport's `HttpClient` into the current scope (released with it). */
+export const provideTransport =
+  (transport: Transport) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, HttpClient.HttpClient> | Scope.Scope> =>
+    Effect.flatMap(Layer.build(transport.layer()), (context) => Effect.provide(self, context))
+
+export interface SeenRequest {
+  readonly method: string
+  readonly url: string
+  readonly headers: http.IncomingHttpHeaders
+  readonly body: Buffer
+}
+
+export interface RecordingServer {
+  readonly url: string
+  /** Every request, with its whole body, in arrival order. */
+  readonly seen: Array<SeenRequest>
+  /** Connections accepted so far. */
+  readonly accepted: () => number
+  /** Connections open right now. */
+  readonly live: () => number
+  /** Completes once no connection is open (at once when none is): the server saw every close. */
+  readonly idle: Effect.Effect<void>
+}
+
+/**
+ * A node:http server on 127.0.0.1, port 0, for the life of the scope: it records each request
+ * (with its body) and then `handle` answers it (with its 0-based index). It counts connections
+ * and tells, from their `close` events, when none is left.
+ */
+export const recordingServer = (
+  handle: (request: SeenRequest, res: http.ServerResponse, index: number) => void
+): Effect.Effect<RecordingServer, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const seen: Array<SeenRequest> = []
+    const sockets = new Set<net.Socket>()
+    const waiters = new Set<() => void>()
+    let accepted = 0
+    const server = http.createServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (chunk: Buffer) => chunks.push(chunk))
+      req.on("end", () => {
+        const request = {
+          method: req.method ?? "",
+          url: req.url ?? "",
+          headers: req.headers,
+          body: Buffer.concat(chunks)
+        }
+        seen.push(request)
+        handle(request, res, seen.length - 1)
+      })
+    })
+    server.keepAliveTimeout = 30_000
+    server.on("connection", (socket: net.Socket) => {
+      accepted++
+      sockets.add(socket)
+      socket.on("close", () => {
+        sockets.delete(socket)
+        if (sockets.size === 0) {
+          for (const waiter of waiters) waiter()
+          waiters.clear()
+        }
+      })
+    })
+    const port = yield* Effect.acquireRelease(
+      Effect.async<number>((resume) => {
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as net.AddressInfo).port)))
+      }),
+      () =>
+        Effect.async<void>((resume) => {
+          server.closeAllConnections()
+          server.close(() => resume(Effect.void))
+        })
+    )
+    const idle = Effect.async<void>((resume) => {
+      if (sockets.size === 0) return resume(Effect.void)
+      const waiter = () => resume(Effect.void)
+      waiters.add(waiter)
+      return Effect.sync(() => waiters.delete(waiter))
+    })
+    return {
+      url: `http://127.0.0.1:${port}`,
+      seen,
+      accepted: () => accepted,
+      live: () => sockets.size,
+      idle
+    } satisfies RecordingServer
+  })
+
+/** Waits (on `close` events, never on a timer) until the server has no connection left. */
+export const expectAllClosed = (server: { readonly idle: Effect.Effect<void>; readonly live: () => number }) =>
+  Effect.gen(function*() {
+    yield* server.idle.pipe(
+      Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("a connection was left open") })
+    )
+    expect(server.live()).toBe(0)
+  })
+
+/** Answers with `status`, JSON `body` and extra `headers`. */
+export const answerJson = (
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: http.OutgoingHttpHeaders = {}
+) => {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+interface RecordedSpan extends Tracer.Span {
+  status: Tracer.SpanStatus
+  readonly attributes: Map<string, unknown>
+}
+
+/** A tracer that keeps every span it starts (a stand-in for an exporting tracer). */
+export const makeRecordingTracer = () => {
+  const spans: Array<RecordedSpan> = []
+  let ids = 0
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const id = ++ids
+      const spanId = id.toString(16).padStart(16, "0")
+      const traceId = Option.match(parent, {
+        onNone: () => id.toString(16).padStart(32, "a"),
+        onSome: (p) => p.traceId
+      })
+      const span: RecordedSpan = {
+        _tag: "Span",
+        name,
+        spanId,
+        traceId,
+        parent,
+        context,
+        status: { _tag: "Started", startTime },
+        attributes: new Map(),
+        links: [...links],
+        sampled: true,
+        kind,
+        end(endTime, exit) {
+          span.status = { _tag: "Ended", startTime, endTime, exit }
+        },
+        attribute(key, value) {
+          span.attributes.set(key, value)
+        },
+        event() {},
+        addLinks() {}
+      }
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, tracer, named: (name: string) => spans.filter((span) => span.name === name) }
+}
