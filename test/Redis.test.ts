@@ -9,6 +9,7 @@ import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Redis from "../src/internal/redis.js"
+import * as RedisClient from "./utils/redisClient.js"
 import { freePort, type RedisServer, startRedis } from "./utils/redisServer.js"
 import { describeWithRedis } from "./utils/redisSuite.js"
 
@@ -21,22 +22,7 @@ describeWithRedis("Redis connection", () => {
     await server.stop()
   })
 
-  // the connection opens in the background: `ready` waits for its next 'ready' event
-  const connect = (commandTimeoutMillis = 500) =>
-    Effect.gen(function*() {
-      const readiness = yield* Queue.unbounded<void>()
-      const connection = yield* Redis.connect({
-        url: server.url,
-        commandTimeoutMillis,
-        connectTimeoutMillis: 500,
-        onReady: () => Queue.unsafeOffer(readiness, undefined)
-      })
-      const ready = Queue.take(readiness).pipe(
-        Effect.zipRight(connection.send(["PING"])),
-        Effect.timeout("5 seconds")
-      )
-      return { ...connection, ready }
-    })
+  const connect = (commandTimeoutMillis = 500) => RedisClient.connect(server.url, commandTimeoutMillis)
 
   it.scopedLive("sends commands and reads their replies", () =>
     Effect.gen(function*() {
