@@ -19,6 +19,7 @@ import * as Metrics from "../Metrics.js"
 import * as ServiceStatus from "../ServiceStatus.js"
 import * as ServiceUnavailable from "../ServiceUnavailable.js"
 import * as BreakerStore from "./breakerStore.js"
+import * as FleetMembership from "./fleetMembership.js"
 import * as Machine from "./machine.js"
 import * as validate from "./validate.js"
 
@@ -48,6 +49,28 @@ export interface Internals {
 /** @internal */
 export const internals = (breaker: CircuitBreaker.CircuitBreaker): Internals =>
   (breaker as unknown as { readonly [InternalTypeId]: Internals })[InternalTypeId]
+
+/**
+ * What fleet mode needs from a breaker: its machine, and a way to step it with the fleet's
+ * events (announcing what they change, like any other step).
+ *
+ * @internal
+ */
+export const FleetHookId: unique symbol = Symbol.for("effect-resilience/CircuitBreaker/fleet")
+
+/** @internal */
+export interface FleetHook {
+  readonly name: string
+  readonly config: Machine.Config<unknown>
+  /** The machine as last stepped. */
+  readonly machine: () => Machine.Machine<unknown>
+  /** Steps the machine with a fleet event and announces the transitions it made. */
+  readonly step: (event: Machine.FleetEvent) => Effect.Effect<Machine.Step<unknown>>
+}
+
+/** @internal */
+export const fleetHook = (breaker: CircuitBreaker.CircuitBreaker): FleetHook =>
+  (breaker as unknown as { readonly [FleetHookId]: FleetHook })[FleetHookId]
 
 /** @internal */
 export const defaults = {
@@ -199,6 +222,10 @@ const logTransition = (name: string, transition: Machine.Transition): Effect.Eff
       return Effect.logInfo(`[${name}] Circuit breaker CLOSED (service recovered)`)
     case "reset":
       return Effect.logInfo(`[${name}] Circuit breaker CLOSED (reset manually)`)
+    case "fleet_opened":
+      return Effect.logError(`[${name}] Circuit breaker OPEN (opened by the fleet)`)
+    case "fleet_closed":
+      return Effect.logInfo(`[${name}] Circuit breaker CLOSED (closed by the fleet)`)
   }
 }
 
@@ -469,9 +496,24 @@ export const make = (
           })))
     )
     const internalApi: Internals = { rejection, awaitRejection, currentState: () => current.state }
+    const fleetApi: FleetHook = {
+      name,
+      config,
+      machine: () => current,
+      step: (event) =>
+        Effect.uninterruptible(Effect.tap(stepWith(event), (step) => {
+          if (step.transitions.length > 0) return announce(step)
+          // an opening moved by the fleet needs a timer for its new end
+          const machine = step.machine
+          return event._tag === "AdoptOpen" && machine.state === "open" && Number.isFinite(machine.openUntil)
+            ? wakeAt(machine.openUntil)
+            : Effect.void
+        }))
+    }
 
     const breaker = Object.assign(protect, {
       [InternalTypeId]: internalApi,
+      [FleetHookId]: fleetApi,
       [TypeId]: TypeId,
       service: name,
       status: Effect.flatMap(observation, (step) => after(step, Effect.succeed(toStatus(name, step.machine)))),
@@ -482,5 +524,6 @@ export const make = (
       reset: manually(Machine.resetEvent),
       isolated: Effect.sync(() => current.isolated)
     }) as CircuitBreaker.CircuitBreaker
+    yield* FleetMembership.join(breaker, fleetApi)
     return breaker
   })
