@@ -66,6 +66,8 @@ export interface FleetHook {
   readonly machine: () => Machine.Machine<unknown>
   /** Steps the machine with a fleet event and announces the transitions it made. */
   readonly step: (event: Machine.FleetEvent) => Effect.Effect<Machine.Step<unknown>>
+  /** The machine with the deadlines that time has passed applied (and announced). */
+  readonly observe: Effect.Effect<Machine.Machine<unknown>>
 }
 
 /** @internal */
@@ -508,7 +510,11 @@ export const make = (
           return event._tag === "AdoptOpen" && machine.state === "open" && Number.isFinite(machine.openUntil)
             ? wakeAt(machine.openUntil)
             : Effect.void
-        }))
+        })),
+      observe: Effect.uninterruptible(
+        Effect.flatMap(observation, (step) =>
+          step.transitions.length === 0 ? Effect.succeed(step.machine) : Effect.as(announce(step), step.machine))
+      )
     }
 
     const breaker = Object.assign(protect, {
@@ -516,7 +522,8 @@ export const make = (
       [FleetHookId]: fleetApi,
       [TypeId]: TypeId,
       service: name,
-      status: Effect.flatMap(observation, (step) => after(step, Effect.succeed(toStatus(name, step.machine)))),
+      status: Effect.flatMap(observation, (step) =>
+        after(step, Effect.succeed(toStatus(name, step.machine)))),
       state: Effect.flatMap(observation, (step) => after(step, Effect.succeed(step.machine.state))),
       changes: Stream.fromPubSub(hub),
       subscribe: PubSub.subscribe(hub),

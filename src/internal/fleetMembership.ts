@@ -10,16 +10,39 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
+import type { ServiceStatusJson } from "../ServiceStatus.js"
 import type { FleetHook } from "./circuitBreaker.js"
+import type { RedisError } from "./redis.js"
 
-/** @internal */
-export interface FleetMembership {
-  /** Follows the breaker's transitions and applies the fleet's, for the life of the scope. */
+/** One live replica of a fleet as its last heartbeat described it. @internal */
+export interface ReplicaStatus {
+  readonly replica: string
+  /** Time since the replica's last heartbeat, as Redis measured it, in milliseconds. */
+  readonly ageMillis: number
+  /** The replica's breakers: service name → status (wire JSON). */
+  readonly services: Record<string, ServiceStatusJson>
+}
+
+/**
+ * The fleet a layer joins: the public `Fleet` service (same tag key) plus `join`.
+ *
+ * @internal
+ */
+export interface FleetService {
+  readonly fleet: string
+  readonly replica: string
+  readonly reachable: Effect.Effect<boolean>
+  readonly replicas: Effect.Effect<ReadonlyArray<ReplicaStatus>, RedisError>
+  /**
+   * Follows the breaker's transitions and applies the fleet's, for the life of the scope.
+   *
+   * @internal
+   */
   readonly join: (breaker: CircuitBreaker.CircuitBreaker, hook: FleetHook) => Effect.Effect<void, never, Scope.Scope>
 }
 
 /** @internal */
-export const FleetMembership = Context.GenericTag<FleetMembership>("effect-resilience/FleetMembership")
+export const FleetMembership = Context.GenericTag<FleetService>("effect-resilience/Fleet")
 
 /**
  * Joins the fleet in context, if any, in the scope the breaker was made in.

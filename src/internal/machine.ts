@@ -324,6 +324,8 @@ const settleFleet = <S>(machine: Machine<S>, event: FleetEvent, config: Config<S
   switch (event._tag) {
     case "AdoptOpen": {
       if (machine.isolated) return machine
+      // an opening that has ended changes nothing for a breaker that is testing recovery already
+      if (machine.state === "half_open" && event.remainingMillis <= 0) return machine
       const openUntil = now + Math.max(0, event.remainingMillis)
       if (machine.state === "open") return openUntil === machine.openUntil ? machine : { ...machine, openUntil }
       return enter(machine, "open", now, "fleet_opened", { opens: machine.opens + 1, openUntil })

@@ -1,0 +1,268 @@
+/**
+ * Fleet mode end to end: replicas in this process, each with its own fleet layer (its own Redis
+ * connections) and its own breaker, on a private redis-server. Each scenario is bounded by guard
+ * timeouts; waits are on the breakers' transitions, never on sleeps.
+ */
+import { afterAll, beforeAll, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import { CircuitBreaker, Fleet } from "../src/index.js"
+import * as Scripts from "../src/internal/fleetScripts.js"
+import { awaitReachable, awaitState, boom, makeReplica, pollUntil, type Replica } from "./utils/fleet.js"
+import { makeLogCapture } from "./utils/logs.js"
+import * as RedisClient from "./utils/redisClient.js"
+import { type RedisServer, startRedis } from "./utils/redisServer.js"
+import { describeWithRedis } from "./utils/redisSuite.js"
+import { makeServer } from "./utils/server.js"
+
+describeWithRedis("Fleet", () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startRedis()
+  })
+  afterAll(async () => {
+    await server.stop()
+  })
+
+  let fleets = 0
+  const freshFleet = () => `fleet-test-${++fleets}`
+
+  const replicas = (fleet: string, n: number, options: Partial<Parameters<typeof makeReplica>[0]> = {}) =>
+    Effect.forEach(
+      Array.from({ length: n }, (_, i) => i + 1),
+      (i) => makeReplica({ url: server.url, fleet, name: `r${i}`, ...options }),
+      { concurrency: "unbounded" }
+    )
+
+  const allReachable = (all: ReadonlyArray<Replica>) => Effect.forEach(all, awaitReachable, { discard: true })
+
+  const trip = (replica: Replica) => Effect.ignore(replica.breaker(boom)).pipe(Effect.repeatN(1))
+
+  it.scopedLive("an opening on one replica opens every replica of the fleet, for the same remaining time", () =>
+    Effect.gen(function*() {
+      const all = yield* replicas(freshFleet(), 3)
+      yield* allReachable(all)
+      const [first, ...others] = all
+      const followers = Effect.forEach(others, (r) => awaitState(r.breaker, "open"), {
+        concurrency: "unbounded",
+        discard: true
+      })
+      yield* Effect.zipRight(trip(first!), followers, { concurrent: true })
+      for (const replica of all) {
+        const error = yield* Effect.flip(replica.breaker(Effect.succeed(1)))
+        expect(error._tag).toBe("ServiceUnavailable")
+        if (error._tag === "ServiceUnavailable") {
+          expect(error.state).toBe("open")
+          // the remaining time travelled: at most the 300 ms recovery timeout
+          expect(error.retryAfter.pipe((d) => d.value._tag === "Millis" ? d.value.millis : 0)).toBeLessThanOrEqual(300)
+        }
+      }
+      // a breaker of another name, or in another fleet, is not touched
+      const other = yield* makeReplica({ url: server.url, fleet: freshFleet(), name: "x" })
+      expect(yield* other.breaker.state).toBe("closed")
+    }))
+
+  it.scopedLive(
+    "exactly one probe per half-open period reaches the upstream across the fleet",
+    () =>
+      Effect.gen(function*() {
+        // the upstream fails the two tripping calls and the first probe, then recovers
+        const upstream = yield* makeServer((_request, response, index) => {
+          response.statusCode = index < 3 ? 503 : 200
+          response.end()
+        })
+        const call = Effect.tryPromise(() => fetch(upstream.url)).pipe(
+          Effect.flatMap((response) => response.status === 200 ? Effect.void : Effect.fail(response.status))
+        )
+        const all = yield* replicas(freshFleet(), 3)
+        yield* allReachable(all)
+        yield* Effect.zipRight(
+          Effect.ignore(all[0]!.breaker(call)).pipe(Effect.repeatN(1)),
+          Effect.forEach(all, (r) => awaitState(r.breaker, "open"), { concurrency: "unbounded", discard: true }),
+          { concurrent: true }
+        )
+        expect(upstream.requests.length).toBe(2)
+        // every replica keeps calling (every 5 ms) until its breaker is closed again
+        // (the state is read before each call: calls made once closed are not probes)
+        const traffic = (replica: Replica) =>
+          replica.breaker.state.pipe(
+            Effect.tap((state) => state === "closed" ? Effect.void : Effect.ignore(replica.breaker(call))),
+            Effect.repeat({ until: (state) => state === "closed", schedule: Schedule.spaced("5 millis") })
+          )
+        yield* Effect.forEach(all, traffic, { concurrency: "unbounded", discard: true }).pipe(
+          Effect.timeout("15 seconds")
+        )
+        // two half-open periods (the first probe failed, the second succeeded): one probe each
+        expect(upstream.requests.length).toBe(4)
+        for (const replica of all) expect(yield* replica.breaker.state).toBe("closed")
+      }),
+    30_000
+  )
+
+  it.scopedLive("with a quorum of 2 one replica's opening stays local until a second replica opens", () =>
+    Effect.gen(function*() {
+      const all = yield* replicas(freshFleet(), 3, { fleetOptions: { quorum: 2, quorumWindow: "10 seconds" } })
+      yield* allReachable(all)
+      yield* trip(all[0]!)
+      // the proposal is pending in Redis (the fleet fiber sends it after the trip)
+      const connection = yield* RedisClient.connectReady(server.url)
+      const keys = Scripts.serviceKeys(all[0]!.fleet.fleet, "upstream")
+      yield* pollUntil(connection.send(["ZCARD", keys.proposals]), (n) => n === 1)
+      expect(yield* all[1]!.breaker.state).toBe("closed")
+      expect(yield* all[2]!.breaker.state).toBe("closed")
+      yield* Effect.zipRight(trip(all[1]!), awaitState(all[2]!.breaker, "open"), { concurrent: true })
+    }))
+
+  it.scopedLive("a breaker made under Fleet.optOut stays local", () =>
+    Effect.gen(function*() {
+      const fleet = freshFleet()
+      const [a] = yield* replicas(fleet, 1)
+      yield* allReachable([a!])
+      const local = yield* Fleet.optOut(CircuitBreaker.make({ name: "upstream", failureThreshold: 1 })).pipe(
+        Effect.provideService(Fleet.Fleet, a!.fleet)
+      )
+      yield* Effect.zipRight(trip(a!), awaitState(a!.breaker, "open"), { concurrent: true })
+      // the fleet's opening is published; a joined breaker would follow within a heartbeat
+      const b = yield* makeReplica({ url: server.url, fleet, name: "r9" })
+      yield* awaitState(b.breaker, "open")
+      expect(yield* local.state).toBe("closed")
+    }))
+
+  it.scopedLive("replicas publish their statuses; a replica that stops is gone after a few heartbeats", () =>
+    Effect.gen(function*() {
+      const fleet = freshFleet()
+      const [a] = yield* replicas(fleet, 1)
+      yield* allReachable([a!])
+      yield* Effect.scoped(Effect.gen(function*() {
+        const b = yield* makeReplica({ url: server.url, fleet, name: "short-lived", service: "billing" })
+        yield* awaitReachable(b)
+        const listed = yield* pollUntil(
+          a!.fleet.replicas,
+          (list) => list.some((r) => r.replica === "short-lived" && r.services["billing"] !== undefined)
+        )
+        const entry = listed.find((r) => r.replica === "short-lived")!
+        expect(entry.services["billing"]).toMatchObject({ service: "billing", state: "closed", failure_count: 0 })
+      }))
+      // its scope closed: no more heartbeats; 3 missed ones and it is gone
+      const after = yield* pollUntil(a!.fleet.replicas, (list) => !list.some((r) => r.replica === "short-lived"))
+      expect(after.map((r) => r.replica)).toEqual(["r1"])
+    }))
+
+  it.scopedLive(
+    "Redis hung (SIGSTOP): calls neither fail nor wait, the loss is logged once, and the fleet converges after",
+    () =>
+      Effect.gen(function*() {
+        const own = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) =>
+          Effect.promise(() => s.stop()))
+        const capture = makeLogCapture()
+        const fleet = freshFleet()
+        const [a, b] = yield* Effect.forEach(
+          ["r1", "r2"],
+          (name) =>
+            makeReplica({ url: own.url, fleet, name }),
+          { concurrency: "unbounded" }
+        ).pipe(capture.provide)
+        yield* allReachable([a!, b!])
+        own.signal("SIGSTOP")
+        yield* Effect.addFinalizer(() => Effect.sync(() => own.signal("SIGCONT")))
+        // every call completes while Redis cannot answer: none of them waits for it
+        const results = yield* Effect.forEach(
+          Array.from({ length: 50 }, (_, i) => i),
+          (i) => b!.breaker(Effect.succeed(i)),
+          { concurrency: 10 }
+        )
+        expect(results).toHaveLength(50)
+        // a's breaker opens on its own, with Redis hung
+        yield* trip(a!)
+        expect(yield* a!.breaker.state).toBe("open")
+        // the loss is noticed (a heartbeat times out) and logged once
+        yield* awaitUnreachable(a!)
+        yield* awaitUnreachable(b!)
+        own.signal("SIGCONT")
+        // a pushes its opening; b adopts it
+        yield* awaitState(b!.breaker, "open")
+        yield* allReachable([a!, b!])
+        const lossLines = capture.messages().filter((m) => m.includes("Redis unreachable"))
+        expect(lossLines).toHaveLength(2) // one per replica layer
+        expect(capture.messages().filter((m) => m.includes("Redis reachable again"))).toHaveLength(2)
+      }),
+    30_000
+  )
+
+  it.scopedLive(
+    "Redis killed (SIGKILL) and restarted empty on the same port: calls go on, openings are published again",
+    () =>
+      Effect.gen(function*() {
+        const own = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) =>
+          Effect.promise(() => s.stop()))
+        const fleet = freshFleet()
+        const [a, b] = yield* Effect.forEach(
+          ["r1", "r2"],
+          (name) =>
+            makeReplica({ url: own.url, fleet, name }),
+          { concurrency: "unbounded" }
+        )
+        yield* allReachable([a!, b!])
+        yield* Effect.promise(() => own.kill())
+        const results = yield* Effect.forEach(
+          Array.from({ length: 20 }, (_, i) => i),
+          (i) => b!.breaker(Effect.succeed(i))
+        )
+        expect(results).toHaveLength(20)
+        yield* trip(a!)
+        expect(yield* a!.breaker.state).toBe("open")
+        expect(yield* b!.breaker.state).toBe("closed")
+        yield* awaitUnreachable(a!)
+        yield* Effect.promise(() => own.restart())
+        yield* awaitState(b!.breaker, "open")
+        const connection = yield* RedisClient.connectReady(own.url)
+        const client = yield* Scripts.client(connection, fleet)
+        expect((yield* client.read("upstream")).view.state).toBe("open")
+      }),
+    30_000
+  )
+
+  it.scopedLive(
+    "FLUSHALL while the fleet is open: the replicas that are still open publish the opening again",
+    () =>
+      Effect.gen(function*() {
+        const fleet = freshFleet()
+        const all = yield* replicas(fleet, 2, { breaker: { recoveryTimeout: "30 seconds" } })
+        yield* allReachable(all)
+        yield* Effect.zipRight(trip(all[0]!), awaitState(all[1]!.breaker, "open"), { concurrent: true })
+        const connection = yield* RedisClient.connectReady(server.url)
+        const client = yield* Scripts.client(connection, fleet)
+        expect((yield* client.read("upstream")).view).toMatchObject({ state: "open", generation: 1 })
+        yield* connection.send(["FLUSHALL"])
+        const view = yield* pollUntil(client.read("upstream"), (a) => a.view.state === "open")
+        // the remaining time, not a fresh 30 s
+        expect(view.view.remainingMillis).toBeLessThan(30_000)
+        expect(view.view.remainingMillis).toBeGreaterThan(20_000)
+        for (const replica of all) expect(yield* replica.breaker.state).toBe("open")
+      }),
+    30_000
+  )
+
+  it.scopedLive(
+    "Redis slow (DEBUG SLEEP): calls go on meanwhile and an opening made during it propagates after",
+    () =>
+      Effect.gen(function*() {
+        const fleet = freshFleet()
+        const all = yield* replicas(fleet, 2)
+        yield* allReachable(all)
+        const connection = yield* RedisClient.connect(server.url, 5_000)
+        yield* connection.ready
+        const sleeping = yield* Effect.fork(connection.send(["DEBUG", "SLEEP", "1"]))
+        const results = yield* Effect.forEach(
+          Array.from({ length: 20 }, (_, i) => i),
+          (i) => all[1]!.breaker(Effect.succeed(i))
+        )
+        expect(results).toHaveLength(20)
+        yield* Effect.zipRight(trip(all[0]!), awaitState(all[1]!.breaker, "open"), { concurrent: true })
+        yield* sleeping.await
+      }),
+    30_000
+  )
+})
+
+const awaitUnreachable = (replica: Replica) => pollUntil(replica.fleet.reachable, (reachable) => !reachable)
