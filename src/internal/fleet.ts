@@ -202,6 +202,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
       if (member === undefined) return
       Queue.unsafeOffer(member.queue, {
         _tag: "View",
+        source: "message",
         view: {
           generation: change.generation,
           state: change.state,

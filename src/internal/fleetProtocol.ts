@@ -75,7 +75,11 @@ export interface Config {
 /** @internal */
 export type Event =
   | { readonly _tag: "Local"; readonly local: Local }
-  | { readonly _tag: "View"; readonly view: View }
+  /**
+   * A view read by a script (`reply`: ordered with this replica's own commands) or received on
+   * the channel (`message`: may arrive after a newer reply, so an older one is ignored).
+   */
+  | { readonly _tag: "View"; readonly view: View; readonly source?: "reply" | "message" | undefined }
   | {
     readonly _tag: "Proposed"
     readonly outcome: "applied" | "stale" | "pending"
@@ -213,9 +217,11 @@ const adoption = (local: Local, view: View): FleetEvent | undefined => {
   }
 }
 
-const seeView = (state: State, view: View, config: Config): Step => {
+const seeView = (state: State, view: View, config: Config, message = false): Step => {
   const known = state.known
   const local = state.local
+  // a late message is just late; a reply with an older generation means Redis lost its data
+  if (message && known !== undefined && view.generation < known.generation) return { state, commands: none }
   const lost = known !== undefined && view.generation < known.generation
   const changed = known === undefined || view.generation !== known.generation || view.state !== known.state
   const commands: Array<Command> = []
@@ -266,7 +272,7 @@ export const step = (state: State, event: Event, config: Config): Step => {
       return follow(next, config)
     }
     case "View":
-      return seeView(state, event.view, config)
+      return seeView(state, event.view, config, event.source === "message")
     case "Proposed":
       return event.outcome === "pending"
         ? { state, commands: none }
