@@ -9,6 +9,8 @@
  *
  * @since 0.2.0
  */
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -144,3 +146,52 @@ export const optOut = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, 
     self,
     (context: Context.Context<R>) => Context.omit(membership.FleetMembership)(context) as Context.Context<R>
   )
+
+/**
+ * Where {@link router} answers: `GET /v1/api/status/fleet`.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const statusPath = "/v1/api/status/fleet"
+
+/**
+ * The fleet's status as JSON, read from Redis on each request:
+ * `{ fleet, replica, reachable: true, replicas: [{ replica, age_ms, services: { [name]: status } }] }`
+ * with 200, every live replica listed (statuses in the wire JSON of `ServiceStatus`). When Redis
+ * does not answer: 503 with `{ fleet, replica, reachable: false, error }`. Mount it beside
+ * `StatusApi.router`.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter } from "@effect/platform"
+ * import { Fleet, StatusApi } from "effect-resilience"
+ *
+ * const app = StatusApi.router.pipe(HttpRouter.concat(Fleet.router))
+ * ```
+ *
+ * @since 0.2.0
+ * @category routers
+ */
+export const router: HttpRouter.HttpRouter<never, Fleet> = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    statusPath,
+    Effect.flatMap(Fleet, (fleet) =>
+      fleet.replicas.pipe(
+        Effect.flatMap((replicas) =>
+          HttpServerResponse.json({
+            fleet: fleet.fleet,
+            replica: fleet.replica,
+            reachable: true,
+            replicas: replicas.map((r) => ({ replica: r.replica, age_ms: r.ageMillis, services: r.services }))
+          })
+        ),
+        Effect.catchTag("RedisError", (error) =>
+          HttpServerResponse.json(
+            { fleet: fleet.fleet, replica: fleet.replica, reachable: false, error: error.message },
+            { status: 503 }
+          )),
+        Effect.orDie
+      ))
+  )
+)

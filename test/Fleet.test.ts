@@ -3,10 +3,15 @@
  * connections) and its own breaker, on a private redis-server. Each scenario is bounded by guard
  * timeouts; waits are on the breakers' transitions, never on sleeps.
  */
+import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpServer from "@effect/platform/HttpServer"
 import { afterAll, beforeAll, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import { CircuitBreaker, Fleet } from "../src/index.js"
+import * as http from "node:http"
+import { CircuitBreaker, Fleet, ResilientServiceClient } from "../src/index.js"
 import * as Scripts from "../src/internal/fleetScripts.js"
 import { awaitReachable, awaitState, boom, makeReplica, pollUntil, type Replica } from "./utils/fleet.js"
 import { makeLogCapture } from "./utils/logs.js"
@@ -159,7 +164,7 @@ describeWithRedis("Fleet", () => {
         const [a, b] = yield* Effect.forEach(
           ["r1", "r2"],
           (name) =>
-            makeReplica({ url: own.url, fleet, name }),
+            makeReplica({ url: own.url, fleet, name, breaker: { recoveryTimeout: "30 seconds" } }),
           { concurrency: "unbounded" }
         ).pipe(capture.provide)
         yield* allReachable([a!, b!])
@@ -199,7 +204,7 @@ describeWithRedis("Fleet", () => {
         const [a, b] = yield* Effect.forEach(
           ["r1", "r2"],
           (name) =>
-            makeReplica({ url: own.url, fleet, name }),
+            makeReplica({ url: own.url, fleet, name, breaker: { recoveryTimeout: "30 seconds" } }),
           { concurrency: "unbounded" }
         )
         yield* allReachable([a!, b!])
@@ -263,6 +268,83 @@ describeWithRedis("Fleet", () => {
       }),
     30_000
   )
+
+  it.scopedLive(
+    "GET /v1/api/status/fleet lists every live replica with its statuses; 503 while Redis does not answer",
+    () =>
+      Effect.gen(function*() {
+        const own = yield* Effect.acquireRelease(
+          Effect.promise(() => startRedis()),
+          (s) => Effect.promise(() => s.stop())
+        )
+        const fleet = freshFleet()
+        const [a, b] = yield* Effect.forEach(
+          ["r1", "r2"],
+          (name) => makeReplica({ url: own.url, fleet, name, breaker: { recoveryTimeout: "30 seconds" } }),
+          { concurrency: "unbounded" }
+        )
+        yield* allReachable([a!, b!])
+        yield* Effect.zipRight(trip(a!), awaitState(b!.breaker, "open"), { concurrent: true })
+        const server = yield* Layer.build(ServerLive)
+        yield* HttpServer.serveEffect(Fleet.router).pipe(
+          Effect.provide(server),
+          Effect.provideService(Fleet.Fleet, a!.fleet)
+        )
+        const get = HttpClient.get(Fleet.statusPath).pipe(
+          Effect.flatMap((response) => Effect.map(response.json, (body) => ({ status: response.status, body }))),
+          Effect.scoped,
+          Effect.provide(server)
+        )
+        // both replicas have published a heartbeat since b opened
+        const listed = yield* pollUntil(get, (r) => JSON.stringify(r.body).split("\"state\":\"open\"").length === 3)
+        expect(listed.status).toBe(200)
+        const body = listed.body as {
+          fleet: string
+          replica: string
+          reachable: boolean
+          replicas: ReadonlyArray<{ replica: string; age_ms: number; services: Record<string, { state: string }> }>
+        }
+        expect(body).toMatchObject({ fleet, replica: "r1", reachable: true })
+        expect(body.replicas.map((r) => r.replica)).toEqual(["r1", "r2"])
+        for (const replica of body.replicas) {
+          expect(replica.services["upstream"]).toMatchObject({ service: "upstream", state: "open" })
+          expect(replica.age_ms).toBeGreaterThanOrEqual(0)
+        }
+        yield* Effect.promise(() => own.kill())
+        const down = yield* get
+        expect(down.status).toBe(503)
+        expect(down.body).toMatchObject({ fleet, replica: "r1", reachable: false })
+      }),
+    30_000
+  )
+
+  it.scopedLive(
+    "a ResilientServiceClient built under the fleet layer joins with its service name",
+    () =>
+      Effect.gen(function*() {
+        const fleet = freshFleet()
+        const [a] = yield* replicas(fleet, 1, { service: "billing" })
+        yield* allReachable([a!])
+        const context = yield* Layer.build(Fleet.layerRedis({ fleet, url: server.url, replica: "client-side" }))
+        const upstream = yield* makeServer((_request, response) => response.end("ok"))
+        const client = yield* ResilientServiceClient.make({ baseUrl: upstream.url, serviceName: "billing" }).pipe(
+          Effect.provide(NodeHttpClient.layerUndici),
+          Effect.provide(context)
+        )
+        yield* Effect.zipRight(trip(a!), awaitState(client.breaker, "open"), { concurrent: true })
+        const error = yield* Effect.flip(client.get("/charge"))
+        expect(error._tag).toBe("ServiceUnavailable")
+        expect(upstream.requests).toHaveLength(0)
+      }),
+    30_000
+  )
 })
+
+/** An HTTP server on 127.0.0.1, an ephemeral port, and an HttpClient aimed at it. */
+const ServerLive = HttpServer.layerTestClient.pipe(
+  Layer.provide(NodeHttpClient.layerWithoutAgent),
+  Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: false })),
+  Layer.provideMerge(NodeHttpServer.layer(() => http.createServer(), { port: 0, host: "127.0.0.1" }))
+)
 
 const awaitUnreachable = (replica: Replica) => pollUntil(replica.fleet.reachable, (reachable) => !reachable)

@@ -161,10 +161,13 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
       return Effect.zipRight(log, broadcast({ _tag: "Reachable" }))
     })
 
-    const statuses = Effect.forEach(
-      members.entries(),
-      ([service, member]) =>
-        Effect.map(member.breaker.status, (status) => [service, ServiceStatus.toJson(status)] as const)
+    // the members as they are at each heartbeat
+    const statuses = Effect.suspend(() =>
+      Effect.forEach(
+        Array.from(members.entries()),
+        ([service, member]) =>
+          Effect.map(member.breaker.status, (status) => [service, ServiceStatus.toJson(status)] as const)
+      )
     )
 
     // Heartbeat: publish statuses, re-read the views, notice Redis coming back.
@@ -369,7 +372,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
             // a replica of another version: listed without statuses
           }
           return { replica: entry.replica, ageMillis: entry.ageMillis, services }
-        }))
+        }).sort((a, b) => a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0))
     }
   })
 
