@@ -6,6 +6,8 @@
  *   npm run demo                     scaled timings (under a minute)
  *   npm run demo -- --real-timings   the guide's timings (10 s timeout, 1 s backoff, 60 s recovery)
  *   npm run demo -- --serve          keep the gateway up and print its URLs
+ *   npm run demo -- --fleet          three replica processes sharing their breakers through Redis
+ *                                    (needs redis-server on PATH; see fleet.ts)
  */
 import { HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
@@ -254,10 +256,15 @@ const main = program.pipe(
   Logger.withMinimumLogLevel(LogLevel.None)
 )
 
-Effect.runPromise(main).then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error)
-    process.exit(1)
-  }
-)
+if (process.argv.includes("--fleet")) {
+  // the fleet demo: replica processes sharing their breakers through Redis
+  void import("./fleet.js")
+} else {
+  Effect.runPromise(main).then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
+}
