@@ -343,7 +343,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
               ? Effect.void
               : handle({ _tag: "Local", local: now })
         )
-        const process = (item: Item): Effect.Effect<void> =>
+        const processItem = (item: Item): Effect.Effect<void> =>
           Effect.zipRight(
             refresh,
             item._tag === "Sync" ? (state.reachable ? run({ _tag: "Read" }) : Effect.void) : handle(item)
@@ -351,10 +351,16 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
 
         if (yield* Ref.get(reachable)) yield* Queue.offer(queue, { _tag: "Reachable" })
         yield* Effect.forkScoped(
-          Effect.forever(Effect.flatMap(Queue.take(queue), process)).pipe(
-            annotate,
-            Effect.annotateLogs("service", service)
-          )
+          Effect.forever(Effect.flatMap(Queue.take(queue), (item) =>
+            processItem(item).pipe(
+              // a bug here must not end the breaker's membership: log it and go on with the next event
+              Effect.catchAllDefect((defect) =>
+                Effect.logError(`[fleet ${config.fleet}] ${service}: fleet step failed`, defect)
+              )
+            ))).pipe(
+              annotate,
+              Effect.annotateLogs("service", service)
+            )
         )
       })
 
