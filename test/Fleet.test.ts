@@ -8,6 +8,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { afterAll, beforeAll, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as http from "node:http"
@@ -116,6 +117,20 @@ describeWithRedis("Fleet", () => {
       expect(yield* all[1]!.breaker.state).toBe("closed")
       expect(yield* all[2]!.breaker.state).toBe("closed")
       yield* Effect.zipRight(trip(all[1]!), awaitState(all[2]!.breaker, "open"), { concurrent: true })
+    }))
+
+  it.scopedLive("an opening the quorum did not take ends locally: the replica probes on its own in half_open", () =>
+    Effect.gen(function*() {
+      const all = yield* replicas(freshFleet(), 2, { fleetOptions: { quorum: 2 } })
+      yield* allReachable(all)
+      yield* trip(all[0]!)
+      yield* awaitState(all[0]!.breaker, "half_open")
+      // the replica grants itself the probe once its fleet fiber has seen the half_open period:
+      // calls until then are rejected
+      const probe = yield* pollUntil(Effect.either(all[0]!.breaker(Effect.succeed("probe"))), (r) => r._tag === "Right")
+      expect(probe).toEqual(Either.right("probe"))
+      expect(yield* all[0]!.breaker.state).toBe("closed")
+      expect(yield* all[1]!.breaker.state).toBe("closed")
     }))
 
   it.scopedLive("a breaker made under Fleet.optOut stays local", () =>

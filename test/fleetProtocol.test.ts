@@ -412,4 +412,24 @@ describe("fleet protocol (model-based)", () => {
       { _tag: "Propose", knownGeneration: 0, durationMillis: 0 }
     ])
   })
+
+  it("a replica whose opening the fleet did not take (quorum pending) probes on its own in half_open, once", () => {
+    const config = { replica: "r" }
+    let state = Protocol.initial({ state: "closed", generation: 0, remainingMillis: 0, isolated: false })
+    state = Protocol.step(state, { _tag: "Reachable" }, config).state
+    const closed: Protocol.View = { generation: 0, state: "closed", remainingMillis: 0, leaseRemainingMillis: 0 }
+    state = Protocol.step(state, { _tag: "View", view: closed }, config).state
+    state = Protocol.step(state, {
+      _tag: "Local",
+      local: { state: "open", generation: 1, remainingMillis: 100, isolated: false }
+    }, config).state
+    state = Protocol.step(state, { _tag: "Proposed", outcome: "pending", view: closed }, config).state
+    const halfOpen = Protocol.step(state, {
+      _tag: "Local",
+      local: { state: "half_open", generation: 2, remainingMillis: 0, isolated: false }
+    }, config)
+    expect(halfOpen.commands).toEqual([{ _tag: "Breaker", event: { _tag: "LeaseGranted", generation: 2 } }])
+    const again = Protocol.step(halfOpen.state, { _tag: "View", view: closed }, config)
+    expect(again.commands).toEqual([])
+  })
 })

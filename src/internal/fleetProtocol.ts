@@ -65,6 +65,11 @@ export interface State {
   readonly pushFirst: boolean
   /** Lease requests made so far. */
   readonly tokens: number
+  /**
+   * The local generation whose `half_open` period probes on its own: the fleet never opened for
+   * it (a quorum not reached, a proposal that failed), so there is no fleet probe to wait for.
+   */
+  readonly localProbe?: number | undefined
 }
 
 /** @internal */
@@ -177,7 +182,16 @@ const follow = (state: State, config: Config): Step => {
         }
         : { state, commands: none }
     case "half_open": {
-      if (state.acquiring || known.state === "closed") return { state, commands: none }
+      if (known.state === "closed") {
+        // the fleet is not open (a newer closing would have been adopted): probe locally
+        return state.localProbe === local.generation
+          ? { state, commands: none }
+          : {
+            state: { ...state, localProbe: local.generation },
+            commands: [breaker({ _tag: "LeaseGranted", generation: local.generation })]
+          }
+      }
+      if (state.acquiring) return { state, commands: none }
       if (known.state === "open") {
         // this replica's opening ended before the fleet's: ask again when the fleet's ends
         return {
