@@ -31,7 +31,13 @@ class RedisModel {
   leaseUntil = 0
   /** Incremented by FLUSHALL, so that periods of different lives of Redis never mix. */
   epoch = 0
-  constructor(readonly now: () => number, readonly publish: (view: Protocol.View, by: number) => void) {}
+  /** Replicas proposing an opening in the current generation (the window never ends here). */
+  proposers = new Set<number>()
+  constructor(
+    readonly now: () => number,
+    readonly publish: (view: Protocol.View, by: number) => void,
+    readonly quorum: number
+  ) {}
 
   effective(): Protocol.FleetState {
     return this.state === "open" && this.now() >= this.until ? "half_open" : this.state
@@ -48,6 +54,7 @@ class RedisModel {
     }
   }
   transition(to: "closed" | "open", duration: number, by: number) {
+    this.proposers = new Set()
     this.generation++
     this.state = to
     this.until = to === "open" ? this.now() + duration : 0
@@ -55,8 +62,10 @@ class RedisModel {
     this.leaseUntil = 0
     this.publish({ generation: this.generation, state: to, remainingMillis: duration, leaseRemainingMillis: 0 }, by)
   }
-  propose(known: number, duration: number, by: number): "applied" | "stale" {
+  propose(known: number, duration: number, by: number): "applied" | "stale" | "pending" {
     if (known !== this.generation || this.effective() !== "closed") return "stale"
+    this.proposers.add(by)
+    if (this.proposers.size < this.quorum) return "pending"
     this.transition("open", duration, by)
     return "applied"
   }
@@ -76,6 +85,7 @@ class RedisModel {
     return "applied" as const
   }
   flush() {
+    this.proposers = new Set()
     this.generation = 0
     this.state = "closed"
     this.until = 0
@@ -91,8 +101,10 @@ interface Replica {
   protocol: Protocol.State
   connected: boolean
   inbox: Array<Protocol.View>
-  /** The Redis life and fleet period of the last lease granted to this replica. */
+  /** The Redis life and fleet period of the last lease Redis granted to this replica. */
   leasePeriod: string | undefined
+  /** The local generation that lease was granted for (other grants are local probes). */
+  leaseLocalGeneration: number | undefined
   timers: Array<{ readonly at: number; readonly event: Protocol.Event }>
 }
 
@@ -136,12 +148,12 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   { arbitrary: fc.constant({ _tag: "Flush" } as const), weight: 1 }
 )
 
-const simulate = (script: ReadonlyArray<Command>) => {
+const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
   let now = 0
   const replicas: Array<Replica> = []
   const redis = new RedisModel(() => now, (view, by) => {
     for (const replica of replicas) if (replica.id !== by) replica.inbox.push(view)
-  })
+  }, quorum)
   // which replicas probed, gated by the fleet, in each fleet half-open period
   const probers = new Map<string, Set<number>>()
 
@@ -169,7 +181,10 @@ const simulate = (script: ReadonlyArray<Command>) => {
       }
       case "Acquire": {
         const outcome = redis.acquire(command.knownGeneration, command.token)
-        if (outcome === "granted") replica.leasePeriod = `${redis.epoch}:${redis.generation}`
+        if (outcome === "granted") {
+          replica.leasePeriod = `${redis.epoch}:${redis.generation}`
+          replica.leaseLocalGeneration = command.localGeneration
+        }
         return handle(replica, {
           _tag: "LeaseAnswer",
           outcome,
@@ -231,6 +246,7 @@ const simulate = (script: ReadonlyArray<Command>) => {
       connected: true,
       inbox: [],
       leasePeriod: undefined,
+      leaseLocalGeneration: undefined,
       timers: []
     })
   }
@@ -240,6 +256,21 @@ const simulate = (script: ReadonlyArray<Command>) => {
     const messages = replica.inbox.splice(0)
     if (!replica.connected) return
     for (const view of messages) feed(replica, { _tag: "View", view, source: "message" })
+  }
+
+  // time passes: the breakers' timers publish their transitions, the shell's timers fire
+  const advance = (millis: number) => {
+    now += millis
+    for (const replica of replicas) {
+      const due = replica.timers.filter((t) => t.at <= now)
+      replica.timers = replica.timers.filter((t) => t.at > now)
+      const before = replica.machine.generation
+      stepMachine(replica, Machine.observeEvent)
+      if (replica.machine.generation !== before) {
+        feed(replica, { _tag: "Local", local: toLocal(replica.machine) })
+      }
+      for (const timer of due) feed(replica, timer.event)
+    }
   }
 
   const heartbeat = (replica: Replica) => {
@@ -256,10 +287,15 @@ const simulate = (script: ReadonlyArray<Command>) => {
         const admitted = stepMachine(replica, Machine.admitEvent)
         const decision = admitted.decision
         if (decision?._tag === "Ticket") {
-          if (decision.probe && replica.machine.fleetGated === true) {
+          // a probe under a lease from Redis; a replica whose opening the fleet never took (a
+          // quorum not reached) grants itself local probes, which the fleet does not coordinate
+          if (
+            decision.probe && replica.machine.fleetGated === true &&
+            replica.leaseLocalGeneration === replica.machine.generation
+          ) {
             // a lease outlives a FLUSHALL in the replica that holds it (until it next reads
             // Redis): periods are told apart by the life of Redis that granted the lease
-            const period = replica.leasePeriod ?? "none"
+            const period = replica.leasePeriod!
             const set = probers.get(period) ?? new Set<number>()
             set.add(replica.id)
             probers.set(period, set)
@@ -272,20 +308,9 @@ const simulate = (script: ReadonlyArray<Command>) => {
         }
         break
       }
-      case "Advance": {
-        now += command.millis
-        for (const replica of replicas) {
-          const due = replica.timers.filter((t) => t.at <= now)
-          replica.timers = replica.timers.filter((t) => t.at > now)
-          const before = replica.machine.generation
-          stepMachine(replica, Machine.observeEvent)
-          if (replica.machine.generation !== before) {
-            feed(replica, { _tag: "Local", local: toLocal(replica.machine) })
-          }
-          for (const timer of due) feed(replica, timer.event)
-        }
+      case "Advance":
+        advance(command.millis)
         break
-      }
       case "Deliver":
         deliver(replicas[command.replica]!)
         break
@@ -307,17 +332,28 @@ const simulate = (script: ReadonlyArray<Command>) => {
     }
   }
 
-  // heal, then let heartbeats and messages run their course without time passing
+  // heal, then let heartbeats, messages and timers run their course (no more calls)
   for (const replica of replicas) replica.connected = true
-  for (let round = 0; round < 4; round++) {
+  for (let round = 0; round < 6; round++) {
+    advance(60)
     for (const replica of replicas) heartbeat(replica)
     for (const replica of replicas) deliver(replica)
   }
   const fleet = redis.effective()
+  const leaseHeld = redis.leaseToken !== "" && redis.leaseUntil > now
   for (const replica of replicas) {
+    // nobody waits for a probe that will never come: a replica in half_open can probe, or the
+    // fleet's lease is held by someone
+    if (replica.machine.state === "half_open" && !leaseHeld) {
+      expect(
+        Machine.peek(replica.machine, config, () => now)._tag,
+        `replica ${replica.id} stuck in half_open`
+      ).not.toBe("Rejected")
+    }
     const local = replica.machine.state
-    if (fleet === "closed") expect(local, `replica ${replica.id} in a closed fleet`).toBe("closed")
-    else expect(local, `replica ${replica.id} in a fleet that is ${fleet}`).not.toBe("closed")
+    // (with a quorum, a replica's own opening may not have become the fleet's)
+    if (fleet !== "closed") expect(local, `replica ${replica.id} in a fleet that is ${fleet}`).not.toBe("closed")
+    else if (quorum === 1) expect(local, `replica ${replica.id} in a closed fleet`).toBe("closed")
     expect(replica.protocol.known?.generation).toBe(redis.generation)
   }
 }
@@ -325,7 +361,11 @@ const simulate = (script: ReadonlyArray<Command>) => {
 describe("fleet protocol (model-based)", () => {
   it("one prober per fleet half-open period, and agreement once the network heals", () => {
     fc.assert(
-      fc.property(fc.array(commandArbitrary, { minLength: 10, maxLength: 150, size: "max" }), simulate),
+      fc.property(
+        fc.array(commandArbitrary, { minLength: 10, maxLength: 150, size: "max" }),
+        fc.constantFrom(1, 1, 2),
+        simulate
+      ),
       { numRuns: propertyRuns }
     )
   })
@@ -431,5 +471,51 @@ describe("fleet protocol (model-based)", () => {
     expect(halfOpen.commands).toEqual([{ _tag: "Breaker", event: { _tag: "LeaseGranted", generation: 2 } }])
     const again = Protocol.step(halfOpen.state, { _tag: "View", view: closed }, config)
     expect(again.commands).toEqual([])
+  })
+
+  it("a probe that did not count (settling rejected) leaves the local breaker with the fleet's state", () => {
+    const config = { replica: "r" }
+    let state = Protocol.initial({ state: "half_open", generation: 2, remainingMillis: 0, isolated: false })
+    state = Protocol.step(state, { _tag: "Reachable" }, config).state
+    const halfOpen: Protocol.View = { generation: 1, state: "half_open", remainingMillis: 0, leaseRemainingMillis: 0 }
+    const asked = Protocol.step(state, { _tag: "View", view: halfOpen }, config)
+    expect(asked.commands).toMatchObject([{ _tag: "Acquire", knownGeneration: 1 }])
+    const token = (asked.commands[0] as { readonly token: string }).token
+    state = Protocol.step(
+      asked.state,
+      { _tag: "LeaseAnswer", outcome: "granted", token, localGeneration: 2, view: halfOpen },
+      config
+    )
+      .state
+    const closed = Protocol.step(state, {
+      _tag: "Local",
+      local: { state: "closed", generation: 3, remainingMillis: 0, isolated: false }
+    }, config)
+    expect(closed.commands).toEqual([{
+      _tag: "Settle",
+      knownGeneration: 1,
+      token,
+      outcome: "close",
+      durationMillis: 0
+    }])
+    const rejected = Protocol.step(closed.state, { _tag: "Settled", outcome: "rejected", view: halfOpen }, config)
+    expect(rejected.commands).toEqual([{ _tag: "Breaker", event: { _tag: "AdoptOpen", remainingMillis: 0 } }])
+  })
+
+  it("a replica probing on its own gives that probe up when the fleet opens after all", () => {
+    const config = { replica: "r" }
+    let state = Protocol.initial({ state: "half_open", generation: 2, remainingMillis: 0, isolated: false })
+    state = Protocol.step(state, { _tag: "Reachable" }, config).state
+    const closed: Protocol.View = { generation: 0, state: "closed", remainingMillis: 0, leaseRemainingMillis: 0 }
+    // right after the reconnection the half_open replica publishes its ended opening; say the
+    // quorum keeps it pending
+    state = Protocol.step(state, { _tag: "View", view: closed }, config).state
+    state = Protocol.step(state, { _tag: "Proposed", outcome: "pending", view: closed }, config).state
+    // the next heartbeat's view: the fleet is still closed, so the replica probes on its own
+    const local = Protocol.step(state, { _tag: "View", view: closed }, config)
+    expect(local.commands).toEqual([{ _tag: "Breaker", event: { _tag: "LeaseGranted", generation: 2 } }])
+    const opened: Protocol.View = { generation: 1, state: "half_open", remainingMillis: 0, leaseRemainingMillis: 500 }
+    const fleet = Protocol.step(local.state, { _tag: "View", view: opened, source: "message" }, config)
+    expect(fleet.commands[0]).toEqual({ _tag: "Breaker", event: { _tag: "LeaseLost", generation: 2 } })
   })
 })

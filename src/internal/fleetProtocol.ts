@@ -183,7 +183,9 @@ const follow = (state: State, config: Config): Step => {
         : { state, commands: none }
     case "half_open": {
       if (known.state === "closed") {
-        // the fleet is not open (a newer closing would have been adopted): probe locally
+        // the fleet is not open (a newer closing would have been adopted): probe locally; but
+        // not right after a reconnection, before this replica has read the fleet's state
+        if (state.pushFirst) return { state, commands: none }
         return state.localProbe === local.generation
           ? { state, commands: none }
           : {
@@ -234,8 +236,10 @@ const adoption = (local: Local, view: View): FleetEvent | undefined => {
 const seeView = (state: State, view: View, config: Config, message = false): Step => {
   const known = state.known
   const local = state.local
-  // a late message is just late; a reply with an older generation means Redis lost its data
-  if (message && known !== undefined && view.generation < known.generation) return { state, commands: none }
+  // a message announces the transition that made its generation: one this replica knows
+  // already (from a reply, which is fresher) adds nothing, and an older one is just late; a
+  // reply with an older generation means Redis lost its data
+  if (message && known !== undefined && view.generation <= known.generation) return { state, commands: none }
   const lost = known !== undefined && view.generation < known.generation
   const changed = known === undefined || view.generation !== known.generation || view.state !== known.state
   const commands: Array<Command> = []
@@ -244,7 +248,9 @@ const seeView = (state: State, view: View, config: Config, message = false): Ste
     ...state,
     known: view,
     pushFirst: false,
-    acquiring: state.acquiring && known !== undefined && known.generation === view.generation
+    // waiting to ask again for the lease: a changed view (the fleet's opening ended, a new
+    // period) is a reason to ask now
+    acquiring: state.acquiring && !changed
   }
   const dropLease = () => {
     if (next.lease === undefined) return
@@ -253,6 +259,11 @@ const seeView = (state: State, view: View, config: Config, message = false): Ste
   }
   // the period of our lease is over (ended by someone else, or forgotten by Redis)
   if (next.lease !== undefined && next.lease.generation !== view.generation) dropLease()
+  if (next.localProbe !== undefined && view.state !== "closed") {
+    // the fleet opened after all: its probe, not this replica's own, decides
+    commands.push(breaker({ _tag: "LeaseLost", generation: next.localProbe }))
+    next = { ...next, localProbe: undefined }
+  }
   if (view.state === "closed" && local.state !== "closed" && !local.isolated && (lost || state.pushFirst)) {
     // Redis lost the opening, or this replica saw it while cut off: publish it (again). A
     // replica in half_open publishes an opening that has ended: the fleet then probes once.
@@ -311,8 +322,9 @@ export const step = (state: State, event: Event, config: Config): Step => {
         }
       }
       if (event.outcome === "denied") {
-        // still waiting: the next request goes out when the holder's lease would expire
-        const seen = seeView({ ...state, acquiring: true }, event.view, config)
+        // still waiting: the next request goes out when the holder's lease would expire (the
+        // view is the fleet's half_open period, which this replica knows now)
+        const seen = seeView({ ...state, known: event.view, acquiring: true }, event.view, config)
         return {
           state: seen.state,
           commands: [...seen.commands, {
@@ -325,7 +337,11 @@ export const step = (state: State, event: Event, config: Config): Step => {
       return seeView(answered, event.view, config)
     }
     case "Settled":
-      return seeView({ ...state, lease: undefined }, event.view, config)
+      return event.outcome === "applied"
+        ? seeView({ ...state, lease: undefined }, event.view, config)
+        // this replica's probe did not count (its lease had expired, or Redis forgot it): the
+        // fleet's state stands, and the local breaker adopts it even if the view looks unchanged
+        : seeView({ ...state, lease: undefined, known: undefined }, event.view, config)
     case "LeaseExpired": {
       const lease = state.lease
       if (lease === undefined || lease.token !== event.token) return { state, commands: none }
