@@ -200,7 +200,9 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
 
     yield* connection.subscribe(Scripts.channel(config.fleet), (message) => {
       const change = Scripts.decodeChange(message)
-      if (change === undefined || change.by === replica) return
+      // this replica's own changes come back too: it knows their generation already, and the
+      // protocol ignores a message of a generation it knows (replica names need not be unique)
+      if (change === undefined) return
       const member = members.get(change.service)
       if (member === undefined) return
       Queue.unsafeOffer(member.queue, {
