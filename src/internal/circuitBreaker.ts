@@ -498,6 +498,9 @@ export const make = (
           })))
     )
     const internalApi: Internals = { rejection, awaitRejection, currentState: () => current.state }
+    // the machine after a step, once the step's transitions are announced
+    const announced = (step: Machine.Step<unknown>): Effect.Effect<Machine.Machine<unknown>> =>
+      step.transitions.length === 0 ? Effect.succeed(step.machine) : Effect.as(announce(step), step.machine)
     const fleetApi: FleetHook = {
       name,
       config,
@@ -511,19 +514,14 @@ export const make = (
             ? wakeAt(machine.openUntil)
             : Effect.void
         })),
-      observe: Effect.uninterruptible(
-        Effect.flatMap(observation, (step) =>
-          step.transitions.length === 0 ? Effect.succeed(step.machine) : Effect.as(announce(step), step.machine))
-      )
+      observe: Effect.uninterruptible(Effect.flatMap(observation, announced))
     }
 
     const breaker = Object.assign(protect, {
       [InternalTypeId]: internalApi,
-      [FleetHookId]: fleetApi,
       [TypeId]: TypeId,
       service: name,
-      status: Effect.flatMap(observation, (step) =>
-        after(step, Effect.succeed(toStatus(name, step.machine)))),
+      status: Effect.flatMap(observation, (step) => after(step, Effect.succeed(toStatus(name, step.machine)))),
       state: Effect.flatMap(observation, (step) => after(step, Effect.succeed(step.machine.state))),
       changes: Stream.fromPubSub(hub),
       subscribe: PubSub.subscribe(hub),
@@ -531,6 +529,7 @@ export const make = (
       reset: manually(Machine.resetEvent),
       isolated: Effect.sync(() => current.isolated)
     }) as CircuitBreaker.CircuitBreaker
+    Object.defineProperty(breaker, FleetHookId, { value: fleetApi })
     yield* FleetMembership.join(breaker, fleetApi)
     return breaker
   })
