@@ -133,6 +133,27 @@ describeWithRedis("Fleet", () => {
       expect(yield* all[1]!.breaker.state).toBe("closed")
     }))
 
+  it.scopedLive("a fleet layer's Redis connections (commands and subscriber) close with its scope", () =>
+    Effect.gen(function*() {
+      // a server of its own: no other test's connections come and go meanwhile
+      const own = yield* Effect.acquireRelease(
+        Effect.promise(() => startRedis()),
+        (s) => Effect.promise(() => s.stop())
+      )
+      const observer = yield* RedisClient.connectReady(own.url)
+      const clients = observer.send(["CLIENT", "LIST"]).pipe(
+        Effect.map((list) => String(list).split("\n").filter((line) => line.includes("addr=")).length)
+      )
+      const before = yield* clients
+      yield* Effect.scoped(Effect.gen(function*() {
+        const replica = yield* makeReplica({ url: own.url, fleet: freshFleet(), name: "short" })
+        yield* awaitReachable(replica)
+        // the command connection and the subscriber
+        yield* pollUntil(clients, (n) => n === before + 2)
+      }))
+      expect(yield* pollUntil(clients, (n) => n === before)).toBe(before)
+    }))
+
   it.scopedLive("a breaker made under Fleet.optOut stays local", () =>
     Effect.gen(function*() {
       const fleet = freshFleet()
