@@ -14,7 +14,12 @@
  * - A generation that went back means Redis lost its data (a restart, `FLUSHALL`): a replica
  *   that is still open publishes its opening again.
  * - In `half_open`, the replica asks for the probe lease; the holder settles the period with its
- *   probe's result; a denied replica asks again when the holder's lease would expire.
+ *   probe's result; a denied replica asks again when the holder's lease would expire (or at
+ *   once when the fleet's view changes). A settling that Redis rejects (the lease expired or was
+ *   forgotten) leaves the breaker with the fleet's state.
+ * - An opening the fleet did not take (a quorum not reached) stays local: in `half_open` the
+ *   replica probes on its own, until the fleet opens after all.
+ * - Channel messages can arrive late: one of a generation the replica knows is ignored.
  * - While Redis is unreachable the breaker decides alone; the probe gate is lifted.
  *
  * @internal
