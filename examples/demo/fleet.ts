@@ -60,46 +60,74 @@ const startUpstream = () =>
 
 const replicaScript = fileURLToPath(new URL("./fleetReplica.ts", import.meta.url))
 
-const run = async (mode: "fleet" | "independent", redisUrl: string) => {
-  const upstream = await startUpstream()
-  const children: Array<ChildProcess> = []
-  const changes: Array<Change> = []
-  let onChange: (() => void) | undefined
-  try {
-    const ready = ["replica-1", "replica-2", "replica-3"].map((name, i) =>
-      new Promise<void>((resolve, reject) => {
-        // replica 1 is the busiest: it sees the failures first
-        const interval = i === 0 ? 10 : 60
-        const child = fork(replicaScript, [redisUrl, upstream.url, name, mode, String(interval)], {
-          execArgv: ["--import", "tsx"],
-          stdio: ["ignore", "inherit", "inherit", "ipc"]
-        })
-        children.push(child)
-        child.on("message", (message: { type: string }) => {
-          if (message.type === "ready") resolve()
-          if (message.type === "change") {
-            changes.push(message as Change)
-            onChange?.()
-          }
-        })
-        child.once("exit", (code) => reject(new Error(`${name} exited (${code}) before it was ready`)))
+interface Replica {
+  readonly name: string
+  readonly child: ChildProcess
+  /** Resolves on the next message of this type from the replica. */
+  readonly next: (type: string) => Promise<void>
+}
+
+/** Starts the three replica processes once; each run tells them what to do over IPC. */
+const startReplicas = (redisUrl: string, changes: Array<Change>, onChange: () => void) =>
+  Promise.all(["replica-1", "replica-2", "replica-3"].map((name, i) =>
+    new Promise<Replica>((resolve, reject) => {
+      // replica 1 is the busiest: it sees the failures first
+      const interval = i === 0 ? 10 : 60
+      const child = fork(replicaScript, [redisUrl, name, String(interval)], {
+        execArgv: ["--import", "tsx"],
+        stdio: ["ignore", "inherit", "inherit", "ipc"]
       })
-    )
-    await Promise.all(ready)
+      const waiting = new Map<string, Array<() => void>>()
+      child.on("message", (message: { type: string }) => {
+        if (message.type === "change") {
+          changes.push(message as Change)
+          onChange()
+        }
+        const resolvers = waiting.get(message.type) ?? []
+        waiting.delete(message.type)
+        for (const done of resolvers) done()
+      })
+      const next = (type: string) =>
+        new Promise<void>((done) => waiting.set(type, [...(waiting.get(type) ?? []), done]))
+      child.once("exit", (code) => reject(new Error(`${name} exited (${code}) before it started`)))
+      void next("started").then(() => resolve({ name, child, next }))
+    })
+  ))
+
+/** Resolves once `done` holds (checked at every transition), or after 10 s at most. */
+const until = (done: () => boolean, watch: (check: () => void) => void) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 10_000)
+    const check = () => {
+      if (done()) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    watch(check)
+    check()
+  })
+
+const run = async (
+  mode: "fleet" | "independent",
+  replicas: ReadonlyArray<Replica>,
+  changes: Array<Change>,
+  watch: (check: () => void) => void
+) => {
+  const upstream = await startUpstream()
+  changes.length = 0
+  try {
+    await Promise.all(replicas.map((r) => {
+      const ready = r.next("ready")
+      r.child.send({ type: "run", mode, upstream: upstream.url })
+      return ready
+    }))
     say(`${mode}: 3 replicas calling ${upstream.url} (replica-1 every 10 ms, the others every 60 ms)`)
     await pause(300)
     say("── upstream down (503)")
     const downAt = Date.now()
     upstream.setDown(true)
-    // wait until the three replicas are open (or 10 s at most)
-    await new Promise<void>((resolve) => {
-      const check = () => {
-        if (new Set(changes.filter((c) => c.to === "open").map((c) => c.replica)).size === 3) resolve()
-      }
-      onChange = check
-      check()
-      setTimeout(resolve, 10_000)
-    })
+    await until(() => new Set(changes.filter((c) => c.to === "open").map((c) => c.replica)).size === 3, watch)
     const reachedOnceAllOpen = upstream.reachedWhileDown()
     const firstOpenings = new Map<string, number>()
     for (const c of changes) {
@@ -118,39 +146,46 @@ const run = async (mode: "fleet" | "independent", redisUrl: string) => {
     const probes = reached - reachedOnceAllOpen
     say(`── upstream back up after ${Date.now() - downAt} ms`)
     upstream.setDown(false)
-    await new Promise<void>((resolve) => {
-      const check = () => {
-        const last = new Map<string, string>()
-        for (const c of changes) last.set(c.replica, c.to)
-        if ([...last.values()].every((s) => s === "closed") && last.size === 3) resolve()
-      }
-      onChange = check
-      check()
-      setTimeout(resolve, 10_000)
-    })
+    await until(() => {
+      const last = new Map<string, string>()
+      for (const c of changes) last.set(c.replica, c.to)
+      return last.size === 3 && [...last.values()].every((s) => s === "closed")
+    }, watch)
     say(`   every replica closed again`)
     say(
       `   requests that reached the dead upstream: ${reached} (${reachedOnceAllOpen} before every replica was open, then ${probes} probes)`
     )
+    await Promise.all(replicas.map((r) => {
+      const stopped = r.next("stopped")
+      r.child.send({ type: "stop" })
+      return stopped
+    }))
     return reached
   } finally {
-    for (const child of children) child.kill("SIGKILL")
     upstream.close()
   }
 }
 
 const main = async () => {
   const redis = await startRedis()
+  const changes: Array<Change> = []
+  let check: () => void = () => undefined
+  let replicas: ReadonlyArray<Replica> = []
   try {
     say(`private redis-server on 127.0.0.1:${redis.port}`)
-    const fleet = await run("fleet", redis.url)
-    const independent = await run("independent", redis.url)
+    replicas = await startReplicas(redis.url, changes, () => check())
+    const watch = (f: () => void) => {
+      check = f
+    }
+    const fleet = await run("fleet", replicas, changes, watch)
+    const independent = await run("independent", replicas, changes, watch)
     say(
       `requests that reached the dead upstream in ${
         downMillis / 1000
       } s: fleet ${fleet}, independent breakers ${independent}`
     )
   } finally {
+    for (const replica of replicas) replica.child.kill("SIGKILL")
     await redis.stop()
   }
 }
