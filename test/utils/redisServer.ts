@@ -63,6 +63,10 @@ const launch = (port: number): Promise<ChildProcess> =>
     }
     const onExit = (code: number | null) =>
       reject(new Error(`redis-server on port ${port} exited (${code}) before it was ready:\n${output}`))
+    // a test run that ends abruptly (a crash, a timeout) must not leave the server behind
+    const killOnExit = () => child.kill("SIGKILL")
+    process.once("exit", killOnExit)
+    child.once("exit", () => process.off("exit", killOnExit))
     child.stdout!.on("data", onData)
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
     child.once("exit", onExit)
