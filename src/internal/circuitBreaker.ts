@@ -21,6 +21,7 @@ import * as ServiceStatus from "../ServiceStatus.js"
 import * as ServiceUnavailable from "../ServiceUnavailable.js"
 import * as BreakerStore from "./breakerStore.js"
 import * as defaults from "./defaults.js"
+import * as FleetMembership from "./fleetMembership.js"
 import * as Machine from "./machine.js"
 import * as validate from "./validate.js"
 
@@ -93,6 +94,30 @@ const unnamed = (): string => {
   for (let n = 2; unnamedInUse.has(name); n++) name = `${defaults.breaker.name}-${n}`
   return name
 }
+
+/**
+ * What fleet mode needs from a breaker: its machine, and a way to step it with the fleet's
+ * events (announcing what they change, like any other step).
+ *
+ * @internal
+ */
+export const FleetHookId: unique symbol = Symbol.for("effect-resilience/CircuitBreaker/fleet")
+
+/** @internal */
+export interface FleetHook {
+  readonly name: string
+  readonly config: Machine.Config<unknown>
+  /** The machine as last stepped. */
+  readonly machine: () => Machine.Machine<unknown>
+  /** Steps the machine with a fleet event and announces the transitions it made. */
+  readonly step: (event: Machine.FleetEvent) => Effect.Effect<Machine.Step<unknown>>
+  /** The machine with the deadlines that time has passed applied (and announced). */
+  readonly observe: Effect.Effect<Machine.Machine<unknown>>
+}
+
+/** @internal */
+export const fleetHook = (breaker: CircuitBreaker.CircuitBreaker): FleetHook =>
+  (breaker as unknown as { readonly [FleetHookId]: FleetHook })[FleetHookId]
 
 /** How many transitions a subscriber of `changes` may fall behind before the oldest are dropped. */
 const changesCapacity = 64
@@ -251,6 +276,10 @@ const logTransition = (name: string, transition: Machine.Transition): Effect.Eff
       return Effect.logInfo(`[${name}] Circuit breaker CLOSED (service recovered)`)
     case "reset":
       return Effect.logInfo(`[${name}] Circuit breaker CLOSED (reset manually)`)
+    case "fleet_opened":
+      return Effect.logError(`[${name}] Circuit breaker OPEN (opened by the fleet)`)
+    case "fleet_closed":
+      return Effect.logInfo(`[${name}] Circuit breaker CLOSED (closed by the fleet)`)
   }
 }
 
@@ -607,6 +636,24 @@ export const make = (
       rejectionWaiters: () => rejectionWaiters,
       protectJudged
     }
+    // the machine after a step, once the step's transitions are announced
+    const announced = (step: Machine.Step<unknown>): Effect.Effect<Machine.Machine<unknown>> =>
+      step.transitions.length === 0 ? Effect.succeed(step.machine) : Effect.as(announce(step), step.machine)
+    const fleetApi: FleetHook = {
+      name,
+      config,
+      machine: () => current,
+      step: (event) =>
+        Effect.uninterruptible(Effect.tap(stepWith(event), (step) => {
+          if (step.transitions.length > 0) return announce(step)
+          // an opening moved by the fleet needs a timer for its new end
+          const machine = step.machine
+          return event._tag === "AdoptOpen" && machine.state === "open" && Number.isFinite(machine.openUntil)
+            ? wakeAt(machine.openUntil)
+            : Effect.void
+        })),
+      observe: Effect.uninterruptible(Effect.flatMap(observation, announced))
+    }
 
     const breaker = Object.assign(protect, {
       [InternalTypeId]: internalApi,
@@ -620,5 +667,7 @@ export const make = (
       reset: manually(Machine.resetEvent),
       isolated: Effect.sync(() => current.isolated)
     }) as CircuitBreaker.CircuitBreaker
+    Object.defineProperty(breaker, FleetHookId, { value: fleetApi })
+    yield* FleetMembership.join(breaker, fleetApi)
     return breaker
   })
