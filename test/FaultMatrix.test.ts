@@ -194,6 +194,28 @@ describe("fault matrix over real sockets", () => {
       yield* expectNoSocketLeft(server)
     }))
 
+  it.scopedLive("a body read in several chunks comes back whole, as text and as exactly its bytes", () =>
+    Effect.gen(function*() {
+      const pieces = ["{\"part\":", "1,\"more\":\"", "x".repeat(20_000), "\"}"]
+      const server = yield* httpServer((_req, res) => {
+        res.writeHead(200, { "content-type": "application/json" }) // chunked: no content-length
+        const write = (i: number): void => {
+          if (i === pieces.length) return void res.end()
+          res.write(pieces[i], () => setImmediate(() => write(i + 1)))
+        }
+        write(0)
+      })
+      const expected = pieces.join("")
+      yield* withUndiciClient({ baseUrl: server.url, ...fast }, (client) =>
+        Effect.gen(function*() {
+          const response = yield* silenced(client.get("/pieces"))
+          expect(yield* response.text).toBe(expected)
+          const bytes = new Uint8Array(yield* response.arrayBuffer)
+          expect(bytes.byteLength).toBe(Buffer.byteLength(expected))
+          expect(Buffer.from(bytes).toString()).toBe(expected)
+        }))
+    }))
+
   it.scopedLive("a streamed call reads a slow body past the attempt timeout", () =>
     Effect.gen(function*() {
       const body = "slow body ".repeat(100)

@@ -353,8 +353,9 @@ export const make = (
     // breaker's own writer fiber (a newer one replaces one not yet written), which writes it
     // bounded by the store timeout. A store that hangs or fails delays nothing but its own
     // writes. When the scope closes with a snapshot whose write has not started, and no write
-    // running (a store that is still busy may be stuck), it is written then, bounded the same
-    // way: a graceful shutdown loses nothing, and a stuck store does not hold the shutdown up.
+    // running, it is written then, bounded the same way. A write still running then is
+    // interrupted and nothing more is written: the store may be stuck, and the scope's close
+    // (an uninterruptible region) must not wait on it, at the price of the last transition.
     const persist: Effect.Effect<void> = persistence === undefined ? Effect.void : yield* Effect.gen(function*() {
       const write = (snapshot: Machine.Snapshot) =>
         BreakerStore.save(persistence.store, persistence.key, name, snapshot, persistence.timeout)
@@ -548,7 +549,7 @@ export const make = (
           if (decision._tag === "Rejected") return after(step, reject(decision))
           const run = (timer: Fiber.RuntimeFiber<void> | undefined) => {
             const settled = <X, Y>(effect: Effect.Effect<X, Y>) =>
-              timer === undefined ? effect : Effect.zipLeft(effect, Fiber.interruptFork(timer))
+              timer === undefined ? effect : Effect.ensuring(effect, Fiber.interruptFork(timer))
             return Effect.matchCauseEffect(restore(self), {
               onSuccess: (value) => settled(Effect.as(settle(decision, "Success", 0), value)),
               onFailure: (cause) => settled(settleFailure(decision, cause, 0, judge))

@@ -293,7 +293,10 @@ export const make = (
         return Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(Effect.fork(exchange), (fiber) => {
             let timedOut = false
-            attemptsInFlight.add(fiber)
+            // the scope may have closed between the check above and now: then nobody else will
+            // interrupt this attempt
+            if (closed) fiber.unsafeInterruptAsFork(FiberId.none)
+            else attemptsInFlight.add(fiber)
             const expire = Effect.sync(() => {
               timedOut = true
               fiber.unsafeInterruptAsFork(FiberId.none)

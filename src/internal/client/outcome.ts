@@ -75,7 +75,8 @@ export const judge = (
   if (failure._tag === "None") return "silent"
   const error = failure.value
   if (neverSent(error)) return "silent"
+  // a cut after a fair time is a timeout like any other (isFailure decides); before, it is silent
   const cut = deadlineCut(error)
-  if (cut !== undefined) return cut.fair ? "failed" : "silent"
+  if (cut !== undefined && !cut.fair) return "silent"
   return isFailure(error) ? "failed" : "answered"
 }

@@ -82,7 +82,9 @@ export const prepare = (
       parsed.password = ""
       url = parsed.toString()
     } catch {
-      // not a URL the platform can send either: it fails the attempt with InvalidUrl
+      // not a URL the platform can send either (it fails the attempt with InvalidUrl): its
+      // credentials still reach no log line, span or error message
+      url = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1")
     }
   } else if (url === target.baseUrl || url.startsWith(`${target.baseUrl}/`)) {
     // the base URL's credentials go to the base URL only, never to another host given in full

@@ -89,8 +89,12 @@ export class BufferedResponse extends Inspectable.Class implements HttpClientRes
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    // a copy: the caller may keep or change it without touching the next read
-    return Effect.sync(() => this.body.slice().buffer as ArrayBuffer)
+    // a copy of exactly the body's bytes (a view may sit in a larger, shared buffer): the caller
+    // may keep or change it without touching the next read
+    return Effect.sync(() => {
+      const body = this.body
+      return body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer
+    })
   }
 
   get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
