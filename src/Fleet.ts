@@ -109,7 +109,9 @@ export const Fleet: Context.Tag<Fleet, Fleet> = membership.FleetMembership as un
 /**
  * A fleet over Redis for the life of the layer. Every breaker made under it (directly with
  * `CircuitBreaker.make`, or inside a `ResilientServiceClient`) joins the fleet under its name,
- * for the life of the breaker's scope; use {@link optOut} to keep one local.
+ * for the life of the breaker's scope; use {@link optOut} to keep one local. A client made under
+ * it also shares its retry budget with the same service's clients on the other replicas: their
+ * successes and failures are exchanged about once a heartbeat, so the budget holds for the fleet.
  *
  * Builds even when Redis is down (the breakers then decide locally until it answers). Fails with
  * a `ConfigError` naming the field for invalid options, and for `url` when `@redis/client` is not

@@ -7,6 +7,7 @@ import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { afterAll, beforeAll, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -14,6 +15,7 @@ import * as Schedule from "effect/Schedule"
 import * as http from "node:http"
 import { CircuitBreaker, Fleet, ResilientServiceClient } from "../src/index.js"
 import * as Scripts from "../src/internal/fleetScripts.js"
+import * as Testing from "../src/Testing.js"
 import { awaitReachable, awaitState, boom, makeReplica, pollUntil, type Replica } from "./utils/fleet.js"
 import { makeLogCapture } from "./utils/logs.js"
 import * as RedisClient from "./utils/redisClient.js"
@@ -43,6 +45,39 @@ describeWithRedis("Fleet", () => {
   const allReachable = (all: ReadonlyArray<Replica>) => Effect.forEach(all, awaitReachable, { discard: true })
 
   const trip = (replica: Replica) => Effect.ignore(replica.breaker(boom)).pipe(Effect.repeatN(1))
+
+  it.scopedLive("the retry budget holds for the fleet: one replica's failed attempts spend the others' budget", () =>
+    Effect.gen(function*() {
+      const fleet = freshFleet()
+      const upstream = Testing.fakeUpstream({ "*": Testing.refused })
+      const [a, b] = yield* Effect.forEach(["a", "b"], (replica) =>
+        Effect.gen(function*() {
+          const context = yield* Layer.build(Fleet.layerRedis({
+            fleet,
+            url: server.url,
+            replica,
+            heartbeat: "100 millis",
+            commandTimeout: "200 millis",
+            connectTimeout: "200 millis"
+          }))
+          yield* pollUntil(Context.get(context, Fleet.Fleet).reachable, (reachable) => reachable)
+          return yield* ResilientServiceClient.make({
+            baseUrl: "http://billing.test",
+            serviceName: "billing",
+            maxAttempts: 1,
+            failureThreshold: 1_000,
+            retryBudget: { maxTokens: 100, tokenRatio: 0.5 }
+          }).pipe(Effect.provide(Layer.merge(Layer.succeedContext(context), upstream.layer)))
+        }))
+      // 60 failed attempts on replica a: 60 tokens of its budget, and of b's once a tells it
+      yield* makeLogCapture().provide(Effect.repeatN(Effect.ignore(a!.get("/charge")), 59))
+      expect((yield* a!.retryBudget).tokens).toBe(40)
+      const shared = yield* pollUntil(b!.retryBudget, (state) => state.tokens < 100)
+      expect(shared).toEqual({ tokens: 40, maxTokens: 100, retriesAllowed: false })
+      // a's own message does not come back to it
+      expect((yield* a!.retryBudget).tokens).toBe(40)
+      expect(upstream.requests().length).toBe(60)
+    }))
 
   it.scopedLive("an opening on one replica opens every replica of the fleet, for the same remaining time", () =>
     Effect.gen(function*() {

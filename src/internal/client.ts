@@ -44,6 +44,7 @@ import * as Response from "./client/response.js"
 import * as RetryDecision from "./client/retryDecision.js"
 import * as Deadlines from "./deadlines.js"
 import * as Defaults from "./defaults.js"
+import * as FleetMembership from "./fleetMembership.js"
 import * as RetryPolicyInternal from "./retryPolicy.js"
 import * as validate from "./validate.js"
 
@@ -195,7 +196,11 @@ export const make = (
       : new RetryPolicyInternal.TokenBucket(config.retryBudget.maxTokens, config.retryBudget.tokenRatio)
     const publishBudget = (bucket: RetryPolicyInternal.TokenBucket) =>
       Metrics.retryBudgetTokens.unsafeUpdate(bucket.milliTokens / 1000, serviceTag)
-    if (budget !== undefined) publishBudget(budget)
+    if (budget !== undefined) {
+      publishBudget(budget)
+      // under a fleet layer, the budget holds for the fleet (its replicas exchange their counts)
+      yield* FleetMembership.shareBudget(serviceName, budget)
+    }
 
     // Closing the client's scope ends its calls: attempts in flight are interrupted (their
     // requests aborted), waits for a backoff or a place in the bulkhead end, and later calls

@@ -122,6 +122,10 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
     // lease tokens carry this layer's instance: two live replicas given the same name never share one
     const instance = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
     const members = new Map<string, Member>()
+    // the retry budgets shared with the fleet, by service (one per service and layer)
+    const budgets = new Map<string, FleetMembership.SharedBudget>()
+    // this layer's budget messages come back too: they carry its instance, and are skipped
+    const budgetSender = `${replica}/${instance}`
     const reachable = yield* Ref.make(false)
     // the first loss after a success is logged, not every failed command of an outage
     let lossLogged = false
@@ -179,6 +183,29 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
       if (published._tag === "Left") return yield* lost(published.left)
       yield* regained
       yield* broadcast({ _tag: "Sync" })
+      yield* sendBudgets
+    })
+
+    // Fleet retry budget: what each shared budget recorded since the last heartbeat, in one
+    // message per heartbeat (none when nothing was recorded). A message lost while Redis is down
+    // is lost: the budget is a throttle, not an account.
+    const sendBudgets: Effect.Effect<void> = Effect.suspend(() => {
+      const counts: Record<string, readonly [number, number]> = {}
+      let any = false
+      for (const [service, budget] of budgets) {
+        const { failures, successes } = budget.takeLocal()
+        if (successes === 0 && failures === 0) continue
+        counts[service] = [successes, failures]
+        any = true
+      }
+      if (!any) return Effect.void
+      return Effect.ignore(
+        connection.send([
+          "PUBLISH",
+          Scripts.budgetChannel(config.fleet),
+          JSON.stringify({ from: budgetSender, counts })
+        ])
+      )
     })
     // the first heartbeat waits for the connection (up to its connect timeout), so that a
     // start is not reported as a loss
@@ -216,6 +243,34 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         }
       })
     })
+
+    yield* connection.subscribe(Scripts.budgetChannel(config.fleet), (message) => {
+      let decoded: { readonly from?: unknown; readonly counts?: unknown }
+      try {
+        decoded = JSON.parse(message) as typeof decoded
+      } catch {
+        return
+      }
+      if (decoded.from === budgetSender || typeof decoded.counts !== "object" || decoded.counts === null) return
+      for (const [service, pair] of Object.entries(decoded.counts as Record<string, unknown>)) {
+        const budget = budgets.get(service)
+        if (budget === undefined || !Array.isArray(pair)) continue
+        const [successes, failures] = pair as Array<unknown>
+        if (typeof successes !== "number" || typeof failures !== "number") continue
+        if (!(successes >= 0 && failures >= 0 && Number.isFinite(successes) && Number.isFinite(failures))) continue
+        budget.applyRemote(successes, failures)
+      }
+    })
+
+    const shareBudget = (service: string, budget: FleetMembership.SharedBudget) =>
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          if (budgets.has(service)) return false
+          budgets.set(service, budget)
+          return true
+        }),
+        (added) => Effect.sync(() => added && budgets.delete(service))
+      ).pipe(Effect.asVoid)
 
     const join = (breaker: CircuitBreaker.CircuitBreaker, hook: FleetHook): Effect.Effect<void, never, Scope.Scope> =>
       Effect.gen(function*() {
@@ -370,6 +425,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
       fleet: config.fleet,
       replica,
       join,
+      shareBudget,
       reachable: Ref.get(reachable),
       replicas: Effect.map(client.replicas, (entries) =>
         entries.map((entry) => {

@@ -39,7 +39,32 @@ export interface FleetService {
    * @internal
    */
   readonly join: (breaker: CircuitBreaker.CircuitBreaker, hook: FleetHook) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Shares a client's retry budget with the same service's budgets on the other replicas, for
+   * the life of the scope: about once a heartbeat, each replica sends what its bucket recorded
+   * (successes, failures) and applies what the others sent. Never a Redis round trip per retry.
+   *
+   * @internal
+   */
+  readonly shareBudget: (service: string, budget: SharedBudget) => Effect.Effect<void, never, Scope.Scope>
 }
+
+/** A retry budget as the fleet sees it. @internal */
+export interface SharedBudget {
+  readonly takeLocal: () => { readonly successes: number; readonly failures: number }
+  readonly applyRemote: (successes: number, failures: number) => void
+}
+
+/**
+ * Shares a client's retry budget with the fleet in context, if any, in the client's scope.
+ *
+ * @internal
+ */
+export const shareBudget = (service: string, budget: SharedBudget): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.flatMap(
+    Effect.serviceOption(FleetMembership),
+    Option.match({ onNone: () => Effect.void, onSome: (membership) => membership.shareBudget(service, budget) })
+  )
 
 /** @internal */
 export const FleetMembership = Context.GenericTag<FleetService>("effect-resilience/Fleet")

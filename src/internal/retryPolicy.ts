@@ -267,6 +267,9 @@ export class TokenBucket implements RetryPolicy.RetryBudget {
   readonly state: Effect.Effect<RetryPolicy.RetryBudgetState>
   readonly recordSuccess: Effect.Effect<void>
   readonly recordFailure: Effect.Effect<boolean>
+  /** Successes and failures recorded here since the fleet last took them (fleet mode). */
+  localSuccesses = 0
+  localFailures = 0
 
   constructor(maxTokens: number, tokenRatio: number) {
     this.maxTokens = maxTokens
@@ -285,14 +288,32 @@ export class TokenBucket implements RetryPolicy.RetryBudget {
   }
 
   unsafeRecordSuccess(): void {
+    this.localSuccesses++
     if (this.milliTokens < this.maxMilliTokens) {
       this.milliTokens = Math.min(this.maxMilliTokens, this.milliTokens + this.refundMilliTokens)
     }
   }
 
   unsafeRecordFailure(): boolean {
+    this.localFailures++
     this.milliTokens = Math.max(0, this.milliTokens - 1000)
     return this.retriesAllowed()
+  }
+
+  /** The successes and failures recorded here since the last call (fleet mode sends them). */
+  takeLocal(): { readonly successes: number; readonly failures: number } {
+    const taken = { successes: this.localSuccesses, failures: this.localFailures }
+    this.localSuccesses = 0
+    this.localFailures = 0
+    return taken
+  }
+
+  /** Applies what other replicas of the fleet recorded, as if it had happened here. */
+  applyRemote(successes: number, failures: number): void {
+    this.milliTokens = Math.min(
+      this.maxMilliTokens,
+      Math.max(0, this.milliTokens - failures * 1000 + successes * this.refundMilliTokens)
+    )
   }
 
   unsafeState(): RetryPolicy.RetryBudgetState {
