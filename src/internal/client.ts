@@ -199,7 +199,13 @@ export const make = (
     if (budget !== undefined) {
       publishBudget(budget)
       // under a fleet layer, the budget holds for the fleet (its replicas exchange their counts)
-      yield* FleetMembership.shareBudget(serviceName, budget)
+      yield* FleetMembership.shareBudget(serviceName, {
+        takeLocal: () => budget.takeLocal(),
+        applyRemote: (successes, failures) => {
+          budget.applyRemote(successes, failures)
+          publishBudget(budget)
+        }
+      })
     }
 
     // Closing the client's scope ends its calls: attempts in flight are interrupted (their

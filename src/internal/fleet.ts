@@ -180,7 +180,11 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
       const published = yield* Effect.either(
         client.heartbeat(replica, config.heartbeatMillis * 3, JSON.stringify(Object.fromEntries(entries)))
       )
-      if (published._tag === "Left") return yield* lost(published.left)
+      if (published._tag === "Left") {
+        // what the budgets recorded meanwhile is dropped, not sent in one burst once Redis is back
+        for (const budget of budgets.values()) budget.takeLocal()
+        return yield* lost(published.left)
+      }
       yield* regained
       yield* broadcast({ _tag: "Sync" })
       yield* sendBudgets
@@ -202,8 +206,8 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
       return Effect.ignore(
         connection.send([
           "PUBLISH",
-          Scripts.budgetChannel(config.fleet),
-          JSON.stringify({ from: budgetSender, counts })
+          Scripts.channel(config.fleet),
+          JSON.stringify({ budgetsFrom: budgetSender, counts })
         ])
       )
     })
@@ -229,7 +233,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
       const change = Scripts.decodeChange(message)
       // this replica's own changes come back too: it knows their generation already, and the
       // protocol ignores a message of a generation it knows (replica names need not be unique)
-      if (change === undefined) return
+      if (change === undefined) return applyBudgets(message)
       const member = members.get(change.service)
       if (member === undefined) return
       Queue.unsafeOffer(member.queue, {
@@ -244,14 +248,16 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
       })
     })
 
-    yield* connection.subscribe(Scripts.budgetChannel(config.fleet), (message) => {
-      let decoded: { readonly from?: unknown; readonly counts?: unknown }
+    // a budget message (on the same channel as the changes: one subscriber connection)
+    const applyBudgets = (message: string): void => {
+      let decoded: { readonly budgetsFrom?: unknown; readonly counts?: unknown }
       try {
         decoded = JSON.parse(message) as typeof decoded
       } catch {
         return
       }
-      if (decoded.from === budgetSender || typeof decoded.counts !== "object" || decoded.counts === null) return
+      if (typeof decoded.budgetsFrom !== "string" || decoded.budgetsFrom === budgetSender) return
+      if (typeof decoded.counts !== "object" || decoded.counts === null) return
       for (const [service, pair] of Object.entries(decoded.counts as Record<string, unknown>)) {
         const budget = budgets.get(service)
         if (budget === undefined || !Array.isArray(pair)) continue
@@ -260,7 +266,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         if (!(successes >= 0 && failures >= 0 && Number.isFinite(successes) && Number.isFinite(failures))) continue
         budget.applyRemote(successes, failures)
       }
-    })
+    }
 
     const shareBudget = (service: string, budget: FleetMembership.SharedBudget) =>
       Effect.acquireRelease(

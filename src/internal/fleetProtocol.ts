@@ -163,6 +163,9 @@ const follow = (state: State, config: Config): Step => {
   if (lease !== undefined) {
     // the period of the lease ended locally: the probe's result (or an adoption) ended it
     if (local.generation === lease.localGeneration && local.state === "half_open") return { state, commands: none }
+    // isolated by hand while holding the lease: the operator's decision is this replica's own
+    // (its opening has no end to share); the lease is dropped and expires
+    if (local.isolated) return { state: { ...state, lease: undefined }, commands: none }
     if (local.state === "closed" || local.state === "open") {
       const outcome = local.state === "closed" ? "close" : "open"
       return {

@@ -58,13 +58,6 @@ export const replicasKey = (fleet: string): string => `fleet:{${encode(fleet)}}:
 /** @internal */
 export const channel = (fleet: string): string => `fleet:{${encode(fleet)}}:changes`
 
-/**
- * The channel on which replicas send what their retry budgets recorded (fleet retry budget).
- *
- * @internal
- */
-export const budgetChannel = (fleet: string): string => `fleet:{${encode(fleet)}}:budgets`
-
 // Shared head of the service scripts: the time, the stored state and the view to answer with.
 const head = `
 local t = redis.call('TIME')
