@@ -92,5 +92,5 @@ export const router = HttpRouter.empty.pipe(
       return yield* HttpServerResponse.json({ accepted: true, snapshot: saved }, { status: 202 })
     })
   ),
-  HttpRouter.concat(StatusApi.router)
+  HttpRouter.concat(StatusApi.routerWithPage)
 )
