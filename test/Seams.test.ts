@@ -212,7 +212,10 @@ describe("an attempt is the request and its body", () => {
         ResilientServiceClient.make({ baseUrl, maxResponseBytes: 0 }).pipe(Effect.provide(upstream.layer))
       )
       expect(invalid).toEqual(
-        ConfigError.InvalidData(["maxResponseBytes"], "[upstream.test] maxResponseBytes must be a positive integer, got 0")
+        ConfigError.InvalidData(
+          ["maxResponseBytes"],
+          "[upstream.test:80] maxResponseBytes must be a positive integer, got 0"
+        )
       )
     }))
 

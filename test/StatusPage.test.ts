@@ -401,7 +401,12 @@ const expectBillingOpen = (html: string) => {
 }
 
 describe("GET /v1/api/status (served by NodeHttpServer on 127.0.0.1)", () => {
-  for (const [name, app] of [["StatusApi.page", StatusApi.page], ["StatusApi.routerWithPage", StatusApi.routerWithPage]] as const) {
+  for (
+    const [name, app] of [["StatusApi.page", StatusApi.page], [
+      "StatusApi.routerWithPage",
+      StatusApi.routerWithPage
+    ]] as const
+  ) {
     it.scoped(`${name} serves the page as HTML, not cached`, () =>
       Effect.gen(function*() {
         yield* HttpServer.serveEffect(app)

@@ -20,10 +20,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import * as LogLevel from "effect/LogLevel"
 import * as MetricLabel from "effect/MetricLabel"
-import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import type * as Queue from "effect/Queue"
@@ -210,12 +210,15 @@ const core = (
     const hub = yield* PubSub.sliding<ResilientServiceClient.CallEvent>(eventsCapacity)
     let subscribers = 0
     const subscribeEvents = Effect.zipRight(
-      Effect.acquireRelease(Effect.sync(() => {
-        subscribers++
-      }), () =>
+      Effect.acquireRelease(
         Effect.sync(() => {
-          subscribers--
-        })),
+          subscribers++
+        }),
+        () =>
+          Effect.sync(() => {
+            subscribers--
+          })
+      ),
       PubSub.subscribe(hub)
     )
     const events = Stream.unwrapScoped(Effect.map(subscribeEvents, (queue) => Stream.fromQueue(queue)))

@@ -155,7 +155,9 @@ const eitherPlace = (
       `is given twice, as ${field} and as ${group}.${field}: keep one (${group}.${field} is the new place)`
     )
   }
-  return Effect.succeed(inGroup !== undefined ? { value: inGroup, path: `${group}.${field}` } : { value: flat, path: field })
+  return Effect.succeed(
+    inGroup !== undefined ? { value: inGroup, path: `${group}.${field}` } : { value: flat, path: field }
+  )
 }
 
 const group = (
@@ -233,7 +235,10 @@ export const settings = (
     const maxConcurrentAt = yield* eitherPlace("bulkhead", "maxConcurrent", options.maxConcurrent, bulkheadGroup)
     const maxQueuedAt = yield* eitherPlace("bulkhead", "maxQueued", options.maxQueued, bulkheadGroup)
     if (bulkheadGroup !== undefined && bulkheadGroup.maxConcurrent === undefined) {
-      return yield* invalidAt(["bulkhead", "maxConcurrent"], "is required in bulkhead: the number of calls that may run at once")
+      return yield* invalidAt(
+        ["bulkhead", "maxConcurrent"],
+        "is required in bulkhead: the number of calls that may run at once"
+      )
     }
     const breakerAt: Record<string, { readonly value: unknown; readonly path: string }> = {}
     for (const field of breakerFields) {
@@ -382,7 +387,9 @@ export const configKeys = (wrapped: unknown): ReadonlyMap<string, string> => {
       if (key !== undefined && path !== "") keys.set(path, key)
       return
     }
-    for (const [field, inner] of Object.entries(value)) visit(inner, path === "" ? field : `${path}.${field}`, depth + 1)
+    for (const [field, inner] of Object.entries(value)) {
+      visit(inner, path === "" ? field : `${path}.${field}`, depth + 1)
+    }
   }
   visit(wrapped, "", 0)
   return keys
@@ -396,8 +403,10 @@ export const culpritOf = (options: unknown, fallback: string | undefined): strin
   }
   if (typeof options.baseUrl === "string") {
     try {
-      const host = new URL(options.baseUrl).host
-      if (host !== "") return host
+      const url = new URL(options.baseUrl)
+      if (url.hostname !== "") {
+        return `${url.hostname}:${url.port !== "" ? url.port : url.protocol === "https:" ? "443" : "80"}`
+      }
     } catch {
       // no host to show: the tag names the client, if any
     }
