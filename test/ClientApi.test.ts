@@ -12,12 +12,14 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { CircuitBreaker, ResilientServiceClient, ServiceRegistry } from "../src/index.js"
@@ -344,4 +346,24 @@ describe("errors that name the culprit", () => {
       expect(Exit.isFailure(exit)).toBe(true)
       expect(yield* registry.statuses).toEqual({})
     }).pipe(Effect.provide(ServiceRegistry.layer)))
+})
+
+describe("events end with the client", () => {
+  it.effect("a stream of events ends when the client's scope closes", () =>
+    Effect.gen(function*() {
+      const upstream = Testing.fakeUpstream({ "/ok": Testing.json(200, {}) })
+      const scope = yield* Scope.make()
+      const client = yield* Scope.extend(ResilientServiceClient.make({ baseUrl }), scope).pipe(
+        Effect.provide(upstream.layer)
+      )
+      const seenOne = yield* Deferred.make<void>()
+      const watched = yield* Effect.fork(
+        Stream.runCount(Stream.tap(client.events, () => Deferred.succeed(seenOne, undefined)))
+      )
+      // the stream subscribes when it starts: call until it has seen an event
+      yield* Effect.repeat(Effect.zipRight(client.get("/ok"), Deferred.isDone(seenOne)), { until: (done) => done })
+      yield* Scope.close(scope, Exit.void)
+      // without the end of the client's events, this would wait for ever
+      expect(yield* Fiber.join(watched)).toBeGreaterThanOrEqual(1)
+    }))
 })

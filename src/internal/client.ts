@@ -208,6 +208,8 @@ const core = (
     // Events are built and published only while someone subscribes: `subscribers` is read on the
     // call's path before anything is allocated for an event.
     const hub = yield* PubSub.sliding<ResilientServiceClient.CallEvent>(eventsCapacity)
+    // subscribers' streams end with the client
+    yield* Effect.addFinalizer(() => PubSub.shutdown(hub))
     let subscribers = 0
     const subscribeEvents = Effect.zipRight(
       Effect.acquireRelease(
