@@ -35,7 +35,8 @@ const env = {
   npm_config_audit: "false",
   npm_config_fund: "false",
   npm_config_update_notifier: "false",
-  npm_config_prefer_offline: "true"
+  npm_config_prefer_offline: "true",
+  NO_COLOR: "1"
 }
 
 interface Ran {
@@ -55,7 +56,8 @@ const run = (command: string, args: ReadonlyArray<string>, options: { cwd: strin
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
     child.on("error", reject)
-    child.on("close", (code) => resolve({ code, output }))
+    // colours (on under CI=true) would split the lines the checks read
+    child.on("close", (code) => resolve({ code, output: output.replace(/\u001b\[[0-9;]*m/g, "") }))
   })
 
 const mustRun = async (command: string, args: ReadonlyArray<string>, options: { cwd: string; extraEnv?: object }) => {

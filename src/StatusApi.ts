@@ -17,6 +17,8 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type { ReplicaStatus } from "./Fleet.js"
+import * as FleetMembership from "./internal/fleetMembership.js"
 import * as statusPage from "./internal/statusPage.js"
 import type { Snapshot } from "./ServiceRegistry.js"
 import { ServiceRegistry } from "./ServiceRegistry.js"
@@ -104,6 +106,18 @@ export interface PageOptions {
    * `"5 seconds"`.
    */
   readonly refreshInterval?: Duration.DurationInput | undefined
+  /**
+   * Fleet mode: a section listing every live replica of the fleet and the state of each of its
+   * breakers; `replicas` undefined shows that Redis does not answer. {@link page} fills it in
+   * when a `Fleet` is in context. Default: no fleet section.
+   *
+   * @since 0.2.0
+   */
+  readonly fleet?: {
+    readonly fleet: string
+    readonly replica: string
+    readonly replicas: ReadonlyArray<ReplicaStatus> | undefined
+  } | undefined
 }
 
 /**
@@ -135,10 +149,24 @@ export interface PageOptions {
  */
 export const renderPage: (snapshot: Snapshot, options?: PageOptions) => string = statusPage.render
 
+// fleet mode: the fleet's replicas, when a fleet is in context (read from Redis, bounded by its
+// command timeout; undefined while it does not answer)
+const fleetSection = Effect.flatMap(
+  Effect.serviceOption(FleetMembership.FleetMembership),
+  Option.match({
+    onNone: () => Effect.succeed(undefined),
+    onSome: (fleet) =>
+      Effect.map(
+        Effect.option(fleet.replicas),
+        (replicas) => ({ fleet: fleet.fleet, replica: fleet.replica, replicas: Option.getOrUndefined(replicas) })
+      )
+  })
+)
+
 const pageResponse = Effect.map(
-  Effect.flatMap(ServiceRegistry, (registry) => registry.snapshot),
-  (snapshot) =>
-    HttpServerResponse.text(renderPage(snapshot), {
+  Effect.zip(Effect.flatMap(ServiceRegistry, (registry) => registry.snapshot), fleetSection),
+  ([snapshot, fleet]) =>
+    HttpServerResponse.text(renderPage(snapshot, { fleet }), {
       contentType: "text/html; charset=utf-8",
       headers: { "cache-control": "no-store", "x-content-type-options": "nosniff" }
     })
@@ -184,6 +212,8 @@ export const api = HttpApi.make("effect-resilience-status").add(group)
  * The status page alone: `GET /v1/api/status` answers 200 with the HTML of {@link renderPage}
  * for the registry's current snapshot (refreshing every 5 seconds). {@link routerWithPage} is
  * {@link router} with this page; {@link router} alone does not serve it.
+ * With a `Fleet` in context (fleet mode) the page also shows the fleet's replicas, read from
+ * Redis on each request.
  *
  * @example
  * ```ts

@@ -78,3 +78,10 @@ export * as Metrics from "./Metrics.js"
  * @since 0.1.0
  */
 export * as UndiciTransport from "./UndiciTransport.js"
+
+/**
+ * Fleet mode: replicas share their breakers through Redis (optional, needs `@redis/client`).
+ *
+ * @since 0.2.0
+ */
+export * as Fleet from "./Fleet.js"

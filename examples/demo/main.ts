@@ -7,6 +7,8 @@
  *   npm run demo -- --real-timings   the guide's timings (10 s timeout, 1 s backoff, 60 s recovery)
  *   npm run demo -- --serve          keep the gateway up, print its URLs, and let a person break
  *                                    and heal the upstream (POST /demo/upstream/down, /up)
+ *   npm run demo -- --fleet          three replica processes sharing their breakers through Redis
+ *                                    (needs redis-server on PATH; see fleet.ts)
  */
 import { HttpClient, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
@@ -388,10 +390,15 @@ const main = program.pipe(
   Logger.withMinimumLogLevel(LogLevel.None)
 )
 
-Effect.runPromise(main).then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error)
-    process.exit(1)
-  }
-)
+if (process.argv.includes("--fleet")) {
+  // the fleet demo: replica processes sharing their breakers through Redis
+  void import("./fleet.js")
+} else {
+  Effect.runPromise(main).then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
+}

@@ -18,7 +18,9 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
@@ -45,6 +47,7 @@ import * as Outcome from "./client/outcome.js"
 import * as Request from "./client/request.js"
 import * as Response from "./client/response.js"
 import * as RetryDecision from "./client/retryDecision.js"
+import * as Deadlines from "./deadlines.js"
 import * as Defaults from "./defaults.js"
 import * as RetryPolicyInternal from "./retryPolicy.js"
 
@@ -228,6 +231,7 @@ const core = (
       hub.unsafeOffer(event)
     }
     const clock: Clock.Clock = yield* Effect.clock
+    const deadlines = Deadlines.make(clock, yield* Effect.scope)
     const bulkhead = config.bulkhead === undefined
       ? undefined
       : Bulkhead.make(serviceName, config.bulkhead.maxConcurrent, config.bulkhead.maxQueued)
@@ -323,39 +327,63 @@ const core = (
     /**
      * One attempt: the request and (unless the call streams) its whole body, bounded by the
      * attempt timeout, or by what is left of the call's deadline when that is shorter. The
-     * limit interrupts the attempt, whatever the transport does with its `AbortSignal`; the
-     * platform aborts the request when it is interrupted.
+     * attempt runs in a fiber of its own, which the client's deadline timer interrupts when the
+     * limit passes, whatever the transport does with its `AbortSignal` (the platform aborts the
+     * request when it is interrupted: the fast path that also frees the connection). The fiber
+     * is interruptible even when the caller is not (a call made while acquiring a resource).
      */
     const attempt = (
       request: HttpClientRequest.HttpClientRequest,
       call: Call,
       limitMillis: number,
       cutByDeadline: boolean
-    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
-      // interruptible even when the caller is not (a call made while acquiring a resource):
-      // the timeout must be able to end it
-      const exchange = Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, ClientError>((fiber) => {
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
+      Effect.suspend(() => {
         if (closed) return Effect.interrupt
-        attemptsInFlight.add(fiber)
-        return Effect.ensuring(
-          Effect.interruptible(
-            Effect.flatMap(platform.execute(request), (response) => receive(request, response, call))
-          ),
-          Effect.sync(() => attemptsInFlight.delete(fiber))
+        const exchange = Effect.interruptible(
+          Effect.flatMap(platform.execute(request), (response) => receive(request, response, call))
+        )
+        return Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(Effect.fork(exchange), (fiber) => {
+            let timedOut = false
+            attemptsInFlight.add(fiber)
+            const expire = Effect.sync(() => {
+              timedOut = true
+              fiber.unsafeInterruptAsFork(FiberId.none)
+            })
+            return Effect.flatMap(
+              deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
+              (entry) =>
+                Effect.onExit(
+                  // awaited, not joined: the attempt's fiber refs are not the caller's to inherit
+                  restore(
+                    Effect.catchAllCause(
+                      Effect.flatten(Fiber.await(fiber)),
+                      (cause): Effect.Effect<never, ClientError> =>
+                        timedOut && Cause.isInterruptedOnly(cause)
+                          ? Effect.fail(
+                            cutByDeadline
+                              ? deadlineError(
+                                call.deadlineMillis,
+                                "during an attempt",
+                                Outcome.isFairCut(limitMillis, call.timeoutMillis, call.deadlineMillis)
+                              )
+                              : timeoutError(limitMillis)
+                          )
+                          : Effect.failCause(cause)
+                    )
+                  ),
+                  (exit) => {
+                    deadlines.remove(entry)
+                    attemptsInFlight.delete(fiber)
+                    // the caller was interrupted while it waited: its attempt ends with it
+                    return Exit.isInterrupted(exit) && !timedOut ? Fiber.interruptFork(fiber) : Effect.void
+                  }
+                )
+            )
+          })
         )
       })
-      return Effect.timeoutFail(exchange, {
-        duration: Duration.millis(limitMillis),
-        onTimeout: () =>
-          cutByDeadline
-            ? deadlineError(
-              call.deadlineMillis,
-              "during an attempt",
-              Outcome.isFairCut(limitMillis, call.timeoutMillis, call.deadlineMillis)
-            )
-            : timeoutError(limitMillis)
-      })
-    }
 
     // the success line is Debug: skip building it (and annotating) unless Debug is enabled
     const logSuccess = (request: HttpClientRequest.HttpClientRequest) =>
@@ -644,7 +672,7 @@ const core = (
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
       Effect.withFiberRuntime((fiber) => {
         if (closed) return Effect.interrupt
-        const settings = Options.callSettings(config, fiber.getFiberRef(currentCallOptions), own)
+        const settings = Options.callSettings(config, fiber.getFiberRef(currentCallOptions), own, clientCallSettings)
         if (Either.isLeft(settings)) return Effect.fail(settings.left)
         const prepared = Request.prepare(target, request)
         const tracer = fiber.currentTracer
@@ -656,6 +684,8 @@ const core = (
             (span) => callWith(prepared, settings.right, span)
           )
       })
+
+    const clientCallSettings = Options.defaultCallSettings(config)
 
     const httpClient: HttpClient.HttpClient.With<ClientError> = HttpClient.makeWith<never, never, ClientError, never>(
       (request) => Effect.flatMap(request, (request) => executeWith(request, undefined)),

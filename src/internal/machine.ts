@@ -87,6 +87,8 @@ export type Reason =
   | "recovered"
   | "isolated"
   | "reset"
+  | "fleet_opened"
+  | "fleet_closed"
 
 /** @internal */
 export interface Transition {
@@ -121,6 +123,13 @@ export interface Machine<S> {
   /** The tickets of this generation, built once per transition rather than per call. */
   readonly callTicket: Ticket
   readonly probeTicket: Ticket
+  /**
+   * Fleet mode: a `half_open` probe also needs the fleet's probe lease. Absent (the default) or
+   * `false` while the fleet is unreachable: probes are decided locally.
+   */
+  readonly fleetGated?: boolean | undefined
+  /** Fleet mode: the generation whose `half_open` period holds the fleet's probe lease. */
+  readonly leaseGeneration?: number | undefined
 }
 
 /**
@@ -143,6 +152,22 @@ export type Event =
   | { readonly _tag: "Failure"; readonly ticket: Ticket; readonly durationMillis?: number | undefined }
   | { readonly _tag: "Ignored"; readonly ticket: Ticket }
   | { readonly _tag: "Silent"; readonly ticket: Ticket }
+  | FleetEvent
+
+/**
+ * What the fleet tells a breaker: the fleet opened for `remainingMillis` more (`AdoptOpen`) or
+ * closed (`AdoptClose`); the probe lease of the `half_open` period of `generation` was granted,
+ * or lost (denied, expired); the fleet became reachable or unreachable (`FleetReachable`: while
+ * it is reachable, a probe needs the lease).
+ *
+ * @internal
+ */
+export type FleetEvent =
+  | { readonly _tag: "AdoptOpen"; readonly remainingMillis: number }
+  | { readonly _tag: "AdoptClose" }
+  | { readonly _tag: "LeaseGranted"; readonly generation: number }
+  | { readonly _tag: "LeaseLost"; readonly generation: number }
+  | { readonly _tag: "FleetReachable"; readonly reachable: boolean }
 
 /** @internal */
 export type Decision = Ticket | Rejected | Guarded | undefined
@@ -292,7 +317,34 @@ const advance = <S>(machine: Machine<S>, now: number, config: Config<S>): Machin
 }
 
 const hasProbePermit = (machine: Machine<unknown>, config: Pick<Config<unknown>, "halfOpenMaxProbes">): boolean =>
-  machine.probesInFlight + machine.probeSuccesses < config.halfOpenMaxProbes
+  machine.probesInFlight + machine.probeSuccesses < config.halfOpenMaxProbes && !awaitsLease(machine)
+
+/** Fleet mode: `half_open` without the fleet's probe lease for this period. */
+const awaitsLease = (machine: Machine<unknown>): boolean =>
+  machine.fleetGated === true && machine.leaseGeneration !== machine.generation
+
+const settleFleet = <S>(machine: Machine<S>, event: FleetEvent, config: Config<S>, now: number): Machine<S> => {
+  switch (event._tag) {
+    case "AdoptOpen": {
+      if (machine.isolated) return machine
+      // an opening that has ended changes nothing for a breaker that is testing recovery already
+      if (machine.state === "half_open" && event.remainingMillis <= 0) return machine
+      const openUntil = now + Math.max(0, event.remainingMillis)
+      if (machine.state === "open") return openUntil === machine.openUntil ? machine : { ...machine, openUntil }
+      return enter(machine, "open", now, "fleet_opened", { opens: machine.opens + 1, openUntil })
+    }
+    case "AdoptClose":
+      return machine.state === "closed" || machine.isolated ? machine : close(machine, config, now, "fleet_closed")
+    case "LeaseGranted":
+      return machine.state === "half_open" && event.generation === machine.generation
+        ? { ...machine, leaseGeneration: event.generation }
+        : machine
+    case "LeaseLost":
+      return machine.leaseGeneration === event.generation ? { ...machine, leaseGeneration: undefined } : machine
+    case "FleetReachable":
+      return (machine.fleetGated === true) === event.reachable ? machine : { ...machine, fleetGated: event.reachable }
+  }
+}
 
 const rejectOpen = (machine: Machine<unknown>, now: number): Rejected => ({
   _tag: "Rejected",
@@ -363,10 +415,18 @@ const settle = <S>(machine: Machine<S>, event: Event, config: Config<S>, now: nu
         : enter(machine, "open", now, "isolated", { isolated: true, openUntil: Infinity })
     case "Reset":
       return close(machine, config, now, "reset")
+    case "AdoptOpen":
+    case "AdoptClose":
+    case "LeaseGranted":
+    case "LeaseLost":
+    case "FleetReachable":
+      return settleFleet(machine, event, config, now)
   }
   if (event.ticket.generation !== machine.generation) return machine
   if (machine.state === "closed") return settleClosed(machine, event, config, now)
   // half_open: only probes hold tickets of this generation
+  // fleet mode: a probe whose lease was lost says nothing, whatever its result
+  if (awaitsLease(machine)) return probeEnded(machine, event.ticket, machine.probeSuccesses)
   switch (event._tag) {
     case "Success":
     case "Ignored": {

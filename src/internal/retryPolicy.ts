@@ -11,6 +11,7 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import type * as RetryPolicy from "../RetryPolicy.js"
 import * as Defaults from "./defaults.js"
+import * as validate from "./validate.js"
 
 /** @internal */
 export const defaults = Defaults.retry
@@ -32,13 +33,10 @@ const duration = (
   fallback: Duration.DurationInput | undefined
 ): Either.Either<Duration.Duration | undefined, Invalid> => {
   if (value === undefined) return Either.right(fallback === undefined ? undefined : Duration.decode(fallback))
-  const decoded = Duration.decodeUnknown(value)
-  if (Option.isNone(decoded)) {
-    return Either.left({ field, reason: `must be a duration such as "1 second", got ${describe(value)}` })
-  }
-  return Duration.greaterThan(decoded.value, Duration.zero) && Duration.isFinite(decoded.value)
-    ? Either.right(decoded.value)
-    : Either.left({ field, reason: `must be a positive, finite duration, got ${describe(value)}` })
+  return Either.mapLeft(validate.checkPositiveDuration([field], value), (error) => ({
+    field,
+    reason: error._op === "InvalidData" ? error.message : String(error)
+  }))
 }
 
 /** @internal */

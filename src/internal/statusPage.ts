@@ -3,10 +3,24 @@ import * as Option from "effect/Option"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as ServiceRegistry from "../ServiceRegistry.js"
 import type { BreakerState, ServiceStatus } from "../ServiceStatus.js"
+import type * as FleetMembership from "./fleetMembership.js"
 
 /** @internal */
 export interface PageOptions {
   readonly refreshInterval?: Duration.DurationInput | undefined
+  readonly fleet?: FleetSection | undefined
+}
+
+/**
+ * The fleet part of the page: every live replica and its breakers' states; `replicas` is
+ * undefined while Redis does not answer.
+ *
+ * @internal
+ */
+export interface FleetSection {
+  readonly fleet: string
+  readonly replica: string
+  readonly replicas: ReadonlyArray<FleetMembership.ReplicaStatus> | undefined
 }
 
 /** @internal */
@@ -166,7 +180,49 @@ dd .ago{display:block}
 .transitions li{padding:.4rem .75rem;border-top:1px solid #eff2f5}
 .transitions li:first-child{border-top:0}
 .empty{color:#59636e}
+.fleet{margin-top:2rem}
+.fleet h2{font-size:1.2rem}
+.fleet table{border-collapse:collapse;background:#fff;border:1px solid #d1d9e0;border-radius:.5rem;width:100%}
+.fleet th,.fleet td{padding:.4rem .75rem;border-top:1px solid #eff2f5;text-align:left}
 `
+
+const isState = (u: unknown): u is BreakerState => u === "closed" || u === "half_open" || u === "open"
+
+const fleetSection = (section: FleetSection): string => {
+  const title = `<h2 id="fleet-title">Fleet <code>${escapeHtml(section.fleet)}</code></h2>`
+  const open = `<section class="fleet" aria-labelledby="fleet-title" data-fleet="${escapeHtml(section.fleet)}">`
+  if (section.replicas === undefined) {
+    return `${open}
+${title}
+<p class="empty">Redis does not answer: the fleet's state is unknown (this replica: <code>${
+      escapeHtml(section.replica)
+    }</code>).</p>
+</section>`
+  }
+  const services = [...new Set(section.replicas.flatMap((r) => Object.keys(r.services)))].sort()
+  const head = `<tr><th>Replica</th><th>Heartbeat</th>${
+    services.map((service) => `<th>${escapeHtml(service)}</th>`).join("")
+  }</tr>`
+  const rows = section.replicas.map((r) => {
+    const cells = services.map((service) => {
+      const state = r.services[service]?.state
+      return `<td data-service="${escapeHtml(service)}">${isState(state) ? badge(state) : "—"}</td>`
+    })
+    const name = r.replica === section.replica ? `${escapeHtml(r.replica)} (this one)` : escapeHtml(r.replica)
+    return `<tr data-replica="${escapeHtml(r.replica)}"><td>${name}</td><td>${
+      escapeHtml(`${formatSpan(r.ageMillis)} ago`)
+    }</td>${cells.join("")}</tr>`
+  })
+  return `${open}
+${title}
+<table>
+<thead>${head}</thead>
+<tbody>
+${rows.join("\n")}
+</tbody>
+</table>
+</section>`
+}
 
 /** @internal */
 export const render = (snapshot: ServiceRegistry.Snapshot, options?: PageOptions): string => {
@@ -211,7 +267,7 @@ ${
       ? `<p class="empty">No transition since the services were registered.</p>`
       : `<ol>\n${transitions.map((item) => transitionItem(item, now)).join("\n")}\n</ol>`
   }
-</section>
+</section>${options?.fleet === undefined ? "" : `\n${fleetSection(options.fleet)}`}
 </main>
 </body>
 </html>

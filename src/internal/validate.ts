@@ -1,6 +1,9 @@
 /**
  * Option validation shared by every constructor: each check fails with a `ConfigError` whose
- * path names the option and whose message says what was wrong with it.
+ * path names the option and whose message says what was wrong with it. Each rule is written once,
+ * as a synchronous check (`check…`, usable outside an effect: the strategy constructors); the
+ * effectful forms (`positiveInteger`, …) apply a default and run the same check (an `Either` is
+ * an `Effect`).
  *
  * @internal
  */
@@ -28,29 +31,16 @@ export const positiveInteger = (
   field: string,
   value: unknown,
   fallback: number
-): Effect.Effect<number, ConfigError.ConfigError> => {
-  if (value === undefined) return Effect.succeed(fallback)
-  return typeof value === "number" && Number.isSafeInteger(value) && value > 0
-    ? Effect.succeed(value)
-    : invalid(field, `must be a positive integer, got ${show(value)}`)
-}
+): Effect.Effect<number, ConfigError.ConfigError> =>
+  value === undefined ? Effect.succeed(fallback) : checkPositiveInteger([field], value)
 
 /** @internal */
 export const positiveDuration = (
   field: string,
   value: unknown,
   fallback: Duration.DurationInput
-): Effect.Effect<Duration.Duration, ConfigError.ConfigError> => {
-  if (value === undefined) return Effect.succeed(Duration.decode(fallback))
-  const decoded = Duration.decodeUnknown(value)
-  if (decoded._tag === "None") {
-    return invalid(field, `must be a duration such as "10 seconds" or a number of milliseconds, got ${show(value)}`)
-  }
-  const duration = decoded.value
-  return Duration.greaterThan(duration, Duration.zero) && Duration.isFinite(duration)
-    ? Effect.succeed(duration)
-    : invalid(field, `must be a positive, finite duration, got ${show(value)}`)
-}
+): Effect.Effect<Duration.Duration, ConfigError.ConfigError> =>
+  value === undefined ? Effect.succeed(Duration.decode(fallback)) : checkPositiveDuration([field], value)
 
 /** @internal */
 export const nonEmptyString = (

@@ -490,6 +490,22 @@ const callDuration = (
 export const callSettings = (
   client: Settings,
   scoped: ResilientServiceClient.CallOptions,
+  own: ResilientServiceClient.CallOptions | undefined,
+  defaults: Either.Either<CallSettings, Cause.IllegalArgumentException>
+): Either.Either<CallSettings, Cause.IllegalArgumentException> =>
+  // the common call sets nothing: the client's own settings, made once
+  scoped.timeout === undefined && scoped.deadline === undefined && scoped.stream === undefined &&
+    (own === undefined || (own.timeout === undefined && own.deadline === undefined && own.stream === undefined))
+    ? defaults
+    : resolveCallSettings(client, scoped, own)
+
+/** The client's settings for a call that sets nothing of its own. @internal */
+export const defaultCallSettings = (client: Settings): Either.Either<CallSettings, Cause.IllegalArgumentException> =>
+  Either.right({ timeoutMillis: client.timeoutMillis, deadlineMillis: client.deadlineMillis, stream: false })
+
+const resolveCallSettings = (
+  client: Settings,
+  scoped: ResilientServiceClient.CallOptions,
   own: ResilientServiceClient.CallOptions | undefined
 ): Either.Either<CallSettings, Cause.IllegalArgumentException> =>
   Either.gen(function*() {

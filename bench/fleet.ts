@@ -1,0 +1,183 @@
+/**
+ * Fleet mode, N replicas in this process (each its own fleet layer and Redis connections) on a
+ * private redis-server:
+ *
+ * - propagation: one replica's breaker opens; the delay until each other replica's breaker has
+ *   opened (p50 / p99 over every follower of every round);
+ * - an outage: every replica calls a dead service every 10 ms for a while; how many calls reach
+ *   it, fleet against independent breakers (the same replicas under `Fleet.optOut`);
+ * - the call path: closed-path ns per call and open-path rejections per second of a breaker in
+ *   the fleet against one outside it, measured in the same run.
+ */
+import { Context, Effect, Exit, Layer, Logger, LogLevel, Queue, Schedule } from "effect"
+import { CircuitBreaker, Fleet } from "../src/index.js"
+import { startRedis } from "../test/utils/redisServer.js"
+import { times } from "./breaker.js"
+import { median, type Options, percentile, round } from "./lib.js"
+
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6
+
+const replicas = (url: string, fleet: string, n: number) =>
+  Effect.forEach(
+    Array.from({ length: n }, (_, i) => i + 1),
+    (i) =>
+      Effect.map(
+        Layer.build(Fleet.layerRedis({ fleet, url, replica: `r${i}`, heartbeat: "200 millis" })),
+        (context) => ({ context, fleet: Context.get(context, Fleet.Fleet) })
+      ),
+    { concurrency: "unbounded" }
+  )
+
+const awaitReachable = (fleet: Fleet.Fleet) =>
+  fleet.reachable.pipe(
+    Effect.repeat({ until: (reachable) => reachable, schedule: Schedule.spaced("10 millis") }),
+    Effect.timeout("10 seconds")
+  )
+
+const propagation = (url: string, n: number, rounds: number) =>
+  Effect.scoped(Effect.gen(function*() {
+    const all = yield* replicas(url, `bench-propagation-${n}`, n)
+    for (const r of all) yield* awaitReachable(r.fleet)
+    const delays: Array<number> = []
+    for (let round = 0; round < rounds; round++) {
+      yield* Effect.scoped(Effect.gen(function*() {
+        const breakers = yield* Effect.forEach(all, (r) =>
+          CircuitBreaker.make({ name: `svc-${round}`, failureThreshold: 1, recoveryTimeout: "1 minute" }).pipe(
+            Effect.provide(r.context)
+          ))
+        // let every replica read the fleet's view of the new service first
+        yield* Effect.sleep("300 millis")
+        const followers = yield* Effect.forEach(breakers.slice(1), (b) =>
+          b.subscribe)
+        const start = nowMs()
+        yield* Effect.either(breakers[0]!(Effect.fail("down")))
+        const seen = yield* Effect.forEach(
+          followers,
+          (queue) =>
+            Queue.take(queue).pipe(
+              Effect.repeat({
+                until: (change) =>
+                  change.to === "open"
+              }),
+              Effect.map(() => nowMs() - start),
+              Effect.timeout("5 seconds")
+            ),
+          { concurrency: "unbounded" }
+        )
+        delays.push(...seen)
+      }))
+    }
+    const sorted = [...delays].sort((a, b) => a - b)
+    return { replicas: n, rounds, p50Ms: round(percentile(sorted, 0.5), 1), p99Ms: round(percentile(sorted, 0.99), 1) }
+  }))
+
+const outage = (url: string, n: number, seconds: number, shared: boolean) =>
+  Effect.scoped(Effect.gen(function*() {
+    const all = yield* replicas(url, `bench-outage-${n}-${shared}`, n)
+    for (const r of all) yield* awaitReachable(r.fleet)
+    let reached = 0
+    const dead = Effect.suspend(() => {
+      reached++
+      return Effect.fail("down")
+    })
+    const breakers = yield* Effect.forEach(all, (r) => {
+      const make = CircuitBreaker.make({ name: "upstream", failureThreshold: 5, recoveryTimeout: "500 millis" })
+      return (shared ? make : Fleet.optOut(make)).pipe(Effect.provide(r.context))
+    })
+    yield* Effect.sleep("300 millis")
+    const deadline = nowMs() + seconds * 1000
+    // calls that reached the service before the first rejection anywhere (the openings) and after
+    // (the probes of the half-open periods)
+    let atFirstRejection: number | undefined
+    yield* Effect.forEach(
+      breakers,
+      (breaker) =>
+        Effect.either(breaker(dead)).pipe(
+          Effect.tap((result) => {
+            if (result._tag === "Left" && result.left !== "down" && atFirstRejection === undefined) {
+              atFirstRejection = reached
+            }
+          }),
+          Effect.zipRight(Effect.sleep("10 millis")),
+          Effect.repeat({ while: () => nowMs() < deadline })
+        ),
+      { concurrency: "unbounded", discard: true }
+    )
+    return { total: reached, afterFirstRejection: reached - (atFirstRejection ?? reached) }
+  }))
+
+let tick = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) * 1000
+}
+
+const timeSync = (effect: Effect.Effect<unknown, unknown>): number => {
+  const start = tick()
+  const exit = Effect.runSyncExit(effect)
+  const elapsed = tick() - start
+  if (Exit.isFailure(exit)) throw new Error(`benchmark failed: ${String(exit.cause)}`)
+  return elapsed
+}
+
+const callPath = (url: string, calls: number, repeats: number) =>
+  Effect.gen(function*() {
+    const [r] = yield* replicas(url, "bench-call-path", 1)
+    const make = (name: string, inFleet: boolean) => {
+      const made = CircuitBreaker.make({ name, failureThreshold: 1, recoveryTimeout: "1 hour" })
+      return (inFleet ? made : Fleet.optOut(made)).pipe(Effect.provide(r!.context))
+    }
+    const local = { closed: yield* make("local-closed", false), open: yield* make("local-open", false) }
+    const fleet = { closed: yield* make("fleet-closed", true), open: yield* make("fleet-open", true) }
+    yield* Effect.either(local.open(Effect.fail("down")))
+    yield* Effect.either(fleet.open(Effect.fail("down")))
+    const task = Effect.succeed(1)
+    const closedLocal: Array<number> = []
+    const closedFleet: Array<number> = []
+    const openLocal: Array<number> = []
+    const openFleet: Array<number> = []
+    for (let i = 0; i < repeats; i++) {
+      // alternate the order between repeats
+      const pairs: Array<[Array<number>, CircuitBreaker.CircuitBreaker, boolean]> = [
+        [closedLocal, local.closed, false],
+        [closedFleet, fleet.closed, false],
+        [openLocal, local.open, true],
+        [openFleet, fleet.open, true]
+      ]
+      for (const [out, breaker, open] of i % 2 === 0 ? pairs : pairs.reverse()) {
+        out.push(timeSync(times(open ? Effect.either(breaker(task)) : breaker(task), calls)) / calls)
+      }
+    }
+    return {
+      calls,
+      repeats,
+      closedNsPerCall: { local: round(median(closedLocal), 1), fleet: round(median(closedFleet), 1) },
+      openRejectionsPerSec: {
+        local: Math.round(1e9 / median(openLocal)),
+        fleet: Math.round(1e9 / median(openFleet))
+      }
+    }
+  })
+
+export const runFleet = async (opts: Options) => {
+  if (opts.wall) tick = () => Number(process.hrtime.bigint())
+  const server = await startRedis()
+  try {
+    const program = Effect.gen(function*() {
+      const rounds = opts.quick ? 5 : 20
+      const prop3 = yield* propagation(server.url, 3, rounds)
+      const prop10 = yield* propagation(server.url, 10, rounds)
+      const seconds = opts.quick ? 2 : 5
+      const outages = []
+      for (const n of [3, 10]) {
+        const fleet = yield* outage(server.url, n, seconds, true)
+        const independent = yield* outage(server.url, n, seconds, false)
+        outages.push({ replicas: n, seconds, fleet, independent })
+      }
+      const path = yield* Effect.scoped(callPath(server.url, opts.quick ? 100_000 : 300_000, opts.quick ? 5 : 7))
+      return { propagation: [prop3, prop10], outages, callPath: path }
+    })
+    return await Effect.runPromise(program.pipe(Logger.withMinimumLogLevel(LogLevel.None)))
+  } finally {
+    await server.stop()
+  }
+}

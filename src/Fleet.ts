@@ -1,0 +1,197 @@
+/**
+ * Fleet mode: the replicas of a service share their circuit breakers through Redis. When one
+ * replica's breaker opens, every replica's breaker of the same name opens for the same remaining
+ * time; in `half_open` exactly one replica of the fleet probes; every replica publishes its
+ * breakers' statuses. Calls never touch Redis: they read the local breaker, and a replica that
+ * loses Redis keeps working on its own breakers until Redis is back.
+ *
+ * Needs the optional peer dependency `@redis/client`. See docs/fleet.md.
+ *
+ * @since 0.2.0
+ */
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as internal from "./internal/fleet.js"
+import * as membership from "./internal/fleetMembership.js"
+import * as Redis from "./internal/redis.js"
+import type { ServiceStatusJson } from "./ServiceStatus.js"
+
+/**
+ * Options of a fleet layer. Durations are `Duration` inputs (`"1 second"`, or milliseconds).
+ *
+ * - `fleet` (required): the fleet's name; replicas with the same name share breakers of the same
+ *   name (a breaker's `name`, a client's `serviceName`).
+ * - `url` (required): the Redis server, `redis://[user:password@]host:port[/db]` or `rediss://`.
+ * - `replica`: this replica's name in the fleet status (default: `replica-` and a random suffix).
+ * - `quorum` (default 1): how many distinct replicas must open within `quorumWindow` (default
+ *   `"10 seconds"`) before the opening becomes fleet-wide.
+ * - `leaseTtl` (default `"15 seconds"`): how long the half-open probe lease lasts; a probe still
+ *   running after it cannot close or open the fleet, and another replica may probe.
+ * - `heartbeat` (default `"1 second"`): how often the replica publishes its statuses and
+ *   re-reads the fleet's state; a replica is gone from the status after 3 missed heartbeats.
+ * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command.
+ * - `connectTimeout` (default `"1 second"`): the bound on opening a connection.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  readonly fleet: string
+  readonly url: string
+  readonly replica?: string | undefined
+  readonly quorum?: number | undefined
+  readonly quorumWindow?: Duration.DurationInput | undefined
+  readonly leaseTtl?: Duration.DurationInput | undefined
+  readonly heartbeat?: Duration.DurationInput | undefined
+  readonly commandTimeout?: Duration.DurationInput | undefined
+  readonly connectTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * A Redis command that got no answer (the server is down, hung or answered with an error).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const RedisError: typeof Redis.RedisError = Redis.RedisError
+
+/**
+ * @since 0.2.0
+ * @category errors
+ */
+export type RedisError = Redis.RedisError
+
+/**
+ * One live replica of the fleet, as its last heartbeat described it: its name, the time since
+ * that heartbeat in milliseconds (Redis's clock), and its breakers' statuses (wire JSON) by
+ * service name.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReplicaStatus {
+  readonly replica: string
+  readonly ageMillis: number
+  readonly services: Record<string, ServiceStatusJson>
+}
+
+/**
+ * The fleet this replica belongs to.
+ *
+ * - `fleet`, `replica`: the names.
+ * - `reachable`: whether Redis answered the last command.
+ * - `replicas`: every live replica of the fleet with its statuses, read from Redis; fails with
+ *   `RedisError` when Redis does not answer.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Fleet {
+  readonly fleet: string
+  readonly replica: string
+  readonly reachable: Effect.Effect<boolean>
+  readonly replicas: Effect.Effect<ReadonlyArray<ReplicaStatus>, RedisError>
+}
+
+/**
+ * The fleet service. Breakers and clients made where it is in context join the fleet.
+ *
+ * @since 0.2.0
+ * @category tags
+ */
+export const Fleet: Context.Tag<Fleet, Fleet> = membership.FleetMembership as unknown as Context.Tag<Fleet, Fleet>
+
+/**
+ * A fleet over Redis for the life of the layer. Every breaker made under it (directly with
+ * `CircuitBreaker.make`, or inside a `ResilientServiceClient`) joins the fleet under its name,
+ * for the life of the breaker's scope; use {@link optOut} to keep one local.
+ *
+ * Builds even when Redis is down (the breakers then decide locally until it answers). Fails with
+ * a `ConfigError` naming the field for invalid options, and for `url` when `@redis/client` is not
+ * installed.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, Fleet } from "effect-resilience"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const breaker = yield* CircuitBreaker.make({ name: "billing" })
+ *   return yield* breaker(Effect.succeed("charged"))
+ * }).pipe(
+ *   Effect.scoped,
+ *   Effect.provide(Fleet.layerRedis({ fleet: "checkout", url: "redis://127.0.0.1:6379" }))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerRedis = (options: Options): Layer.Layer<Fleet, ConfigError.ConfigError> =>
+  internal.layer(options) as unknown as Layer.Layer<Fleet, ConfigError.ConfigError>
+
+/**
+ * Runs `self` without the fleet in context: breakers made inside stay local.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const optOut = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.mapInputContext(
+    self,
+    (context: Context.Context<R>) => Context.omit(membership.FleetMembership)(context) as Context.Context<R>
+  )
+
+/**
+ * Where {@link router} answers: `GET /v1/api/status/fleet`.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const statusPath = "/v1/api/status/fleet"
+
+/**
+ * The fleet's status as JSON, read from Redis on each request:
+ * `{ fleet, replica, reachable: true, replicas: [{ replica, age_ms, services: { [name]: status } }] }`
+ * with 200, every live replica listed (statuses in the wire JSON of `ServiceStatus`). When Redis
+ * does not answer: 503 with `{ fleet, replica, reachable: false, error }`. Mount it beside
+ * `StatusApi.router`.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter } from "@effect/platform"
+ * import { Fleet, StatusApi } from "effect-resilience"
+ *
+ * const app = StatusApi.router.pipe(HttpRouter.concat(Fleet.router))
+ * ```
+ *
+ * @since 0.2.0
+ * @category routers
+ */
+export const router: HttpRouter.HttpRouter<never, Fleet> = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    statusPath,
+    Effect.flatMap(Fleet, (fleet) =>
+      fleet.replicas.pipe(
+        Effect.flatMap((replicas) =>
+          HttpServerResponse.json({
+            fleet: fleet.fleet,
+            replica: fleet.replica,
+            reachable: true,
+            replicas: replicas.map((r) => ({ replica: r.replica, age_ms: r.ageMillis, services: r.services }))
+          })
+        ),
+        Effect.catchTag("RedisError", (error) =>
+          HttpServerResponse.json(
+            { fleet: fleet.fleet, replica: fleet.replica, reachable: false, error: error.message },
+            { status: 503 }
+          )),
+        Effect.orDie
+      ))
+  )
+)

@@ -1,0 +1,389 @@
+/**
+ * Fleet mode's effectful shell. One Redis connection (and one subscriber) per fleet layer; per
+ * joined breaker, one fiber that feeds the pure protocol (`fleetProtocol.ts`) its events in
+ * order (local transitions, fleet messages, answers, timers) and runs the commands it returns.
+ * A heartbeat fiber publishes the replica's statuses, re-reads every breaker's fleet view (so a
+ * lost message costs at most one heartbeat) and notices Redis coming back.
+ *
+ * Nothing here is on a call's path: calls read the local breaker only. Every Redis command is
+ * bounded by the connection's timeout; a failure makes the fleet unreachable for every breaker of
+ * the layer (logged once), and the next heartbeat that gets an answer makes it reachable again.
+ *
+ * @internal
+ */
+import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
+import type * as CircuitBreaker from "../CircuitBreaker.js"
+import * as ServiceStatus from "../ServiceStatus.js"
+import type { FleetHook } from "./circuitBreaker.js"
+import * as FleetMembership from "./fleetMembership.js"
+import * as Protocol from "./fleetProtocol.js"
+import * as Scripts from "./fleetScripts.js"
+import type * as Machine from "./machine.js"
+import * as Redis from "./redis.js"
+import * as validate from "./validate.js"
+
+/** @internal */
+export interface Options {
+  readonly fleet: string
+  readonly url: string
+  readonly replica?: string | undefined
+  readonly quorum?: number | undefined
+  readonly quorumWindow?: Duration.DurationInput | undefined
+  readonly leaseTtl?: Duration.DurationInput | undefined
+  readonly heartbeat?: Duration.DurationInput | undefined
+  readonly commandTimeout?: Duration.DurationInput | undefined
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  /** Where the connection comes from; `@redis/client` when absent (tests inject their own). */
+  readonly connection?:
+    | ((options: Redis.Options) => Effect.Effect<Redis.Connection, ConfigError.ConfigError, Scope.Scope>)
+    | undefined
+}
+
+/** @internal */
+export type ReplicaStatus = FleetMembership.ReplicaStatus
+
+/** @internal */
+export const defaults = {
+  quorum: 1,
+  quorumWindow: "10 seconds",
+  leaseTtl: "15 seconds",
+  heartbeat: "1 second",
+  commandTimeout: "500 millis",
+  connectTimeout: "1 second"
+} as const
+
+interface Settings {
+  readonly fleet: string
+  readonly url: string
+  readonly replica: string | undefined
+  readonly quorum: number
+  readonly quorumWindowMillis: number
+  readonly leaseTtlMillis: number
+  readonly heartbeatMillis: number
+  readonly commandTimeoutMillis: number
+  readonly connectTimeoutMillis: number
+}
+
+const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigError> =>
+  Effect.gen(function*() {
+    if (typeof options !== "object" || options === null) {
+      return yield* validate.invalid("fleet", "fleet options must be an object with a fleet name and a url")
+    }
+    const fleet = yield* validate.nonEmptyString("fleet", options.fleet, "")
+    if (fleet === "") return yield* validate.invalid("fleet", "must name the fleet, got nothing")
+    const url = yield* validate.nonEmptyString("url", options.url, "")
+    if (!/^rediss?:\/\//.test(url)) {
+      return yield* validate.invalid("url", `must be a redis:// or rediss:// URL, got ${validate.show(url)}`)
+    }
+    const replica = options.replica === undefined
+      ? undefined
+      : yield* validate.nonEmptyString("replica", options.replica, "")
+    const millis = (field: string, value: unknown, fallback: Duration.DurationInput) =>
+      Effect.map(validate.positiveDuration(field, value, fallback), Duration.toMillis)
+    return {
+      fleet,
+      url,
+      replica,
+      quorum: yield* validate.positiveInteger("quorum", options.quorum, defaults.quorum),
+      quorumWindowMillis: yield* millis("quorumWindow", options.quorumWindow, defaults.quorumWindow),
+      leaseTtlMillis: yield* millis("leaseTtl", options.leaseTtl, defaults.leaseTtl),
+      heartbeatMillis: yield* millis("heartbeat", options.heartbeat, defaults.heartbeat),
+      commandTimeoutMillis: yield* millis("commandTimeout", options.commandTimeout, defaults.commandTimeout),
+      connectTimeoutMillis: yield* millis("connectTimeout", options.connectTimeout, defaults.connectTimeout)
+    }
+  })
+
+type Item = Protocol.Event | { readonly _tag: "Sync" }
+
+interface Member {
+  readonly breaker: CircuitBreaker.CircuitBreaker
+  readonly queue: Queue.Queue<Item>
+}
+
+/** @internal */
+export type Fleet = FleetMembership.FleetService
+
+const messageOf = (error: unknown): string =>
+  error instanceof Redis.RedisError ? error.message : error instanceof Error ? error.message : String(error)
+
+/** @internal */
+export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const config = yield* settings(options)
+    const replica = config.replica ?? `replica-${(yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)}`
+    const annotate = Effect.annotateLogs({ fleet: config.fleet, replica })
+    // lease tokens carry this layer's instance: two live replicas given the same name never share one
+    const instance = (yield* Random.nextIntBetween(0, 0x7fffffff)).toString(36)
+    const members = new Map<string, Member>()
+    const reachable = yield* Ref.make(false)
+    // the first loss after a success is logged, not every failed command of an outage
+    let lossLogged = false
+
+    const wake = yield* Queue.sliding<void>(1)
+    const connectWith = options.connection ?? Redis.connect
+    const connection = yield* connectWith({
+      url: config.url,
+      commandTimeoutMillis: config.commandTimeoutMillis,
+      connectTimeoutMillis: config.connectTimeoutMillis,
+      // a (re)connection wakes the heartbeat, so that reconciliation does not wait a full period
+      onReady: () => Queue.unsafeOffer(wake, undefined)
+    })
+    const client = yield* Scripts.client(connection, config.fleet)
+
+    const broadcast = (item: Item) =>
+      Effect.forEach(members.values(), (member) => Queue.offer(member.queue, item), { discard: true })
+
+    const lost = (error: unknown): Effect.Effect<void> =>
+      Effect.flatMap(Ref.getAndSet(reachable, false), (was) => {
+        if (!was && lossLogged) return Effect.void
+        lossLogged = true
+        return Effect.zipRight(
+          Effect.logWarning(
+            `[fleet ${config.fleet}] Redis unreachable (${messageOf(error)}): breakers decide locally until it is back`
+          ).pipe(annotate),
+          broadcast({ _tag: "Unreachable" })
+        )
+      })
+
+    const regained: Effect.Effect<void> = Effect.flatMap(Ref.getAndSet(reachable, true), (was) => {
+      if (was) return Effect.void
+      const log = lossLogged
+        ? Effect.logInfo(`[fleet ${config.fleet}] Redis reachable again: reconciling`).pipe(annotate)
+        : Effect.void
+      lossLogged = false
+      return Effect.zipRight(log, broadcast({ _tag: "Reachable" }))
+    })
+
+    // the members as they are at each heartbeat
+    const statuses = Effect.suspend(() =>
+      Effect.forEach(
+        Array.from(members.entries()),
+        ([service, member]) =>
+          Effect.map(member.breaker.status, (status) => [service, ServiceStatus.toJson(status)] as const)
+      )
+    )
+
+    // Heartbeat: publish statuses, re-read the views, notice Redis coming back.
+    const beat = Effect.gen(function*() {
+      const entries = yield* statuses
+      const published = yield* Effect.either(
+        client.heartbeat(replica, config.heartbeatMillis * 3, JSON.stringify(Object.fromEntries(entries)))
+      )
+      if (published._tag === "Left") return yield* lost(published.left)
+      yield* regained
+      yield* broadcast({ _tag: "Sync" })
+    })
+    // the first heartbeat waits for the connection (up to its connect timeout), so that a
+    // start is not reported as a loss
+    const firstConnection = Effect.race(
+      Queue.take(wake),
+      Effect.sleep(Duration.millis(config.connectTimeoutMillis))
+    )
+    yield* Effect.forkScoped(
+      Effect.zipRight(
+        firstConnection,
+        Effect.forever(
+          Effect.zipRight(
+            beat,
+            Effect.race(Effect.sleep(Duration.millis(config.heartbeatMillis)), Queue.take(wake))
+          )
+        )
+      ).pipe(annotate)
+    )
+
+    yield* connection.subscribe(Scripts.channel(config.fleet), (message) => {
+      const change = Scripts.decodeChange(message)
+      // this replica's own changes come back too: it knows their generation already, and the
+      // protocol ignores a message of a generation it knows (replica names need not be unique)
+      if (change === undefined) return
+      const member = members.get(change.service)
+      if (member === undefined) return
+      Queue.unsafeOffer(member.queue, {
+        _tag: "View",
+        source: "message",
+        view: {
+          generation: change.generation,
+          state: change.state,
+          remainingMillis: change.remainingMillis,
+          leaseRemainingMillis: 0
+        }
+      })
+    })
+
+    const join = (breaker: CircuitBreaker.CircuitBreaker, hook: FleetHook): Effect.Effect<void, never, Scope.Scope> =>
+      Effect.gen(function*() {
+        const service = hook.name
+        if (members.has(service)) {
+          return yield* Effect.logWarning(
+            `[fleet ${config.fleet}] a second breaker named "${service}" does not join the fleet; the first one does`
+          ).pipe(annotate)
+        }
+        const queue = yield* Effect.acquireRelease(Queue.unbounded<Item>(), Queue.shutdown)
+        yield* Effect.acquireRelease(
+          Effect.sync(() => members.set(service, { breaker, queue })),
+          () => Effect.sync(() => members.delete(service))
+        )
+        const clock = yield* Effect.clock
+        const scope = yield* Effect.scope
+        const toLocal = (machine: Machine.Machine<unknown>): Protocol.Local => {
+          return {
+            state: machine.state,
+            generation: machine.generation,
+            remainingMillis: machine.state === "open"
+              ? Math.max(0, Math.min(machine.openUntil, Number.MAX_SAFE_INTEGER) - clock.unsafeCurrentTimeMillis())
+              : 0,
+            isolated: machine.isolated
+          }
+        }
+        // what the breaker is now, deadlines applied: the protocol never decides on a stale state
+        const local = Effect.map(hook.observe, toLocal)
+        const changes = yield* breaker.subscribe
+        yield* Effect.forkScoped(
+          Effect.forever(
+            Effect.zipRight(
+              Queue.take(changes),
+              Effect.flatMap(local, (l) => Queue.offer(queue, { _tag: "Local", local: l }))
+            )
+          )
+        )
+
+        let state = Protocol.initial(toLocal(hook.machine()))
+        const protocolConfig = { replica: `${replica}:${instance}` }
+
+        const answer = <A>(
+          command: Effect.Effect<A, Redis.RedisError>,
+          toEvent: (a: A) => Protocol.Event
+        ): Effect.Effect<void> =>
+          Effect.matchEffect(command, {
+            onFailure: (error) => lost(error),
+            onSuccess: (a) => handle(toEvent(a))
+          })
+
+        const run = (command: Protocol.Command): Effect.Effect<void> => {
+          switch (command._tag) {
+            case "Propose":
+              return answer(
+                client.propose(
+                  service,
+                  replica,
+                  command.knownGeneration,
+                  command.durationMillis,
+                  config.quorum,
+                  config.quorumWindowMillis
+                ),
+                (a) => ({ _tag: "Proposed", outcome: a.outcome, view: a.view })
+              )
+            case "Acquire":
+              return answer(
+                client.acquire(service, replica, command.knownGeneration, command.token, config.leaseTtlMillis),
+                (a) => ({
+                  _tag: "LeaseAnswer",
+                  outcome: a.outcome,
+                  token: command.token,
+                  localGeneration: command.localGeneration,
+                  view: a.view
+                })
+              )
+            case "Settle":
+              return answer(
+                client.settle(
+                  service,
+                  replica,
+                  command.knownGeneration,
+                  command.token,
+                  command.outcome,
+                  command.durationMillis
+                ),
+                (a) => ({ _tag: "Settled", outcome: a.outcome, view: a.view })
+              )
+            case "Read":
+              return answer(client.read(service), (a) => ({ _tag: "View", view: a.view }))
+            case "Breaker":
+              // the protocol learns the breaker's new state at once, not when its change arrives
+              return Effect.flatMap(
+                hook.step(command.event),
+                (step) => handle({ _tag: "Local", local: toLocal(step.machine) })
+              )
+            case "WatchLease":
+              // the lease is given up locally a little before Redis lets another replica take it
+              return Effect.asVoid(Effect.forkIn(
+                Effect.zipRight(
+                  Effect.sleep(Duration.millis(Math.max(0, config.leaseTtlMillis - config.commandTimeoutMillis))),
+                  Queue.offer(queue, { _tag: "LeaseExpired", token: command.token })
+                ),
+                scope
+              ))
+            case "RetryLeaseAfter":
+              return Effect.asVoid(Effect.forkIn(
+                Effect.zipRight(
+                  Effect.sleep(Duration.millis(command.delayMillis + 1)),
+                  Queue.offer(queue, { _tag: "RetryLease", generation: command.generation })
+                ),
+                scope
+              ))
+          }
+        }
+
+        const handle = (event: Protocol.Event): Effect.Effect<void> =>
+          Effect.suspend(() => {
+            const step = Protocol.step(state, event, protocolConfig)
+            state = step.state
+            return Effect.forEach(step.commands, run, { discard: true })
+          })
+
+        const refresh = Effect.flatMap(
+          local,
+          (now) =>
+            now.state === state.local.state && now.generation === state.local.generation
+              ? Effect.void
+              : handle({ _tag: "Local", local: now })
+        )
+        const processItem = (item: Item): Effect.Effect<void> =>
+          Effect.zipRight(
+            refresh,
+            item._tag === "Sync" ? (state.reachable ? run({ _tag: "Read" }) : Effect.void) : handle(item)
+          )
+
+        if (yield* Ref.get(reachable)) yield* Queue.offer(queue, { _tag: "Reachable" })
+        yield* Effect.forkScoped(
+          Effect.forever(Effect.flatMap(Queue.take(queue), (item) =>
+            processItem(item).pipe(
+              // a bug here must not end the breaker's membership: log it and go on with the next event
+              Effect.catchAllDefect((defect) =>
+                Effect.logError(`[fleet ${config.fleet}] ${service}: fleet step failed`, defect)
+              )
+            ))).pipe(
+              annotate,
+              Effect.annotateLogs("service", service)
+            )
+        )
+      })
+
+    return {
+      fleet: config.fleet,
+      replica,
+      join,
+      reachable: Ref.get(reachable),
+      replicas: Effect.map(client.replicas, (entries) =>
+        entries.map((entry) => {
+          let services: Record<string, ServiceStatus.ServiceStatusJson> = {}
+          try {
+            services = JSON.parse(entry.statuses) as Record<string, ServiceStatus.ServiceStatusJson>
+          } catch {
+            // a replica of another version: listed without statuses
+          }
+          return { replica: entry.replica, ageMillis: entry.ageMillis, services }
+        }).sort((a, b) => a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0))
+    }
+  })
+
+/** @internal */
+export const layer = (options: Options): Layer.Layer<FleetMembership.FleetService, ConfigError.ConfigError> =>
+  Layer.scoped(FleetMembership.FleetMembership, make(options))

@@ -1,0 +1,74 @@
+/**
+ * Fleet options: each invalid one is a ConfigError naming the field, found before any connection
+ * is attempted (no Redis needed), and arbitrary option objects never give a defect.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as fc from "fast-check"
+import { Fleet } from "../src/index.js"
+
+const build = (options: unknown) => Effect.exit(Effect.scoped(Layer.build(Fleet.layerRedis(options as Fleet.Options))))
+
+const pathOf = (exit: Exit.Exit<unknown, unknown>): ReadonlyArray<string> | undefined => {
+  if (Exit.isSuccess(exit)) return undefined
+  const failure = Cause.failureOption(exit.cause)
+  if (failure._tag === "None" || !ConfigError.isConfigError(failure.value)) return undefined
+  return failure.value._op === "InvalidData" ? failure.value.path : undefined
+}
+
+describe("Fleet.layerRedis options", () => {
+  const valid = { fleet: "checkout", url: "redis://127.0.0.1:6379" }
+  const cases: ReadonlyArray<[string, Record<string, unknown>]> = [
+    ["fleet", { ...valid, fleet: "" }],
+    ["fleet", { ...valid, fleet: 42 }],
+    ["url", { ...valid, url: "http://127.0.0.1:6379" }],
+    ["url", { ...valid, url: "" }],
+    ["replica", { ...valid, replica: "" }],
+    ["quorum", { ...valid, quorum: 0 }],
+    ["quorum", { ...valid, quorum: 1.5 }],
+    ["quorumWindow", { ...valid, quorumWindow: "soon" }],
+    ["leaseTtl", { ...valid, leaseTtl: -1 }],
+    ["heartbeat", { ...valid, heartbeat: 0 }],
+    ["commandTimeout", { ...valid, commandTimeout: "forever" }],
+    ["connectTimeout", { ...valid, connectTimeout: Infinity }]
+  ]
+  for (const [field, options] of cases) {
+    it.effect(`${JSON.stringify(options[field])} as ${field} is a ConfigError naming ${field}`, () =>
+      Effect.map(build(options), (exit) => expect(pathOf(exit)).toEqual([field])))
+  }
+
+  it.effect("options that are not an object are a ConfigError", () =>
+    Effect.gen(function*() {
+      for (const options of [undefined, null, "redis://127.0.0.1:6379", 7]) {
+        expect(pathOf(yield* build(options)), String(options)).toEqual(["fleet"])
+      }
+    }))
+
+  it("arbitrary option objects give a ConfigError or a fleet, never a defect", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          fleet: fc.oneof(fc.string(), fc.integer(), fc.constant(undefined)),
+          url: fc.oneof(fc.string(), fc.constant(undefined)),
+          quorum: fc.oneof(fc.integer(), fc.double(), fc.constant(undefined)),
+          leaseTtl: fc.oneof(fc.integer(), fc.string(), fc.constant(undefined))
+        }, { requiredKeys: [] }),
+        async (options) => {
+          // a valid URL here would connect: keep every generated URL off redis://
+          const safe = { ...options, url: typeof options.url === "string" ? `x${options.url}` : options.url }
+          const exit = await Effect.runPromise(build(safe))
+          expect(Exit.isFailure(exit)).toBe(true)
+          if (Exit.isFailure(exit)) {
+            expect(Cause.isDie(exit.cause)).toBe(false)
+            expect(pathOf(exit)).toBeDefined()
+          }
+        }
+      ),
+      { numRuns: 100 }
+    )
+  })
+})

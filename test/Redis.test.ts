@@ -1,0 +1,111 @@
+/**
+ * The Redis interface on a private redis-server: commands, scripts with the EVAL fallback, a
+ * subscription that survives a restart, and the bounds that keep a dead or hung server from
+ * holding a caller.
+ */
+import { afterAll, beforeAll, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Redis from "../src/internal/redis.js"
+import * as RedisClient from "./utils/redisClient.js"
+import { freePort, type RedisServer, startRedis } from "./utils/redisServer.js"
+import { describeWithRedis } from "./utils/redisSuite.js"
+
+describeWithRedis("Redis connection", () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startRedis()
+  })
+  afterAll(async () => {
+    await server.stop()
+  })
+
+  const connect = (commandTimeoutMillis = 500) => RedisClient.connect(server.url, commandTimeoutMillis)
+
+  it.scopedLive("sends commands and reads their replies", () =>
+    Effect.gen(function*() {
+      const connection = yield* connect()
+      expect(yield* connection.ready).toBe("PONG")
+      yield* connection.send(["SET", "redis-test:a", "1"])
+      expect(yield* connection.send(["INCR", "redis-test:a"])).toBe(2)
+      const error = yield* Effect.flip(connection.send(["INCR", "redis-test:missing-args", "x"]))
+      expect(error.reason).toBe("Reply")
+    }))
+
+  it.scopedLive("runs a script by its SHA-1 and falls back to EVAL when the server forgot it", () =>
+    Effect.gen(function*() {
+      const connection = yield* connect()
+      yield* connection.ready
+      const script = yield* Redis.script("echo", "return {KEYS[1], ARGV[1]}")
+      expect(yield* connection.script(script, ["k"], ["v"])).toEqual(["k", "v"])
+      yield* connection.send(["SCRIPT", "FLUSH"])
+      expect(yield* connection.send(["SCRIPT", "EXISTS", script.sha1])).toEqual([0])
+      expect(yield* connection.script(script, ["k2"], ["v2"])).toEqual(["k2", "v2"])
+      // EVAL loaded it again
+      expect(yield* connection.send(["SCRIPT", "EXISTS", script.sha1])).toEqual([1])
+    }))
+
+  it.scopedLive(
+    "delivers published messages, also after the server restarted on the same port",
+    () =>
+      Effect.gen(function*() {
+        const connection = yield* connect()
+        yield* connection.ready
+        const messages = yield* Queue.unbounded<string>()
+        yield* connection.subscribe("redis-test:channel", (message) => Queue.unsafeOffer(messages, message))
+        // publish until the subscription is in place (PUBLISH answers how many received it)
+        const publishUntilHeard = (message: string) =>
+          connection.send(["PUBLISH", "redis-test:channel", message]).pipe(
+            Effect.flatMap((receivers) => receivers === 1 ? Effect.void : Effect.fail("not yet")),
+            // PUBLISH counts the receivers: ask again until the subscription is in place
+            Effect.retry(Schedule.spaced("10 millis")),
+            Effect.timeout("10 seconds")
+          )
+        yield* publishUntilHeard("one")
+        expect(yield* Queue.take(messages)).toBe("one")
+
+        yield* Effect.promise(() => server.restart())
+        yield* connection.ready
+        yield* publishUntilHeard("two")
+        const seen = yield* Queue.takeAll(messages).pipe(
+          Effect.flatMap((chunk) =>
+            chunk.length > 0 ? Effect.succeed([...chunk]) : Effect.map(Queue.take(messages), (m) => [m])
+          )
+        )
+        expect(seen).toContain("two")
+      }),
+    20_000
+  )
+
+  it.scopedLive("a command to a hung server fails with a Timeout within its bound", () =>
+    Effect.gen(function*() {
+      const connection = yield* connect(200)
+      yield* connection.ready
+      server.signal("SIGSTOP")
+      yield* Effect.addFinalizer(() => Effect.sync(() => server.signal("SIGCONT")))
+      const exit = yield* Effect.exit(connection.send(["PING"]).pipe(Effect.timeout("3 seconds")))
+      server.signal("SIGCONT")
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) {
+        expect(JSON.stringify(exit.cause)).toContain("Timeout")
+      }
+      // and the same connection works again once the server resumes
+      expect(yield* connection.send(["PING"]).pipe(Effect.timeout("3 seconds"))).toBe("PONG")
+    }))
+
+  it.scopedLive("a command to a server that is down fails at once with Unavailable", () =>
+    Effect.gen(function*() {
+      // a loopback port that nothing listens on
+      const port = yield* Effect.promise(() => freePort())
+      const connection = yield* Redis.connect({
+        url: `redis://127.0.0.1:${port}`,
+        commandTimeoutMillis: 1_000,
+        connectTimeoutMillis: 200
+      })
+      const error = yield* Effect.flip(connection.send(["PING"]).pipe(Effect.timeout("3 seconds")))
+      expect(error._tag).toBe("RedisError")
+      if (error._tag === "RedisError") expect(error.reason).toBe("Unavailable")
+    }))
+})

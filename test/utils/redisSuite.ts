@@ -1,0 +1,24 @@
+import { describe, it } from "vitest"
+import { redisServerPath } from "./redisServer.js"
+
+export const missingReason = "redis-server is not installed (apt-get install redis-server); fleet tests skipped"
+
+/**
+ * `describe` for tests that need a real `redis-server`: skipped with the reason when it is
+ * missing on a developer's machine, a failing test under CI.
+ */
+export const describeWithRedis = (name: string, body: () => void): void => {
+  if (redisServerPath !== undefined) {
+    describe(name, body)
+    return
+  }
+  if (process.env["CI"] !== undefined && process.env["CI"] !== "") {
+    describe(name, () => {
+      it("has a redis-server to run against", () => {
+        throw new Error("redis-server is required under CI but was not found on PATH")
+      })
+    })
+    return
+  }
+  describe.skip(`${name} (${missingReason})`, body)
+}
