@@ -318,6 +318,28 @@ describe("errors that name the culprit", () => {
       expect(String(error)).toContain("Invalid data at B_URL")
     }))
 
+  it.effect("a grouped option read from Config is reported at its key too", () =>
+    Effect.gen(function*() {
+      const BillingLive = ResilientServiceClient.layerConfig(Billing, {
+        baseUrl: Config.succeed(baseUrl),
+        id: Config.succeed("billing"),
+        // a duration written as text, as an environment variable gives it
+        retry: { backoff: Config.map(Config.string("BILLING_BACKOFF"), (text) => text as Duration.DurationInput) }
+      })
+      const error = yield* Effect.flip(
+        Layer.build(BillingLive).pipe(
+          Effect.provide([Testing.fakeUpstream().layer, ServiceRegistry.layer]),
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["BILLING_BACKOFF", "soon"]]))),
+          Effect.scoped
+        )
+      )
+      expect(invalidData(error)).toEqual({
+        path: ["BILLING_BACKOFF"],
+        message:
+          "[billing] retry.backoff must be a duration such as \"10 seconds\" or a number of milliseconds, got \"soon\""
+      })
+    }))
+
   it.effect("make names the client by id, service name or host", () =>
     Effect.gen(function*() {
       const fails = (options: ResilientServiceClient.Options) =>
