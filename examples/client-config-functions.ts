@@ -11,7 +11,7 @@ const GitLive = ResilientServiceClient.layerConfig(Git, {
   baseUrl: Config.string("GIT_SERVICE_URL"),
   serviceName: Config.succeed("Git"),
   timeout: Config.succeed("30 seconds"),
-  retryOn: Config.succeed(retryOn)
+  retry: { retryOn: Config.succeed(retryOn) }
 })
 
 export { GitLive }

@@ -1,6 +1,6 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
-import { ResilientServiceClient } from "../src/index.js"
+import { ResilientServiceClient, ServiceRegistry } from "../src/index.js"
 
 class Chroma extends Context.Tag("app/Chroma")<Chroma, ResilientServiceClient.ResilientServiceClient>() {}
 
@@ -17,9 +17,10 @@ const search = (text: string) =>
     return yield* response.json
   })
 
-// provide the layer once, at the top of the app: every call then shares one breaker
+// provide the layer once, at the top of the app: every call then shares one breaker; the client
+// lists itself in the registry, which the status endpoint reads (provideMerge keeps it for it)
 const main = search("circuit breakers").pipe(
-  Effect.provide(ChromaLive.pipe(Layer.provide(NodeHttpClient.layerUndici)))
+  Effect.provide(ChromaLive.pipe(Layer.provideMerge(ServiceRegistry.layer), Layer.provide(NodeHttpClient.layerUndici)))
 )
 
 export { main }

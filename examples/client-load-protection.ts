@@ -8,10 +8,14 @@ const BillingLive = ResilientServiceClient.layer(Billing, {
   serviceName: "Billing",
   ...Presets.fastOperations,
   deadline: "8 seconds", // a whole call: attempts, waits and queueing
-  maxRetryAfter: "5 seconds", // a 503 asking for a longer wait fails at once
-  retryUnsafeMethods: false, // a POST without an Idempotency-Key is retried only if it was never sent
-  maxConcurrent: 20, // calls to billing at the same time
-  maxQueued: 50 // calls waiting for a place; more fail with BulkheadFull
+  retry: {
+    maxRetryAfter: "5 seconds", // a 503 asking for a longer wait fails at once
+    retryUnsafeMethods: false // a POST without an Idempotency-Key is retried only if it was never sent
+  },
+  bulkhead: {
+    maxConcurrent: 20, // calls to billing at the same time
+    maxQueued: 50 // calls waiting for a place; more fail with BulkheadFull
+  }
 })
 
 export { BillingLive }

@@ -4,14 +4,14 @@ import { PrometheusExporter } from "@opentelemetry/exporter-prometheus"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Context, Effect, Layer } from "effect"
-import { ResilientServiceClient } from "../src/index.js"
+import { ResilientServiceClient, ServiceRegistry } from "../src/index.js"
 
 class Chroma extends Context.Tag("app/Chroma")<Chroma, ResilientServiceClient.ResilientServiceClient>() {}
 
 const ChromaLive = ResilientServiceClient.layer(Chroma, {
   baseUrl: "http://chroma:6003",
   serviceName: "Chroma Server"
-}).pipe(Layer.provide(NodeHttpClient.layerUndici))
+}).pipe(Layer.provide([NodeHttpClient.layerUndici, ServiceRegistry.layer]))
 
 // Effect's metrics and spans, exported through the OpenTelemetry SDK
 const TelemetryLive = NodeSdk.layer(() => ({

@@ -16,8 +16,8 @@ const app = HttpRouter.empty.pipe(
 // or under a prefix: GET /internal/v1/api/status/services
 export const prefixed = HttpRouter.empty.pipe(HttpRouter.mount("/internal", StatusApi.router))
 
-// the clients register themselves in the registry that the router reads:
-// build them where the registry is in context (provideMerge keeps it for the server too)
+// the clients register themselves in the registry that the router reads: their layers need it,
+// and provideMerge gives it to them and keeps it for the server too
 const ServicesLive = Layer.mergeAll(
   ResilientServiceClient.layer(Chroma, { baseUrl: "http://chroma:6003", serviceName: "Chroma Server", id: "chroma" }),
   ResilientServiceClient.layer(Billing, { baseUrl: "http://billing:8080", serviceName: "Billing", id: "billing" })

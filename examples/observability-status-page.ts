@@ -7,10 +7,10 @@ import { CircuitBreaker, ResilientServiceClient, ServiceRegistry, StatusApi } fr
 class Chroma extends Context.Tag("app/Chroma")<Chroma, ResilientServiceClient.ResilientServiceClient>() {}
 class GitBreaker extends Context.Tag("app/GitBreaker")<GitBreaker, CircuitBreaker.CircuitBreaker>() {}
 
-// StatusApi.router serves the page at GET /v1/api/status, beside the JSON endpoints
+// StatusApi.routerWithPage serves the page at GET /v1/api/status, beside the JSON endpoints
 const app = HttpRouter.empty.pipe(
   HttpRouter.get("/health", HttpServerResponse.text("ok")),
-  HttpRouter.concat(StatusApi.router)
+  HttpRouter.concat(StatusApi.routerWithPage)
 )
 
 // or the page alone, under a prefix: GET /admin/v1/api/status

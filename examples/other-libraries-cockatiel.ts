@@ -13,9 +13,7 @@ export const invoices = Effect.gen(function*() {
   const billing = yield* ResilientServiceClient.make({
     baseUrl: "http://billing:8080",
     maxAttempts: 3, // 2 retries after the first attempt
-    backoff: "128 millis",
-    jitter: "decorrelated",
-    maxDelay: "30 seconds",
+    retry: { backoff: "128 millis", jitter: "decorrelated", maxDelay: "30 seconds" },
     failureThreshold: 5,
     recoveryTimeout: "10 seconds",
     timeout: "5 seconds"

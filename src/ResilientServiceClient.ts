@@ -19,12 +19,15 @@ import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Queue from "effect/Queue"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import type { BulkheadFull } from "./BulkheadFull.js"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/client.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
+import type * as ServiceRegistry from "./ServiceRegistry.js"
 import type { ServiceStatus } from "./ServiceStatus.js"
 import type { ServiceUnavailable } from "./ServiceUnavailable.js"
 
@@ -117,19 +120,113 @@ export type Method = (
 ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
 
 /**
- * Options of {@link make}. Only `baseUrl` is required.
+ * The retry settings of a client, grouped: `Options.retry`. Each field keeps the name it has at
+ * the top level of {@link Options} (where all but `maxAttempts` are deprecated); giving one in
+ * both places is a `ConfigError`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
-export interface Options {
-  /** Absolute http(s) URL; the paths given to the methods are appended. Userinfo (`user:pass@`) becomes a Basic `authorization` header and is removed from the URL. */
-  readonly baseUrl: string
+export interface RetryOptions {
+  /** Attempts per call, the first included (the Python client's `max_retries`). Default 3. */
+  readonly maxAttempts?: number | undefined
+  /** Delay before the first retry; doubles on each retry. Default `"1 second"`. */
+  readonly backoff?: Duration.DurationInput | undefined
+  /** No retry delay is longer than this. Default: no cap. */
+  readonly maxDelay?: Duration.DurationInput | undefined
+  /** Randomisation of retry delays. Default `"none"`. */
+  readonly jitter?: RetryPolicy.Jitter | undefined
+  /** Which failed attempts are retried. Default `RetryPolicy.isTransient`. `ServiceUnavailable` never is. */
+  readonly retryOn?: ((error: ClientError) => boolean) | undefined
+  /**
+   * The longest `Retry-After` the client waits for. A 429 or 503 answer with a `Retry-After`
+   * (delta-seconds or an HTTP-date, see `RetryPolicy.parseRetryAfter`) makes the next delay
+   * the longer of the backoff and that value; when it is longer than `maxRetryAfter`, the call
+   * is not retried and fails at once with that answer's `ResponseError`. Default `"30 seconds"`.
+   */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /**
+   * Whether POST and PATCH are retried like the other methods. When `false`, a POST or PATCH
+   * without an `Idempotency-Key` header is retried only after a failure that shows the request
+   * never reached the server (connection refused, DNS failure, failed TCP connect), never after
+   * a timeout, a reset or an answer. Default `true` (the Python client's behaviour).
+   */
+  readonly retryUnsafeMethods?: boolean | undefined
+}
+
+/**
+ * The settings of the breaker a client builds for itself, grouped: `Options.breaker`. Each
+ * field keeps the name it has at the top level of {@link Options} (where all but
+ * `failureThreshold` and `recoveryTimeout` are deprecated); giving one in both places is a
+ * `ConfigError`, and so is `failureThreshold` with `strategy` (the strategy decides when the
+ * breaker opens: use `CircuitBreaker.consecutiveFailures(n)` for a threshold).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface BreakerOptions {
+  /** Consecutive counted failures that open the breaker. Default 5. Not with `strategy`. */
+  readonly failureThreshold?: number | undefined
+  /**
+   * How long the breaker stays open before a probe. Default `"60 seconds"`. A `Schedule` makes
+   * successive open durations grow (see `CircuitBreaker.Options.recoveryTimeout`).
+   */
+  readonly recoveryTimeout?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
+  /** When the breaker opens; default `consecutiveFailures(failureThreshold)` (see `CircuitBreaker.failureRate`, `slowCallRate`). */
+  readonly strategy?: CircuitBreaker.TrippingStrategy<any> | undefined
+  /** Probes admitted in `half_open`. Default 1. */
+  readonly halfOpenMaxProbes?: number | undefined
+  /** A probe still running after this long counts as a failed probe. Default: no limit. */
+  readonly probeTimeout?: Duration.DurationInput | undefined
+  /** Persists the breaker's state across restarts (see `CircuitBreaker.Options.store`). Default: none. */
+  readonly store?: KeyValueStore.KeyValueStore | undefined
+  /** The key of the breaker's snapshot in `store`. Default `"effect-resilience/circuit-breaker/<serviceName>"`. */
+  readonly storeKey?: string | undefined
+  /** Bounds each read and write of `store` (see `CircuitBreaker.Options.storeTimeout`). Default `"5 seconds"`. */
+  readonly storeTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * The bulkhead of a client: `Options.bulkhead`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface BulkheadOptions {
+  /**
+   * Calls of this client that may run at the same time (a positive integer). A call holds its
+   * place for all its attempts and waits.
+   */
+  readonly maxConcurrent: number
+  /**
+   * Calls that may wait for a place when `maxConcurrent` are running (an integer ≥ 0). Calls
+   * beyond that fail at once with `BulkheadFull`, which the breaker does not count and the
+   * client does not retry. Waiting calls are served in order and can be interrupted (they then
+   * leave the queue). Default: unlimited.
+   */
+  readonly maxQueued?: number | undefined
+}
+
+/**
+ * The options of a client without its address: what {@link transform} takes, and what
+ * {@link Options} adds `baseUrl` to.
+ *
+ * At the top level stand the names a user of the Python client migrates with (`maxAttempts`,
+ * `timeout`, `failureThreshold`, `recoveryTimeout`) and the limits of a call; the rest is
+ * grouped: `retry`, `breaker`, `bulkhead`, `retryBudget`. The flat forms of the grouped fields
+ * still work and are deprecated. Conflicting options fail with a `ConfigError`: a field given
+ * both flat and in its group, `failureThreshold` with `strategy`, breaker settings beside a
+ * shared `CircuitBreaker`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ClientOptions {
   /** Used in logs, status and errors. Default: the URL's `hostname:port`. */
   readonly serviceName?: string | undefined
   /** The key under which a status endpoint lists the client. Default: `serviceName`. */
   readonly id?: string | undefined
-  /** Attempts per call, the first included (the Python client's `max_retries`). Default 3. */
+  /** Attempts per call, the first included (the Python client's `max_retries`). Default 3. Same as `retry.maxAttempts`. */
   readonly maxAttempts?: number | undefined
   /**
    * Limit on one attempt: the request and the reading of its response's body (up to the headers
@@ -137,6 +234,13 @@ export interface Options {
    * transport does with its `AbortSignal`, and fails with a `TimeoutException`. Default `"10 seconds"`.
    */
   readonly timeout?: Duration.DurationInput | undefined
+  /** Consecutive counted failures that open the breaker (the Python client's `failure_threshold`). Default 5. Same as `breaker.failureThreshold`. */
+  readonly failureThreshold?: number | undefined
+  /**
+   * How long the breaker stays open before a probe (the Python client's `recovery_timeout`).
+   * Default `"60 seconds"`. Same as `breaker.recoveryTimeout`.
+   */
+  readonly recoveryTimeout?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
   /**
    * The longest response body a call reads into memory, in bytes (a positive integer). A longer
    * body fails the attempt with a `ResponseError` (reason `Decode`) that says so, as soon as its
@@ -147,48 +251,6 @@ export interface Options {
    * @since 0.2.0
    */
   readonly maxResponseBytes?: number | undefined
-  /** Consecutive counted failures that open the breaker. Default 5. Ignored when `strategy` is given. */
-  readonly failureThreshold?: number | undefined
-  /**
-   * How long the breaker stays open before a probe. Default `"60 seconds"`. A `Schedule` makes
-   * successive open durations grow (see `CircuitBreaker.Options.recoveryTimeout`).
-   */
-  readonly recoveryTimeout?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
-  /** When the breaker opens; default `consecutiveFailures(failureThreshold)` (see `CircuitBreaker.failureRate`, `slowCallRate`). */
-  readonly strategy?: CircuitBreaker.TrippingStrategy<any> | undefined
-  /** A probe still running after this long counts as a failed probe. Default: no limit. */
-  readonly probeTimeout?: Duration.DurationInput | undefined
-  /** Persists the breaker's state across restarts (see `CircuitBreaker.Options.store`). Default: none. */
-  readonly store?: KeyValueStore.KeyValueStore | undefined
-  /** The key of the breaker's snapshot in `store`. Default `"effect-resilience/circuit-breaker/<serviceName>"`. */
-  readonly storeKey?: string | undefined
-  /** Bounds each read and write of `store` (see `CircuitBreaker.Options.storeTimeout`). Default `"5 seconds"`. */
-  readonly storeTimeout?: Duration.DurationInput | undefined
-  /** Delay before the first retry; doubles on each retry. Default `"1 second"`. */
-  readonly backoff?: Duration.DurationInput | undefined
-  /** Probes admitted in `half_open`. Default 1. */
-  readonly halfOpenMaxProbes?: number | undefined
-  /** No retry delay is longer than this. Default: no cap. */
-  readonly maxDelay?: Duration.DurationInput | undefined
-  /** Randomisation of retry delays. Default `"none"`. */
-  readonly jitter?: RetryPolicy.Jitter | undefined
-  /** Which failed attempts are retried. Default `RetryPolicy.isTransient`. `ServiceUnavailable` never is. */
-  readonly retryOn?: ((error: ClientError) => boolean) | undefined
-  /**
-   * Which failed attempts count against the breaker. Default `RetryPolicy.isTransient`. Asked
-   * only about attempts that say something about the service: an attempt that was never sent
-   * (`InvalidUrl`, `Encode`) or was interrupted is never counted, and one cut short by the call's
-   * `deadline` counts as a timeout only when it had a fair time to answer (at least half of the
-   * shorter of `timeout` and `deadline`).
-   */
-  readonly isFailure?: ((error: ClientError) => boolean) | undefined
-  /**
-   * The longest `Retry-After` the client waits for. A 429 or 503 answer with a `Retry-After`
-   * (delta-seconds or an HTTP-date, see `RetryPolicy.parseRetryAfter`) makes the next delay
-   * the longer of the backoff and that value; when it is longer than `maxRetryAfter`, the call
-   * is not retried and fails at once with that answer's `ResponseError`. Default `"30 seconds"`.
-   */
-  readonly maxRetryAfter?: Duration.DurationInput | undefined
   /**
    * A limit on a whole call: every attempt and every wait (backoff, `Retry-After`, bulkhead
    * queue). No retry starts whose wait would end at or past it, the call then failing with the
@@ -202,6 +264,25 @@ export interface Options {
    */
   readonly deadline?: Duration.DurationInput | undefined
   /**
+   * Which failed attempts count against the breaker. Default `RetryPolicy.isTransient`. Asked
+   * only about attempts that say something about the service: an attempt that was never sent
+   * (`InvalidUrl`, `Encode`) or was interrupted is never counted, and one cut short by the call's
+   * `deadline` counts as a timeout only when it had a fair time to answer (at least half of the
+   * shorter of `timeout` and `deadline`). Applies to a shared `breaker` too.
+   */
+  readonly isFailure?: ((error: ClientError) => boolean) | undefined
+  /** Retry settings: backoff, delays, which failures, `Retry-After`, unsafe methods. */
+  readonly retry?: RetryOptions | undefined
+  /**
+   * The breaker: its settings (the client builds its own), or an existing `CircuitBreaker` to
+   * share with other clients of the same upstream and with raw effects. A shared breaker keeps
+   * its own settings (so no breaker setting may stand beside it) and its own name in its
+   * status; the client still judges its attempts (`isFailure`) and runs each one through it.
+   */
+  readonly breaker?: BreakerOptions | CircuitBreaker.CircuitBreaker | undefined
+  /** The bulkhead: a limit on the calls running at once, and on those waiting. Default: none. */
+  readonly bulkhead?: BulkheadOptions | undefined
+  /**
    * A token bucket shared by all the client's calls that stops retries when many attempts
    * fail (gRPC's retry throttling, see `RetryPolicy.RetryBudget`): each failed attempt that
    * `retryOn` accepts takes a token, each successful attempt gives back `tokenRatio`, and a
@@ -212,25 +293,146 @@ export interface Options {
    * protects harder.
    */
   readonly retryBudget?: RetryPolicy.RetryBudgetOptions | boolean | undefined
-  /**
-   * Whether POST and PATCH are retried like the other methods. When `false`, a POST or PATCH
-   * without an `Idempotency-Key` header is retried only after a failure that shows the request
-   * never reached the server (connection refused, DNS failure, failed TCP connect), never after
-   * a timeout, a reset or an answer. Default `true` (the Python client's behaviour).
-   */
+  /** @deprecated Use `retry.backoff`. */
+  readonly backoff?: Duration.DurationInput | undefined
+  /** @deprecated Use `retry.maxDelay`. */
+  readonly maxDelay?: Duration.DurationInput | undefined
+  /** @deprecated Use `retry.jitter`. */
+  readonly jitter?: RetryPolicy.Jitter | undefined
+  /** @deprecated Use `retry.retryOn`. */
+  readonly retryOn?: ((error: ClientError) => boolean) | undefined
+  /** @deprecated Use `retry.maxRetryAfter`. */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /** @deprecated Use `retry.retryUnsafeMethods`. */
   readonly retryUnsafeMethods?: boolean | undefined
-  /**
-   * The bulkhead: calls of this client that may run at the same time (a positive integer). A
-   * call holds its place for all its attempts and waits. Default: unlimited (no bulkhead).
-   */
+  /** @deprecated Use `breaker.strategy`. */
+  readonly strategy?: CircuitBreaker.TrippingStrategy<any> | undefined
+  /** @deprecated Use `breaker.halfOpenMaxProbes`. */
+  readonly halfOpenMaxProbes?: number | undefined
+  /** @deprecated Use `breaker.probeTimeout`. */
+  readonly probeTimeout?: Duration.DurationInput | undefined
+  /** @deprecated Use `breaker.store`. */
+  readonly store?: KeyValueStore.KeyValueStore | undefined
+  /** @deprecated Use `breaker.storeKey`. */
+  readonly storeKey?: string | undefined
+  /** @deprecated Use `breaker.storeTimeout`. */
+  readonly storeTimeout?: Duration.DurationInput | undefined
+  /** @deprecated Use `bulkhead.maxConcurrent`. */
   readonly maxConcurrent?: number | undefined
-  /**
-   * Calls that may wait for a place when `maxConcurrent` are running (an integer ≥ 0; needs
-   * `maxConcurrent`). Calls beyond that fail at once with `BulkheadFull`, which the breaker
-   * does not count and the client does not retry. Waiting calls are served in order and can
-   * be interrupted (they then leave the queue). Default: unlimited.
-   */
+  /** @deprecated Use `bulkhead.maxQueued`. */
   readonly maxQueued?: number | undefined
+}
+
+/**
+ * Options of {@link make}: {@link ClientOptions} and the service's address. Only `baseUrl` is
+ * required.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends ClientOptions {
+  /** Absolute http(s) URL; the paths given to the methods are appended. Userinfo (`user:pass@`) becomes a Basic `authorization` header and is removed from the URL. */
+  readonly baseUrl: string
+}
+
+/**
+ * Options of {@link transform}: {@link ClientOptions}, with an optional `baseUrl` (relative
+ * request URLs are then passed on as they are, for a client that resolves them itself, say with
+ * `HttpClientRequest.prependUrl`). Without `baseUrl`, `serviceName` is required.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TransformOptions extends ClientOptions {
+  readonly baseUrl?: string | undefined
+}
+
+/**
+ * What happened during a call, one event at a time, for those who log or count what they care
+ * about (as with opossum's and cockatiel's events). Every event names the `service`, the request's
+ * `method` and `path` (relative to `baseUrl`, without the query):
+ *
+ * - `Success`: attempt `attempt` succeeded; the call returns its response.
+ * - `Failure`: attempt `attempt` failed with `error`, judged `outcome`: `"failed"` (the breaker
+ *   counts it), `"answered"` (the service answered, e.g. a 404: not counted) or `"silent"` (it
+ *   says nothing about the service: never sent, or cut short early by the deadline).
+ * - `Timeout`: attempt `attempt` timed out after `timeout` (the attempt timeout, or what was
+ *   left of the deadline); its `Failure` event follows.
+ * - `Retry`: attempt `attempt` failed and attempt `attempt + 1` starts after `delay`.
+ * - `Rejection`: the call was refused without being sent: `ServiceUnavailable` (the breaker) or
+ *   `BulkheadFull`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type CallEvent =
+  | CallEvent.Success
+  | CallEvent.Failure
+  | CallEvent.Timeout
+  | CallEvent.Retry
+  | CallEvent.Rejection
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export declare namespace CallEvent {
+  /**
+   * What every event says.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  export interface Common {
+    readonly service: string
+    readonly method: string
+    readonly path: string
+  }
+  /**
+   * @since 0.2.0
+   * @category models
+   */
+  export interface Success extends Common {
+    readonly _tag: "Success"
+    readonly attempt: number
+  }
+  /**
+   * @since 0.2.0
+   * @category models
+   */
+  export interface Failure extends Common {
+    readonly _tag: "Failure"
+    readonly attempt: number
+    readonly outcome: "answered" | "failed" | "silent"
+    readonly error: ClientError
+  }
+  /**
+   * @since 0.2.0
+   * @category models
+   */
+  export interface Timeout extends Common {
+    readonly _tag: "Timeout"
+    readonly attempt: number
+    readonly timeout: Duration.Duration
+  }
+  /**
+   * @since 0.2.0
+   * @category models
+   */
+  export interface Retry extends Common {
+    readonly _tag: "Retry"
+    readonly attempt: number
+    readonly delay: Duration.Duration
+    readonly error: ClientError
+  }
+  /**
+   * @since 0.2.0
+   * @category models
+   */
+  export interface Rejection extends Common {
+    readonly _tag: "Rejection"
+    readonly error: ServiceUnavailable | BulkheadFull
+  }
 }
 
 /**
@@ -300,17 +502,36 @@ export interface ResilientServiceClient {
    * (`HttpClient.mapRequest`, `HttpClientResponse.schemaBodyJson`, …).
    */
   readonly httpClient: HttpClient.HttpClient.With<ClientError>
+  /**
+   * The client's {@link CallEvent}s as a hot `Stream` (like `breaker.changes`): a subscriber
+   * sees the events after it subscribed. Events are built only while someone subscribes, so an
+   * unwatched client pays nothing for them. A subscriber that falls more than 1024 events behind
+   * loses the oldest; calls never wait for subscribers.
+   *
+   * @since 0.2.0
+   */
+  readonly events: Stream.Stream<CallEvent>
+  /**
+   * Subscribes to {@link CallEvent}s now, for the life of the scope: unlike `events`, which
+   * subscribes when the stream starts, no event after this effect completes is missed.
+   *
+   * @since 0.2.0
+   */
+  readonly subscribeEvents: Effect.Effect<Queue.Dequeue<CallEvent>, never, Scope.Scope>
 }
 
 /**
  * Makes a client. Needs an `HttpClient` (e.g. `NodeHttpClient.layerUndici`) and a `Scope`:
- * the breaker's timers and the attempt timer live as long as the scope.
+ * the breaker's timers and the attempt timer live as long as the scope. The client is not
+ * listed in any `ServiceRegistry`: {@link register} lists it, and {@link layer} does both.
  *
- * Fails with a `ConfigError` naming the option and the reason when an option is invalid
- * (non-positive or non-integer counts, non-positive durations, a relative or non-http URL, an
- * empty name, a `retryBudget` that is neither a boolean nor `{ maxTokens, tokenRatio }` in
- * range, a non-boolean `retryUnsafeMethods`, `maxQueued` without `maxConcurrent`); nothing is
- * built then.
+ * Fails with a `ConfigError` naming the client (its `id`, `serviceName` or host), the option
+ * and the reason when an option is invalid (non-positive or non-integer counts, non-positive
+ * durations, a relative or non-http URL, an empty name, a `retryBudget` that is neither a
+ * boolean nor `{ maxTokens, tokenRatio }` in range, a non-boolean `retryUnsafeMethods`,
+ * `maxQueued` without `maxConcurrent`) or when options conflict (a field given both flat and
+ * in its group, `failureThreshold` with `strategy`, breaker settings beside a shared breaker);
+ * nothing is built then.
  *
  * @example
  * ```ts
@@ -330,10 +551,27 @@ export interface ResilientServiceClient {
  */
 export const make: (
   options: Options
-) => Effect.Effect<ResilientServiceClient, ConfigError.ConfigError, HttpClient.HttpClient | Scope.Scope> = internal.make
+) => Effect.Effect<ResilientServiceClient, ConfigError.ConfigError, HttpClient.HttpClient | Scope.Scope> = (options) =>
+  internal.make(options)
 
 /**
- * A layer that provides a client under your own tag.
+ * Lists a client in the `ServiceRegistry` under its `id` for the life of the scope, with its
+ * breaker (so the status page shows its transitions and next probe). Fails with a `ConfigError`
+ * when another live entry has the same `id`.
+ *
+ * @since 0.2.0
+ * @category registry
+ */
+export const register: (
+  client: ResilientServiceClient
+) => Effect.Effect<void, ConfigError.ConfigError, ServiceRegistry.ServiceRegistry | Scope.Scope> = internal.register
+
+/**
+ * A layer that provides a client under your own tag and lists it in the `ServiceRegistry`,
+ * which it therefore needs (provide `ServiceRegistry.layer` to it with `Layer.provideMerge`, so
+ * the status endpoint reads the same registry). For a client that no registry lists, use
+ * `Layer.scoped(tag, ResilientServiceClient.make(options))`. Option errors name the tag's key
+ * when the options name no client.
  *
  * @example
  * ```ts
@@ -351,11 +589,15 @@ export const make: (
 export const layer = <I>(
   tag: Context.Tag<I, ResilientServiceClient>,
   options: Options
-): Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient> => Layer.scoped(tag, make(options))
+): Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRegistry.ServiceRegistry> =>
+  Layer.scoped(tag, Effect.tap(internal.make(options, tag.key), internal.register))
 
 /**
- * A layer whose options are read from configuration. Options that are functions go in as
- * `Config.succeed(fn)`.
+ * A layer whose options are read from configuration, listed in the `ServiceRegistry` like
+ * {@link layer}. Options that are functions go in as `Config.succeed(fn)`. An invalid value is a
+ * `ConfigError` at the configuration key it was read from (as Effect's own `Config` errors are),
+ * whose message names the client and the option: `Invalid data at BILLING_URL: [Billing] baseUrl
+ * must be …`.
  *
  * @example
  * ```ts
@@ -376,8 +618,53 @@ export const layer = <I>(
 export const layerConfig = <I>(
   tag: Context.Tag<I, ResilientServiceClient>,
   config: Config.Config.Wrap<Options>
-): Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.scoped(tag, Effect.flatMap(Config.unwrap(config), make))
+): Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRegistry.ServiceRegistry> =>
+  Layer.scoped(
+    tag,
+    Effect.flatMap(
+      Config.unwrap(config),
+      (options) => Effect.tap(internal.make(options, tag.key, internal.configKeys(config)), internal.register)
+    )
+  )
+
+/**
+ * Gives any `HttpClient` the client's resilience, in the manner of `HttpClient.retryTransient`:
+ * retry with exponential backoff, a per-attempt timeout, a circuit breaker and the
+ * classification of {@link ResilientServiceClient}'s table, with the same options
+ * ({@link TransformOptions}: `baseUrl` is optional, `serviceName` then required). It is the
+ * implementation of {@link make}: a client's `httpClient` is `transform` applied to the
+ * `HttpClient` in context.
+ *
+ * Effectful, unlike `retryTransient`: the breaker and the retry budget are state that lives in
+ * the `Scope`, and invalid options fail with a `ConfigError`. Pass a shared `breaker` to read
+ * the breaker's status or to list it (`registry.register(id, breaker.status, breaker)`).
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { ResilientServiceClient } from "effect-resilience"
+ *
+ * const billing = HttpClient.HttpClient.pipe(
+ *   Effect.map(HttpClient.mapRequest(HttpClientRequest.prependUrl("http://billing:8080"))),
+ *   Effect.flatMap(ResilientServiceClient.transform({ serviceName: "Billing", maxAttempts: 2, timeout: "5 seconds" }))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const transform: {
+  (
+    options: TransformOptions
+  ): (
+    client: HttpClient.HttpClient
+  ) => Effect.Effect<HttpClient.HttpClient.With<ClientError>, ConfigError.ConfigError, Scope.Scope>
+  (
+    client: HttpClient.HttpClient,
+    options: TransformOptions
+  ): Effect.Effect<HttpClient.HttpClient.With<ClientError>, ConfigError.ConfigError, Scope.Scope>
+} = internal.transform
 
 /**
  * Whether a value is a {@link ResilientServiceClient}.

@@ -95,8 +95,8 @@ export interface Registry {
 }
 
 /**
- * The registry service. A `ResilientServiceClient` built where it is in context registers
- * itself under its `id`; without one, clients work the same and are simply not listed.
+ * The registry service. `ResilientServiceClient.layer` and `layerConfig` need it and list their
+ * client under its `id`; `ResilientServiceClient.register` lists a client made with `make`.
  *
  * @example
  * ```ts

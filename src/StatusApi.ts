@@ -210,7 +210,8 @@ export const api = HttpApi.make("effect-resilience-status").add(group)
 
 /**
  * The status page alone: `GET /v1/api/status` answers 200 with the HTML of {@link renderPage}
- * for the registry's current snapshot (refreshing every 5 seconds). {@link router} includes it.
+ * for the registry's current snapshot (refreshing every 5 seconds). {@link routerWithPage} is
+ * {@link router} with this page; {@link router} alone does not serve it.
  * With a `Fleet` in context (fleet mode) the page also shows the fleet's replicas, read from
  * Redis on each request.
  *
@@ -234,8 +235,10 @@ const encodeStatuses = Schema.encode(Statuses)
 const encodeStatus = Schema.encode(ServiceStatus)
 
 /**
- * The same endpoints as a plain router, to mount in an existing `HttpRouter`: the JSON listing
- * and lookup, and the status page of {@link page} at `GET /v1/api/status`.
+ * The JSON endpoints as a plain router, to mount in an existing `HttpRouter`: the listing at
+ * `GET /v1/api/status/services` and one entry at `GET /v1/api/status/services/:id`. It routes
+ * nothing else: `GET /v1/api/status` stays free for the application (add {@link page}, or use
+ * {@link routerWithPage}, to serve the status page there).
  *
  * @example
  * ```ts
@@ -248,7 +251,7 @@ const encodeStatus = Schema.encode(ServiceStatus)
  * @since 0.1.0
  * @category routers
  */
-export const router: HttpRouter.HttpRouter<never, ServiceRegistry> = page.pipe(
+export const router: HttpRouter.HttpRouter<never, ServiceRegistry> = HttpRouter.empty.pipe(
   HttpRouter.get(
     path,
     Effect.flatMap(ServiceRegistry, (registry) =>
@@ -275,3 +278,20 @@ export const router: HttpRouter.HttpRouter<never, ServiceRegistry> = page.pipe(
     })
   )
 )
+
+/**
+ * {@link router} and the status page of {@link page}: the JSON endpoints and `GET /v1/api/status`.
+ * Use it when that path is free in your application.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter } from "@effect/platform"
+ * import { StatusApi } from "effect-resilience"
+ *
+ * const app = HttpRouter.empty.pipe(HttpRouter.concat(StatusApi.routerWithPage))
+ * ```
+ *
+ * @since 0.2.0
+ * @category routers
+ */
+export const routerWithPage: HttpRouter.HttpRouter<never, ServiceRegistry> = HttpRouter.concat(router, page)

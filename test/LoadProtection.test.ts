@@ -748,8 +748,14 @@ describe("invalid load-protection options fail with a ConfigError naming the fie
 
   it.scoped("nothing is built on bad input: the id stays free in the registry", () =>
     Effect.gen(function*() {
-      yield* Effect.flip(ResilientServiceClient.make({ baseUrl, id: "billing", maxConcurrent: -1 }))
+      yield* Effect.flip(
+        Effect.tap(
+          ResilientServiceClient.make({ baseUrl, id: "billing", maxConcurrent: -1 }),
+          ResilientServiceClient.register
+        )
+      )
       const client = yield* ResilientServiceClient.make({ baseUrl, id: "billing", maxConcurrent: 1 })
+      yield* ResilientServiceClient.register(client)
       expect(client.id).toBe("billing")
       const registry = yield* ServiceRegistry.ServiceRegistry
       expect(Object.keys(yield* registry.statuses)).toEqual(["billing"])

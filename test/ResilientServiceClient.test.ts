@@ -283,7 +283,7 @@ describe("ResilientServiceClient (fake transport, TestClock)", () => {
       const fake = makeFake(status(200))
       const read = (env: Map<string, string>) =>
         Effect.map(Chroma, (c) => [c.baseUrl, c.serviceName] as const).pipe(
-          Effect.provide(ChromaLive.pipe(Layer.provide(fake.layer))),
+          Effect.provide(ChromaLive.pipe(Layer.provide([fake.layer, ServiceRegistry.layer]))),
           Effect.withConfigProvider(ConfigProvider.fromMap(env))
         )
       expect(yield* read(new Map())).toEqual(["http://chroma:6003", "Chroma Server"])
@@ -293,7 +293,11 @@ describe("ResilientServiceClient (fake transport, TestClock)", () => {
       ])
       const bad = yield* Effect.flip(read(new Map([["CHROMA_MAX_ATTEMPTS", "0"]])))
       expect(bad._op).toBe("InvalidData")
-      if (bad._op === "InvalidData") expect(bad.path).toEqual(["maxAttempts"])
+      // named as Effect's own Config errors are: by the key the user set, and the client and option
+      if (bad._op === "InvalidData") {
+        expect(bad.path).toEqual(["CHROMA_MAX_ATTEMPTS"])
+        expect(bad.message).toBe("[Chroma Server] maxAttempts must be a positive integer, got 0")
+      }
     }))
 
   it.effect("presets are the Python guide's settings", () =>
@@ -394,6 +398,7 @@ describe("ResilientServiceClient: requests, error bodies and registration", () =
       const fake = makeFake(status(503))
       const registry = yield* ServiceRegistry.ServiceRegistry
       const client = yield* clientOn(fake, { id: "chroma", maxAttempts: 1, failureThreshold: 1 })
+      yield* ResilientServiceClient.register(client)
       yield* Effect.exit(client.get("/"))
       yield* TestClock.adjust("15 seconds")
       const details = Option.getOrThrow(yield* registry.details("chroma"))

@@ -211,7 +211,12 @@ describe("an attempt is the request and its body", () => {
       const invalid = yield* Effect.flip(
         ResilientServiceClient.make({ baseUrl, maxResponseBytes: 0 }).pipe(Effect.provide(upstream.layer))
       )
-      expect(invalid).toEqual(ConfigError.InvalidData(["maxResponseBytes"], "must be a positive integer, got 0"))
+      expect(invalid).toEqual(
+        ConfigError.InvalidData(
+          ["maxResponseBytes"],
+          "[upstream.test:80] maxResponseBytes must be a positive integer, got 0"
+        )
+      )
     }))
 
   it.scoped("a streamed call's body read is bounded by what is left of its deadline", () =>
@@ -547,7 +552,10 @@ describe("bad input is an error, never a defect, and never leaks a secret", () =
         )
       )
       expect(error).toEqual(
-        ConfigError.InvalidData(["baseUrl"], "has a malformed percent-encoding (%XX) in its user or password")
+        ConfigError.InvalidData(
+          ["baseUrl"],
+          "[chroma:6003] baseUrl has a malformed percent-encoding (%XX) in its user or password"
+        )
       )
     }))
 

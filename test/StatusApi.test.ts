@@ -47,11 +47,12 @@ const getJson = (path: string) =>
     return { status: response.status, contentType: response.headers["content-type"] ?? "", body }
   }).pipe(Effect.scoped, Effect.orDie)
 
-/** A client on a fake transport that always answers `answerStatus`. */
+/** A client on a fake transport that always answers `answerStatus`, listed in the registry. */
 const clientAnswering = (answerStatus: number, options: Partial<ResilientServiceClient.Options>) => {
   const fake = makeFake(status(answerStatus))
   return ResilientServiceClient.make({ baseUrl: "http://service:8080", ...options }).pipe(
     Effect.provide(fake.layer),
+    Effect.tap(ResilientServiceClient.register),
     Effect.map((client) => ({ client, fake }))
   )
 }
@@ -279,11 +280,15 @@ describe("ServiceRegistry without the endpoint", () => {
 
   it.scoped("without a registry a client builds and calls normally, even with a duplicate id", () =>
     Effect.gen(function*() {
-      const a = yield* clientAnswering(200, { id: "same" })
-      const b = yield* clientAnswering(200, { id: "same" })
-      expect((yield* a.client.get("/")).status).toBe(200)
-      expect((yield* b.client.get("/")).status).toBe(200)
-      expect(a.client.id).toBe("same")
+      const fake = makeFake(status(200))
+      const unlisted = ResilientServiceClient.make({ baseUrl: "http://service:8080", id: "same" }).pipe(
+        Effect.provide(fake.layer)
+      )
+      const a = yield* unlisted
+      const b = yield* unlisted
+      expect((yield* a.get("/")).status).toBe(200)
+      expect((yield* b.get("/")).status).toBe(200)
+      expect(a.id).toBe("same")
     }))
 })
 

@@ -6,7 +6,9 @@
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
@@ -399,7 +401,12 @@ const expectBillingOpen = (html: string) => {
 }
 
 describe("GET /v1/api/status (served by NodeHttpServer on 127.0.0.1)", () => {
-  for (const [name, app] of [["StatusApi.page", StatusApi.page], ["StatusApi.router", StatusApi.router]] as const) {
+  for (
+    const [name, app] of [["StatusApi.page", StatusApi.page], [
+      "StatusApi.routerWithPage",
+      StatusApi.routerWithPage
+    ]] as const
+  ) {
     it.scoped(`${name} serves the page as HTML, not cached`, () =>
       Effect.gen(function*() {
         yield* HttpServer.serveEffect(app)
@@ -412,10 +419,29 @@ describe("GET /v1/api/status (served by NodeHttpServer on 127.0.0.1)", () => {
       }).pipe(Effect.provide(TestLive)))
   }
 
-  it.scoped("StatusApi.page has only the page; StatusApi.router keeps the JSON endpoints beside it", () =>
+  it.scoped("StatusApi.page has only the page; StatusApi.routerWithPage keeps the JSON endpoints beside it", () =>
     Effect.gen(function*() {
       yield* HttpServer.serveEffect(StatusApi.page)
       expect((yield* getPage("/v1/api/status/services")).status).toBe(404)
+    }).pipe(Effect.provide(TestLive)))
+
+  it.scoped("StatusApi.router leaves GET /v1/api/status to the application's own route", () =>
+    Effect.gen(function*() {
+      yield* HttpServer.serveEffect(HttpRouter.empty.pipe(
+        HttpRouter.get("/v1/api/status", HttpServerResponse.text("the application's own status")),
+        HttpRouter.concat(StatusApi.router)
+      ))
+      yield* twoBreakers
+      const own = yield* getPage("/v1/api/status")
+      expect(own.status).toBe(200)
+      expect(own.body).toBe("the application's own status")
+      expect((yield* getPage("/v1/api/status/services")).status).toBe(200)
+    }).pipe(Effect.provide(TestLive)))
+
+  it.scoped("StatusApi.router alone does not serve the page", () =>
+    Effect.gen(function*() {
+      yield* HttpServer.serveEffect(StatusApi.router)
+      expect((yield* getPage("/v1/api/status")).status).toBe(404)
     }).pipe(Effect.provide(TestLive)))
 
   it.scoped("the HttpApi group serves the same page, documented as text/html", () =>

@@ -37,7 +37,7 @@ export const clients = (upstreamUrl: string, timings: Timings) =>
       // the safe setting for payments: the default retries a POST (as the Python client did), and a
       // charge whose attempt timed out may have reached billing; a POST is now retried only when it
       // carries an Idempotency-Key (as /charge below does) or was never sent
-      retryUnsafeMethods: false
+      retry: { retryUnsafeMethods: false }
     }),
     ResilientServiceClient.layer(Git, { baseUrl: upstreamUrl, serviceName: "Git", id: "git", ...timings })
   )
@@ -92,5 +92,5 @@ export const router = HttpRouter.empty.pipe(
       return yield* HttpServerResponse.json({ accepted: true, snapshot: saved }, { status: 202 })
     })
   ),
-  HttpRouter.concat(StatusApi.router)
+  HttpRouter.concat(StatusApi.routerWithPage)
 )

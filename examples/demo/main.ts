@@ -201,11 +201,13 @@ const performanceTable = (upstream: Upstream) =>
           backoff: "10 millis",
           // 5 failed attempts in a row happen by chance at a steady 30 % error rate and would open the
           // guide's consecutive-failures breaker; a rate over the last calls tells noise from an outage
-          strategy: CircuitBreaker.failureRate({
-            threshold: 0.5,
-            minimumCalls: 20,
-            window: { kind: "count", size: 100 }
-          })
+          breaker: {
+            strategy: CircuitBreaker.failureRate({
+              threshold: 0.5,
+              minimumCalls: 20,
+              window: { kind: "count", size: 100 }
+            })
+          }
         })
         let oursOk = 0
         for (let k = 0; k < calls; k++) if (Exit.isSuccess((yield* timed(flaky.get("/query"))).exit)) oursOk++

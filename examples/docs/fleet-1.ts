@@ -1,7 +1,7 @@
 // docs/fleet.md, example 1 (kept in sync by test/docs.test.ts)
 import { NodeHttpClient } from "@effect/platform-node"
 import { Config, Context, Effect, Layer } from "effect"
-import { Fleet, ResilientServiceClient } from "../../src/index.js"
+import { Fleet, ResilientServiceClient, ServiceRegistry } from "../../src/index.js"
 
 class Billing extends Context.Tag("app/Billing")<Billing, ResilientServiceClient.ResilientServiceClient>() {}
 
@@ -12,6 +12,7 @@ const FleetLive = Fleet.layerRedis({ fleet: "checkout", url: "redis://redis:6379
 
 const AppLive = BillingLive.pipe(
   Layer.provide(FleetLive),
+  Layer.provideMerge(ServiceRegistry.layer),
   Layer.provide(NodeHttpClient.layerUndici)
 )
 

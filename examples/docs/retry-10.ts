@@ -1,7 +1,7 @@
 // docs/retry.md, example 10 (kept in sync by test/docs.test.ts)
 import type { ResilientServiceClient } from "../../src/index.js"
 
-declare const billing: ResilientServiceClient.ResilientServiceClient // made with retryUnsafeMethods: false
+declare const billing: ResilientServiceClient.ResilientServiceClient // made with retry: { retryUnsafeMethods: false }
 
 const charge = (orderId: string, cents: number) =>
   billing.post("/charge", { json: { orderId, cents }, headers: { "Idempotency-Key": `charge-${orderId}` } })

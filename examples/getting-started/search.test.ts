@@ -1,6 +1,7 @@
 // docs/getting-started.md, step 7: tests under TestClock
 import { expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, TestClock } from "effect"
+import { ServiceRegistry } from "../../src/index.js"
 import * as Testing from "../../src/Testing.js"
 import { Chroma, ChromaLive } from "./Chroma.js"
 import { searchOrEmpty } from "./search.js"
@@ -9,7 +10,7 @@ it.effect("search answers with Chroma's results while it is up", () => {
   const upstream = Testing.fakeUpstream({ "/query": Testing.json(200, { ids: [["doc-1", "doc-2"]] }) })
   return Effect.gen(function*() {
     expect(yield* searchOrEmpty("a")).toEqual({ ids: [["doc-1", "doc-2"]] })
-  }).pipe(Effect.provide(ChromaLive.pipe(Layer.provide(upstream.layer))))
+  }).pipe(Effect.provide(ChromaLive.pipe(Layer.provide([upstream.layer, ServiceRegistry.layer]))))
 })
 
 it.effect("search answers with no results while Chroma is down", () => {
@@ -25,5 +26,5 @@ it.effect("search answers with no results while Chroma is down", () => {
     // while the breaker is open, a call answers at once and sends nothing
     expect(yield* searchOrEmpty("c")).toEqual({ ids: [] })
     expect(upstream.requests().map((request) => request.at)).toEqual([0, 1000, 3000, 3000, 4000])
-  }).pipe(Effect.provide(ChromaLive.pipe(Layer.provide(upstream.layer))))
+  }).pipe(Effect.provide(ChromaLive.pipe(Layer.provide([upstream.layer, ServiceRegistry.layer]))))
 })

@@ -16,7 +16,7 @@ const app = HttpRouter.empty.pipe(
     })
   ),
   // GET /v1/api/status/services, GET /v1/api/status/services/:id and the HTML page GET /v1/api/status
-  HttpRouter.concat(StatusApi.router)
+  HttpRouter.concat(StatusApi.routerWithPage)
 )
 
 // the client registers itself in the registry it is built with; provideMerge hands the same registry to the router

@@ -22,14 +22,19 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import * as LogLevel from "effect/LogLevel"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import type * as Queue from "effect/Queue"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
+import type * as CircuitBreaker from "../CircuitBreaker.js"
 import * as Metrics from "../Metrics.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 import * as RetryPolicy from "../RetryPolicy.js"
@@ -46,7 +51,6 @@ import * as Deadlines from "./deadlines.js"
 import * as Defaults from "./defaults.js"
 import * as FleetMembership from "./fleetMembership.js"
 import * as RetryPolicyInternal from "./retryPolicy.js"
-import * as validate from "./validate.js"
 
 /** @internal */
 export const TypeId: ResilientServiceClient.TypeId = Symbol.for(
@@ -160,29 +164,73 @@ interface Call {
   /** The deadline as given, in milliseconds (for messages); 0 without one. */
   readonly deadlineMillis: number
   readonly stream: boolean
+  /** The limit of the attempt running now (the timeout, or what is left of the deadline). */
+  limitMillis: number
 }
 
+/** How many events a subscriber of `events` may fall behind before the oldest are dropped. */
+const eventsCapacity = 1024
+
 /** @internal */
-export const make = (
-  options: ResilientServiceClient.Options
-): Effect.Effect<
-  ResilientServiceClient.ResilientServiceClient,
-  ConfigError.ConfigError,
-  HttpClient.HttpClient | Scope.Scope
-> =>
+export { configKeys } from "./client/options.js"
+
+/**
+ * The client's machinery: everything but the method sugar. `make` and `transform` are both
+ * built on it.
+ */
+interface Core {
+  readonly config: Options.Settings
+  readonly breaker: CircuitBreaker.CircuitBreaker
+  readonly execute: (
+    request: HttpClientRequest.HttpClientRequest,
+    own: ResilientServiceClient.CallOptions | undefined
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+  readonly httpClient: HttpClient.HttpClient.With<ClientError>
+  readonly retryBudget: Effect.Effect<RetryPolicy.RetryBudgetState>
+  readonly events: Stream.Stream<ResilientServiceClient.CallEvent>
+  readonly subscribeEvents: Effect.Effect<Queue.Dequeue<ResilientServiceClient.CallEvent>, never, Scope.Scope>
+}
+
+const core = (
+  platform: HttpClient.HttpClient,
+  options: ResilientServiceClient.TransformOptions,
+  context: Options.SettingsContext,
+  culprit: string | undefined,
+  keys: ReadonlyMap<string, string> | undefined
+): Effect.Effect<Core, ConfigError.ConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    const config = yield* Options.settings(options)
+    const named = Effect.mapError((error: ConfigError.ConfigError) =>
+      Options.nameCulprit(error, Options.culpritOf(options, culprit), keys)
+    )
+    const config = yield* named(Options.settings(options, context))
     const { isFailure, maxAttempts, maxResponseBytes, maxRetryAfterMillis, retryOn, serviceName, target } = config
-    // a duplicate id fails before anything is built; registering (which checks again) comes
-    // right after the breaker, with nothing in between that could let another client in
-    const registry = yield* Effect.serviceOption(ServiceRegistry.ServiceRegistry)
-    if (Option.isSome(registry) && Option.isSome(yield* registry.value.get(config.id))) {
-      return yield* validate.invalid("id", `"${config.id}" is already registered by another live client or breaker`)
-    }
-    const breaker = yield* breakerInternal.make(config.breaker)
-    if (Option.isSome(registry)) yield* registry.value.register(config.id, breaker.status, breaker)
+    const breaker = typeof config.breaker === "function"
+      ? config.breaker
+      : yield* named(breakerInternal.make(config.breaker))
     const breakerApi = breakerInternal.internals(breaker)
-    const platform = yield* HttpClient.HttpClient
+
+    // Events are built and published only while someone subscribes: `subscribers` is read on the
+    // call's path before anything is allocated for an event.
+    const hub = yield* PubSub.sliding<ResilientServiceClient.CallEvent>(eventsCapacity)
+    // subscribers' streams end with the client
+    yield* Effect.addFinalizer(() => PubSub.shutdown(hub))
+    let subscribers = 0
+    const subscribeEvents = Effect.zipRight(
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          subscribers++
+        }),
+        () =>
+          Effect.sync(() => {
+            subscribers--
+          })
+      ),
+      PubSub.subscribe(hub)
+    )
+    const events = Stream.unwrapScoped(Effect.map(subscribeEvents, (queue) => Stream.fromQueue(queue)))
+    const publish = (event: ResilientServiceClient.CallEvent) => {
+      hub.unsafeOffer(event)
+    }
     const clock: Clock.Clock = yield* Effect.clock
     const deadlines = Deadlines.make(clock, yield* Effect.scope)
     const bulkhead = config.bulkhead === undefined
@@ -191,6 +239,11 @@ export const make = (
     const schedule = config.retry.schedule
     const annotate = Effect.annotateLogs("service", serviceName)
     const serviceTag = [MetricLabel.make("service", serviceName)]
+    const common = (request: HttpClientRequest.HttpClientRequest): ResilientServiceClient.CallEvent.Common => ({
+      service: serviceName,
+      method: request.method,
+      path: Request.describePath(target, request).replace(/[?#].*$/, "")
+    })
     const budget = config.retryBudget === undefined
       ? undefined
       : new RetryPolicyInternal.TokenBucket(config.retryBudget.maxTokens, config.retryBudget.tokenRatio)
@@ -414,7 +467,21 @@ export const make = (
       const error = failure.value
       if (error._tag === "ServiceUnavailable") {
         call.attempts = attemptNumber - 1 // the breaker refused this attempt: it never ran
+        if (subscribers > 0) publish({ _tag: "Rejection", ...common(request), error })
         return Effect.failCause(cause)
+      }
+      if (subscribers > 0) {
+        const about = common(request)
+        if (Cause.isTimeoutException(error)) {
+          publish({ _tag: "Timeout", ...about, attempt: attemptNumber, timeout: Duration.millis(call.limitMillis) })
+        }
+        publish({
+          _tag: "Failure",
+          ...about,
+          attempt: attemptNumber,
+          outcome: Outcome.judge(cause, isFailure as (error: unknown) => boolean),
+          error
+        })
       }
       const retryable = Outcome.deadlineCut(error) === undefined && retryOn(error)
       if (retryable && budget !== undefined) {
@@ -447,6 +514,7 @@ export const make = (
           const words = describeError(error)
           switch (decision._tag) {
             case "Reject":
+              if (subscribers > 0) publish({ _tag: "Rejection", ...common(request), error: decision.rejection })
               return Effect.fail(decision.rejection)
             case "GiveUp":
               return Effect.zipRight(
@@ -466,6 +534,15 @@ export const make = (
                   describeDuration(decision.delayMillis)
                 }${decision.fromServer ? " (Retry-After)" : ""}...`
               ))
+              if (subscribers > 0) {
+                publish({
+                  _tag: "Retry",
+                  ...common(request),
+                  attempt: attemptNumber,
+                  delay: Duration.millis(decision.delayMillis),
+                  error
+                })
+              }
               // whichever ends first: the delay, an opening of the breaker, the client's scope
               const wait: Effect.Effect<WaitEnd> = Effect.raceAll<Effect.Effect<WaitEnd>>([
                 Effect.as(clock.sleep(Duration.millis(decision.delayMillis)), waited),
@@ -479,7 +556,10 @@ export const make = (
                     ? run(request, attemptNumber + 1, next, call)
                     : end === scopeClosed
                     ? Effect.interrupt
-                    : Effect.fail(end))
+                    : Effect.suspend(() => {
+                      if (subscribers > 0) publish({ _tag: "Rejection", ...common(request), error: end })
+                      return Effect.fail(end)
+                    }))
               )
             }
           }
@@ -504,6 +584,7 @@ export const make = (
         }
       }
       call.attempts = attemptNumber
+      call.limitMillis = limitMillis
       return Effect.matchCauseEffect(
         breakerApi.protectJudged(attempt(request, call, limitMillis, cutByDeadline), judge),
         {
@@ -512,6 +593,9 @@ export const make = (
             if (budget !== undefined && budget.milliTokens < budget.maxMilliTokens) {
               budget.unsafeRecordSuccess()
               publishBudget(budget)
+            }
+            if (subscribers > 0) {
+              publish({ _tag: "Success", ...common(request), attempt: attemptNumber })
             }
             return Effect.as(logSuccess(request), response)
           },
@@ -558,7 +642,8 @@ export const make = (
         timeoutMillis: settings.timeoutMillis,
         deadlineAt: settings.deadlineMillis > 0 ? started + settings.deadlineMillis : Infinity,
         deadlineMillis: settings.deadlineMillis,
-        stream: settings.stream
+        stream: settings.stream,
+        limitMillis: settings.timeoutMillis
       }
       // the whole call, all its attempts and waits, holds one place in the bulkhead
       const calling = bulkhead === undefined
@@ -579,6 +664,11 @@ export const make = (
             const failure = Cause.failureOption(cause)
             const rejected = Option.isSome(failure) &&
               (failure.value._tag === "ServiceUnavailable" || failure.value._tag === "BulkheadFull")
+            if (
+              subscribers > 0 && Option.isSome(failure) && failure.value._tag === "BulkheadFull"
+            ) {
+              publish({ _tag: "Rejection", ...common(prepared), error: failure.value })
+            }
             if (rejected || !Cause.isInterruptedOnly(cause)) {
               record(span, call, started, rejected ? "rejected" : "failure")
             }
@@ -611,13 +701,73 @@ export const make = (
 
     const clientCallSettings = Options.defaultCallSettings(config)
 
-    const execute = (request: HttpClientRequest.HttpClientRequest, callOptions?: ResilientServiceClient.CallOptions) =>
-      executeWith(request, callOptions)
-
     const httpClient: HttpClient.HttpClient.With<ClientError> = HttpClient.makeWith<never, never, ClientError, never>(
       (request) => Effect.flatMap(request, (request) => executeWith(request, undefined)),
       Effect.succeed
     )
+
+    const unlimitedBudget: RetryPolicy.RetryBudgetState = {
+      tokens: Infinity,
+      maxTokens: Infinity,
+      retriesAllowed: true
+    }
+
+    const result: Core = {
+      config,
+      breaker,
+      execute: executeWith,
+      httpClient,
+      retryBudget: budget === undefined ? Effect.succeed(unlimitedBudget) : budget.state,
+      events,
+      subscribeEvents
+    }
+    return result
+  })
+
+/** @internal */
+export const transform = dual<
+  (
+    options: ResilientServiceClient.TransformOptions
+  ) => (
+    client: HttpClient.HttpClient
+  ) => Effect.Effect<HttpClient.HttpClient.With<ClientError>, ConfigError.ConfigError, Scope.Scope>,
+  (
+    client: HttpClient.HttpClient,
+    options: ResilientServiceClient.TransformOptions
+  ) => Effect.Effect<HttpClient.HttpClient.With<ClientError>, ConfigError.ConfigError, Scope.Scope>
+>(
+  2,
+  (client, options) =>
+    Effect.map(core(client, options, { baseUrlRequired: false }, undefined, undefined), (built) => built.httpClient)
+)
+
+/** @internal */
+export const register = (
+  client: ResilientServiceClient.ResilientServiceClient
+): Effect.Effect<void, ConfigError.ConfigError, ServiceRegistry.ServiceRegistry | Scope.Scope> =>
+  Effect.flatMap(
+    ServiceRegistry.ServiceRegistry,
+    (registry) => registry.register(client.id, client.status, client.breaker)
+  )
+
+/** @internal */
+export const make = (
+  options: ResilientServiceClient.Options,
+  culprit?: string,
+  keys?: ReadonlyMap<string, string>
+): Effect.Effect<
+  ResilientServiceClient.ResilientServiceClient,
+  ConfigError.ConfigError,
+  HttpClient.HttpClient | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const platform = yield* HttpClient.HttpClient
+    const built = yield* core(platform, options, { baseUrlRequired: true }, culprit, keys)
+    const { breaker, config } = built
+    const { target } = config
+    const executeWith = built.execute
+    const execute = (request: HttpClientRequest.HttpClientRequest, callOptions?: ResilientServiceClient.CallOptions) =>
+      executeWith(request, callOptions)
 
     const method = (verb: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD") =>
     (
@@ -642,15 +792,9 @@ export const make = (
         return executeWith(request, requestOptions)
       })
 
-    const unlimitedBudget: RetryPolicy.RetryBudgetState = {
-      tokens: Infinity,
-      maxTokens: Infinity,
-      retriesAllowed: true
-    }
-
     const client: ResilientServiceClient.ResilientServiceClient = {
       [TypeId]: TypeId,
-      serviceName,
+      serviceName: config.serviceName,
       id: config.id,
       baseUrl: target.baseUrl,
       get: method("GET"),
@@ -662,8 +806,10 @@ export const make = (
       execute,
       status: breaker.status,
       breaker,
-      retryBudget: budget === undefined ? Effect.succeed(unlimitedBudget) : budget.state,
-      httpClient
+      retryBudget: built.retryBudget,
+      httpClient: built.httpClient,
+      events: built.events,
+      subscribeEvents: built.subscribeEvents
     }
     return client
   })

@@ -1,6 +1,6 @@
 /**
  * The status page in a real headless Chromium (Debian's /usr/bin/chromium, driven by
- * playwright-core): `StatusApi.router` is served by `NodeHttpServer` on 127.0.0.1 (port 0) and
+ * playwright-core): `StatusApi.routerWithPage` is served by `NodeHttpServer` on 127.0.0.1 (port 0) and
  * lists two resilient clients built on fake upstreams under the TestClock, so their states and
  * timestamps are exact while the browser runs on real time. Nothing waits a fixed time: every
  * wait is a Playwright waiting assertion on the page, which reloads itself.
@@ -135,7 +135,7 @@ describe("the status page in headless Chromium", () => {
         // The registry is given to the server only: the clients are built without it, and listed by hand
         // with their breakers (so the page knows their transitions and next probes).
         const registry = yield* ServiceRegistry.ServiceRegistry.pipe(Effect.provide(ServiceRegistry.layer))
-        yield* HttpServer.serveEffect(StatusApi.router).pipe(
+        yield* HttpServer.serveEffect(StatusApi.routerWithPage).pipe(
           Effect.provideService(ServiceRegistry.ServiceRegistry, registry)
         )
         const server = yield* HttpServer.HttpServer

@@ -6,6 +6,7 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -13,6 +14,7 @@ import * as Either from "effect/Either"
 import type * as CircuitBreaker from "../../CircuitBreaker.js"
 import type * as ResilientServiceClient from "../../ResilientServiceClient.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
+import * as CircuitBreakerInternal from "../circuitBreaker.js"
 import * as Defaults from "../defaults.js"
 import * as RetryPolicyInternal from "../retryPolicy.js"
 import * as validate from "../validate.js"
@@ -28,7 +30,8 @@ export interface Settings {
   readonly maxAttempts: number
   readonly timeoutMillis: number
   readonly retry: RetryPolicy.RetryPolicy
-  readonly breaker: CircuitBreaker.Options
+  /** The breaker's settings, or a shared breaker made by `CircuitBreaker.make`. */
+  readonly breaker: CircuitBreaker.Options | CircuitBreaker.CircuitBreaker
   readonly retryOn: (error: ClientError) => boolean
   readonly isFailure: (error: ClientError) => boolean
   readonly maxRetryAfterMillis: number
@@ -110,8 +113,8 @@ const retryBudgetSettings = (
 }
 
 const bulkheadSettings = (
-  maxConcurrent: unknown,
-  maxQueued: unknown
+  { path: concurrentPath, value: maxConcurrent }: { readonly value: unknown; readonly path: string },
+  { path: queuedPath, value: maxQueued }: { readonly value: unknown; readonly path: string }
 ): Effect.Effect<
   { readonly maxConcurrent: number; readonly maxQueued: number } | undefined,
   ConfigError.ConfigError
@@ -119,35 +122,145 @@ const bulkheadSettings = (
   if (maxConcurrent === undefined) {
     return maxQueued === undefined
       ? Effect.succeed(undefined)
-      : validate.invalid("maxQueued", "needs maxConcurrent: without a limit on running calls no call ever waits")
+      : validate.invalid(queuedPath, "needs maxConcurrent: without a limit on running calls no call ever waits")
   }
   if (typeof maxConcurrent !== "number" || !Number.isSafeInteger(maxConcurrent) || maxConcurrent < 1) {
-    return validate.invalid("maxConcurrent", `must be a positive integer, got ${validate.show(maxConcurrent)}`)
+    return validate.invalid(concurrentPath, `must be a positive integer, got ${validate.show(maxConcurrent)}`)
   }
   if (maxQueued === undefined) return Effect.succeed({ maxConcurrent, maxQueued: Infinity })
   if (typeof maxQueued !== "number" || !Number.isSafeInteger(maxQueued) || maxQueued < 0) {
-    return validate.invalid("maxQueued", `must be an integer ≥ 0, got ${validate.show(maxQueued)}`)
+    return validate.invalid(queuedPath, `must be an integer ≥ 0, got ${validate.show(maxQueued)}`)
   }
   return Effect.succeed({ maxConcurrent, maxQueued })
 }
 
+type Path = ReadonlyArray<string>
+
+const invalidAt = (path: Path, reason: string) => Effect.fail(ConfigError.InvalidData([...path], reason))
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** A field given flat (deprecated, or one of the Python names) and in its group: one of them, or a conflict. */
+const eitherPlace = (
+  group: string,
+  field: string,
+  flat: unknown,
+  grouped: Record<string, unknown> | undefined
+): Effect.Effect<{ readonly value: unknown; readonly path: string }, ConfigError.ConfigError> => {
+  const inGroup = grouped?.[field]
+  if (flat !== undefined && inGroup !== undefined) {
+    return invalidAt(
+      [group, field],
+      `is given twice, as ${field} and as ${group}.${field}: keep one (${group}.${field} is the new place)`
+    )
+  }
+  return Effect.succeed(
+    inGroup !== undefined ? { value: inGroup, path: `${group}.${field}` } : { value: flat, path: field }
+  )
+}
+
+const group = (
+  name: string,
+  value: unknown
+): Effect.Effect<Record<string, unknown> | undefined, ConfigError.ConfigError> =>
+  value === undefined || isObject(value)
+    ? Effect.succeed(value)
+    : invalidAt([name], `must be an object of ${name} settings, got ${validate.show(value)}`)
+
+const breakerFields = [
+  "failureThreshold",
+  "recoveryTimeout",
+  "strategy",
+  "halfOpenMaxProbes",
+  "probeTimeout",
+  "store",
+  "storeKey",
+  "storeTimeout"
+] as const
+
+/** @internal */
+export interface SettingsContext {
+  /** Whether `baseUrl` is required (`make`) or optional (`transform`). */
+  readonly baseUrlRequired: boolean
+}
+
+const noBaseUrl = (serviceName: string): Target => ({ baseUrl: "", authority: serviceName, authorization: undefined })
+
 /** @internal */
 export const settings = (
-  options: ResilientServiceClient.Options
+  options: ResilientServiceClient.TransformOptions,
+  context: SettingsContext = { baseUrlRequired: true }
 ): Effect.Effect<Settings, ConfigError.ConfigError> =>
   Effect.gen(function*() {
     if (typeof options !== "object" || options === null) {
       return yield* validate.invalid("baseUrl", "is required: pass an options object with an absolute http(s) baseUrl")
     }
-    const target = yield* parseBaseUrl(options.baseUrl)
-    const serviceName = yield* validate.nonEmptyString("serviceName", options.serviceName, target.authority)
+    if (!context.baseUrlRequired && options.baseUrl === undefined && options.serviceName === undefined) {
+      return yield* validate.invalid("serviceName", "is required when no baseUrl is given: it names the service")
+    }
+    const parsed = context.baseUrlRequired || options.baseUrl !== undefined
+      ? yield* parseBaseUrl(options.baseUrl)
+      : undefined
+    const serviceName = yield* validate.nonEmptyString("serviceName", options.serviceName, parsed?.authority ?? "")
+    const target = parsed ?? noBaseUrl(serviceName)
     const id = yield* validate.nonEmptyString("id", options.id, serviceName)
-    const maxAttempts = yield* validate.positiveInteger("maxAttempts", options.maxAttempts, Defaults.client.maxAttempts)
+
+    const retryGroup = yield* group("retry", options.retry)
+    const bulkheadGroup = yield* group("bulkhead", options.bulkhead)
+    const sharedBreaker = typeof options.breaker === "function" && CircuitBreakerInternal.TypeId in options.breaker
+      ? options.breaker
+      : undefined
+    const breakerGroup = sharedBreaker === undefined ? yield* group("breaker", options.breaker) : undefined
+    if (sharedBreaker !== undefined) {
+      if (!(CircuitBreakerInternal.InternalTypeId in sharedBreaker)) {
+        return yield* invalidAt(["breaker"], "must be a breaker made by CircuitBreaker.make, or breaker settings")
+      }
+      const beside = breakerFields.find((field) => options[field] !== undefined)
+      if (beside !== undefined) {
+        return yield* invalidAt(
+          [beside],
+          "cannot stand beside a shared breaker: the breaker given as `breaker` keeps its own settings"
+        )
+      }
+    }
+
+    const maxAttemptsAt = yield* eitherPlace("retry", "maxAttempts", options.maxAttempts, retryGroup)
+    const backoffAt = yield* eitherPlace("retry", "backoff", options.backoff, retryGroup)
+    const maxDelayAt = yield* eitherPlace("retry", "maxDelay", options.maxDelay, retryGroup)
+    const jitterAt = yield* eitherPlace("retry", "jitter", options.jitter, retryGroup)
+    const retryOnAt = yield* eitherPlace("retry", "retryOn", options.retryOn, retryGroup)
+    const maxRetryAfterAt = yield* eitherPlace("retry", "maxRetryAfter", options.maxRetryAfter, retryGroup)
+    const unsafeAt = yield* eitherPlace("retry", "retryUnsafeMethods", options.retryUnsafeMethods, retryGroup)
+    const maxConcurrentAt = yield* eitherPlace("bulkhead", "maxConcurrent", options.maxConcurrent, bulkheadGroup)
+    const maxQueuedAt = yield* eitherPlace("bulkhead", "maxQueued", options.maxQueued, bulkheadGroup)
+    if (bulkheadGroup !== undefined && bulkheadGroup.maxConcurrent === undefined) {
+      return yield* invalidAt(
+        ["bulkhead", "maxConcurrent"],
+        "is required in bulkhead: the number of calls that may run at once"
+      )
+    }
+    const breakerAt: Record<string, { readonly value: unknown; readonly path: string }> = {}
+    for (const field of breakerFields) {
+      breakerAt[field] = yield* eitherPlace("breaker", field, options[field], breakerGroup)
+    }
+    if (breakerAt.failureThreshold!.value !== undefined && breakerAt.strategy!.value !== undefined) {
+      return yield* invalidAt(
+        breakerAt.failureThreshold!.path.split("."),
+        "conflicts with strategy, which decides when the breaker opens: drop one (CircuitBreaker.consecutiveFailures(n) is a threshold as a strategy)"
+      )
+    }
+
+    const maxAttempts = yield* validate.positiveInteger(
+      maxAttemptsAt.path,
+      maxAttemptsAt.value,
+      Defaults.client.maxAttempts
+    )
     const timeout = yield* validate.positiveDuration("timeout", options.timeout, Defaults.client.timeout)
-    const backoff = yield* validate.positiveDuration("backoff", options.backoff, Defaults.client.backoff)
+    const backoff = yield* validate.positiveDuration(backoffAt.path, backoffAt.value, Defaults.client.backoff)
     const retryOn = yield* validate.optionalFunction<(error: ClientError) => boolean>(
-      "retryOn",
-      options.retryOn,
+      retryOnAt.path,
+      retryOnAt.value,
       RetryPolicy.isTransient
     )
     const isFailure = yield* validate.optionalFunction<(error: ClientError) => boolean>(
@@ -156,33 +269,39 @@ export const settings = (
       RetryPolicy.isTransient
     )
     const maxRetryAfter = yield* validate.positiveDuration(
-      "maxRetryAfter",
-      options.maxRetryAfter,
+      maxRetryAfterAt.path,
+      maxRetryAfterAt.value,
       Defaults.client.maxRetryAfter
     )
     const deadline = options.deadline === undefined
       ? undefined
       : yield* validate.positiveDuration("deadline", options.deadline, 0)
     const retryBudget = yield* retryBudgetSettings(options.retryBudget)
-    const retryUnsafeMethods = options.retryUnsafeMethods ?? Defaults.client.retryUnsafeMethods
+    const retryUnsafeMethods = unsafeAt.value ?? Defaults.client.retryUnsafeMethods
     if (typeof retryUnsafeMethods !== "boolean") {
-      return yield* validate.invalid(
-        "retryUnsafeMethods",
-        `must be true or false, got ${validate.show(retryUnsafeMethods)}`
-      )
+      return yield* validate.invalid(unsafeAt.path, `must be true or false, got ${validate.show(retryUnsafeMethods)}`)
     }
-    const bulkhead = yield* bulkheadSettings(options.maxConcurrent, options.maxQueued)
+    const bulkhead = yield* bulkheadSettings(maxConcurrentAt, maxQueuedAt)
     const maxResponseBytes = yield* validate.positiveInteger(
       "maxResponseBytes",
       options.maxResponseBytes,
       Defaults.client.maxResponseBytes
     )
-    const retry = yield* RetryPolicy.make({
-      maxAttempts,
-      baseDelay: backoff,
-      maxDelay: options.maxDelay,
-      jitter: options.jitter
-    })
+    const retry = yield* Effect.mapError(
+      RetryPolicy.make({
+        maxAttempts,
+        baseDelay: backoff,
+        maxDelay: maxDelayAt.value as Duration.DurationInput | undefined,
+        jitter: jitterAt.value as RetryPolicy.Jitter | undefined
+      }),
+      (error) =>
+        ConfigError.isInvalidData(error) && error.path[0] === "maxDelay"
+          ? ConfigError.InvalidData(maxDelayAt.path.split("."), error.message)
+          : ConfigError.isInvalidData(error) && error.path[0] === "jitter"
+          ? ConfigError.InvalidData(jitterAt.path.split("."), error.message)
+          : error
+    )
+    const breakerValue = (field: typeof breakerFields[number]) => breakerAt[field]!.value as any
     return {
       target,
       serviceName,
@@ -201,19 +320,130 @@ export const settings = (
       // the breaker's own options go through as given: CircuitBreaker.make validates them
       // (with the same field names) before the client builds anything else; the client judges
       // its attempts itself (see outcome.ts), so the breaker gets no isFailure
-      breaker: {
+      breaker: sharedBreaker ?? {
         name: serviceName,
-        failureThreshold: options.failureThreshold ?? Defaults.client.failureThreshold,
-        recoveryTimeout: options.recoveryTimeout ?? Defaults.client.recoveryTimeout,
-        halfOpenMaxProbes: options.halfOpenMaxProbes,
-        probeTimeout: options.probeTimeout,
-        strategy: options.strategy,
-        store: options.store,
-        storeKey: options.storeKey,
-        storeTimeout: options.storeTimeout
+        failureThreshold: breakerValue("strategy") === undefined
+          ? breakerValue("failureThreshold") ?? Defaults.client.failureThreshold
+          : undefined,
+        recoveryTimeout: breakerValue("recoveryTimeout") ?? Defaults.client.recoveryTimeout,
+        halfOpenMaxProbes: breakerValue("halfOpenMaxProbes"),
+        probeTimeout: breakerValue("probeTimeout"),
+        strategy: breakerValue("strategy"),
+        store: breakerValue("store"),
+        storeKey: breakerValue("storeKey"),
+        storeTimeout: breakerValue("storeTimeout")
       }
     }
   })
+
+// -----------------------------------------------------------------------------
+// Errors that name the culprit
+// -----------------------------------------------------------------------------
+
+/**
+ * The configuration key a `Config` reads, when it is one named value (`Config.string("B_URL")`,
+ * possibly with a default, a description or a mapping): what Effect's own errors name.
+ */
+export const configKey = (config: unknown, depth = 0): string | undefined => {
+  if (typeof config !== "object" || config === null || depth > 16) return undefined
+  const op = config as {
+    readonly _tag?: unknown
+    readonly name?: unknown
+    readonly config?: unknown
+    readonly first?: unknown
+    readonly original?: unknown
+  }
+  switch (op._tag) {
+    case "Nested": {
+      if (typeof op.name !== "string") return undefined
+      const inner = configKey(op.config, depth + 1)
+      return inner === undefined ? op.name : `${op.name}.${inner}`
+    }
+    case "Described":
+      return configKey(op.config, depth + 1)
+    case "Fallback":
+      return configKey(op.first, depth + 1)
+    case "MapOrFail":
+      return configKey(op.original, depth + 1)
+    case "Lazy":
+      return typeof op.config === "function" ? configKey((op.config as () => unknown)(), depth + 1) : undefined
+    default:
+      return undefined
+  }
+}
+
+/**
+ * The configuration keys of the options given as `Config`s in a `Config.Wrap` of options, by
+ * option path (`"baseUrl"`, `"retry.backoff"`).
+ *
+ * @internal
+ */
+export const configKeys = (wrapped: unknown): ReadonlyMap<string, string> => {
+  const keys = new Map<string, string>()
+  const visit = (value: unknown, path: string, depth: number) => {
+    if (typeof value !== "object" || value === null || depth > 3) return
+    if (Config.isConfig(value)) {
+      const key = configKey(value)
+      if (key !== undefined && path !== "") keys.set(path, key)
+      return
+    }
+    for (const [field, inner] of Object.entries(value)) {
+      visit(inner, path === "" ? field : `${path}.${field}`, depth + 1)
+    }
+  }
+  visit(wrapped, "", 0)
+  return keys
+}
+
+/** Who an option error is about: the client's id or name as given, else its host, else the layer's tag. */
+export const culpritOf = (options: unknown, fallback: string | undefined): string | undefined => {
+  if (!isObject(options)) return fallback
+  for (const value of [options.id, options.serviceName]) {
+    if (typeof value === "string" && value.trim() !== "") return value
+  }
+  if (typeof options.baseUrl === "string") {
+    try {
+      const url = new URL(options.baseUrl)
+      if (url.hostname !== "") {
+        return `${url.hostname}:${url.port !== "" ? url.port : url.protocol === "https:" ? "443" : "80"}`
+      }
+    } catch {
+      // no host to show: the tag names the client, if any
+    }
+  }
+  return fallback
+}
+
+/**
+ * An option error that names the client (`[billing] maxAttempts must be …`) and, when the option
+ * came from `Config`, has the configuration key as its path, as Effect's own `Config` errors do
+ * (`Invalid data at B_URL: [billing] baseUrl must be …`).
+ *
+ * @internal
+ */
+export const nameCulprit = (
+  error: ConfigError.ConfigError,
+  culprit: string | undefined,
+  keys: ReadonlyMap<string, string> | undefined
+): ConfigError.ConfigError => {
+  switch (error._op) {
+    case "And":
+      return ConfigError.And(nameCulprit(error.left, culprit, keys), nameCulprit(error.right, culprit, keys))
+    case "Or":
+      return ConfigError.Or(nameCulprit(error.left, culprit, keys), nameCulprit(error.right, culprit, keys))
+    case "InvalidData": {
+      const field = error.path.join(".")
+      const key = keys?.get(field) ?? keys?.get(error.path[0] ?? "")
+      const who = culprit === undefined ? "" : `[${culprit}] `
+      const message = `${who}${field} ${error.message}`
+      return key === undefined
+        ? ConfigError.InvalidData(error.path.flatMap((p) => p.split(".")), message)
+        : ConfigError.InvalidData(key.split("."), message)
+    }
+    default:
+      return error
+  }
+}
 
 // -----------------------------------------------------------------------------
 // Per call
