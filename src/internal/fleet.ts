@@ -232,7 +232,8 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
     yield* connection.subscribe(Scripts.channel(config.fleet), (message) => {
       const change = Scripts.decodeChange(message)
       // this replica's own changes come back too: it knows their generation already, and the
-      // protocol ignores a message of a generation it knows (replica names need not be unique)
+      // protocol ignores a message of a generation it knows (lease tokens and budget messages
+      // carry this layer's instance as well; quorum and status go by name: see docs/fleet.md)
       if (change === undefined) return applyBudgets(message)
       const member = members.get(change.service)
       if (member === undefined) return
