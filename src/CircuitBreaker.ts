@@ -335,8 +335,8 @@ export interface Options {
    * The store is never on a call's path: writes are made by the breaker's own fiber, the latest
    * snapshot replacing one not yet written, each bounded by `storeTimeout`; a write that fails or
    * times out is logged (Warning) and the breaker goes on. The read in `make` is bounded the same
-   * way (the breaker then starts closed). A transition made just before the breaker's scope
-   * closes may not be written.
+   * way (the breaker then starts closed). Closing the breaker's scope waits up to `storeTimeout`
+   * for the last writes, so a graceful shutdown loses no transition.
    *
    * @since 0.1.0
    */

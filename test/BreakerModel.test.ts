@@ -287,14 +287,19 @@ const hangingStore = KeyValueStore.makeStringOnly({
 
 const run = (settings: Settings, commands: ReadonlyArray<Command>) =>
   Effect.gen(function*() {
+    // the breaker's own scope: closing it waits up to storeTimeout for a store that hangs
+    const breakerScope = yield* Scope.make()
     const made = yield* CircuitBreaker.make({
       name: "model",
       failureThreshold: settings.failureThreshold,
       recoveryTimeout: Duration.millis(settings.recoveryTimeout),
       halfOpenMaxProbes: settings.halfOpenMaxProbes,
       isFailure: (error) => !(error instanceof NotCounted),
-      ...(settings.seam === "hangingStore" ? { store: hangingStore } : {})
-    }).pipe(settings.seam === "earlyTimers" ? Effect.withClock(yield* earlyClock) : (self) => self)
+      ...(settings.seam === "hangingStore" ? { store: hangingStore, storeTimeout: "1 second" } : {})
+    }).pipe(
+      settings.seam === "earlyTimers" ? Effect.withClock(yield* earlyClock) : (self) => self,
+      Scope.extend(breakerScope)
+    )
     // every call goes through the judged entry the HTTP client uses
     const breaker = Object.assign(
       <A, E extends Counted | NotCounted | SaysNothing, R>(self: Effect.Effect<A, E, R>) =>
@@ -412,6 +417,11 @@ const run = (settings: Settings, commands: ReadonlyArray<Command>) =>
     }
     // every call still running is interrupted with its scope; none may be left blocked
     yield* Effect.forEach(pending, (call) => Fiber.interrupt(call.fiber), { discard: true })
+    // the close waits for a hanging store's write for its storeTimeout at most
+    const closing = yield* Effect.fork(Scope.close(breakerScope, Exit.void))
+    yield* TestClock.adjust(0)
+    yield* TestClock.adjust("1 second")
+    yield* Fiber.join(closing)
   })
 
 describe("the real CircuitBreaker against a reference model (TestClock)", () => {

@@ -450,9 +450,12 @@ describe("7. a store that hangs delays nothing but its own writes", () => {
       expect(yield* breaker.state).toBe("closed")
       yield* TestClock.adjust(0)
       expect(writes()).toBeGreaterThanOrEqual(1)
-      // the store is still busy with the first write: closing does not wait for it
-      yield* Scope.close(scope, Exit.void)
-      expect(yield* TestClock.currentTimeMillis).toBe(1_000)
+      // closing gives the writer storeTimeout (5 s) at most: the store hangs, so the close ends then
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust(0)
+      expect(Option.isNone(yield* Fiber.poll(closing))).toBe(true)
+      yield* TestClock.adjust("5 seconds")
+      yield* Fiber.join(closing)
     }))
 
   it.scoped("a call that trips the breaker can be interrupted while the store hangs", () =>
@@ -468,15 +471,22 @@ describe("7. a store that hangs delays nothing but its own writes", () => {
       yield* Fiber.interrupt(tripping) // whether it had finished or not, it ends now
       yield* Effect.ignore(logs.provide(breaker(Effect.fail(new Boom()))))
       expect(yield* breaker.state).toBe("open")
-      yield* Scope.close(scope, Exit.void)
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust(0)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(closing)
     }))
 
   it.scoped("a write that hangs is given up after storeTimeout, with a warning, and the next one is made", () =>
     Effect.gen(function*() {
       const { store, writes } = hangingStore()
       const logs = makeLogCapture()
+      const scope = yield* Scope.make()
       const breaker = yield* logs.provide(
-        CircuitBreaker.make({ name: "given-up", failureThreshold: 1, store, storeTimeout: "2 seconds" })
+        Scope.extend(
+          CircuitBreaker.make({ name: "given-up", failureThreshold: 1, store, storeTimeout: "2 seconds" }),
+          scope
+        )
       )
       yield* Effect.ignore(breaker(Effect.fail(new Boom())))
       yield* TestClock.adjust(0)
@@ -487,6 +497,10 @@ describe("7. a store that hangs delays nothing but its own writes", () => {
       )
       yield* TestClock.adjust(0)
       expect(writes()).toBe(2) // the latest snapshot, after the one given up
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust(0)
+      yield* TestClock.adjust("2 seconds") // the close gives the hanging write its storeTimeout
+      yield* Fiber.join(closing)
     }))
 
   it.scoped("a transition just before the scope closes is written on the way out", () =>

@@ -352,34 +352,42 @@ export const make = (
     // Store writes never run on a caller's path: a transition leaves the latest snapshot for the
     // breaker's own writer fiber (a newer one replaces one not yet written), which writes it
     // bounded by the store timeout. A store that hangs or fails delays nothing but its own
-    // writes. When the scope closes with a snapshot whose write has not started, and no write
-    // running, it is written then, bounded the same way. A write still running then is
-    // interrupted and nothing more is written: the store may be stuck, and the scope's close
-    // (an uninterruptible region) must not wait on it, at the price of the last transition.
+    // writes. When the scope closes, the writer is given up to the store timeout to finish the
+    // write it is making and the latest snapshot after it, so that a graceful shutdown loses no
+    // transition; a store that hangs holds the close up for that long at most.
     const persist: Effect.Effect<void> = persistence === undefined ? Effect.void : yield* Effect.gen(function*() {
       const write = (snapshot: Machine.Snapshot) =>
         BreakerStore.save(persistence.store, persistence.key, name, snapshot, persistence.timeout)
-      // the latest snapshot whose write has not started
+      // the latest snapshot whose write has not started, and whether a write is running
       let pending: Machine.Snapshot | undefined
       let writing = false
+      let idleWaiters: Array<() => void> = []
+      const settled = () => pending === undefined && !writing
+      const idle = Effect.async<void>((resume) => {
+        if (settled()) return resume(Effect.void)
+        const waiter = () => resume(Effect.void)
+        idleWaiters.push(waiter)
+        return Effect.sync(() => {
+          idleWaiters = idleWaiters.filter((w) => w !== waiter)
+        })
+      })
       const wake = yield* Queue.sliding<void>(1)
-      yield* Effect.addFinalizer(() =>
-        Effect.suspend(() => pending === undefined || writing ? Effect.void : write(pending)).pipe(annotate)
-      )
       const writeNext = Effect.suspend(() => {
         const snapshot = pending
         if (snapshot === undefined) return Effect.void
         pending = undefined
         writing = true
-        // left set when the write is interrupted: the store was busy when the scope closed
-        return Effect.tap(
+        return Effect.ensuring(
           write(snapshot),
-          () => {
+          Effect.sync(() => {
             writing = false
-          }
+            if (!settled()) return
+            const waiters = idleWaiters
+            idleWaiters = []
+            for (const waiter of waiters) waiter()
+          })
         )
       })
-      // forked after the finalizer above was added, so that it is interrupted before that runs
       yield* Queue.take(wake).pipe(
         Effect.zipRight(writeNext),
         Effect.forever,
@@ -387,6 +395,8 @@ export const make = (
         Effect.interruptible,
         Effect.forkIn(scope)
       )
+      // added after the writer was forked, so that it runs before the writer is interrupted
+      yield* Effect.addFinalizer(() => Effect.ignore(Effect.timeout(Effect.interruptible(idle), persistence.timeout)))
       return Effect.sync(() => {
         pending = Machine.snapshot(current)
         wake.unsafeOffer(undefined)
