@@ -16,7 +16,7 @@ import * as Schema from "effect/Schema"
 import type * as http from "node:http"
 import { ResilientServiceClient } from "../src/index.js"
 import type { FaultServer } from "./utils/faultServers.js"
-import { httpServer, rawServer, withUndiciClient } from "./utils/faultServers.js"
+import { answerJson, httpServer, rawServer, withUndiciClient } from "./utils/faultServers.js"
 import { makeLogCapture } from "./utils/logs.js"
 
 /** Runs an effect with its log lines captured (and so kept out of the test output). */
@@ -35,17 +35,6 @@ const expectTag = (error: { readonly _tag: string }, tag: string) => {
 
 const statusOf = (client: ResilientServiceClient.ResilientServiceClient) =>
   Effect.map(client.status, (s) => ({ state: s.state, failureCount: s.failureCount }))
-
-const jsonAnswer = (
-  res: http.ServerResponse,
-  status: number,
-  body: unknown,
-  headers: http.OutgoingHttpHeaders = {}
-) => {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers })
-  res.end(text)
-}
 
 const fast = { backoff: "1 millis", timeout: "200 millis" } as const
 
@@ -109,7 +98,7 @@ describe("fault matrix over real sockets", () => {
       const held: Array<http.ServerResponse> = []
       const server = yield* httpServer((_req, res, index) => {
         if (index === 0) held.push(res) // answered by the test, once the caller has timed out
-        else jsonAnswer(res, 200, { index })
+        else answerJson(res, 200, { index })
       })
       const [error, late, status] = yield* withUndiciClient(
         { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 1 },
@@ -117,7 +106,7 @@ describe("fault matrix over real sockets", () => {
           Effect.gen(function*() {
             const error = yield* silenced(Effect.flip(client.get("/slow-headers")))
             // the headers come now, past the timeout, on the connection the client gave up
-            for (const res of held) if (!res.destroyed) jsonAnswer(res, 200, { late: true })
+            for (const res of held) if (!res.destroyed) answerJson(res, 200, { late: true })
             const late = yield* silenced(client.get("/after"))
             return [error, yield* late.json, yield* statusOf(client)] as const
           })
@@ -280,7 +269,7 @@ describe("fault matrix over real sockets", () => {
   it.scopedLive("429 with Retry-After: 1 is retried after max(backoff, 1 s)", () =>
     Effect.gen(function*() {
       const server = yield* httpServer((_req, res, index) =>
-        index === 0 ? jsonAnswer(res, 429, { slow: "down" }, { "retry-after": "1" }) : jsonAnswer(res, 200, { index })
+        index === 0 ? answerJson(res, 429, { slow: "down" }, { "retry-after": "1" }) : answerJson(res, 200, { index })
       )
       const [body, elapsed, status] = yield* withUndiciClient(
         { baseUrl: server.url, backoff: "5 millis", timeout: "300 millis" },
@@ -301,7 +290,7 @@ describe("fault matrix over real sockets", () => {
 
   it.scopedLive("429 with Retry-After: 1 counts once per attempt", () =>
     Effect.gen(function*() {
-      const server = yield* httpServer((_req, res) => jsonAnswer(res, 429, {}, { "retry-after": "1" }))
+      const server = yield* httpServer((_req, res) => answerJson(res, 429, {}, { "retry-after": "1" }))
       const [error, status] = yield* withUndiciClient(
         { baseUrl: server.url, backoff: "5 millis", timeout: "300 millis", maxAttempts: 2 },
         (client) => Effect.all([silenced(Effect.flip(client.get("/limited"))), statusOf(client)])
@@ -413,7 +402,7 @@ describe("fault matrix over real sockets", () => {
         // keep-alive is announced, but the socket is destroyed as soon as the answer is out
         const socket = res.socket
         res.on("finish", () => setImmediate(() => socket?.destroy()))
-        jsonAnswer(res, 200, { index })
+        answerJson(res, 200, { index })
       })
       const [count, status] = yield* withUndiciClient({ baseUrl: server.url, ...fast }, (client) =>
         Effect.gen(function*() {

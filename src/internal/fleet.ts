@@ -20,6 +20,7 @@ import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
+import type * as FleetApi from "../Fleet.js"
 import * as ServiceStatus from "../ServiceStatus.js"
 import type { FleetHook } from "./circuitBreaker.js"
 import * as FleetMembership from "./fleetMembership.js"
@@ -29,17 +30,8 @@ import type * as Machine from "./machine.js"
 import * as Redis from "./redis.js"
 import * as validate from "./validate.js"
 
-/** @internal */
-export interface Options {
-  readonly fleet: string
-  readonly url: string
-  readonly replica?: string | undefined
-  readonly quorum?: number | undefined
-  readonly quorumWindow?: Duration.DurationInput | undefined
-  readonly leaseTtl?: Duration.DurationInput | undefined
-  readonly heartbeat?: Duration.DurationInput | undefined
-  readonly commandTimeout?: Duration.DurationInput | undefined
-  readonly connectTimeout?: Duration.DurationInput | undefined
+/** The public options, and where the connection comes from. @internal */
+export interface Options extends FleetApi.Options {
   /** Where the connection comes from; `@redis/client` when absent (tests inject their own). */
   readonly connection?:
     | ((options: Redis.Options) => Effect.Effect<Redis.Connection, ConfigError.ConfigError, Scope.Scope>)

@@ -7,9 +7,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import { describe, expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import * as Tracer from "effect/Tracer"
 import * as http from "node:http"
 import type * as net from "node:net"
 import { FormData as UndiciFormData } from "undici"
@@ -138,60 +136,7 @@ export const expectAllClosed = (server: { readonly idle: Effect.Effect<void>; re
     expect(server.live()).toBe(0)
   })
 
-/** Answers with `status`, JSON `body` and extra `headers`. */
-export const answerJson = (
-  res: http.ServerResponse,
-  status: number,
-  body: unknown,
-  headers: http.OutgoingHttpHeaders = {}
-) => {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers })
-  res.end(text)
-}
-
-interface RecordedSpan extends Tracer.Span {
-  status: Tracer.SpanStatus
-  readonly attributes: Map<string, unknown>
-}
+export { answerJson } from "../utils/faultServers.js"
 
 /** A tracer that keeps every span it starts (a stand-in for an exporting tracer). */
-export const makeRecordingTracer = () => {
-  const spans: Array<RecordedSpan> = []
-  let ids = 0
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const id = ++ids
-      const spanId = id.toString(16).padStart(16, "0")
-      const traceId = Option.match(parent, {
-        onNone: () => id.toString(16).padStart(32, "a"),
-        onSome: (p) => p.traceId
-      })
-      const span: RecordedSpan = {
-        _tag: "Span",
-        name,
-        spanId,
-        traceId,
-        parent,
-        context,
-        status: { _tag: "Started", startTime },
-        attributes: new Map(),
-        links: [...links],
-        sampled: true,
-        kind,
-        end(endTime, exit) {
-          span.status = { _tag: "Ended", startTime, endTime, exit }
-        },
-        attribute(key, value) {
-          span.attributes.set(key, value)
-        },
-        event() {},
-        addLinks() {}
-      }
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  return { spans, tracer, named: (name: string) => spans.filter((span) => span.name === name) }
-}
+export { makeRecordingTracer } from "../utils/tracer.js"

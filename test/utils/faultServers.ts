@@ -140,3 +140,15 @@ export const withUndiciClient = <A, E, R>(
     }).pipe(Effect.onExit((exit) => Scope.close(scope, Exit.asVoid(exit))))
     return result
   })
+
+/** Answers with `status`, JSON `body` (with its `content-length`) and extra `headers`. */
+export const answerJson = (
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: http.OutgoingHttpHeaders = {}
+) => {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers })
+  res.end(text)
+}

@@ -15,8 +15,13 @@ export const makeRecordingTracer = () => {
   let ids = 0
   const tracer = Tracer.make({
     span: (name, parent, context, links, startTime, kind) => {
-      const spanId = `span-${++ids}`
-      const traceId = Option.match(parent, { onNone: () => `trace-${spanId}`, onSome: (p) => p.traceId })
+      const id = ++ids
+      // hex ids, as W3C trace context wants them: a propagated `traceparent` is valid
+      const spanId = id.toString(16).padStart(16, "0")
+      const traceId = Option.match(parent, {
+        onNone: () => id.toString(16).padStart(32, "a"),
+        onSome: (p) => p.traceId
+      })
       const span: RecordedSpan = {
         _tag: "Span",
         name,
