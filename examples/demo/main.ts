@@ -11,10 +11,10 @@
  *                                    (needs redis-server on PATH; see fleet.ts)
  */
 import { HttpClient, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
-import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
+import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Exit, Fiber, Layer, Logger, LogLevel, Schedule, Schema, Stream } from "effect"
 import * as http from "node:http"
-import { CircuitBreaker, ResilientServiceClient, ServiceRegistry } from "../../src/index.js"
+import { CircuitBreaker, ResilientServiceClient, ServiceRegistry, UndiciTransport } from "../../src/index.js"
 import { Billing, clients, Git, router, Search, type Timings } from "./gateway.js"
 import { makeUpstream, type Mode, type Upstream } from "./upstream.js"
 
@@ -384,9 +384,12 @@ const program = Effect.gen(function*() {
   yield* printTable(rows)
 })
 
+// The clients run on the lean UndiciTransport, the faster of the two transports in
+// `npm run bench` (docs/transports.md); the platform's `NodeHttpClient.layerUndici` works the
+// same way: swap this one layer.
 const main = program.pipe(
   Effect.scoped,
-  Effect.provide(NodeHttpClient.layerUndici),
+  Effect.provide(UndiciTransport.layer()),
   Logger.withMinimumLogLevel(LogLevel.None)
 )
 
