@@ -489,11 +489,19 @@ describe("CircuitBreaker policies", () => {
       })
 
     const restartResumesOpen = Effect.gen(function*() {
-      const store = yield* KeyValueStore.KeyValueStore
+      const backing = yield* KeyValueStore.KeyValueStore
+      // the opening's write is real I/O (a file) bounded by storeTimeout on the TestClock: the
+      // clock moves on only once it is written, as it would in real time
+      const written = yield* Deferred.make<void>()
+      const store: KeyValueStore.KeyValueStore = {
+        ...backing,
+        set: (key, value) => Effect.zipRight(backing.set(key, value), Deferred.succeed(written, undefined))
+      }
       const options = { name: "chroma", failureThreshold: 2, recoveryTimeout: "60 seconds", store } as const
       const first = yield* start(options)
       yield* TestClock.adjust("5 seconds")
       yield* calls(first.breaker, "FF")
+      yield* Deferred.await(written)
       yield* TestClock.adjust("20 seconds")
       yield* first.stop
 
