@@ -76,7 +76,9 @@ export type RedisError = Redis.RedisError
  */
 export interface ReplicaStatus {
   readonly replica: string
+  /** Time since the replica's last heartbeat, as Redis measured it, in milliseconds. */
   readonly ageMillis: number
+  /** The replica's breakers: service name → status (wire JSON). */
   readonly services: Record<string, ServiceStatusJson>
 }
 

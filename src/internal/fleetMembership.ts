@@ -10,29 +10,18 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
-import type { ServiceStatusJson } from "../ServiceStatus.js"
+import type * as Fleet from "../Fleet.js"
 import type { FleetHook } from "./circuitBreaker.js"
-import type { RedisError } from "./redis.js"
 
 /** One live replica of a fleet as its last heartbeat described it. @internal */
-export interface ReplicaStatus {
-  readonly replica: string
-  /** Time since the replica's last heartbeat, as Redis measured it, in milliseconds. */
-  readonly ageMillis: number
-  /** The replica's breakers: service name → status (wire JSON). */
-  readonly services: Record<string, ServiceStatusJson>
-}
+export type ReplicaStatus = Fleet.ReplicaStatus
 
 /**
  * The fleet a layer joins: the public `Fleet` service (same tag key) plus `join`.
  *
  * @internal
  */
-export interface FleetService {
-  readonly fleet: string
-  readonly replica: string
-  readonly reachable: Effect.Effect<boolean>
-  readonly replicas: Effect.Effect<ReadonlyArray<ReplicaStatus>, RedisError>
+export interface FleetService extends Fleet.Fleet {
   /**
    * Follows the breaker's transitions and applies the fleet's, for the life of the scope.
    *
