@@ -1,5 +1,7 @@
 /**
- * The fault matrix: ResilientServiceClient through `NodeHttpClient.layerUndici` against real
+ * The fault matrix: ResilientServiceClient through each transport (`NodeHttpClient.layerUndici`,
+ * where an attempt runs in a fiber of its own, and `UndiciTransport`, where it runs in the
+ * caller's fiber and is stopped by its signal) against real
  * node:http and raw node:net servers on 127.0.0.1 (port 0) that misbehave in one way each. For
  * every fault: what the caller sees, how many requests the server saw, what the breaker counted,
  * and that no connection is left open once the client's scope (with its undici layer) closes.
@@ -15,8 +17,9 @@ import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import type * as http from "node:http"
 import { ResilientServiceClient } from "../src/index.js"
+import { describeTransports } from "./transport/transports.js"
 import type { FaultServer } from "./utils/faultServers.js"
-import { answerJson, httpServer, rawServer, withUndiciClient } from "./utils/faultServers.js"
+import { answerJson, httpServer, rawServer, withClientOn } from "./utils/faultServers.js"
 import { makeLogCapture } from "./utils/logs.js"
 
 /** Runs an effect with its log lines captured (and so kept out of the test output). */
@@ -36,6 +39,8 @@ const expectTag = (error: { readonly _tag: string }, tag: string) => {
 const statusOf = (client: ResilientServiceClient.ResilientServiceClient) =>
   Effect.map(client.status, (s) => ({ state: s.state, failureCount: s.failureCount }))
 
+type WithClient = ReturnType<typeof withClientOn>
+
 const fast = { backoff: "1 millis", timeout: "200 millis" } as const
 
 /**
@@ -43,9 +48,9 @@ const fast = { backoff: "1 millis", timeout: "200 millis" } as const
  * reset (RequestError Transport), is retried, and counts: three requests, three failures, and
  * no socket left.
  */
-const expectBrokenBody = (server: FaultServer, path: string) =>
+const expectBrokenBody = (withClient: WithClient, server: FaultServer, path: string) =>
   Effect.gen(function*() {
-    const [error, status] = yield* withUndiciClient(
+    const [error, status] = yield* withClient(
       { baseUrl: server.url, ...fast },
       (client) => Effect.all([silenced(Effect.flip(client.get(path))), statusOf(client)])
     )
@@ -56,11 +61,13 @@ const expectBrokenBody = (server: FaultServer, path: string) =>
     yield* expectNoSocketLeft(server)
   })
 
-describe("fault matrix over real sockets", () => {
+describeTransports("fault matrix over real sockets", (transport) => {
+  const withClient = withClientOn(transport.layer())
+
   it.scopedLive("reset before any response: RequestError Transport after 3 attempts, counted 3 times", () =>
     Effect.gen(function*() {
       const server = yield* httpServer((_req, res) => res.socket?.destroy())
-      const [error, status] = yield* withUndiciClient(
+      const [error, status] = yield* withClient(
         { baseUrl: server.url, ...fast },
         (client) => Effect.all([silenced(Effect.flip(client.get("/reset"))), statusOf(client)])
       )
@@ -77,13 +84,13 @@ describe("fault matrix over real sockets", () => {
         res.writeHead(200, { "content-type": "text/plain", "content-length": 100_000 })
         res.write("x".repeat(1_000), () => res.socket?.destroy())
       })
-      yield* expectBrokenBody(server, "/mid-body")
+      yield* expectBrokenBody(withClient, server, "/mid-body")
     }))
 
   it.scopedLive("headers that never come: TimeoutException after 2 attempts, counted twice", () =>
     Effect.gen(function*() {
       const server = yield* httpServer(() => {})
-      const [error, status] = yield* withUndiciClient(
+      const [error, status] = yield* withClient(
         { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 2 },
         (client) => Effect.all([silenced(Effect.flip(client.get("/hang"))), statusOf(client)])
       )
@@ -100,7 +107,7 @@ describe("fault matrix over real sockets", () => {
         if (index === 0) held.push(res) // answered by the test, once the caller has timed out
         else answerJson(res, 200, { index })
       })
-      const [error, late, status] = yield* withUndiciClient(
+      const [error, late, status] = yield* withClient(
         { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 1 },
         (client) =>
           Effect.gen(function*() {
@@ -122,7 +129,7 @@ describe("fault matrix over real sockets", () => {
   it.scopedLive("slow headers: the timeout is counted", () =>
     Effect.gen(function*() {
       const server = yield* httpServer(() => {})
-      const status = yield* withUndiciClient(
+      const status = yield* withClient(
         { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 1, failureThreshold: 1 },
         (client) => Effect.zipRight(silenced(Effect.flip(client.get("/slow"))), statusOf(client))
       )
@@ -131,32 +138,13 @@ describe("fault matrix over real sockets", () => {
       yield* expectNoSocketLeft(server)
     }))
 
-  it.scopedLive("a transport that ignores its AbortSignal: the attempt is interrupted at its timeout all the same", () =>
-    Effect.gen(function*() {
-      const server = yield* httpServer(() => {})
-      // fetch without the signal: nothing the client does can abort these requests
-      const deaf = HttpClient.make((request, url) =>
-        Effect.map(
-          Effect.promise(() => fetch(url, { method: request.method })),
-          (web) => HttpClientResponse.fromWeb(request, web)
-        )
-      )
-      const [error, status] = yield* Effect.gen(function*() {
-        const client = yield* ResilientServiceClient.make({ baseUrl: server.url, ...fast, maxAttempts: 2 })
-        return yield* Effect.all([silenced(Effect.flip(client.get("/deaf"))), statusOf(client)])
-      }).pipe(Effect.scoped, Effect.provideService(HttpClient.HttpClient, deaf))
-      expect(Cause.isTimeoutException(error)).toBe(true)
-      expect(server.requests()).toBe(2)
-      expect(status).toEqual({ state: "closed", failureCount: 2 })
-    }))
-
   it.scopedLive("a body that stalls after the headers: TimeoutException after 2 attempts, counted twice", () =>
     Effect.gen(function*() {
       const server = yield* httpServer((_req, res) => {
         res.writeHead(200, { "content-type": "text/plain", "content-length": 1_000 })
         res.write("x".repeat(10)) // and nothing more
       })
-      const [error, status] = yield* withUndiciClient(
+      const [error, status] = yield* withClient(
         { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 2 },
         (client) => Effect.all([silenced(Effect.flip(client.get("/stall"))), statusOf(client)])
       )
@@ -172,7 +160,7 @@ describe("fault matrix over real sockets", () => {
         res.writeHead(200, { "content-type": "application/json", "content-length": 1_000 })
         res.flushHeaders()
       })
-      const [error, status] = yield* withUndiciClient(
+      const [error, status] = yield* withClient(
         { baseUrl: server.url, backoff: "10 millis", timeout: "100 millis", deadline: "250 millis" },
         (client) => Effect.all([silenced(Effect.flip(client.get("/stall"))), statusOf(client)])
       )
@@ -195,7 +183,7 @@ describe("fault matrix over real sockets", () => {
         write(0)
       })
       const expected = pieces.join("")
-      yield* withUndiciClient({ baseUrl: server.url, ...fast }, (client) =>
+      yield* withClient({ baseUrl: server.url, ...fast }, (client) =>
         Effect.gen(function*() {
           const response = yield* silenced(client.get("/pieces"))
           expect(yield* response.text).toBe(expected)
@@ -215,7 +203,7 @@ describe("fault matrix over real sockets", () => {
         const timer = setTimeout(() => res.end(body), 300)
         res.on("close", () => clearTimeout(timer))
       })
-      const [text, elapsed, status] = yield* withUndiciClient(
+      const [text, elapsed, status] = yield* withClient(
         { baseUrl: server.url, ...fast, timeout: "100 millis" },
         (client) =>
           Effect.gen(function*() {
@@ -239,7 +227,7 @@ describe("fault matrix over real sockets", () => {
         const timer = setInterval(() => res.write("x".repeat(1024)), 5) // without end
         res.on("close", () => clearInterval(timer))
       })
-      yield* withUndiciClient({ baseUrl: server.url, ...fast }, (client) =>
+      yield* withClient({ baseUrl: server.url, ...fast }, (client) =>
         Effect.gen(function*() {
           const response = yield* silenced(client.get("/endless", { stream: true }))
           const read = yield* Effect.exit(response.text.pipe(Effect.timeout("100 millis")))
@@ -256,7 +244,7 @@ describe("fault matrix over real sockets", () => {
         const timer = setInterval(() => res.write("x"), 5) // without end
         res.on("close", () => clearInterval(timer))
       })
-      yield* withUndiciClient({ baseUrl: server.url, ...fast, deadline: "150 millis" }, (client) =>
+      yield* withClient({ baseUrl: server.url, ...fast, deadline: "150 millis" }, (client) =>
         Effect.gen(function*() {
           const response = yield* silenced(client.get("/endless", { stream: true }))
           const error = yield* Effect.flip(response.text)
@@ -271,7 +259,7 @@ describe("fault matrix over real sockets", () => {
       const server = yield* httpServer((_req, res, index) =>
         index === 0 ? answerJson(res, 429, { slow: "down" }, { "retry-after": "1" }) : answerJson(res, 200, { index })
       )
-      const [body, elapsed, status] = yield* withUndiciClient(
+      const [body, elapsed, status] = yield* withClient(
         { baseUrl: server.url, backoff: "5 millis", timeout: "300 millis" },
         (client) =>
           Effect.gen(function*() {
@@ -291,7 +279,7 @@ describe("fault matrix over real sockets", () => {
   it.scopedLive("429 with Retry-After: 1 counts once per attempt", () =>
     Effect.gen(function*() {
       const server = yield* httpServer((_req, res) => answerJson(res, 429, {}, { "retry-after": "1" }))
-      const [error, status] = yield* withUndiciClient(
+      const [error, status] = yield* withClient(
         { baseUrl: server.url, backoff: "5 millis", timeout: "300 millis", maxAttempts: 2 },
         (client) => Effect.all([silenced(Effect.flip(client.get("/limited"))), statusOf(client)])
       )
@@ -309,7 +297,7 @@ describe("fault matrix over real sockets", () => {
         res.writeHead(200, { "content-type": "application/json" })
         res.end("{\"id\": 7,")
       })
-      const [error, status] = yield* withUndiciClient({ baseUrl: server.url, ...fast }, (client) =>
+      const [error, status] = yield* withClient({ baseUrl: server.url, ...fast }, (client) =>
         Effect.all([
           silenced(Effect.flip(client.get("/item").pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(Item))))),
           statusOf(client)
@@ -324,7 +312,7 @@ describe("fault matrix over real sockets", () => {
   it.scopedLive("an unresolvable host: RequestError Transport, retried, counted per attempt", () =>
     Effect.gen(function*() {
       const logs = makeLogCapture()
-      const [error, status] = yield* withUndiciClient(
+      const [error, status] = yield* withClient(
         { baseUrl: "http://does-not-exist.invalid", backoff: "1 millis", timeout: "5 seconds" },
         (client) => Effect.all([logs.provide(Effect.flip(client.get("/x"))), statusOf(client)])
       )
@@ -345,7 +333,7 @@ describe("fault matrix over real sockets", () => {
         res.writeHead(200, { "content-type": "application/octet-stream", "content-length": big.length })
         res.end(big)
       })
-      const [bytes, status] = yield* withUndiciClient({ baseUrl: server.url, ...fast }, (client) =>
+      const [bytes, status] = yield* withClient({ baseUrl: server.url, ...fast }, (client) =>
         Effect.gen(function*() {
           const response = yield* silenced(client.get("/big"))
           const bytes = new Uint8Array(yield* response.arrayBuffer)
@@ -366,7 +354,7 @@ describe("fault matrix over real sockets", () => {
         // a chunk announced as 0x400 bytes, cut after 10, and the connection closed
         socket.end("400\r\n0123456789")
       })
-      yield* expectBrokenBody(server, "/chunked")
+      yield* expectBrokenBody(withClient, server, "/chunked")
     }))
 
   it.scopedLive("a raw server that answers Connection: close: every call succeeds on a new connection", () =>
@@ -378,7 +366,7 @@ describe("fault matrix over real sockets", () => {
             `connection: close\r\n\r\n${body}`
         )
       })
-      const [bodies, status] = yield* withUndiciClient(
+      const [bodies, status] = yield* withClient(
         { baseUrl: server.url, ...fast },
         (client) =>
           Effect.gen(function*() {
@@ -404,7 +392,7 @@ describe("fault matrix over real sockets", () => {
         res.on("finish", () => setImmediate(() => socket?.destroy()))
         answerJson(res, 200, { index })
       })
-      const [count, status] = yield* withUndiciClient({ baseUrl: server.url, ...fast }, (client) =>
+      const [count, status] = yield* withClient({ baseUrl: server.url, ...fast }, (client) =>
         Effect.gen(function*() {
           let ok = 0
           for (let i = 0; i < 10; i++) {
@@ -421,5 +409,27 @@ describe("fault matrix over real sockets", () => {
       expect(status.state).toBe("closed")
       expect(status.failureCount).toBe(0)
       yield* expectNoSocketLeft(server)
+    }))
+})
+
+// not a case per transport: it brings a transport of its own
+describe("fault matrix over real sockets, on a deaf transport", () => {
+  it.scopedLive("a transport that ignores its AbortSignal: the attempt is interrupted at its timeout all the same", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer(() => {})
+      // fetch without the signal: nothing the client does can abort these requests
+      const deaf = HttpClient.make((request, url) =>
+        Effect.map(
+          Effect.promise(() => fetch(url, { method: request.method })),
+          (web) => HttpClientResponse.fromWeb(request, web)
+        )
+      )
+      const [error, status] = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.make({ baseUrl: server.url, ...fast, maxAttempts: 2 })
+        return yield* Effect.all([silenced(Effect.flip(client.get("/deaf"))), statusOf(client)])
+      }).pipe(Effect.scoped, Effect.provideService(HttpClient.HttpClient, deaf))
+      expect(Cause.isTimeoutException(error)).toBe(true)
+      expect(server.requests()).toBe(2)
+      expect(status).toEqual({ state: "closed", failureCount: 2 })
     }))
 })

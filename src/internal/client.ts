@@ -40,6 +40,7 @@ import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as ServiceRegistry from "../ServiceRegistry.js"
 import type * as ServiceUnavailable from "../ServiceUnavailable.js"
+import * as AttemptSignal from "./attemptSignal.js"
 import * as Bulkhead from "./bulkhead.js"
 import * as breakerInternal from "./circuitBreaker.js"
 import * as Options from "./client/options.js"
@@ -266,7 +267,9 @@ const core = (
     // end at once, each with an interruption. Added after the breaker's finalizers, so it runs
     // before them: the calls end while their breaker is still whole.
     let closed = false
-    const attemptsInFlight = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+    // an attempt in its own fiber is stopped by interrupting the fiber, one in the caller's
+    // fiber (on UndiciTransport) by aborting its signal
+    const attemptsInFlight = new Set<Fiber.RuntimeFiber<unknown, unknown> | AttemptSignal.AttemptSignal>()
     const closing = yield* Deferred.make<void>()
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
@@ -276,7 +279,14 @@ const core = (
         attemptsInFlight.clear()
         return Effect.zipRight(
           Deferred.succeed(closing, undefined),
-          Effect.forEach(attempts, (fiber) => Fiber.interruptFork(fiber), { discard: true })
+          Effect.forEach(
+            attempts,
+            (attempt) =>
+              attempt instanceof AttemptSignal.AttemptSignal
+                ? Effect.sync(() => attempt.abort())
+                : Fiber.interruptFork(attempt),
+            { discard: true }
+          )
         )
       })
     )
@@ -335,6 +345,16 @@ const core = (
       Response.readBody(response, maxResponseBytes)
     const maxErrorBodyBytes = Math.min(maxResponseBytes, Defaults.client.maxErrorBodyBytes)
 
+    /** The error of an attempt its timer ended: its own timeout, or the call's deadline. */
+    const attemptTimedOut = (call: Call, limitMillis: number, cutByDeadline: boolean): ClientError =>
+      cutByDeadline
+        ? deadlineError(
+          call.deadlineMillis,
+          "during an attempt",
+          Outcome.isFairCut(limitMillis, call.timeoutMillis, call.deadlineMillis)
+        )
+        : timeoutError(limitMillis)
+
     /**
      * One attempt: the request and (unless the call streams) its whole body, bounded by the
      * attempt timeout, or by what is left of the call's deadline when that is shorter. The
@@ -343,7 +363,7 @@ const core = (
      * request when it is interrupted: the fast path that also frees the connection). The fiber
      * is interruptible even when the caller is not (a call made while acquiring a resource).
      */
-    const attempt = (
+    const attemptInFiber = (
       request: HttpClientRequest.HttpClientRequest,
       call: Call,
       limitMillis: number,
@@ -375,15 +395,7 @@ const core = (
                       Effect.flatten(Fiber.await(fiber)),
                       (cause): Effect.Effect<never, ClientError> =>
                         timedOut && Cause.isInterruptedOnly(cause)
-                          ? Effect.fail(
-                            cutByDeadline
-                              ? deadlineError(
-                                call.deadlineMillis,
-                                "during an attempt",
-                                Outcome.isFairCut(limitMillis, call.timeoutMillis, call.deadlineMillis)
-                              )
-                              : timeoutError(limitMillis)
-                          )
+                          ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
                           : Effect.failCause(cause)
                     )
                   ),
@@ -398,6 +410,54 @@ const core = (
           })
         )
       })
+
+    /**
+     * One attempt on `UndiciTransport`, in the caller's fiber: the same bounds as
+     * {@link attemptInFiber}, enforced by aborting the attempt's signal, which the transport heeds
+     * from the request until the body is read, interruptible or not.
+     */
+    const attemptWithSignal = (
+      execute: AttemptSignal.ExecuteWithSignal,
+      request: HttpClientRequest.HttpClientRequest,
+      call: Call,
+      limitMillis: number,
+      cutByDeadline: boolean
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
+      Effect.suspend(() => {
+        if (closed) return Effect.interrupt
+        const signal = new AttemptSignal.AttemptSignal()
+        let timedOut = false
+        const expire = Effect.sync(() => {
+          timedOut = true
+          signal.abort()
+        })
+        attemptsInFlight.add(signal)
+        return Effect.flatMap(
+          deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
+          (entry) =>
+            Effect.onExit(
+              Effect.catchAllCause(
+                Effect.flatMap(execute(request, signal), (response) => receive(request, response, call)),
+                (cause): Effect.Effect<never, ClientError> => {
+                  // whatever the stopped request failed with, the reason is what stopped it
+                  if (!signal.aborted || Cause.isInterrupted(cause)) return Effect.failCause(cause)
+                  return timedOut ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline)) : Effect.interrupt
+                }
+              ),
+              () => {
+                deadlines.remove(entry)
+                attemptsInFlight.delete(signal)
+                return Effect.void
+              }
+            )
+        )
+      })
+
+    const withSignal = AttemptSignal.executeWithSignal(platform)
+    const attempt = withSignal === undefined
+      ? attemptInFiber
+      : (request: HttpClientRequest.HttpClientRequest, call: Call, limitMillis: number, cutByDeadline: boolean) =>
+        attemptWithSignal(withSignal, request, call, limitMillis, cutByDeadline)
 
     // the success line is Debug: skip building it (and annotating) unless Debug is enabled
     const logSuccess = (request: HttpClientRequest.HttpClientRequest) =>

@@ -25,6 +25,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import type { Agent, Dispatcher } from "undici"
+import * as AttemptSignal from "./attemptSignal.js"
 
 // The OpenTelemetry attribute names `HttpClient.make` gives its spans (kept identical).
 const ATTR_HTTP_REQUEST_METHOD = "http.request.method"
@@ -83,34 +84,8 @@ const propagatedParent = (span: Option.Option<Tracer.AnySpan>): Option.Option<Tr
   return span
 }
 
-/**
- * The smallest thing undici accepts as a `signal` (an emitter of one `abort` event). Measured:
- * an `AbortController` with one listener added and removed costs about 5 µs of CPU per request,
- * this a few nanoseconds. The fault suite aims at it (interrupting a request must close its
- * connection).
- */
-class AbortHook {
-  private listener: (() => void) | undefined = undefined
-  aborted = false
-  on(_event: "abort", listener: () => void) {
-    this.listener = listener
-    return this
-  }
-  once(event: "abort", listener: () => void) {
-    return this.on(event, listener)
-  }
-  removeListener(_event: "abort", _listener: () => void) {
-    this.listener = undefined
-    return this
-  }
-  abort() {
-    if (this.aborted) return
-    this.aborted = true
-    const listener = this.listener
-    this.listener = undefined
-    if (listener !== undefined) listener()
-  }
-}
+/** The reason a request stopped by its {@link AttemptSignal.AttemptSignal} fails with. */
+const stoppedBySignal = () => new Error("the request was aborted: its attempt ended")
 
 /** What undici sends: its declared body types, and (as its runtime accepts) an async iterable. */
 type UndiciBody = Exclude<Dispatcher.DispatchOptions["body"], undefined>
@@ -151,18 +126,46 @@ const formDataBody = (
   }
 }
 
-/** Sends one request and resumes with the response once its headers arrived. */
+/**
+ * Sends one request and resumes with the response once its headers arrived. With an attempt
+ * `signal`, the signal aborts it (and, through undici, its body); without one, interrupting it
+ * does.
+ */
 const send = (
   dispatcher: Dispatcher,
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
   scoped: AbortController | undefined,
+  signal: AttemptSignal.AttemptSignal | undefined,
   body: UndiciBody,
   headers: Record<string, string> = request.headers,
   stop?: Deferred.Deferred<never, Error>
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
-    const hook = scoped === undefined ? new AbortHook() : undefined
+    const hook = signal ?? (scoped === undefined ? new AttemptSignal.AbortHook() : undefined)
+    let settled = false
+    const settle = (result: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>) => {
+      settled = true
+      if (signal !== undefined) signal.whileSending = undefined
+      resume(result)
+    }
+    const failed = (cause: unknown) => {
+      if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
+      settle(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+    }
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        failed(stoppedBySignal())
+        return
+      }
+      // undici gets the signal too (it aborts the request, or the body once the headers came);
+      // this ends the wait even when the dispatcher never calls back
+      signal.whileSending = () => {
+        if (!settled) failed(stoppedBySignal())
+      }
+      // a scoped request is also aborted by its scope, as always
+      scoped?.signal.addEventListener("abort", () => signal.abort(), { once: true })
+    }
     const options: Dispatcher.RequestOptions = {
       signal: hook ?? scoped!.signal,
       method: request.method,
@@ -176,16 +179,18 @@ const send = (
     }
     try {
       dispatcher.request(options, (error, data) => {
-        if (error !== null) {
-          if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
-          resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: error })))
+        if (settled) {
+          // the signal ended the request first: nobody will read this body
+          if (error === null) data.body.destroy()
+        } else if (error !== null) {
+          failed(error)
         } else {
-          resume(Effect.succeed(new UndiciResponse(request, data)))
+          settle(Effect.succeed(new UndiciResponse(request, data)))
         }
       })
     } catch (cause) {
       // undici throws synchronously on options it rejects (a bad header value, for instance)
-      resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+      failed(cause)
     }
     // interrupting before the headers arrived aborts the request and closes its connection;
     // a scoped request is aborted by its scope instead
@@ -200,7 +205,8 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
   const dispatch = (
     request: HttpClientRequest.HttpClientRequest,
     url: URL,
-    scoped: AbortController | undefined
+    scoped: AbortController | undefined,
+    signal: AttemptSignal.AttemptSignal | undefined
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> => {
     const body = request.body
     switch (body._tag) {
@@ -209,70 +215,70 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
           const stop = Deferred.unsafeMake<never, Error>(FiberId.none)
           return Effect.flatMap(
             streamBody(body, stop),
-            (converted) => send(dispatcher, request, url, scoped, converted, request.headers, stop)
+            (converted) => send(dispatcher, request, url, scoped, signal, converted, request.headers, stop)
           )
         })
       case "FormData": {
         const form = formDataBody(request, body.formData)
-        return send(dispatcher, request, url, scoped, form.body, form.headers)
+        return send(dispatcher, request, url, scoped, signal, form.body, form.headers)
       }
       default:
-        return send(dispatcher, request, url, scoped, requestBodyNow(body))
+        return send(dispatcher, request, url, scoped, signal, requestBodyNow(body))
     }
   }
 
-  return HttpClient.makeWith(
-    (effect) =>
-      Effect.flatMap(
-        effect,
-        (request) =>
-          Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
-            const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-            if (urlResult._tag === "Left") {
-              return Effect.fail(
-                new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left })
-              )
-            }
-            const url = urlResult.right
-            // looked up before trace headers make a new request object
-            const scoped = scopedRequests.get(request)
-            if (
-              !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
-              fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
-            ) {
-              return dispatch(request, url, scoped)
-            }
-            const tracer = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer)
-            if (tracer === nativeTracer) {
-              // Effect's built-in tracer records nothing anyone can read: skip the span, but send
-              // the same trace headers its span would have (the current trace, a fresh span id).
-              if (!fiber.getFiberRef(HttpClient.currentTracerPropagation)) return dispatch(request, url, scoped)
-              const parent = propagatedParent(Context.getOption(fiber.currentContext, Tracer.ParentSpan))
-              const headers = HttpTraceContext.toHeaders({
-                traceId: parent._tag === "Some" ? parent.value.traceId : randomHex(32),
-                spanId: randomHex(16),
-                sampled: true,
-                parent
-              } as Tracer.Span)
-              return dispatch(HttpClientRequest.setHeaders(request, headers), url, scoped)
-            }
-            return traced(request, url, scoped, fiber, dispatch)
-          })
-      ),
+  const execute = (
+    request: HttpClientRequest.HttpClientRequest,
+    signal: AttemptSignal.AttemptSignal | undefined
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+    Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
+      const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+      if (urlResult._tag === "Left") {
+        return Effect.fail(
+          new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left })
+        )
+      }
+      const url = urlResult.right
+      // looked up before trace headers make a new request object
+      const scoped = scopedRequests.get(request)
+      if (
+        !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
+        fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
+      ) {
+        return dispatch(request, url, scoped, signal)
+      }
+      const tracer = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer)
+      if (tracer === nativeTracer) {
+        // Effect's built-in tracer records nothing anyone can read: skip the span, but send
+        // the same trace headers its span would have (the current trace, a fresh span id).
+        if (!fiber.getFiberRef(HttpClient.currentTracerPropagation)) return dispatch(request, url, scoped, signal)
+        const parent = propagatedParent(Context.getOption(fiber.currentContext, Tracer.ParentSpan))
+        const headers = HttpTraceContext.toHeaders({
+          traceId: parent._tag === "Some" ? parent.value.traceId : randomHex(32),
+          spanId: randomHex(16),
+          sampled: true,
+          parent
+        } as Tracer.Span)
+        return dispatch(HttpClientRequest.setHeaders(request, headers), url, scoped, signal)
+      }
+      return traced(request, url, fiber, (sent) => dispatch(sent, url, scoped, signal))
+    })
+
+  const client = HttpClient.makeWith(
+    (effect) => Effect.flatMap(effect, (request) => execute(request, undefined)),
     Effect.succeed as HttpClient.HttpClient.Preprocess<never, never>
   )
+  const withSignal: AttemptSignal.ExecuteWithSignal = execute
+  return AttemptSignal.withExecuteWithSignal(client, withSignal)
 }
 
 /** The span of `HttpClient.make`, attribute for attribute, for a tracer that exports spans. */
 const traced = (
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
-  scoped: AbortController | undefined,
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   dispatch: (
-    request: HttpClientRequest.HttpClientRequest,
-    url: URL,
-    scoped: AbortController | undefined
+    request: HttpClientRequest.HttpClientRequest
   ) => Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
 ) => {
   const nameGenerator = Context.get(fiber.currentContext, HttpClient.SpanNameGenerator)
@@ -294,7 +300,7 @@ const traced = (
       ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))
       : request
     return Effect.uninterruptibleMask((restore) =>
-      Effect.tap(Effect.withParentSpan(restore(dispatch(sent, url, scoped)), span), (response) => {
+      Effect.tap(Effect.withParentSpan(restore(dispatch(sent)), span), (response) => {
         span.attribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status)
         const responseHeaders = Headers.redact(response.headers, redactedNames)
         for (const name in responseHeaders) {

@@ -4,6 +4,7 @@
  * event-driven, until every connection is closed.
  */
 import { NodeHttpClient } from "@effect/platform-node"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -121,17 +122,18 @@ export const rawServer = (
   })
 
 /**
- * Builds a client on its own scope, with its own `NodeHttpClient.layerUndici` in that scope, runs
+ * Builds a client on its own scope, with its own transport from `layer` in that scope, runs
  * `use`, closes the scope (the dispatcher and its sockets with it) and returns what `use` returned.
  */
-export const withUndiciClient = <A, E, R>(
+export const withClientOn = (layer: Layer.Layer<HttpClient.HttpClient>) =>
+<A, E, R>(
   options: ResilientServiceClient.Options,
   use: (client: ResilientServiceClient.ResilientServiceClient) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | ConfigError.ConfigError, R> =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const result = yield* Effect.gen(function*() {
-      const context = yield* Layer.buildWithScope(NodeHttpClient.layerUndici, scope)
+      const context = yield* Layer.buildWithScope(layer, scope)
       const client = yield* ResilientServiceClient.make(options).pipe(
         Effect.provide(context),
         Scope.extend(scope)
@@ -140,6 +142,9 @@ export const withUndiciClient = <A, E, R>(
     }).pipe(Effect.onExit((exit) => Scope.close(scope, Exit.asVoid(exit))))
     return result
   })
+
+/** {@link withClientOn} the platform's `NodeHttpClient.layerUndici`. */
+export const withUndiciClient = withClientOn(NodeHttpClient.layerUndici)
 
 /** Answers with `status`, JSON `body` (with its `content-length`) and extra `headers`. */
 export const answerJson = (
