@@ -63,6 +63,8 @@ describe("docs/getting-started.md", () => {
       expect(pkg.peerDependencies[peer], peer).toMatch(new RegExp(`^${range(peer)!.replace(/[.^]/g, "\\$&")}\\.0$`))
     }
     expect(range("@effect/platform-node")).toBe("^0.108")
+    // the lean transport of step 5: the optional peer, in the major the package declares
+    expect(pkg.peerDependencies.undici).toBe(`${range("undici")}.0.0`)
     expect(range("@effect/vitest")).toBe("^0.30")
     expect(range("vitest")).toBe("^3.2")
     expect(installed).toContain("effect-resilience")

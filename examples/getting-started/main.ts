@@ -1,13 +1,13 @@
 // docs/getting-started.md, step 5: providing the transport and running
-import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { ServiceRegistry } from "../../src/index.js"
+import { ServiceRegistry, UndiciTransport } from "../../src/index.js"
 import { ChromaLive } from "./Chroma.js"
 import { searchOrEmpty } from "./search.js"
 
 // the client sends its requests with undici and lists itself in a registry (step 6 serves it);
 // provide the layers once, at the edge of the program
-const MainLive = ChromaLive.pipe(Layer.provide([NodeHttpClient.layerUndici, ServiceRegistry.layer]))
+const MainLive = ChromaLive.pipe(Layer.provide([UndiciTransport.layer(), ServiceRegistry.layer]))
 
 const program = Effect.gen(function*() {
   const results = yield* searchOrEmpty("circuit breakers")

@@ -1,9 +1,9 @@
 // docs/getting-started.md, step 6: the status endpoint
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { NodeHttpClient, NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
 import { createServer } from "node:http"
-import { ServiceRegistry, StatusApi } from "../../src/index.js"
+import { ServiceRegistry, StatusApi, UndiciTransport } from "../../src/index.js"
 import { ChromaLive } from "./Chroma.js"
 import { searchOrEmpty } from "./search.js"
 
@@ -22,7 +22,7 @@ const app = HttpRouter.empty.pipe(
 // the client registers itself in the registry it is built with; provideMerge hands the same registry to the router
 const ServicesLive = ChromaLive.pipe(
   Layer.provideMerge(ServiceRegistry.layer),
-  Layer.provide(NodeHttpClient.layerUndici)
+  Layer.provide(UndiciTransport.layer())
 )
 
 const ServerLive = HttpServer.serve(app).pipe(
