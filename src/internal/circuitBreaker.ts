@@ -384,8 +384,8 @@ class Shell implements Internals, FleetHook {
     // the clock thunk and the callable share one closure context (this shell)
     this.now = () => this.clock.unsafeCurrentTimeMillis()
     const breaker = <A, E, R>(self: Effect.Effect<A, E, R>) => protectJudged(this, self, undefined)
-    Object.setPrototypeOf(breaker, BreakerProto)
-    Object.defineProperty(breaker, InternalTypeId, { value: this })
+    Object.defineProperty(breaker, InternalTypeId, { value: this, enumerable: true })
+    Object.defineProperties(breaker, members)
     this.breaker = breaker as unknown as CircuitBreaker.CircuitBreaker
   }
 
@@ -777,53 +777,42 @@ interface Callable {
 
 const shellOf = (breaker: unknown): Shell => (breaker as Callable)[InternalTypeId]
 
-/**
- * What every breaker carries, shared: each member is built from the breaker's shell when first
- * read, then the same value on every read.
- */
-const BreakerProto: object = Object.setPrototypeOf({
-  [TypeId]: TypeId,
-  get service() {
-    return shellOf(this).name
+const member = <A>(build: (shell: Shell) => A): PropertyDescriptor => ({
+  get(this: unknown) {
+    return build(shellOf(this))
   },
-  get status() {
-    const shell = shellOf(this)
-    return built(shell).status ??= Effect.flatMap(
+  enumerable: true
+})
+
+/**
+ * What a breaker carries, as accessors shared by every breaker: each member is built from the
+ * breaker's shell when first read, then the same value on every read. Being the same accessors
+ * for every breaker, they cost a breaker no memory until they are read.
+ */
+const members: PropertyDescriptorMap = {
+  [TypeId]: { get: () => TypeId, enumerable: true },
+  service: member((shell) => shell.name),
+  status: member((shell) =>
+    built(shell).status ??= Effect.flatMap(
       observation(shell),
       (step) => after(shell, step, Effect.succeed(toStatus(shell.name, step.machine)))
     )
-  },
-  get state() {
-    const shell = shellOf(this)
-    return built(shell).state ??= Effect.flatMap(
+  ),
+  state: member((shell) =>
+    built(shell).state ??= Effect.flatMap(
       observation(shell),
       (step) => after(shell, step, Effect.succeed(step.machine.state))
     )
-  },
-  get changes() {
-    const shell = shellOf(this)
-    return built(shell).changes ??= Stream.unwrap(Effect.map(theHub(shell), (made) => Stream.fromPubSub(made)))
-  },
-  get subscribe() {
-    const shell = shellOf(this)
-    return built(shell).subscribe ??= Effect.flatMap(theHub(shell), PubSub.subscribe)
-  },
-  get isolate() {
-    const shell = shellOf(this)
-    return built(shell).isolate ??= manually(shell, Machine.isolateEvent)
-  },
-  get reset() {
-    const shell = shellOf(this)
-    return built(shell).reset ??= manually(shell, Machine.resetEvent)
-  },
-  get isolated() {
-    const shell = shellOf(this)
-    return built(shell).isolated ??= Effect.sync(() => shell.current.isolated)
-  },
-  get [FleetHookId]() {
-    return shellOf(this)
-  }
-}, Function.prototype)
+  ),
+  changes: member((shell) =>
+    built(shell).changes ??= Stream.unwrap(Effect.map(theHub(shell), (made) => Stream.fromPubSub(made)))
+  ),
+  subscribe: member((shell) => built(shell).subscribe ??= Effect.flatMap(theHub(shell), PubSub.subscribe)),
+  isolate: member((shell) => built(shell).isolate ??= manually(shell, Machine.isolateEvent)),
+  reset: member((shell) => built(shell).reset ??= manually(shell, Machine.resetEvent)),
+  isolated: member((shell) => built(shell).isolated ??= Effect.sync(() => shell.current.isolated)),
+  [FleetHookId]: { ...member((shell) => shell), enumerable: false }
+}
 
 /** @internal */
 export const make = (
