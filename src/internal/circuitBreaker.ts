@@ -338,11 +338,11 @@ class Built {
 /**
  * One breaker: its settings and state in one object, and the logic in the functions below that
  * take it. Making a breaker allocates this object, its config, its machine and `Ref`, its metric
- * series and the callable, and nothing else: the effects a breaker carries (`status`, `changes`, `isolate`, …) are built when
- * first read and kept, and the `changes` hub when first subscribed. Most breakers of a per-host
- * or per-tenant set are never watched. Built eagerly, these effects and their closures made a
- * breaker weigh about 10 KB; a breaker made and never used now weighs about 1.8 KB, its metric
- * series included (`npm run bench -- --only memory`).
+ * series and the callable, and nothing else: the effects a breaker carries (`status`, `changes`,
+ * `isolate`, …) are built when first read and kept, and the `changes` hub when first subscribed.
+ * Most breakers of a per-host or per-tenant set are never watched. Built eagerly, these effects
+ * and their closures made a breaker weigh about 10 KB; a breaker made and never used now weighs
+ * about 1.8 KB, its metric series included (`npm run bench -- --only memory`).
  *
  * The shell is also what the HTTP client (`Internals`) and fleet mode (`FleetHook`) see.
  */
@@ -770,7 +770,7 @@ const awaitRejectionOf = (shell: Shell): Effect.Effect<ServiceUnavailable.Servic
   )
 }
 
-/** The callable: `breaker(effect)` protects; the shell is its own (hidden) property. */
+/** The callable: `breaker(effect)` protects; its shell is a property of it. */
 interface Callable {
   readonly [InternalTypeId]: Shell
 }
