@@ -461,6 +461,35 @@ describe("CircuitBreaker shell", () => {
       }))
   })
 
+  describe("members are built on first read", () => {
+    it.scoped("each member is one value for the life of its breaker, and belongs to that breaker", () =>
+      Effect.gen(function*() {
+        const first = yield* CircuitBreaker.make({ name: "first" })
+        const second = yield* CircuitBreaker.make({ name: "second" })
+        // read from the second breaker first: a member is built from the breaker it is read on
+        const { isolate, state } = second
+        yield* isolate
+        expect(yield* state).toBe("open")
+        expect(yield* first.state).toBe("closed")
+        expect((yield* second.status).service).toBe("second")
+        expect((yield* first.status).service).toBe("first")
+        for (const breaker of [first, second]) {
+          for (const key of ["status", "state", "changes", "subscribe", "isolate", "reset", "isolated"] as const) {
+            expect(breaker[key], key).toBe(breaker[key])
+          }
+          expect(internals(breaker).rejection).toBe(internals(breaker).rejection)
+          expect(internals(breaker).awaitRejection).toBe(internals(breaker).awaitRejection)
+        }
+        expect(yield* second.isolated).toBe(true)
+        expect(yield* first.isolated).toBe(false)
+        // listed like plain properties, as a breaker always listed them
+        expect(Object.keys(first)).toEqual(
+          ["service", "status", "state", "changes", "subscribe", "isolate", "reset", "isolated"]
+        )
+        expect(first[CircuitBreaker.TypeId]).toBe(CircuitBreaker.TypeId)
+      }))
+  })
+
   describe("the client's view of the breaker (internals)", () => {
     it.scoped("rejection: none while calls would run, the very error a call gets while open", () =>
       Effect.gen(function*() {
