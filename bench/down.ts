@@ -58,13 +58,13 @@ const makeOurs = (
 ) =>
   rt.runPromise(Scope.extend(
     ResilientServiceClient.make({
-      ...(strategy ? { strategy } : {}),
+      // a strategy decides when the breaker opens: the threshold goes with the default one only
+      ...(strategy ? { strategy } : { failureThreshold: s.failureThreshold }),
       baseUrl,
       serviceName: "bench-down",
       maxAttempts: s.maxAttempts,
       backoff: s.backoff,
       timeout: s.timeout,
-      failureThreshold: s.failureThreshold,
       recoveryTimeout: s.recoveryTimeout
     }),
     scope
