@@ -5,7 +5,7 @@
  *
  * It behaves as `NodeHttpClient.layerUndici` of `@effect/platform-node` does (the same request
  * encoding, response decoding, errors, interruption and spans; the shared test suite runs every
- * case on both) for about a third of its CPU per request (docs/transports.md has the figures and
+ * case on both) for under half of its CPU per request (docs/transports.md has the figures and
  * the few differences). `undici` is an optional peer dependency, loaded only when a layer or
  * agent of this module is built: install it to use them.
  *
