@@ -72,7 +72,11 @@ export type FailedOutcome = "Failure" | "Ignored" | "Silent"
  *
  * @internal
  */
-export const judgeWith = (isFailure: (error: unknown) => boolean) => <E>(cause: Cause.Cause<E>): FailedOutcome => {
+export const judgeWith = (isFailure: (error: unknown) => boolean) => <E>(cause: Cause.Cause<E>): FailedOutcome =>
+  judgeBy(isFailure, cause)
+
+/** `judgeWith(isFailure)(cause)`, without a closure (a breaker judges with it unless told otherwise). */
+const judgeBy = <E>(isFailure: (error: unknown) => boolean, cause: Cause.Cause<E>): FailedOutcome => {
   if (Cause.isDie(cause)) return "Failure"
   const failure = Cause.failureOption(cause)
   if (failure._tag === "None") return "Silent"
@@ -593,14 +597,6 @@ const settle = (
     stepWith(shell, { _tag: tag, ticket, durationMillis } as Machine.Event),
     (step) => step.transitions.length === 0 ? Effect.void : announce(shell, step)
   )
-
-/** `judgeWith(isFailure)(cause)`, without a closure per breaker. */
-const judgeBy = <E>(isFailure: (error: unknown) => boolean, cause: Cause.Cause<E>): FailedOutcome => {
-  if (Cause.isDie(cause)) return "Failure"
-  const failure = Cause.failureOption(cause)
-  if (failure._tag === "None") return "Silent"
-  return isFailure(failure.value) ? "Failure" : "Ignored"
-}
 
 /**
  * Settles a failed call. `judge` is the HTTP client's; without one, the breaker's `isFailure`
