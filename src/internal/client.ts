@@ -345,6 +345,17 @@ const core = (
       Response.readBody(response, maxResponseBytes)
     const maxErrorBodyBytes = Math.min(maxResponseBytes, Defaults.client.maxErrorBodyBytes)
 
+    /**
+     * One attempt of `request`, bounded by `limitMillis` (the attempt timeout, or what is left of
+     * the call's deadline when `cutByDeadline`).
+     */
+    type Attempt = (
+      request: HttpClientRequest.HttpClientRequest,
+      call: Call,
+      limitMillis: number,
+      cutByDeadline: boolean
+    ) => Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+
     /** The error of an attempt its timer ended: its own timeout, or the call's deadline. */
     const attemptTimedOut = (call: Call, limitMillis: number, cutByDeadline: boolean): ClientError =>
       cutByDeadline
@@ -363,12 +374,7 @@ const core = (
      * request when it is interrupted: the fast path that also frees the connection). The fiber
      * is interruptible even when the caller is not (a call made while acquiring a resource).
      */
-    const attemptInFiber = (
-      request: HttpClientRequest.HttpClientRequest,
-      call: Call,
-      limitMillis: number,
-      cutByDeadline: boolean
-    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
+    const attemptInFiber: Attempt = (request, call, limitMillis, cutByDeadline) =>
       Effect.suspend(() => {
         if (closed) return Effect.interrupt
         const exchange = Effect.interruptible(
@@ -416,48 +422,40 @@ const core = (
      * {@link attemptInFiber}, enforced by aborting the attempt's signal, which the transport heeds
      * from the request until the body is read, interruptible or not.
      */
-    const attemptWithSignal = (
-      execute: AttemptSignal.ExecuteWithSignal,
-      request: HttpClientRequest.HttpClientRequest,
-      call: Call,
-      limitMillis: number,
-      cutByDeadline: boolean
-    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
-      Effect.suspend(() => {
-        if (closed) return Effect.interrupt
-        const signal = new AttemptSignal.AttemptSignal()
-        let timedOut = false
-        const expire = Effect.sync(() => {
-          timedOut = true
-          signal.abort()
-        })
-        attemptsInFlight.add(signal)
-        return Effect.flatMap(
-          deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
-          (entry) =>
-            Effect.onExit(
-              Effect.catchAllCause(
-                Effect.flatMap(execute(request, signal), (response) => receive(request, response, call)),
-                (cause): Effect.Effect<never, ClientError> => {
-                  // whatever the stopped request failed with, the reason is what stopped it
-                  if (!signal.aborted || Cause.isInterrupted(cause)) return Effect.failCause(cause)
-                  return timedOut ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline)) : Effect.interrupt
+    const attemptWithSignal =
+      (execute: AttemptSignal.ExecuteWithSignal): Attempt => (request, call, limitMillis, cutByDeadline) =>
+        Effect.suspend(() => {
+          if (closed) return Effect.interrupt
+          const signal = new AttemptSignal.AttemptSignal()
+          let timedOut = false
+          const expire = Effect.sync(() => {
+            timedOut = true
+            signal.abort()
+          })
+          attemptsInFlight.add(signal)
+          return Effect.flatMap(
+            deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
+            (entry) =>
+              Effect.onExit(
+                Effect.catchAllCause(
+                  Effect.flatMap(execute(request, signal), (response) => receive(request, response, call)),
+                  (cause): Effect.Effect<never, ClientError> => {
+                    // whatever the stopped request failed with, the reason is what stopped it
+                    if (!signal.aborted || Cause.isInterrupted(cause)) return Effect.failCause(cause)
+                    return timedOut ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline)) : Effect.interrupt
+                  }
+                ),
+                () => {
+                  deadlines.remove(entry)
+                  attemptsInFlight.delete(signal)
+                  return Effect.void
                 }
-              ),
-              () => {
-                deadlines.remove(entry)
-                attemptsInFlight.delete(signal)
-                return Effect.void
-              }
-            )
-        )
-      })
+              )
+          )
+        })
 
     const withSignal = AttemptSignal.executeWithSignal(platform)
-    const attempt = withSignal === undefined
-      ? attemptInFiber
-      : (request: HttpClientRequest.HttpClientRequest, call: Call, limitMillis: number, cutByDeadline: boolean) =>
-        attemptWithSignal(withSignal, request, call, limitMillis, cutByDeadline)
+    const attempt = withSignal === undefined ? attemptInFiber : attemptWithSignal(withSignal)
 
     // the success line is Debug: skip building it (and annotating) unless Debug is enabled
     const logSuccess = (request: HttpClientRequest.HttpClientRequest) =>
