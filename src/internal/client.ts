@@ -432,25 +432,35 @@ const core = (
             timedOut = true
             signal.abort()
           })
-          attemptsInFlight.add(signal)
-          return Effect.flatMap(
-            deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
-            (entry) =>
-              Effect.onExit(
-                Effect.catchAllCause(
-                  Effect.flatMap(execute(request, signal), (response) => receive(request, response, call)),
-                  (cause): Effect.Effect<never, ClientError> => {
-                    // whatever the stopped request failed with, the reason is what stopped it
-                    if (!signal.aborted || Cause.isInterrupted(cause)) return Effect.failCause(cause)
-                    return timedOut ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline)) : Effect.interrupt
+          // registered and cleaned up with interruption masked, so that no entry outlives the
+          // attempt; the exchange itself is as interruptible as the caller
+          return Effect.uninterruptibleMask((restore) =>
+            Effect.flatMap(
+              deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
+              (entry) => {
+                // the scope may have closed since the check above: then nobody else will stop
+                // this attempt
+                if (closed) signal.abort()
+                else attemptsInFlight.add(signal)
+                return Effect.onExit(
+                  restore(Effect.catchAllCause(
+                    Effect.flatMap(execute(request, signal), (response) => receive(request, response, call)),
+                    (cause): Effect.Effect<never, ClientError> => {
+                      // whatever the stopped request failed with, the reason is what stopped it
+                      if (!signal.aborted || Cause.isInterrupted(cause)) return Effect.failCause(cause)
+                      return timedOut
+                        ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
+                        : Effect.interrupt
+                    }
+                  )),
+                  () => {
+                    deadlines.remove(entry)
+                    attemptsInFlight.delete(signal)
+                    return Effect.void
                   }
-                ),
-                () => {
-                  deadlines.remove(entry)
-                  attemptsInFlight.delete(signal)
-                  return Effect.void
-                }
-              )
+                )
+              }
+            )
           )
         })
 
