@@ -230,8 +230,9 @@ export interface ClientOptions {
   readonly maxAttempts?: number | undefined
   /**
    * Limit on one attempt: the request and the reading of its response's body (up to the headers
-   * only for a call that streams). When it passes the attempt is interrupted, whatever the
-   * transport does with its `AbortSignal`, and fails with a `TimeoutException`. Default `"10 seconds"`.
+   * only for a call that streams). When it passes the attempt is stopped, whatever the
+   * transport does with its `AbortSignal` (its fiber is interrupted; on `UndiciTransport`, its
+   * signal is aborted), and fails with a `TimeoutException`. Default `"10 seconds"`.
    */
   readonly timeout?: Duration.DurationInput | undefined
   /** Consecutive counted failures that open the breaker (the Python client's `failure_threshold`). Default 5. Same as `breaker.failureThreshold`. */
