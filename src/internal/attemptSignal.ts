@@ -44,8 +44,8 @@ export class AbortHook {
 
 /**
  * The stop signal of one attempt of the resilient client on an `UndiciTransport`, where the
- * attempt runs in the caller's fiber instead of a fiber of its own (a fork costs about 25 µs of
- * CPU per attempt, measured). Aborting it, from the client's deadline timer or when the client
+ * attempt runs in the caller's fiber instead of a fiber of its own (the fork and its await cost
+ * 25–35 µs of CPU per attempt without sockets, 30–100 µs on loopback: docs/performance.md). Aborting it, from the client's deadline timer or when the client
  * closes, ends the attempt whatever the caller's interruptibility: while the request waits for
  * its headers, the request fails at once with `RequestError` `Transport` (also when a custom
  * dispatcher never calls back); once they came, undici destroys the body, so a read of it fails
