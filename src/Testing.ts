@@ -32,6 +32,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { failWhenAborted } from "./internal/aborted.js"
 
 /**
  * What the fake upstream does with one request.
@@ -237,16 +238,6 @@ export const fakeUpstream = (initial: Script = {}): FakeUpstream => {
     return list[Math.min(index, list.length - 1)]!
   }
 
-  /** Fails once the request is aborted. */
-  const aborted = (request: HttpClientRequest.HttpClientRequest, signal: AbortSignal) =>
-    Effect.async<never, HttpClientError.HttpClientError>((resume) => {
-      const onAbort = () =>
-        resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: signal.reason })))
-      if (signal.aborted) return onAbort()
-      signal.addEventListener("abort", onAbort, { once: true })
-      return Effect.sync(() => signal.removeEventListener("abort", onAbort))
-    })
-
   const play = (
     answer: Answer,
     request: HttpClientRequest.HttpClientRequest,
@@ -268,11 +259,11 @@ export const fakeUpstream = (initial: Script = {}): FakeUpstream => {
         )
       case "Delay":
         return Effect.zipRight(
-          Effect.raceFirst(Effect.sleep(answer.delay), aborted(request, signal)),
+          Effect.raceFirst(Effect.sleep(answer.delay), failWhenAborted(request, signal)),
           play(answer.then, request, signal)
         )
       case "Hang":
-        return aborted(request, signal)
+        return failWhenAborted(request, signal)
       case "BrokenBody": {
         const first = new TextEncoder().encode("{\"partial\":")
         const body = new ReadableStream<Uint8Array>({

@@ -6,6 +6,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { failWhenAborted } from "../../src/internal/aborted.js"
 
 export interface SeenCall {
   readonly at: number
@@ -65,15 +66,6 @@ export const makeFake = (...answers: ReadonlyArray<Answer>) => {
   let inFlight = 0
   let peakInFlight = 0
 
-  const aborted = (request: HttpClientRequest.HttpClientRequest, signal: AbortSignal) =>
-    Effect.async<never, HttpClientError.HttpClientError>((resume) => {
-      const onAbort = () =>
-        resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: signal.reason })))
-      if (signal.aborted) return onAbort()
-      signal.addEventListener("abort", onAbort, { once: true })
-      return Effect.sync(() => signal.removeEventListener("abort", onAbort))
-    })
-
   const respond = (
     request: HttpClientRequest.HttpClientRequest,
     signal: AbortSignal,
@@ -97,11 +89,11 @@ export const makeFake = (...answers: ReadonlyArray<Answer>) => {
       case "DnsFailure":
         return transport(systemError("getaddrinfo ENOTFOUND chroma", "ENOTFOUND", "getaddrinfo"))
       case "Hang":
-        return aborted(request, signal)
+        return failWhenAborted(request, signal)
       case "After":
         return Effect.raceFirst(
           Effect.zipRight(Effect.sleep(Duration.millis(answer.millis)), respond(request, signal, answer.answer)),
-          aborted(request, signal)
+          failWhenAborted(request, signal)
         )
     }
   }
