@@ -30,11 +30,13 @@ import type { FleetEvent } from "./machine.js"
 /** @internal */
 export type FleetState = "closed" | "open" | "half_open"
 
-/** @internal */
+/** The fleet's state of one service. @internal */
 export interface View {
   readonly generation: number
   readonly state: FleetState
+  /** In `open`: how long until `half_open`. */
   readonly remainingMillis: number
+  /** In `half_open`: how long the current probe lease still runs (0 when nobody holds one). */
   readonly leaseRemainingMillis: number
 }
 

@@ -17,24 +17,19 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import type * as Protocol from "./fleetProtocol.js"
 import * as Redis from "./redis.js"
 
 /** @internal */
-export type FleetState = "closed" | "open" | "half_open"
+export type FleetState = Protocol.FleetState
 
 /**
- * The fleet's state of one service as Redis saw it when the script ran.
+ * The fleet's state of one service as Redis saw it when the script ran, and the replica that
+ * made the last transition.
  *
  * @internal
  */
-export interface View {
-  readonly generation: number
-  readonly state: FleetState
-  /** In `open`: how long until `half_open`. */
-  readonly remainingMillis: number
-  /** In `half_open`: how long the current probe lease still runs (0 when nobody holds one). */
-  readonly leaseRemainingMillis: number
-  /** The replica that made the last transition. */
+export interface View extends Protocol.View {
   readonly by: string
 }
 
