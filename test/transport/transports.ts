@@ -9,9 +9,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as http from "node:http"
-import type * as net from "node:net"
 import { FormData as UndiciFormData } from "undici"
 import { UndiciTransport } from "../../src/index.js"
+import { serve } from "../utils/faultServers.js"
 
 export interface Transport {
   readonly name: string
@@ -73,9 +73,6 @@ export const recordingServer = (
 ): Effect.Effect<RecordingServer, never, Scope.Scope> =>
   Effect.gen(function*() {
     const seen: Array<SeenRequest> = []
-    const sockets = new Set<net.Socket>()
-    const waiters = new Set<() => void>()
-    let accepted = 0
     const server = http.createServer((req, res) => {
       const chunks: Array<Buffer> = []
       req.on("data", (chunk: Buffer) => chunks.push(chunk))
@@ -91,40 +88,8 @@ export const recordingServer = (
       })
     })
     server.keepAliveTimeout = 30_000
-    server.on("connection", (socket: net.Socket) => {
-      accepted++
-      sockets.add(socket)
-      socket.on("close", () => {
-        sockets.delete(socket)
-        if (sockets.size === 0) {
-          for (const waiter of waiters) waiter()
-          waiters.clear()
-        }
-      })
-    })
-    const port = yield* Effect.acquireRelease(
-      Effect.async<number>((resume) => {
-        server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as net.AddressInfo).port)))
-      }),
-      () =>
-        Effect.async<void>((resume) => {
-          server.closeAllConnections()
-          server.close(() => resume(Effect.void))
-        })
-    )
-    const idle = Effect.async<void>((resume) => {
-      if (sockets.size === 0) return resume(Effect.void)
-      const waiter = () => resume(Effect.void)
-      waiters.add(waiter)
-      return Effect.sync(() => waiters.delete(waiter))
-    })
-    return {
-      url: `http://127.0.0.1:${port}`,
-      seen,
-      accepted: () => accepted,
-      live: () => sockets.size,
-      idle
-    } satisfies RecordingServer
+    const { accepted, idle, live, url } = yield* serve(server, () => seen.length)
+    return { url, seen, accepted, live, idle } satisfies RecordingServer
   })
 
 /** Waits (on `close` events, never on a timer) until the server has no connection left. */

@@ -62,9 +62,13 @@ const close = (server: net.Server, sockets: Set<net.Socket>) =>
     server.close(() => resume(Effect.void))
   })
 
-/** Tracks the server's connections, listens on 127.0.0.1:0 until the scope closes. */
-const serve = (server: net.Server, t: ReturnType<typeof tracker>, requests: () => number) =>
+/**
+ * Tracks the server's connections and listens on 127.0.0.1:0 until the scope closes (then every
+ * connection is destroyed and the server closed); `requests` counts what it has seen.
+ */
+export const serve = (server: net.Server, requests: () => number): Effect.Effect<FaultServer, never, Scope.Scope> =>
   Effect.gen(function*() {
+    const t = tracker()
     server.on("connection", t.track)
     const port = yield* Effect.acquireRelease(listen(server), () => close(server, t.sockets))
     return {
@@ -84,7 +88,6 @@ export const httpServer = (
   handle: (req: http.IncomingMessage, res: http.ServerResponse, index: number) => void
 ): Effect.Effect<FaultServer, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const t = tracker()
     let requests = 0
     const server = http.createServer((req, res) => {
       const index = requests++
@@ -92,7 +95,7 @@ export const httpServer = (
       req.on("end", () => handle(req, res, index))
     })
     server.keepAliveTimeout = 30_000
-    return yield* serve(server, t, () => requests)
+    return yield* serve(server, () => requests)
   })
 
 /**
@@ -103,7 +106,6 @@ export const rawServer = (
   handle: (socket: net.Socket, index: number) => void
 ): Effect.Effect<FaultServer, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const t = tracker()
     let requests = 0
     const server = net.createServer((socket) => {
       let buffer = ""
@@ -118,7 +120,7 @@ export const rawServer = (
         }
       })
     })
-    return yield* serve(server, t, () => requests)
+    return yield* serve(server, () => requests)
   })
 
 /**
