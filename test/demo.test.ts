@@ -1,24 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
-
-/** Runs the demo as a user would (with its shortest timings) and collects what it prints. */
-const runDemo = Effect.async<{ code: number | null; stdout: string; stderr: string }>((resume) => {
-  const child = spawn(process.execPath, ["--import", "tsx", "examples/demo/main.ts", "--quick"], {
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let stdout = ""
-  let stderr = ""
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-  child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
-  return Effect.sync(() => child.kill())
-})
+import { expectInOrder, runDemo } from "./utils/demo.js"
 
 describe("npm run demo", () => {
   it.live("runs the whole scenario, exits 0 and measures every cell of the table", () =>
     Effect.gen(function*() {
-      const { code, stderr, stdout } = yield* runDemo
+      const { code, stderr, stdout } = yield* runDemo("--quick")
       expect(stderr).toBe("")
       expect(code).toBe(0)
       // the scripted scenario, in order
@@ -50,12 +38,7 @@ describe("npm run demo", () => {
         "Recovery: \"before\" is a client without a breaker that never stopped calling",
         "waited out its recovery timeout"
       ]
-      let at = 0
-      for (const marker of order) {
-        const found = stdout.indexOf(marker, at)
-        expect(found, `"${marker}" after position ${at}`).toBeGreaterThanOrEqual(at)
-        at = found
-      }
+      expectInOrder(stdout, order)
       const rows = stdout.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| Scenario"))
       expect(rows.length).toBe(3)
       for (const row of rows) {

@@ -6,27 +6,15 @@
  */
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { spawn } from "node:child_process"
+import { expectInOrder, runDemo } from "./utils/demo.js"
 import { describeWithRedis } from "./utils/redisSuite.js"
-
-const runDemo = Effect.async<{ code: number | null; stdout: string; stderr: string }>((resume) => {
-  const child = spawn(process.execPath, ["--import", "tsx", "examples/demo/main.ts", "--fleet", "--quick"], {
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let stdout = ""
-  let stderr = ""
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-  child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
-  return Effect.sync(() => child.kill())
-})
 
 describeWithRedis("npm run demo -- --fleet", () => {
   it.live(
     "runs the fleet and the independent replicas, exits 0, and the fleet lets fewer requests through",
     () =>
       Effect.gen(function*() {
-        const { code, stderr, stdout } = yield* runDemo
+        const { code, stderr, stdout } = yield* runDemo("--fleet", "--quick")
         expect(stderr).toBe("")
         expect(code).toBe(0)
         const order = [
@@ -38,12 +26,7 @@ describeWithRedis("npm run demo -- --fleet", () => {
           "independent: 3 replicas",
           "every replica closed again"
         ]
-        let at = 0
-        for (const marker of order) {
-          const found = stdout.indexOf(marker, at)
-          expect(found, `"${marker}" after position ${at}`).toBeGreaterThanOrEqual(at)
-          at = found + marker.length
-        }
+        expectInOrder(stdout, order)
         const totals = /fleet (\d+), independent breakers (\d+)/.exec(stdout)
         expect(totals).not.toBeNull()
         expect(Number(totals![1])).toBeLessThan(Number(totals![2]))
