@@ -6,7 +6,7 @@
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpServer from "@effect/platform/HttpServer"
-import { afterAll, beforeAll, expect, it } from "@effect/vitest"
+import { expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -19,28 +19,23 @@ import * as Testing from "../src/Testing.js"
 import { awaitReachable, awaitState, boom, makeReplica, pollUntil, type Replica } from "./utils/fleet.js"
 import { makeLogCapture } from "./utils/logs.js"
 import * as RedisClient from "./utils/redisClient.js"
-import { type RedisServer, startRedis } from "./utils/redisServer.js"
-import { describeWithRedis } from "./utils/redisSuite.js"
+import { startRedis } from "./utils/redisServer.js"
+import { describeWithRedisServer } from "./utils/redisSuite.js"
 import { makeServer } from "./utils/server.js"
 
-describeWithRedis("Fleet", () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    await server.stop()
-  })
-
+describeWithRedisServer("Fleet", (server) => {
   let fleets = 0
   const freshFleet = () => `fleet-test-${++fleets}`
 
   const replicas = (fleet: string, n: number, options: Partial<Parameters<typeof makeReplica>[0]> = {}) =>
     Effect.forEach(
       Array.from({ length: n }, (_, i) => i + 1),
-      (i) => makeReplica({ url: server.url, fleet, name: `r${i}`, ...options }),
+      (i) => makeReplica({ url: server().url, fleet, name: `r${i}`, ...options }),
       { concurrency: "unbounded" }
     )
+
+  /** A private redis-server for one test, stopped with the test's scope. */
+  const ownRedis = Effect.acquireRelease(Effect.promise(() => startRedis()), (s) => Effect.promise(() => s.stop()))
 
   const allReachable = (all: ReadonlyArray<Replica>) => Effect.forEach(all, awaitReachable, { discard: true })
 
@@ -54,7 +49,7 @@ describeWithRedis("Fleet", () => {
         Effect.gen(function*() {
           const context = yield* Layer.build(Fleet.layerRedis({
             fleet,
-            url: server.url,
+            url: server().url,
             replica,
             heartbeat: "100 millis",
             commandTimeout: "200 millis",
@@ -99,7 +94,7 @@ describeWithRedis("Fleet", () => {
         }
       }
       // a breaker of another name, or in another fleet, is not touched
-      const other = yield* makeReplica({ url: server.url, fleet: freshFleet(), name: "x" })
+      const other = yield* makeReplica({ url: server().url, fleet: freshFleet(), name: "x" })
       expect(yield* other.breaker.state).toBe("closed")
     }))
 
@@ -146,7 +141,7 @@ describeWithRedis("Fleet", () => {
       yield* allReachable(all)
       yield* trip(all[0]!)
       // the proposal is pending in Redis (the fleet fiber sends it after the trip)
-      const connection = yield* RedisClient.connectReady(server.url)
+      const connection = yield* RedisClient.connectReady(server().url)
       const keys = Scripts.serviceKeys(all[0]!.fleet.fleet, "upstream")
       yield* pollUntil(connection.send(["ZCARD", keys.proposals]), (n) => n === 1)
       expect(yield* all[1]!.breaker.state).toBe("closed")
@@ -171,10 +166,7 @@ describeWithRedis("Fleet", () => {
   it.scopedLive("a fleet layer's Redis connections (commands and subscriber) close with its scope", () =>
     Effect.gen(function*() {
       // a server of its own: no other test's connections come and go meanwhile
-      const own = yield* Effect.acquireRelease(
-        Effect.promise(() => startRedis()),
-        (s) => Effect.promise(() => s.stop())
-      )
+      const own = yield* ownRedis
       const observer = yield* RedisClient.connectReady(own.url)
       const clients = observer.send(["CLIENT", "LIST"]).pipe(
         Effect.map((list) => String(list).split("\n").filter((line) => line.includes("addr=")).length)
@@ -199,7 +191,7 @@ describeWithRedis("Fleet", () => {
       )
       yield* Effect.zipRight(trip(a!), awaitState(a!.breaker, "open"), { concurrent: true })
       // the fleet's opening is published; a joined breaker would follow within a heartbeat
-      const b = yield* makeReplica({ url: server.url, fleet, name: "r9" })
+      const b = yield* makeReplica({ url: server().url, fleet, name: "r9" })
       yield* awaitState(b.breaker, "open")
       expect(yield* local.state).toBe("closed")
     }))
@@ -210,7 +202,7 @@ describeWithRedis("Fleet", () => {
       const [a] = yield* replicas(fleet, 1)
       yield* allReachable([a!])
       yield* Effect.scoped(Effect.gen(function*() {
-        const b = yield* makeReplica({ url: server.url, fleet, name: "short-lived", service: "billing" })
+        const b = yield* makeReplica({ url: server().url, fleet, name: "short-lived", service: "billing" })
         yield* awaitReachable(b)
         const listed = yield* pollUntil(
           a!.fleet.replicas,
@@ -228,16 +220,12 @@ describeWithRedis("Fleet", () => {
     "Redis hung (SIGSTOP): calls neither fail nor wait, the loss is logged once, and the fleet converges after",
     () =>
       Effect.gen(function*() {
-        const own = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) =>
-          Effect.promise(() => s.stop()))
+        const own = yield* ownRedis
         const capture = makeLogCapture()
         const fleet = freshFleet()
-        const [a, b] = yield* Effect.forEach(
-          ["r1", "r2"],
-          (name) =>
-            makeReplica({ url: own.url, fleet, name, breaker: { recoveryTimeout: "30 seconds" } }),
-          { concurrency: "unbounded" }
-        ).pipe(capture.provide)
+        const [a, b] = yield* replicas(fleet, 2, { url: own.url, breaker: { recoveryTimeout: "30 seconds" } }).pipe(
+          capture.provide
+        )
         yield* allReachable([a!, b!])
         own.signal("SIGSTOP")
         yield* Effect.addFinalizer(() => Effect.sync(() => own.signal("SIGCONT")))
@@ -269,15 +257,9 @@ describeWithRedis("Fleet", () => {
     "Redis killed (SIGKILL) and restarted empty on the same port: calls go on, openings are published again",
     () =>
       Effect.gen(function*() {
-        const own = yield* Effect.acquireRelease(Effect.promise(() => startRedis()), (s) =>
-          Effect.promise(() => s.stop()))
+        const own = yield* ownRedis
         const fleet = freshFleet()
-        const [a, b] = yield* Effect.forEach(
-          ["r1", "r2"],
-          (name) =>
-            makeReplica({ url: own.url, fleet, name, breaker: { recoveryTimeout: "30 seconds" } }),
-          { concurrency: "unbounded" }
-        )
+        const [a, b] = yield* replicas(fleet, 2, { url: own.url, breaker: { recoveryTimeout: "30 seconds" } })
         yield* allReachable([a!, b!])
         yield* Effect.promise(() => own.kill())
         const results = yield* Effect.forEach(
@@ -306,7 +288,7 @@ describeWithRedis("Fleet", () => {
         const all = yield* replicas(fleet, 2, { breaker: { recoveryTimeout: "30 seconds" } })
         yield* allReachable(all)
         yield* Effect.zipRight(trip(all[0]!), awaitState(all[1]!.breaker, "open"), { concurrent: true })
-        const connection = yield* RedisClient.connectReady(server.url)
+        const connection = yield* RedisClient.connectReady(server().url)
         const client = yield* Scripts.client(connection, fleet)
         expect((yield* client.read("upstream")).view).toMatchObject({ state: "open", generation: 1 })
         yield* connection.send(["FLUSHALL"])
@@ -326,7 +308,7 @@ describeWithRedis("Fleet", () => {
         const fleet = freshFleet()
         const all = yield* replicas(fleet, 2)
         yield* allReachable(all)
-        const connection = yield* RedisClient.connect(server.url, 5_000)
+        const connection = yield* RedisClient.connect(server().url, 5_000)
         yield* connection.ready
         const sleeping = yield* Effect.fork(connection.send(["DEBUG", "SLEEP", "1"]))
         const results = yield* Effect.forEach(
@@ -344,16 +326,9 @@ describeWithRedis("Fleet", () => {
     "GET /v1/api/status/fleet lists every live replica with its statuses; 503 while Redis does not answer",
     () =>
       Effect.gen(function*() {
-        const own = yield* Effect.acquireRelease(
-          Effect.promise(() => startRedis()),
-          (s) => Effect.promise(() => s.stop())
-        )
+        const own = yield* ownRedis
         const fleet = freshFleet()
-        const [a, b] = yield* Effect.forEach(
-          ["r1", "r2"],
-          (name) => makeReplica({ url: own.url, fleet, name, breaker: { recoveryTimeout: "30 seconds" } }),
-          { concurrency: "unbounded" }
-        )
+        const [a, b] = yield* replicas(fleet, 2, { url: own.url, breaker: { recoveryTimeout: "30 seconds" } })
         yield* allReachable([a!, b!])
         yield* Effect.zipRight(trip(a!), awaitState(b!.breaker, "open"), { concurrent: true })
         const server = yield* Layer.build(ServerLive)
@@ -396,7 +371,7 @@ describeWithRedis("Fleet", () => {
         const fleet = freshFleet()
         const [a] = yield* replicas(fleet, 1, { service: "billing" })
         yield* allReachable([a!])
-        const context = yield* Layer.build(Fleet.layerRedis({ fleet, url: server.url, replica: "client-side" }))
+        const context = yield* Layer.build(Fleet.layerRedis({ fleet, url: server().url, replica: "client-side" }))
         const upstream = yield* makeServer((_request, response) => response.end("ok"))
         const client = yield* ResilientServiceClient.make({ baseUrl: upstream.url, serviceName: "billing" }).pipe(
           Effect.provide(NodeHttpClient.layerUndici),

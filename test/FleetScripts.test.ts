@@ -3,24 +3,15 @@
  * generation guard, the quorum, the probe lease and its expiry, the heartbeats. Redis's own
  * clock is moved with `DEBUG SLEEP` where a test needs time to pass.
  */
-import { afterAll, beforeAll, expect, it } from "@effect/vitest"
+import { expect, it } from "@effect/vitest"
 import * as Array from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Scripts from "../src/internal/fleetScripts.js"
 import * as RedisClient from "./utils/redisClient.js"
-import { type RedisServer, startRedis } from "./utils/redisServer.js"
-import { describeWithRedis } from "./utils/redisSuite.js"
+import { describeWithRedisServer } from "./utils/redisSuite.js"
 
-describeWithRedis("fleet scripts", () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    await server.stop()
-  })
-
+describeWithRedisServer("fleet scripts", (server) => {
   let fleets = 0
   const freshFleet = () => `scripts-${++fleets}`
 
@@ -28,7 +19,7 @@ describeWithRedis("fleet scripts", () => {
     Effect.forEach(
       Array.range(1, n),
       () =>
-        Effect.flatMap(RedisClient.connectReady(server.url), (connection) =>
+        Effect.flatMap(RedisClient.connectReady(server().url), (connection) =>
           Effect.map(Scripts.client(connection, fleet), (client) => ({ connection, client }))),
       { concurrency: "unbounded" }
     )

@@ -3,26 +3,18 @@
  * subscription that survives a restart, and the bounds that keep a dead or hung server from
  * holding a caller.
  */
-import { afterAll, beforeAll, expect, it } from "@effect/vitest"
+import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Redis from "../src/internal/redis.js"
 import * as RedisClient from "./utils/redisClient.js"
-import { freePort, type RedisServer, startRedis } from "./utils/redisServer.js"
-import { describeWithRedis } from "./utils/redisSuite.js"
+import { freePort } from "./utils/redisServer.js"
+import { describeWithRedisServer } from "./utils/redisSuite.js"
 
-describeWithRedis("Redis connection", () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis()
-  })
-  afterAll(async () => {
-    await server.stop()
-  })
-
-  const connect = (commandTimeoutMillis = 500) => RedisClient.connect(server.url, commandTimeoutMillis)
+describeWithRedisServer("Redis connection", (server) => {
+  const connect = (commandTimeoutMillis = 500) => RedisClient.connect(server().url, commandTimeoutMillis)
 
   it.scopedLive("sends commands and reads their replies", () =>
     Effect.gen(function*() {
@@ -66,7 +58,7 @@ describeWithRedis("Redis connection", () => {
         yield* publishUntilHeard("one")
         expect(yield* Queue.take(messages)).toBe("one")
 
-        yield* Effect.promise(() => server.restart())
+        yield* Effect.promise(() => server().restart())
         yield* connection.ready
         yield* publishUntilHeard("two")
         const seen = yield* Queue.takeAll(messages).pipe(
@@ -83,10 +75,10 @@ describeWithRedis("Redis connection", () => {
     Effect.gen(function*() {
       const connection = yield* connect(200)
       yield* connection.ready
-      server.signal("SIGSTOP")
-      yield* Effect.addFinalizer(() => Effect.sync(() => server.signal("SIGCONT")))
+      server().signal("SIGSTOP")
+      yield* Effect.addFinalizer(() => Effect.sync(() => server().signal("SIGCONT")))
       const exit = yield* Effect.exit(connection.send(["PING"]).pipe(Effect.timeout("3 seconds")))
-      server.signal("SIGCONT")
+      server().signal("SIGCONT")
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) {
         expect(JSON.stringify(exit.cause)).toContain("Timeout")

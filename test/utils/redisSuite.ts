@@ -1,5 +1,5 @@
-import { describe, it } from "vitest"
-import { redisServerPath } from "./redisServer.js"
+import { afterAll, beforeAll, describe, it } from "vitest"
+import { type RedisServer, redisServerPath, startRedis } from "./redisServer.js"
 
 export const missingReason = "redis-server is not installed (apt-get install redis-server); fleet tests skipped"
 
@@ -22,3 +22,19 @@ export const describeWithRedis = (name: string, body: () => void): void => {
   }
   describe.skip(`${name} (${missingReason})`, body)
 }
+
+/**
+ * {@link describeWithRedis} with one private `redis-server` for the whole block: started before
+ * its first test, stopped after its last; `body` reads it through `server()`.
+ */
+export const describeWithRedisServer = (name: string, body: (server: () => RedisServer) => void): void =>
+  describeWithRedis(name, () => {
+    let server: RedisServer | undefined
+    beforeAll(async () => {
+      server = await startRedis()
+    })
+    afterAll(async () => {
+      await server?.stop()
+    })
+    body(() => server!)
+  })
