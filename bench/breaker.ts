@@ -24,13 +24,20 @@ export const times = (effect: Effect.Effect<unknown, unknown>, n: number): Effec
  * default, which a shared machine's other load disturbs much less than the wall clock; wall
  * time (`process.hrtime`) with `--wall`. Samples last several ms, so µs resolution is enough.
  */
-let tick = (): number => {
+const cpuTick = (): number => {
   const u = process.cpuUsage()
   return (u.user + u.system) * 1000
 }
 const wallTick = (): number => Number(process.hrtime.bigint())
+let tick = cpuTick
 
-const timeSync = (effect: Effect.Effect<unknown, unknown>): number => {
+/** Times the samples on the wall clock (`wall`) or on the process's CPU time. */
+export const useClock = (wall: boolean): void => {
+  tick = wall ? wallTick : cpuTick
+}
+
+/** Runs `effect` synchronously; the time it took, in ns of the samples' clock. */
+export const timeSync = (effect: Effect.Effect<unknown, unknown>): number => {
   const start = tick()
   const exit = Effect.runSyncExit(effect)
   const elapsed = tick() - start
@@ -83,7 +90,7 @@ const summarize = (base: Array<number>, prot: Array<number>, rej: Array<number>)
 
 export const runBreaker = async (opts: Options) => {
   const clock = opts.wall ? "wall" : "cpu"
-  if (opts.wall) tick = wallTick
+  useClock(opts.wall)
   const N = opts.quick ? 100_000 : 300_000
   const NP = opts.quick ? 25_000 : 100_000
   /** Calls per open-path sample of the peers (slow: a rejected promise each). */

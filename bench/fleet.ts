@@ -9,10 +9,10 @@
  * - the call path: closed-path ns per call and open-path rejections per second of a breaker in
  *   the fleet against one outside it, measured in the same run.
  */
-import { Context, Effect, Exit, Layer, Logger, LogLevel, Queue, Schedule } from "effect"
+import { Context, Effect, Layer, Logger, LogLevel, Queue, Schedule } from "effect"
 import { CircuitBreaker, Fleet } from "../src/index.js"
 import { startRedis } from "../test/utils/redisServer.js"
-import { times } from "./breaker.js"
+import { times, timeSync, useClock } from "./breaker.js"
 import { median, type Options, percentile, round } from "./lib.js"
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6
@@ -106,19 +106,6 @@ const outage = (url: string, n: number, seconds: number, shared: boolean) =>
     return { total: reached, afterFirstRejection: reached - (atFirstRejection ?? reached) }
   }))
 
-let tick = (): number => {
-  const u = process.cpuUsage()
-  return (u.user + u.system) * 1000
-}
-
-const timeSync = (effect: Effect.Effect<unknown, unknown>): number => {
-  const start = tick()
-  const exit = Effect.runSyncExit(effect)
-  const elapsed = tick() - start
-  if (Exit.isFailure(exit)) throw new Error(`benchmark failed: ${String(exit.cause)}`)
-  return elapsed
-}
-
 const callPath = (url: string, calls: number, repeats: number) =>
   Effect.gen(function*() {
     const [r] = yield* replicas(url, "bench-call-path", 1)
@@ -159,7 +146,7 @@ const callPath = (url: string, calls: number, repeats: number) =>
   })
 
 export const runFleet = async (opts: Options) => {
-  if (opts.wall) tick = () => Number(process.hrtime.bigint())
+  useClock(opts.wall)
   const server = await startRedis()
   try {
     const program = Effect.gen(function*() {
