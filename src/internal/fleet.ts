@@ -51,6 +51,13 @@ export const defaults = {
   connectTimeout: "1 second"
 } as const
 
+/**
+ * How long a granted lease may wait for its probe to start before it is given back: half its TTL.
+ *
+ * @internal
+ */
+export const leaseIdleMillis = (config: { readonly leaseTtlMillis: number }): number => config.leaseTtlMillis / 2
+
 interface Settings {
   readonly fleet: string
   readonly url: string
@@ -68,7 +75,10 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
     if (typeof options !== "object" || options === null) {
       return yield* validate.invalid("fleet", "fleet options must be an object with a fleet name and a url")
     }
-    const fleet = yield* validate.nonEmptyString("fleet", options.fleet, "")
+    const fleet = yield* Effect.flatMap(
+      validate.nonEmptyString("fleet", options.fleet, ""),
+      (name) => validate.wellFormed("fleet", name)
+    )
     if (fleet === "") return yield* validate.invalid("fleet", "must name the fleet, got nothing")
     const url = yield* validate.nonEmptyString("url", options.url, "")
     if (!/^rediss?:\/\//.test(url)) {
@@ -76,7 +86,10 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
     }
     const replica = options.replica === undefined
       ? undefined
-      : yield* validate.nonEmptyString("replica", options.replica, "")
+      : yield* Effect.flatMap(
+        validate.nonEmptyString("replica", options.replica, ""),
+        (name) => validate.wellFormed("replica", name)
+      )
     const millis = (field: string, value: unknown, fallback: Duration.DurationInput) =>
       Effect.map(validate.positiveDuration(field, value, fallback), Duration.toMillis)
     return {
@@ -92,7 +105,12 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
     }
   })
 
-type Item = Protocol.Event | { readonly _tag: "Sync" }
+/**
+ * What a member's fiber handles, in order: a protocol event, a heartbeat (`Sync`: read the
+ * fleet's view again) or a local transition (`Changed`: the breaker's state is read when the
+ * item is handled, not when it was queued).
+ */
+type Item = Protocol.Event | { readonly _tag: "Sync" } | { readonly _tag: "Changed" }
 
 interface Member {
   readonly breaker: CircuitBreaker.CircuitBreaker
@@ -101,6 +119,13 @@ interface Member {
 
 /** @internal */
 export type Fleet = FleetMembership.FleetService
+
+/**
+ * What remains of a machine's opening at `nowMillis`, on the machine's own time base: the one
+ * place where the fleet turns a local deadline into a duration to share.
+ */
+const remainingOf = (machine: Machine.Machine<unknown>, nowMillis: number): number =>
+  machine.state === "open" ? Math.max(0, Math.min(machine.openUntil, Number.MAX_SAFE_INTEGER) - nowMillis) : 0
 
 const messageOf = (error: unknown): string =>
   error instanceof Redis.RedisError ? error.message : error instanceof Error ? error.message : String(error)
@@ -119,6 +144,14 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
     // this layer's budget messages come back too: they carry its instance, and are skipped
     const budgetSender = `${replica}/${instance}`
     const reachable = yield* Ref.make(false)
+    // Redis time minus this process's monotonic time (ms), from the last heartbeat's answer: the
+    // deadlines of the commands that change the fleet are given in Redis time. Measured when the
+    // answer arrives, so it errs early (by the round trip): a deadline never lets a late command in.
+    const layerClock = yield* Effect.clock
+    const monotonicMillis = () => Number(layerClock.unsafeCurrentTimeNanos()) / 1e6
+    let redisOffset: number | undefined
+    const deadline = () =>
+      redisOffset === undefined ? 0 : Math.ceil(monotonicMillis() + redisOffset + config.commandTimeoutMillis)
     // the first loss after a success is logged, not every failed command of an outage
     let lossLogged = false
 
@@ -136,17 +169,29 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
     const broadcast = (item: Item) =>
       Effect.forEach(members.values(), (member) => Queue.offer(member.queue, item), { discard: true })
 
+    // a command that timed out may still be written on the socket: a fresh connection keeps the
+    // next commands from queueing behind it (its own deadline keeps it from applying late)
+    const recycle = (error: unknown): Effect.Effect<void> =>
+      error instanceof Redis.RedisError && error.reason === "Timeout" && connection.recycle !== undefined
+        ? connection.recycle
+        : Effect.void
+
     const lost = (error: unknown): Effect.Effect<void> =>
-      Effect.flatMap(Ref.getAndSet(reachable, false), (was) => {
-        if (!was && lossLogged) return Effect.void
-        lossLogged = true
-        return Effect.zipRight(
-          Effect.logWarning(
-            `[fleet ${config.fleet}] Redis unreachable (${messageOf(error)}): breakers decide locally until it is back`
-          ).pipe(annotate),
-          broadcast({ _tag: "Unreachable" })
-        )
-      })
+      Effect.zipRight(
+        recycle(error),
+        Effect.flatMap(Ref.getAndSet(reachable, false), (was) => {
+          if (!was && lossLogged) return Effect.void
+          lossLogged = true
+          return Effect.zipRight(
+            Effect.logWarning(
+              `[fleet ${config.fleet}] Redis unreachable (${
+                messageOf(error)
+              }): breakers decide locally until it is back`
+            ).pipe(annotate),
+            broadcast({ _tag: "Unreachable" })
+          )
+        })
+      )
 
     const regained: Effect.Effect<void> = Effect.flatMap(Ref.getAndSet(reachable, true), (was) => {
       if (was) return Effect.void
@@ -177,6 +222,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         for (const budget of budgets.values()) budget.takeLocal()
         return yield* lost(published.left)
       }
+      redisOffset = published.right - monotonicMillis()
       yield* regained
       yield* broadcast({ _tag: "Sync" })
       yield* sendBudgets
@@ -233,6 +279,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         _tag: "View",
         source: "message",
         view: {
+          epoch: change.epoch,
           generation: change.generation,
           state: change.state,
           remainingMillis: change.remainingMillis,
@@ -286,30 +333,34 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         )
         const clock = yield* Effect.clock
         const scope = yield* Effect.scope
-        const toLocal = (machine: Machine.Machine<unknown>): Protocol.Local => {
-          return {
-            state: machine.state,
-            generation: machine.generation,
-            remainingMillis: machine.state === "open"
-              ? Math.max(0, Math.min(machine.openUntil, Number.MAX_SAFE_INTEGER) - clock.unsafeCurrentTimeMillis())
-              : 0,
-            isolated: machine.isolated
-          }
-        }
+        const toLocal = (machine: Machine.Machine<unknown>): Protocol.Local => ({
+          state: machine.state,
+          generation: machine.generation,
+          isolated: machine.isolated
+        })
         // what the breaker is now, deadlines applied: the protocol never decides on a stale state
         const local = Effect.map(hook.observe, toLocal)
+        // what remains of the live breaker's opening, when a command is built
+        const remaining = Effect.map(hook.observe, (machine) => remainingOf(machine, clock.unsafeCurrentTimeMillis()))
         const changes = yield* breaker.subscribe
         yield* Effect.forkScoped(
-          Effect.forever(
-            Effect.zipRight(
-              Queue.take(changes),
-              Effect.flatMap(local, (l) => Queue.offer(queue, { _tag: "Local", local: l }))
-            )
-          )
+          Effect.forever(Effect.zipRight(Queue.take(changes), Queue.offer(queue, { _tag: "Changed" })))
+        )
+        // a call in half_open asks for the lease (synchronously, on the caller's fiber)
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            hook.onLeaseAsked = () =>
+              Queue.unsafeOffer(queue, { _tag: "LeaseAsked", localGeneration: hook.machine().generation })
+          }),
+          () => Effect.sync(() => (hook.onLeaseAsked = undefined))
         )
 
         let state = Protocol.initial(toLocal(hook.machine()))
-        const protocolConfig = { replica: `${replica}:${instance}` }
+        const protocolConfig: Protocol.Config = {
+          replica: `${replica}:${instance}`,
+          leaseTtlMillis: config.leaseTtlMillis,
+          leaseIdleMillis: leaseIdleMillis(config)
+        }
 
         const answer = <A>(
           command: Effect.Effect<A, Redis.RedisError>,
@@ -320,23 +371,31 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
             onSuccess: (a) => handle(toEvent(a))
           })
 
+        const later = (delayMillis: number, item: Item) =>
+          Effect.asVoid(Effect.forkIn(
+            Effect.zipRight(Effect.sleep(Duration.millis(Math.max(0, delayMillis))), Queue.offer(queue, item)),
+            scope
+          ))
+
         const run = (command: Protocol.Command): Effect.Effect<void> => {
           switch (command._tag) {
             case "Propose":
               return answer(
-                client.propose(
-                  service,
-                  replica,
-                  command.knownGeneration,
-                  command.durationMillis,
-                  config.quorum,
-                  config.quorumWindowMillis
-                ),
+                Effect.flatMap(remaining, (duration) =>
+                  client.propose(
+                    service,
+                    replica,
+                    command.known,
+                    duration,
+                    config.quorum,
+                    config.quorumWindowMillis,
+                    deadline()
+                  )),
                 (a) => ({ _tag: "Proposed", outcome: a.outcome, view: a.view })
               )
             case "Acquire":
               return answer(
-                client.acquire(service, replica, command.knownGeneration, command.token, config.leaseTtlMillis),
+                client.acquire(service, replica, command.known, command.token, config.leaseTtlMillis, deadline()),
                 (a) => ({
                   _tag: "LeaseAnswer",
                   outcome: a.outcome,
@@ -345,17 +404,21 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                   view: a.view
                 })
               )
+            case "Release":
+              return answer(client.release(service, command.token), (a) => ({ _tag: "View", view: a.view }))
             case "Settle":
               return answer(
-                client.settle(
-                  service,
-                  replica,
-                  command.knownGeneration,
-                  command.token,
-                  command.outcome,
-                  command.durationMillis
-                ),
-                (a) => ({ _tag: "Settled", outcome: a.outcome, view: a.view })
+                Effect.flatMap(command.outcome === "open" ? remaining : Effect.succeed(0), (duration) =>
+                  client.settle(
+                    service,
+                    replica,
+                    command.known,
+                    command.token,
+                    command.outcome,
+                    duration,
+                    deadline()
+                  )),
+                (a) => ({ _tag: "Settled", outcome: a.outcome, token: command.token, view: a.view })
               )
             case "Read":
               return answer(client.read(service), (a) => ({ _tag: "View", view: a.view }))
@@ -366,22 +429,32 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                 (step) => handle({ _tag: "Local", local: toLocal(step.machine) })
               )
             case "WatchLease":
-              // the lease is given up locally a little before Redis lets another replica take it
-              return Effect.asVoid(Effect.forkIn(
-                Effect.zipRight(
-                  Effect.sleep(Duration.millis(Math.max(0, config.leaseTtlMillis - config.commandTimeoutMillis))),
-                  Queue.offer(queue, { _tag: "LeaseExpired", token: command.token })
-                ),
-                scope
-              ))
+              // the lease is given up locally a little before Redis lets another replica take it,
+              // and given back halfway if no probe started under it by then
+              return Effect.zipRight(
+                later(config.leaseTtlMillis - config.commandTimeoutMillis, {
+                  _tag: "LeaseExpired",
+                  token: command.token
+                }),
+                Effect.asVoid(Effect.forkIn(
+                  Effect.zipRight(
+                    Effect.sleep(Duration.millis(leaseIdleMillis(config))),
+                    Effect.suspend(() => {
+                      const machine = hook.machine()
+                      const probing = machine.state === "half_open" &&
+                        machine.probesInFlight + machine.probeSuccesses > 0
+                      return Queue.offer(queue, { _tag: "LeaseIdle", token: command.token, probing })
+                    })
+                  ),
+                  scope
+                ))
+              )
             case "RetryLeaseAfter":
-              return Effect.asVoid(Effect.forkIn(
-                Effect.zipRight(
-                  Effect.sleep(Duration.millis(command.delayMillis + 1)),
-                  Queue.offer(queue, { _tag: "RetryLease", generation: command.generation })
-                ),
-                scope
-              ))
+              // (a holder's give-back takes up to a command's time to reach Redis)
+              return later(command.delayMillis + config.commandTimeoutMillis, {
+                _tag: "RetryLease",
+                localGeneration: command.localGeneration
+              })
           }
         }
 
@@ -402,7 +475,11 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         const processItem = (item: Item): Effect.Effect<void> =>
           Effect.zipRight(
             refresh,
-            item._tag === "Sync" ? (state.reachable ? run({ _tag: "Read" }) : Effect.void) : handle(item)
+            item._tag === "Sync"
+              ? (state.reachable ? run({ _tag: "Read" }) : Effect.void)
+              : item._tag === "Changed"
+              ? Effect.void
+              : handle(item)
           )
 
         if (yield* Ref.get(reachable)) yield* Queue.offer(queue, { _tag: "Reachable" })

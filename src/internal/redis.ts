@@ -51,6 +51,12 @@ export interface Connection {
    * down at the time is subscribed to once it is back.
    */
   readonly subscribe: (channel: string, onMessage: (message: string) => void) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Closes the command connection and opens a fresh one (in the background), e.g. after a command
+   * timed out: a command written to a stalled socket cannot be taken back, and the next ones must
+   * not queue behind it. Optional: a connection without it is kept.
+   */
+  readonly recycle?: Effect.Effect<void> | undefined
 }
 
 /** @internal */
@@ -80,6 +86,15 @@ interface NodeRedisClient {
 
 interface NodeRedisModule {
   createClient(options: unknown): NodeRedisClient
+}
+
+// a client destroyed already (recycled, then its scope closed) throws when destroyed again
+const destroy = (client: NodeRedisClient): void => {
+  try {
+    client.destroy()
+  } catch {
+    // closed already
+  }
 }
 
 const errorMessage = (error: unknown): string => error instanceof Error ? error.message : String(error)
@@ -154,9 +169,9 @@ export const connect = (options: Options): Effect.Effect<Connection, ConfigError
           client.connect().catch(onError)
           return client
         }),
-        (client) => Effect.sync(() => client.destroy())
+        (client) => Effect.sync(() => destroy(client))
       )
-    const client = yield* Effect.try({
+    let client = yield* Effect.try({
       try: () => module.createClient(clientOptions(options)),
       catch: (error) => ConfigError.InvalidData(["url"], `is not a Redis URL: ${errorMessage(error)}`)
     })
@@ -197,5 +212,41 @@ export const connect = (options: Options): Effect.Effect<Connection, ConfigError
         subscriber.subscribe(channel, onMessage).catch(onError)
       })
 
-    return { send, script: runScript, subscribe }
+    const recycle = yield* recycler(module, options, onError, client, (fresh) => (client = fresh))
+
+    return { send, script: runScript, subscribe, recycle }
+  })
+
+/**
+ * Recycling the command connection: the current client is destroyed and a fresh one takes its
+ * place (`replace`), connecting in the background. Until the fresh one is ready, a second call
+ * does nothing, so that a burst of timeouts makes one new connection. The scope's end destroys
+ * whichever client is current then.
+ */
+const recycler = (
+  module: NodeRedisModule,
+  options: Options,
+  onError: (error: unknown) => void,
+  first: NodeRedisClient,
+  replace: (fresh: NodeRedisClient) => void
+): Effect.Effect<Effect.Effect<void>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    let current = first
+    let connecting = false
+    yield* Effect.addFinalizer(() => Effect.sync(() => destroy(current)))
+    return Effect.sync(() => {
+      if (connecting) return
+      const fresh = module.createClient(clientOptions(options))
+      fresh.on("error", onError)
+      fresh.on("ready", () => {
+        connecting = false
+        options.onReady?.()
+      })
+      connecting = true
+      const stalled = current
+      current = fresh
+      replace(fresh)
+      fresh.connect().catch(onError)
+      destroy(stalled)
+    })
   })
