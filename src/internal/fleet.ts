@@ -26,7 +26,7 @@ import type { FleetHook } from "./circuitBreaker.js"
 import * as FleetMembership from "./fleetMembership.js"
 import * as Protocol from "./fleetProtocol.js"
 import * as Scripts from "./fleetScripts.js"
-import type * as Machine from "./machine.js"
+import * as Machine from "./machine.js"
 import * as Redis from "./redis.js"
 import * as validate from "./validate.js"
 
@@ -342,6 +342,8 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         const local = Effect.map(hook.observe, toLocal)
         // what remains of the live breaker's opening, when a command is built
         const remaining = Effect.map(hook.observe, (machine) => remainingOf(machine, clock.unsafeCurrentTimeMillis()))
+        // an opening of the fleet's that has run this breaker's longest has ended for it
+        const longest = Math.min(Machine.longestOpenDuration(hook.config), Number.MAX_SAFE_INTEGER)
         const changes = yield* breaker.subscribe
         yield* Effect.forkScoped(
           Effect.forever(Effect.zipRight(Queue.take(changes), Queue.offer(queue, { _tag: "Changed" })))
@@ -395,7 +397,15 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
               )
             case "Acquire":
               return answer(
-                client.acquire(service, replica, command.known, command.token, config.leaseTtlMillis, deadline()),
+                client.acquire(
+                  service,
+                  replica,
+                  command.known,
+                  command.token,
+                  config.leaseTtlMillis,
+                  deadline(),
+                  longest
+                ),
                 (a) => ({
                   _tag: "LeaseAnswer",
                   outcome: a.outcome,
@@ -416,7 +426,8 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                     command.token,
                     command.outcome,
                     duration,
-                    deadline()
+                    deadline(),
+                    longest
                   )),
                 (a) => ({ _tag: "Settled", outcome: a.outcome, token: command.token, view: a.view })
               )

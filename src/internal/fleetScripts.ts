@@ -8,8 +8,8 @@
  *
  * Keys of one service share the hash tag `{<fleet>:<service>}` (names URI-encoded, so a brace in
  * a name cannot move the tag), which keeps every script on one slot of a Redis Cluster:
- * - `fleet:{F:S}:state`: hash `epoch`, `gen`, `state` (`closed` | `open`), `until` (Redis ms),
- *   `by`, `lease_token`, `lease_until`, `lease_holder`. `half_open` is not stored: it is an
+ * - `fleet:{F:S}:state`: hash `epoch`, `gen`, `state` (`closed` | `open`), `until` and `since`
+ *   (Redis ms: the opening's end and start), `by`, `lease_token`, `lease_until`, `lease_holder`. `half_open` is not stored: it is an
  *   `open` state whose `until` has passed. Expires a day after its last use.
  * - `fleet:{F:S}:proposals`: sorted set of replicas proposing an opening (quorum), by time.
  * - `fleet:{F}:replicas`: hash replica → `<until>:<sent>:<statuses JSON>` (the heartbeats), and
@@ -74,7 +74,8 @@ const head = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = tonumber(ARGV[1]) or 0
-local s = redis.call('HMGET', KEYS[1], 'gen', 'state', 'until', 'by', 'lease_token', 'lease_until', 'epoch')
+local s = redis.call('HMGET', KEYS[1], 'gen', 'state', 'until', 'by', 'lease_token', 'lease_until', 'epoch',
+  'since')
 local gen = tonumber(s[1] or '0') or 0
 local state = s[2] or 'closed'
 local untilAt = tonumber(s[3] or '0') or 0
@@ -82,8 +83,16 @@ local by = s[4] or ''
 local leaseToken = s[5] or ''
 local leaseUntil = tonumber(s[6] or '0') or 0
 local epoch = tonumber(s[7] or '0') or 0
+local since = tonumber(s[8] or '0') or 0
+-- the longest opening of the replica asking (ms; 0: none): an opening that has run that long has
+-- ended for it, so that one replica's long opening (or a forged one) cannot hold it open longer
+local horizon = 0
+local function ends()
+  if horizon > 0 and since > 0 and since + horizon < untilAt then return since + horizon end
+  return untilAt
+end
 local function effective()
-  if state == 'open' and now >= untilAt then return 'half_open' end
+  if state == 'open' and now >= ends() then return 'half_open' end
   return state
 end
 local function keep()
@@ -94,7 +103,7 @@ end
 local function view(outcome, extra)
   local eff = effective()
   local remaining = 0
-  if eff == 'open' then remaining = untilAt - now end
+  if eff == 'open' then remaining = ends() - now end
   local lease = 0
   if eff == 'half_open' and leaseToken ~= '' and leaseUntil > now then lease = leaseUntil - now end
   return {outcome, epoch, gen, eff, remaining, lease, by, extra or 0}
@@ -111,11 +120,17 @@ local function transition(to, duration, replica, channel, service)
   gen = gen + 1
   state = to
   by = replica
-  if to == 'open' then untilAt = now + duration else untilAt = 0 end
+  if to == 'open' then
+    untilAt = now + duration
+    since = now
+  else
+    untilAt = 0
+    since = 0
+  end
   leaseToken = ''
   leaseUntil = 0
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'gen', gen, 'state', state, 'until', untilAt, 'by', by,
-    'lease_token', '', 'lease_until', 0, 'lease_holder', '')
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'gen', gen, 'state', state, 'until', untilAt, 'since', since,
+    'by', by, 'lease_token', '', 'lease_until', 0, 'lease_holder', '')
   keep()
   redis.call('DEL', KEYS[2])
   redis.call('PUBLISH', channel, cjson.encode({service = service, epoch = epoch, gen = gen, state = to,
@@ -148,11 +163,12 @@ return view('applied')
 
 /**
  * Asks for the half-open probe lease. KEYS: state. ARGV: deadline, replica, known epoch, known
- * generation, token, TTL (ms). Granted to one replica at a time, for the `half_open` period it
+ * generation, token, TTL (ms), the replica's longest opening (ms). Granted to one replica at a time, for the `half_open` period it
  * knows, and never renewed: each request carries a fresh token, and while a lease runs every
  * request is denied, its holder's included. A lease that expired may be taken by another request.
  */
 const acquireSource = head + `
+horizon = tonumber(ARGV[7]) or 0
 if late() then return view('late') end
 local replica, token, ttl = ARGV[2], ARGV[5], tonumber(ARGV[6])
 if not known(tonumber(ARGV[3]), tonumber(ARGV[4])) or effective() ~= 'half_open' then return view('stale') end
@@ -179,9 +195,11 @@ return view('released')
 /**
  * Ends a half-open period with the probe's result. KEYS: state, proposals. ARGV: deadline,
  * replica, known epoch, known generation, token, outcome (`close` | `open`), duration (ms) of
- * the new opening, channel, service. Only the holder of a lease that has not expired may do it.
+ * the new opening, channel, service, the replica's longest opening (ms). Only the holder of a
+ * lease that has not expired may do it.
  */
 const settleSource = head + `
+horizon = tonumber(ARGV[10]) or 0
 if late() then return view('late') end
 local replica, token, outcome = ARGV[2], ARGV[5], ARGV[6]
 if not known(tonumber(ARGV[3]), tonumber(ARGV[4])) or effective() ~= 'half_open' or leaseToken ~= token or
@@ -335,7 +353,8 @@ export interface Client {
     known: Known,
     token: string,
     ttlMillis: number,
-    deadline: number
+    deadline: number,
+    longestOpeningMillis?: number
   ) => Effect.Effect<Answer<"granted" | "denied" | "stale" | "late">, Redis.RedisError>
   readonly release: (service: string, token: string) => Effect.Effect<Answer<"released" | "stale">, Redis.RedisError>
   readonly settle: (
@@ -345,7 +364,8 @@ export interface Client {
     token: string,
     outcome: "close" | "open",
     durationMillis: number,
-    deadline: number
+    deadline: number,
+    longestOpeningMillis?: number
   ) => Effect.Effect<Answer<"applied" | "rejected" | "late">, Redis.RedisError>
   readonly read: (service: string) => Effect.Effect<Answer<"read">, Redis.RedisError>
   /** Publishes the replica's statuses; answers Redis's time (ms) when it ran. */
@@ -389,17 +409,18 @@ export const client = (connection: Redis.Connection, fleet: string): Effect.Effe
           changes,
           service
         ]),
-      acquire: (service, replica, known, token, ttl, deadline) =>
+      acquire: (service, replica, known, token, ttl, deadline, longest = 0) =>
         run(s.acquire, ["granted", "denied", "stale", "late"] as const, service, [
           integer(deadline),
           replica,
           String(known.epoch),
           String(known.generation),
           token,
-          integer(ttl)
+          integer(ttl),
+          integer(longest)
         ]),
       release: (service, token) => run(s.release, ["released", "stale"] as const, service, ["0", token]),
-      settle: (service, replica, known, token, outcome, duration, deadline) =>
+      settle: (service, replica, known, token, outcome, duration, deadline, longest = 0) =>
         run(s.settle, ["applied", "rejected", "late"] as const, service, [
           integer(deadline),
           replica,
@@ -409,7 +430,8 @@ export const client = (connection: Redis.Connection, fleet: string): Effect.Effe
           outcome,
           integer(duration),
           changes,
-          service
+          service,
+          integer(longest)
         ]),
       read: (service) => run(s.read, ["read"] as const, service, ["0"]),
       heartbeat: (replica, ttl, statuses) =>
