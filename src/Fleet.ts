@@ -25,13 +25,19 @@ import type { ServiceStatusJson } from "./ServiceStatus.js"
  * Options of a fleet layer. Durations are `Duration` inputs (`"1 second"`, or milliseconds).
  *
  * - `fleet` (required): the fleet's name; replicas with the same name share breakers of the same
- *   name (a breaker's `name`, a client's `serviceName`).
+ *   name (a breaker's `name`, a client's `serviceName`). Must be well-formed UTF-16 text.
  * - `url` (required): the Redis server, `redis://[user:password@]host:port[/db]` or `rediss://`.
  * - `replica`: this replica's name in the fleet status (default: `replica-` and a random suffix).
+ *   Must be well-formed UTF-16 text.
  * - `quorum` (default 1): how many distinct replicas must open within `quorumWindow` (default
  *   `"10 seconds"`) before the opening becomes fleet-wide.
  * - `leaseTtl` (default `"15 seconds"`): how long the half-open probe lease lasts; a probe still
- *   running after it cannot close or open the fleet, and another replica may probe.
+ *   running after it cannot close or open the fleet, and another replica may probe. The lease is
+ *   asked for by a call that arrives in `half_open`, never renewed, and given back after half of
+ *   it when no probe started under it.
+ * - `commandTimeout` also bounds when a change may still apply: a proposal, lease request or
+ *   settling that Redis runs later than that after it was sent (a stall, a paused failover)
+ *   changes nothing.
  * - `heartbeat` (default `"1 second"`): how often the replica publishes its statuses and
  *   re-reads the fleet's state; a replica is gone from the status after 3 missed heartbeats.
  * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command.
