@@ -2,10 +2,12 @@
  * The fleet protocol's local side, checked as the shell runs it but without effects: several
  * replicas, each a real breaker machine with its protocol state, against a small model of the
  * Redis scripts (the same rules, in TypeScript) and a network that delivers, delays or cuts.
- * fast-check picks calls and their outcomes, time, message deliveries, heartbeats, cuts and
- * `FLUSHALL`s; after every step no two replicas probe under leases of the same fleet half-open
- * period, and once the network heals and everything is delivered, every replica agrees with the
- * fleet. (A lease outlives a `FLUSHALL` in its holder until that replica next reads Redis: the one
+ * fast-check picks calls and their outcomes, time, message deliveries, heartbeats, cuts,
+ * `FLUSHALL`s (each starting a new epoch) and stalls (the replica's next change runs after its
+ * deadline and answers `late`); leases are asked for by calls arriving in half_open, and given
+ * back when no probe started. After every step no two replicas probe under leases of the same
+ * fleet half-open period, and once the network heals and everything is delivered, every replica
+ * agrees with the fleet, epoch included, and none waits in half_open for a probe that cannot come. (A lease outlives a `FLUSHALL` in its holder until that replica next reads Redis: the one
  * extra probe per such replica that docs/fleet.md admits.)
  */
 import { describe, expect, it } from "@effect/vitest"
