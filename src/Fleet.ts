@@ -35,12 +35,12 @@ import type { ServiceStatusJson } from "./ServiceStatus.js"
  *   running after it cannot close or open the fleet, and another replica may probe. The lease is
  *   asked for by a call that arrives in `half_open`, never renewed, and given back after half of
  *   it when no probe started under it.
- * - `commandTimeout` also bounds when a change may still apply: a proposal, lease request or
- *   settling that Redis runs later than that after it was sent (a stall, a paused failover)
- *   changes nothing.
  * - `heartbeat` (default `"1 second"`): how often the replica publishes its statuses and
  *   re-reads the fleet's state; a replica is gone from the status after 3 missed heartbeats.
- * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command.
+ * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command, and on when a
+ *   change may still apply: a proposal, lease request or settling that Redis runs later than
+ *   that after it was sent (a stall, a failover's paused writes) changes nothing. A command that
+ *   times out also replaces the command connection.
  * - `connectTimeout` (default `"1 second"`): the bound on opening a connection.
  *
  * @since 0.2.0
