@@ -137,41 +137,59 @@ describeWithRedis("Fleet under Redis faults", () => {
     30_000
   )
 
-  it.scopedLive(
-    "an opening proposed as Redis pauses writes (CLIENT PAUSE WRITE, as in a failover) is not applied when they resume",
-    () =>
-      Effect.gen(function*() {
-        const own = yield* ownRedis
-        const fleet = freshFleet()
-        // heartbeats apart, so that nothing else of a's is in flight when it opens
-        const [a, b] = yield* replicas(own.url, fleet, 2, {
-          fleetOptions: { heartbeat: "2 seconds" },
-          breaker: { recoveryTimeout: "300 millis" }
-        })
-        yield* allReachable([a!, b!])
-        const seenByB = yield* history(b!.breaker)
-        const admin = yield* RedisClient.connectReady(own.url)
-        // the scripts are known to Redis (as in any fleet that has run a while): a paused EVALSHA
-        // runs when writes resume, it does not fail with NOSCRIPT
-        const scripts = yield* Scripts.scripts
-        yield* Effect.forEach(Object.values(scripts), (script) => admin.send(["SCRIPT", "LOAD", script.source]))
-        yield* admin.send(["CLIENT", "PAUSE", "20000", "WRITE"])
-        yield* Effect.addFinalizer(() => Effect.ignore(admin.send(["CLIENT", "UNPAUSE"])))
-        // a opens while Redis holds writes: its proposal waits in Redis, and times out here
-        yield* trip(a!)
-        yield* pollUntil(a!.fleet.reachable, (reachable) => !reachable)
-        // a decides alone meanwhile: its opening ends and a probe closes it again
-        yield* callUntilClosed(a!, Effect.void, "5 seconds")
-        yield* admin.send(["CLIENT", "UNPAUSE"])
-        yield* allReachable([a!, b!])
-        // the proposal ran when writes resumed, after its deadline: it changed nothing
-        const view = yield* readView(own.url, fleet)
-        expect(view).toMatchObject({ generation: 0, state: "closed" })
-        expect(seenByB).not.toContain("open")
-        expect(yield* b!.breaker.state).toBe("closed")
-      }),
-    30_000
-  )
+  // a failover pauses writes (CLIENT PAUSE WRITE); a stalled host stops the process (SIGSTOP)
+  for (const fault of ["CLIENT PAUSE WRITE", "SIGSTOP"] as const) {
+    it.scopedLive(
+      `an opening proposed as Redis stalls (${fault}) is not applied when it resumes: the fleet stays closed`,
+      () =>
+        Effect.gen(function*() {
+          const own = yield* ownRedis
+          const fleet = freshFleet()
+          // heartbeats apart, so that nothing else of a's is in flight when it opens
+          const [a, b] = yield* replicas(own.url, fleet, 2, {
+            fleetOptions: { heartbeat: "2 seconds" },
+            breaker: { recoveryTimeout: "300 millis" }
+          })
+          yield* allReachable([a!, b!])
+          const seenByB = yield* history(b!.breaker)
+          const admin = yield* RedisClient.connectReady(own.url)
+          // the scripts are known to Redis (as in any fleet that has run a while): a stalled
+          // EVALSHA runs when Redis resumes, it does not fail with NOSCRIPT
+          const scripts = yield* Scripts.scripts
+          yield* Effect.forEach(Object.values(scripts), (script) => admin.send(["SCRIPT", "LOAD", script.source]))
+          const clientIds = Effect.map(
+            admin.send(["CLIENT", "LIST"]),
+            (list) => Array.from(String(list).matchAll(/^id=(\d+) /gm), (m) => m[1]!)
+          )
+          const before = yield* clientIds
+          if (fault === "SIGSTOP") {
+            own.signal("SIGSTOP")
+            yield* Effect.addFinalizer(() => Effect.sync(() => own.signal("SIGCONT")))
+          } else {
+            yield* admin.send(["CLIENT", "PAUSE", "20000", "WRITE"])
+            yield* Effect.addFinalizer(() => Effect.ignore(admin.send(["CLIENT", "UNPAUSE"])))
+          }
+          // a opens meanwhile: its proposal is written, waits in Redis, and times out here
+          yield* trip(a!)
+          yield* pollUntil(a!.fleet.reachable, (reachable) => !reachable)
+          if (fault === "CLIENT PAUSE WRITE") {
+            // the timeout replaced a's command connection: its next commands do not queue behind it
+            yield* pollUntil(clientIds, (ids) => ids.some((id) => !before.includes(id)))
+          }
+          // a decides alone meanwhile: its opening ends and a probe closes it again
+          yield* callUntilClosed(a!, Effect.void, "5 seconds")
+          if (fault === "SIGSTOP") own.signal("SIGCONT")
+          else yield* admin.send(["CLIENT", "UNPAUSE"])
+          yield* allReachable([a!, b!])
+          // the proposal ran when Redis resumed, after its deadline: it changed nothing
+          const view = yield* readView(own.url, fleet)
+          expect(view).toMatchObject({ generation: 0, state: "closed" })
+          expect(seenByB).not.toContain("open")
+          expect(yield* b!.breaker.state).toBe("closed")
+        }),
+      30_000
+    )
+  }
 
   it.scopedLive(
     "after FLUSHALL the first change of the new epoch reaches the others at once, not at their next heartbeat",
