@@ -362,7 +362,12 @@ export const step = (state: State, event: Event, config: Config): Step => {
       return seeView(state, event.view, config)
     }
     case "LeaseAnswer": {
-      const answered = { ...state, acquiring: false }
+      // the answer serves the calls of its period that asked meanwhile
+      const answered = {
+        ...state,
+        acquiring: false,
+        asked: state.asked === event.localGeneration ? undefined : state.asked
+      }
       if (event.outcome === "granted") {
         if (state.local.state !== "half_open" || state.local.generation !== event.localGeneration) {
           // the local period ended while we asked: the lease goes back at once
