@@ -51,6 +51,9 @@ export const defaults = {
   connectTimeout: "1 second"
 } as const
 
+/** How many heartbeats' measures of Redis's clock the deadlines are taken from. */
+const offsetSamples = 8
+
 /**
  * How long a granted lease may wait for its probe to start before it is given back: half its TTL.
  *
@@ -144,14 +147,21 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
     // this layer's budget messages come back too: they carry its instance, and are skipped
     const budgetSender = `${replica}/${instance}`
     const reachable = yield* Ref.make(false)
-    // Redis time minus this process's monotonic time (ms), from the last heartbeat's answer: the
-    // deadlines of the commands that change the fleet are given in Redis time. Measured when the
-    // answer arrives, so it errs early (by the round trip): a deadline never lets a late command in.
+    // Redis time minus this process's monotonic time (ms), from the heartbeats' answers: the
+    // deadlines of the commands that change the fleet are given in Redis time. Each sample is
+    // taken when the answer arrives, so it errs early (by the round trip, and by any delay in
+    // handling the answer): a deadline never lets a late command in. The greatest of the last
+    // samples is the closest (one taken while the process was busy is not used alone), and the
+    // window lets a step of Redis's clock in within a few heartbeats.
     const layerClock = yield* Effect.clock
     const monotonicMillis = () => Number(layerClock.unsafeCurrentTimeNanos()) / 1e6
-    let redisOffset: number | undefined
+    const offsets: Array<number> = []
+    const recordOffset = (redisNow: number) => {
+      offsets.push(redisNow - monotonicMillis())
+      if (offsets.length > offsetSamples) offsets.shift()
+    }
     const deadline = () =>
-      redisOffset === undefined ? 0 : Math.ceil(monotonicMillis() + redisOffset + config.commandTimeoutMillis)
+      offsets.length === 0 ? 0 : Math.ceil(monotonicMillis() + Math.max(...offsets) + config.commandTimeoutMillis)
     // the first loss after a success is logged, not every failed command of an outage
     let lossLogged = false
 
@@ -222,7 +232,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         for (const budget of budgets.values()) budget.takeLocal()
         return yield* lost(published.left)
       }
-      redisOffset = published.right - monotonicMillis()
+      recordOffset(published.right)
       yield* regained
       yield* broadcast({ _tag: "Sync" })
       yield* sendBudgets
