@@ -107,7 +107,7 @@ describeWithRedis("Fleet under Redis faults", () => {
         // five replicas stay idle: none of them may hold the lease the caller needs (before, one of
         // them took it as its breaker reached half_open and renewed it for as long as it lived)
         const caller = all[5]!
-        yield* callUntilClosed(caller, Effect.void, "3 seconds")
+        yield* callUntilClosed(caller, Effect.void, "6 seconds")
         for (const replica of all) yield* awaitState(replica.breaker, "closed")
       }),
     30_000
@@ -129,7 +129,7 @@ describeWithRedis("Fleet under Redis faults", () => {
         yield* probe.probeWith(a!)
         yield* probe.started
         // b's calls get the lease once a's has expired (before, a renewed it while its probe hung)
-        yield* callUntilClosed(b!, Effect.void, "4 seconds")
+        yield* callUntilClosed(b!, Effect.void, "8 seconds")
         yield* probe.release
         yield* awaitState(a!.breaker, "closed")
         expect((yield* readView(own.url, `faults-${fleets}`)).state).toBe("closed")
@@ -225,7 +225,11 @@ describeWithRedis("Fleet under Redis faults", () => {
       Effect.gen(function*() {
         const own = yield* ownRedis
         const fleet = freshFleet()
-        const [a, b] = yield* replicas(own.url, fleet, 2, { breaker: { recoveryTimeout: "300 millis" } })
+        // heartbeats far apart: the settling, not a heartbeat's read, is what meets the empty state
+        const [a, b] = yield* replicas(own.url, fleet, 2, {
+          fleetOptions: { heartbeat: "20 seconds" },
+          breaker: { recoveryTimeout: "300 millis" }
+        })
         yield* allReachable([a!, b!])
         yield* Effect.zipRight(trip(a!), allOpen([a!, b!]), { concurrent: true })
         const seenByA = yield* history(a!.breaker)
