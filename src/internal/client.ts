@@ -537,8 +537,21 @@ const core = (
       state: unknown,
       call: Call
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
+      if (Cause.isDie(cause)) {
+        // a defect: counted by the breaker, never retried
+        if (subscribers > 0) {
+          publish({
+            _tag: "Defect",
+            ...common(request),
+            attempt: attemptNumber,
+            defect: Option.getOrUndefined(Cause.dieOption(cause))
+          })
+        }
+        return Effect.failCause(cause)
+      }
       const failure = Cause.failureOption(cause)
-      if (Option.isNone(failure) || Cause.isDie(cause)) return Effect.failCause(cause)
+      // interrupted: its event was published by `observed`
+      if (Option.isNone(failure)) return Effect.failCause(cause)
       const error = failure.value
       if (error._tag === "ServiceUnavailable") {
         call.attempts = attemptNumber - 1 // the breaker refused this attempt: it never ran
@@ -610,14 +623,13 @@ const core = (
                   describeDuration(decision.delayMillis)
                 }${decision.fromServer ? " (Retry-After)" : ""}...`
               ))
-              if (subscribers > 0) {
-                publish({
-                  _tag: "Retry",
-                  ...common(request),
-                  attempt: attemptNumber,
-                  delay: Duration.millis(decision.delayMillis),
-                  error
-                })
+              // published when the next attempt starts, if it does
+              const retry: ResilientServiceClient.CallEvent.Retry = {
+                _tag: "Retry",
+                ...common(request),
+                attempt: attemptNumber,
+                delay: Duration.millis(decision.delayMillis),
+                error
               }
               // whichever ends first: the delay, an opening of the breaker, the client's scope
               const wait: Effect.Effect<WaitEnd> = Effect.raceAll<Effect.Effect<WaitEnd>>([
@@ -629,7 +641,7 @@ const core = (
                 warn,
                 Effect.flatMap(wait, (end) =>
                   end === waited
-                    ? run(request, attemptNumber + 1, next, call)
+                    ? run(request, attemptNumber + 1, next, call, retry)
                     : end === scopeClosed
                     ? Effect.interrupt
                     : Effect.suspend(() => {
@@ -642,11 +654,32 @@ const core = (
         }))
     }
 
+    /**
+     * An attempt as the breaker runs it (so only once it is admitted), with the events of its
+     * start and of its interruption: the `Retry` that it follows, if any, and `Interrupted` if
+     * it is stopped before it ends. Its other ends are published by `run` and `afterFailure`.
+     */
+    const observed = (
+      request: HttpClientRequest.HttpClientRequest,
+      attemptNumber: number,
+      retry: ResilientServiceClient.CallEvent.Retry | undefined,
+      attempting: Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
+      subscribers === 0 && retry === undefined ? attempting : Effect.suspend(() => {
+        if (subscribers === 0) return attempting
+        if (retry !== undefined) publish(retry)
+        return Effect.onInterrupt(attempting, () =>
+          Effect.sync(() => {
+            if (subscribers > 0) publish({ _tag: "Interrupted", ...common(request), attempt: attemptNumber })
+          }))
+      })
+
     const run = (
       request: HttpClientRequest.HttpClientRequest,
       attemptNumber: number,
       state: unknown,
-      call: Call
+      call: Call,
+      retry?: ResilientServiceClient.CallEvent.Retry
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
       if (closed) return Effect.interrupt
       let limitMillis = call.timeoutMillis
@@ -662,7 +695,10 @@ const core = (
       call.attempts = attemptNumber
       call.limitMillis = limitMillis
       return Effect.matchCauseEffect(
-        breakerApi.protectJudged(attempt(request, call, limitMillis, cutByDeadline), judge),
+        breakerApi.protectJudged(
+          observed(request, attemptNumber, retry, attempt(request, call, limitMillis, cutByDeadline)),
+          judge
+        ),
         {
           onSuccess: (response) => {
             // a plain synchronous update, and none at all while the bucket is full
