@@ -365,8 +365,8 @@ export interface TransformOptions extends ClientOptions {
  *   left of the deadline); its `Failure` event follows.
  * - `Retry`: attempt `attempt + 1` starts, `delay` after attempt `attempt` failed with `error`.
  *   It is published when that attempt starts (admitted by the breaker), never before the wait:
- *   a call that ends during the wait (the breaker opened, the deadline, the client closed)
- *   publishes no `Retry`.
+ *   a call that ends during the wait (the breaker opened, the client closed) publishes no
+ *   `Retry`.
  * - `Rejection`: the call was refused without being sent: `ServiceUnavailable` (the breaker) or
  *   `BulkheadFull`.
  *
