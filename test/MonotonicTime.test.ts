@@ -23,11 +23,13 @@ import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as fc from "fast-check"
 import type { Dispatcher } from "undici"
 import { CircuitBreaker, ResilientServiceClient, UndiciTransport } from "../src/index.js"
 import * as Machine from "../src/internal/machine.js"
 import * as Testing from "../src/Testing.js"
 import { steppedWallClock, wallOrigin } from "./utils/clocks.js"
+import { propertyRuns } from "./utils/propertyRuns.js"
 
 const hour = 3_600_000
 const baseUrl = "http://billing.test"
@@ -278,5 +280,88 @@ describe("the machine takes monotonic time for deadlines and wall time for dates
     expect(restored.lastStateChange).toBe(wallOrigin)
     // a wall clock that went back an hour meanwhile cannot make the opening longer than one opening
     expect(Machine.restore(config, saved, 5, wallOrigin - hour).openUntil).toBe(1_005)
+  })
+})
+
+describe("the wall clock decides nothing (property)", () => {
+  type Command =
+    | { readonly _tag: "Advance"; readonly millis: number }
+    | { readonly _tag: "StepWall"; readonly millis: number }
+    | { readonly _tag: "Admit" }
+    | { readonly _tag: "End"; readonly outcome: "Success" | "Failure" | "Ignored" | "Silent"; readonly which: number }
+    | { readonly _tag: "Observe" }
+  const command: fc.Arbitrary<Command> = fc.oneof(
+    fc.record({ _tag: fc.constant("Advance" as const), millis: fc.integer({ min: 0, max: 1_500 }) }),
+    fc.record({ _tag: fc.constant("StepWall" as const), millis: fc.integer({ min: -hour, max: hour }) }),
+    fc.constant({ _tag: "Admit" as const }),
+    fc.record({
+      _tag: fc.constant("End" as const),
+      outcome: fc.constantFrom("Success" as const, "Failure" as const, "Ignored" as const, "Silent" as const),
+      which: fc.nat()
+    }),
+    fc.constant({ _tag: "Observe" as const })
+  )
+  const config: Machine.Config<number> = {
+    strategy: Machine.consecutiveFailures(2),
+    recoveryTimeoutMillis: 1_000,
+    halfOpenMaxProbes: 2,
+    probeTimeoutMillis: 700
+  }
+  /** Everything but the dates: what the breaker decides. */
+  const decided = (machine: Machine.Machine<number>) => {
+    const { lastFailure: _, lastStateChange: __, ...rest } = machine
+    return rest
+  }
+
+  it("a machine whose wall clock steps decides exactly as one whose wall clock follows the monotonic one", () => {
+    fc.assert(
+      fc.property(fc.array(command, { maxLength: 80 }), (commands) => {
+        let now = 0
+        let offset = wallOrigin
+        // `steady` sees a wall clock that never steps; `stepped` one that is stepped by hand
+        let steady = Machine.initial(config, now, wallOrigin)
+        let stepped = Machine.initial(config, now, wallOrigin)
+        const tickets: Array<Machine.Ticket> = []
+        const both = (event: Machine.Event) => {
+          const a = Machine.step(steady, event, now, config, wallOrigin + now)
+          const b = Machine.step(stepped, event, now, config, offset + now)
+          expect(b.decision).toEqual(a.decision)
+          expect(b.transitions.map((t) => [t.from, t.to, t.reason])).toEqual(
+            a.transitions.map((t) => [t.from, t.to, t.reason])
+          )
+          // each transition is dated on the wall clock of its own run, at the same instant
+          b.transitions.forEach((t, i) => expect(t.at - offset).toBe(a.transitions[i]!.at - wallOrigin))
+          steady = a.machine
+          stepped = b.machine
+          expect(decided(stepped)).toEqual(decided(steady))
+          return a.decision
+        }
+        for (const c of commands) {
+          switch (c._tag) {
+            case "Advance":
+              now += c.millis
+              break
+            case "StepWall":
+              offset += c.millis
+              break
+            case "Observe":
+              both(Machine.observeEvent)
+              break
+            case "Admit": {
+              const decision = both(Machine.admitEvent)
+              if (decision?._tag === "Ticket") tickets.push(decision)
+              break
+            }
+            case "End": {
+              if (tickets.length === 0) break
+              const [ticket] = tickets.splice(c.which % tickets.length, 1)
+              both({ _tag: c.outcome, ticket: ticket! })
+              break
+            }
+          }
+        }
+      }),
+      { numRuns: propertyRuns }
+    )
   })
 })
