@@ -1,6 +1,7 @@
 /**
- * Clocks for tests of timers: one whose timers are late (they wake only when released) and one
- * whose timers are early (they wake a millisecond before their time).
+ * Clocks for tests of timers: one whose timers are late (they wake only when released), one
+ * whose timers are early (they wake a millisecond before their time), and one whose wall time
+ * steps while its monotonic time runs on.
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
