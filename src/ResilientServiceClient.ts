@@ -357,8 +357,8 @@ export interface TransformOptions extends ClientOptions {
  * - `Failure`: attempt `attempt` failed with `error`, judged `outcome`: `"failed"` (the breaker
  *   counts it), `"answered"` (the service answered, e.g. a 404: not counted) or `"silent"` (it
  *   says nothing about the service: never sent, or cut short early by the deadline).
- * - `Defect`: attempt `attempt` died with `defect` (a bug, such as a `retryOn` or `isFailure`
- *   that throws, or a transport that does); the breaker counts it and the call ends with it.
+ * - `Defect`: attempt `attempt` died with `defect` (a bug, such as an `isFailure` that throws,
+ *   or a transport that does); the breaker counts it and the call ends with it.
  * - `Interrupted`: attempt `attempt` was stopped before it ended: its caller was interrupted,
  *   or the client's scope closed. It says nothing about the service.
  * - `Timeout`: attempt `attempt` timed out after `timeout` (the attempt timeout, or what was

@@ -65,6 +65,21 @@ describe("every attempt that ends publishes an event", () => {
       expect((yield* client.status).failureCount).toBe(1)
     }))
 
+  it.scoped("an attempt whose isFailure throws publishes a Defect, counted by the breaker", () =>
+    Effect.gen(function*() {
+      const upstream = Testing.fakeUpstream({ "/charge": Testing.json(503) })
+      const client = yield* ResilientServiceClient.make({
+        baseUrl,
+        isFailure: () => {
+          throw new Error("a bug in isFailure")
+        }
+      }).pipe(Effect.provide(upstream.layer))
+      const events = yield* client.subscribeEvents
+      yield* Effect.exit(quiet(client.get("/charge")))
+      expect(yield* drain(events)).toEqual(["GET /charge Defect 1 a bug in isFailure"])
+      expect((yield* client.status).failureCount).toBe(1)
+    }))
+
   const hanging = [
     { name: "the platform's transport", layer: Testing.fakeUpstream({ "/charge": Testing.hang }).layer },
     { name: "UndiciTransport", layer: deafUndici }
