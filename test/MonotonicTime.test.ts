@@ -217,6 +217,31 @@ describe("a breaker's opening is on the monotonic clock, its timestamps on the w
       ])
     }))
 
+  it.scoped("a time window of failures holds the calls of its last 60 s, whatever the wall clock does", () =>
+    Effect.gen(function*() {
+      const { clock, stepWall } = yield* steppedWallClock()
+      const breaker = yield* Effect.withClock(
+        CircuitBreaker.make({
+          strategy: CircuitBreaker.failureRate({
+            threshold: 0.5,
+            minimumCalls: 4,
+            window: { kind: "time", duration: "60 seconds", buckets: 6 }
+          })
+        }),
+        clock
+      )
+      const fail = Effect.exit(quiet(breaker(Effect.fail("down"))))
+      yield* fail
+      yield* fail
+      yield* fail
+      // by the wall clock an hour has passed and the window is empty: the next failure would be
+      // the only call in it, under minimumCalls
+      yield* stepWall(hour)
+      yield* TestClock.adjust("1 second")
+      yield* fail
+      expect(yield* breaker.state).toBe("open")
+    }))
+
   it.scoped("an opening restored after a restart keeps the time it had left by the wall clock", () =>
     Effect.gen(function*() {
       const store = yield* Effect.provide(KeyValueStore.KeyValueStore, KeyValueStore.layerMemory)
