@@ -357,11 +357,22 @@ export interface TransformOptions extends ClientOptions {
  * - `Failure`: attempt `attempt` failed with `error`, judged `outcome`: `"failed"` (the breaker
  *   counts it), `"answered"` (the service answered, e.g. a 404: not counted) or `"silent"` (it
  *   says nothing about the service: never sent, or cut short early by the deadline).
+ * - `Defect`: attempt `attempt` died with `defect` (a bug, such as an `isFailure` that throws,
+ *   or a transport that does); the breaker counts it and the call ends with it.
+ * - `Interrupted`: attempt `attempt` was stopped before it ended: its caller was interrupted,
+ *   or the client's scope closed. It says nothing about the service.
  * - `Timeout`: attempt `attempt` timed out after `timeout` (the attempt timeout, or what was
  *   left of the deadline); its `Failure` event follows.
- * - `Retry`: attempt `attempt` failed and attempt `attempt + 1` starts after `delay`.
+ * - `Retry`: attempt `attempt + 1` starts, `delay` after attempt `attempt` failed with `error`.
+ *   It is published when that attempt starts (admitted by the breaker), never before the wait:
+ *   a call that ends during the wait (the breaker opened, the client closed) publishes no
+ *   `Retry`.
  * - `Rejection`: the call was refused without being sent: `ServiceUnavailable` (the breaker) or
  *   `BulkheadFull`.
+ *
+ * Every attempt that starts ends with exactly one of `Success`, `Failure`, `Defect` and
+ * `Interrupted` (an attempt runs only once the breaker admits it: a call the breaker refuses
+ * publishes its `Rejection` instead).
  *
  * @since 0.2.0
  * @category models
@@ -369,6 +380,8 @@ export interface TransformOptions extends ClientOptions {
 export type CallEvent =
   | CallEvent.Success
   | CallEvent.Failure
+  | CallEvent.Defect
+  | CallEvent.Interrupted
   | CallEvent.Timeout
   | CallEvent.Retry
   | CallEvent.Rejection
@@ -406,6 +419,29 @@ export declare namespace CallEvent {
     readonly attempt: number
     readonly outcome: "answered" | "failed" | "silent"
     readonly error: ClientError
+  }
+  /**
+   * An attempt that died with a defect: counted by the breaker, not retried.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  export interface Defect extends Common {
+    readonly _tag: "Defect"
+    readonly attempt: number
+    /** What the attempt died with (the first defect of its cause). */
+    readonly defect: unknown
+  }
+  /**
+   * An attempt stopped before it ended (its caller interrupted, or the client's scope closed):
+   * not counted, not retried.
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  export interface Interrupted extends Common {
+    readonly _tag: "Interrupted"
+    readonly attempt: number
   }
   /**
    * @since 0.2.0

@@ -28,6 +28,7 @@ import * as Protocol from "./fleetProtocol.js"
 import * as Scripts from "./fleetScripts.js"
 import type * as Machine from "./machine.js"
 import * as Redis from "./redis.js"
+import * as Time from "./time.js"
 import * as validate from "./validate.js"
 
 /** The public options, and where the connection comes from. @internal */
@@ -291,7 +292,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
             state: machine.state,
             generation: machine.generation,
             remainingMillis: machine.state === "open"
-              ? Math.max(0, Math.min(machine.openUntil, Number.MAX_SAFE_INTEGER) - clock.unsafeCurrentTimeMillis())
+              ? Math.max(0, Math.min(machine.openUntil, Number.MAX_SAFE_INTEGER) - Time.monotonicMillis(clock))
               : 0,
             isolated: machine.isolated
           }
