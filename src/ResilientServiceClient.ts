@@ -26,6 +26,7 @@ import type * as Stream from "effect/Stream"
 import type { BulkheadFull } from "./BulkheadFull.js"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/client.js"
+import * as optionsInternal from "./internal/client/options.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
 import type * as ServiceRegistry from "./ServiceRegistry.js"
 import type { ServiceStatus } from "./ServiceStatus.js"
@@ -622,10 +623,13 @@ export const layerConfig = <I>(
 ): Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRegistry.ServiceRegistry> =>
   Layer.scoped(
     tag,
-    Effect.flatMap(
-      Config.unwrap(config),
-      (options) => Effect.tap(internal.make(options, tag.key, internal.configKeys(config)), internal.register)
-    )
+    Effect.flatMap(Config.unwrap(config), (options) => {
+      const keys = internal.configKeys(config)
+      return internal.make(options, tag.key, keys).pipe(
+        Effect.catchAll(optionsInternal.showConfigText(keys)),
+        Effect.tap(internal.register)
+      )
+    })
   )
 
 /**
