@@ -531,9 +531,11 @@ export interface ResilientServiceClient {
  * and the reason when an option is invalid (non-positive or non-integer counts, non-positive
  * durations, a relative or non-http URL, an empty name, a `retryBudget` that is neither a
  * boolean nor `{ maxTokens, tokenRatio }` in range, a non-boolean `retryUnsafeMethods`,
- * `maxQueued` without `maxConcurrent`) or when options conflict (a field given both flat and
- * in its group, `failureThreshold` with `strategy`, breaker settings beside a shared breaker);
- * nothing is built then.
+ * `maxQueued` without `maxConcurrent`), when options conflict (a field given both flat and
+ * in its group, `failureThreshold` with `strategy`, breaker settings beside a shared breaker),
+ * or when a name is not an option (a typo in an options object given as a variable or a spread,
+ * which TypeScript does not catch: `maxRetries`, `retry.backof`; the message suggests the
+ * nearest name); nothing is built then.
  *
  * @example
  * ```ts
