@@ -225,7 +225,10 @@ export interface BulkheadOptions {
 export interface ClientOptions {
   /** Used in logs, status and errors. Default: the URL's `hostname:port`. */
   readonly serviceName?: string | undefined
-  /** The key under which a status endpoint lists the client. Default: `serviceName`. */
+  /**
+   * The key under which a status endpoint lists the client. Default: `serviceName`. Any
+   * non-empty string; in the endpoint's path it is encoded (`billing/v2` is `billing%2Fv2`).
+   */
   readonly id?: string | undefined
   /** Attempts per call, the first included (the Python client's `max_retries`). Default 3. Same as `retry.maxAttempts`. */
   readonly maxAttempts?: number | undefined
