@@ -32,6 +32,19 @@ class Billing extends Context.Tag("app/Billing")<Billing, ResilientServiceClient
 const invalidData = (error: ConfigError.ConfigError) =>
   ConfigError.isInvalidData(error) ? { path: error.path, message: error.message } : { op: error._op }
 
+/** The error of building a client layer with a fake transport, a registry and these variables. */
+const layerError = <I>(
+  layer: Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRegistry.ServiceRegistry>,
+  env: Record<string, string>
+) =>
+  Effect.flip(
+    Layer.build(layer).pipe(
+      Effect.provide([Testing.fakeUpstream().layer, ServiceRegistry.layer]),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+      Effect.scoped
+    )
+  )
+
 describe("the registry is an explicit dependency", () => {
   it.effect("layer needs a ServiceRegistry: Layer.merge instead of provideMerge does not compile", () =>
     Effect.gen(function*() {
@@ -326,13 +339,7 @@ describe("errors that name the culprit", () => {
         // a duration written as text, as an environment variable gives it
         retry: { backoff: Config.map(Config.string("BILLING_BACKOFF"), (text) => text as Duration.DurationInput) }
       })
-      const error = yield* Effect.flip(
-        Layer.build(BillingLive).pipe(
-          Effect.provide([Testing.fakeUpstream().layer, ServiceRegistry.layer]),
-          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["BILLING_BACKOFF", "soon"]]))),
-          Effect.scoped
-        )
-      )
+      const error = yield* layerError(BillingLive, { BILLING_BACKOFF: "soon" })
       expect(invalidData(error)).toEqual({
         path: ["BILLING_BACKOFF"],
         message:
@@ -452,14 +459,9 @@ describe("unknown option names", () => {
   it.effect("under layerConfig, the unknown name is reported at its configuration key", () =>
     Effect.gen(function*() {
       const wrapped = { baseUrl: Config.succeed(baseUrl), maxRetries: Config.integer("BILLING_MAX_RETRIES") }
-      const error = yield* Effect.flip(
-        Layer.build(
-          ResilientServiceClient.layerConfig(Billing, wrapped as Config.Config.Wrap<ResilientServiceClient.Options>)
-        ).pipe(
-          Effect.provide([Testing.fakeUpstream().layer, ServiceRegistry.layer]),
-          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["BILLING_MAX_RETRIES", "5"]]))),
-          Effect.scoped
-        )
+      const error = yield* layerError(
+        ResilientServiceClient.layerConfig(Billing, wrapped as Config.Config.Wrap<ResilientServiceClient.Options>),
+        { BILLING_MAX_RETRIES: "5" }
       )
       expect(invalidData(error)).toEqual({
         path: ["BILLING_MAX_RETRIES"],
@@ -504,13 +506,7 @@ describe("messages say what was typed and what is wrong", () => {
         baseUrl: Config.succeed("http://chroma:6003"),
         timeout: Config.duration("CHROMA_TIMEOUT")
       })
-      const error = yield* Effect.flip(
-        Layer.build(ChromaLive).pipe(
-          Effect.provide([Testing.fakeUpstream().layer, ServiceRegistry.layer]),
-          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["CHROMA_TIMEOUT", "-5 seconds"]]))),
-          Effect.scoped
-        )
-      )
+      const error = yield* layerError(ChromaLive, { CHROMA_TIMEOUT: "-5 seconds" })
       expect(invalidData(error)).toEqual({
         path: ["CHROMA_TIMEOUT"],
         message: "[chroma:6003] timeout must be a positive, finite duration, got \"-5 seconds\" (read as 0)"
