@@ -511,6 +511,12 @@ describe("messages say what was typed and what is wrong", () => {
         path: ["CHROMA_TIMEOUT"],
         message: "[chroma:6003] timeout must be a positive, finite duration, got \"-5 seconds\" (read as 0)"
       })
+      // a text shown as typed keeps its credentials hidden
+      const FromUrl = ResilientServiceClient.layerConfig(Billing, { baseUrl: Config.string("CHROMA_URL") })
+      const urlError = invalidData(yield* layerError(FromUrl, { CHROMA_URL: "http//svc:zqSecret1@chroma:6003" }))
+      expect(urlError.path).toEqual(["CHROMA_URL"])
+      expect(urlError.message).toContain("got \"http//…@chroma:6003\"")
+      expect(urlError.message).not.toContain("zqSecret1")
     }))
 
   it.effect("errors of the breaker's settings keep the place they were given at", () =>

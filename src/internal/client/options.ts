@@ -576,7 +576,9 @@ export const showConfigText = (
         if (!configKeys.has(key) || got === null) return Effect.succeed(error)
         return Effect.map(rawConfigText(key), (text) => {
           const read = got[1]!
-          if (text === undefined || read === text || read === JSON.stringify(text)) return error
+          // a string shown is the text itself, credentials hidden: only a value Config turned
+          // into something else (a duration, a number) gains from its text
+          if (text === undefined || read.startsWith("\"") || read === text) return error
           const shown = `, got ${JSON.stringify(text)} (read as ${read})${got[2]}`
           return ConfigError.InvalidData(error.path, error.message.replace(got[0], shown))
         })
