@@ -26,6 +26,7 @@ import type * as Stream from "effect/Stream"
 import type { BulkheadFull } from "./BulkheadFull.js"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/client.js"
+import * as optionsInternal from "./internal/client/options.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
 import type * as ServiceRegistry from "./ServiceRegistry.js"
 import type { ServiceStatus } from "./ServiceStatus.js"
@@ -224,7 +225,10 @@ export interface BulkheadOptions {
 export interface ClientOptions {
   /** Used in logs, status and errors. Default: the URL's `hostname:port`. */
   readonly serviceName?: string | undefined
-  /** The key under which a status endpoint lists the client. Default: `serviceName`. */
+  /**
+   * The key under which a status endpoint lists the client. Default: `serviceName`. Any
+   * non-empty string; in the endpoint's path it is encoded (`billing/v2` is `billing%2Fv2`).
+   */
   readonly id?: string | undefined
   /** Attempts per call, the first included (the Python client's `max_retries`). Default 3. Same as `retry.maxAttempts`. */
   readonly maxAttempts?: number | undefined
@@ -566,9 +570,11 @@ export interface ResilientServiceClient {
  * and the reason when an option is invalid (non-positive or non-integer counts, non-positive
  * durations, a relative or non-http URL, an empty name, a `retryBudget` that is neither a
  * boolean nor `{ maxTokens, tokenRatio }` in range, a non-boolean `retryUnsafeMethods`,
- * `maxQueued` without `maxConcurrent`) or when options conflict (a field given both flat and
- * in its group, `failureThreshold` with `strategy`, breaker settings beside a shared breaker);
- * nothing is built then.
+ * `maxQueued` without `maxConcurrent`), when options conflict (a field given both flat and
+ * in its group, `failureThreshold` with `strategy`, breaker settings beside a shared breaker),
+ * or when a name is not an option (a typo in an options object given as a variable or a spread,
+ * which TypeScript does not catch: `maxRetries`, `retry.backof`; the message suggests the
+ * nearest name); nothing is built then.
  *
  * @example
  * ```ts
@@ -658,10 +664,13 @@ export const layerConfig = <I>(
 ): Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRegistry.ServiceRegistry> =>
   Layer.scoped(
     tag,
-    Effect.flatMap(
-      Config.unwrap(config),
-      (options) => Effect.tap(internal.make(options, tag.key, internal.configKeys(config)), internal.register)
-    )
+    Effect.flatMap(Config.unwrap(config), (options) => {
+      const keys = internal.configKeys(config)
+      return internal.make(options, tag.key, keys).pipe(
+        Effect.catchAll(optionsInternal.showConfigText(keys)),
+        Effect.tap(internal.register)
+      )
+    })
   )
 
 /**

@@ -23,6 +23,7 @@ import * as BreakerStore from "./breakerStore.js"
 import * as defaults from "./defaults.js"
 import * as FleetMembership from "./fleetMembership.js"
 import * as Machine from "./machine.js"
+import * as OptionNames from "./optionNames.js"
 import * as Time from "./time.js"
 import * as validate from "./validate.js"
 
@@ -214,6 +215,7 @@ const settings = (
   now: number
 ): Effect.Effect<Settings, ConfigError.ConfigError> =>
   Effect.gen(function*() {
+    yield* validate.knownNames(options, OptionNames.breaker)
     const name = options.name === undefined ? unnamed() : yield* validate.nonEmptyString("name", options.name, "")
     const failureThreshold = yield* validate.positiveInteger(
       "failureThreshold",

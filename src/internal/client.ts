@@ -212,9 +212,7 @@ const core = (
     )
     const config = yield* named(Options.settings(options, context))
     const { isFailure, maxAttempts, maxResponseBytes, maxRetryAfterMillis, retryOn, serviceName, target } = config
-    const breaker = typeof config.breaker === "function"
-      ? config.breaker
-      : yield* named(breakerInternal.make(config.breaker))
+    const breaker = yield* named(Options.makeBreaker(config))
     const breakerApi = breakerInternal.internals(breaker)
 
     // Events are built and published only while someone subscribes: `subscribers` is read on the
