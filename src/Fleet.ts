@@ -36,6 +36,10 @@ import type { ServiceStatusJson } from "./ServiceStatus.js"
  *   re-reads the fleet's state; a replica is gone from the status after 3 missed heartbeats.
  * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command.
  * - `connectTimeout` (default `"1 second"`): the bound on opening a connection.
+ * - `cluster` (default `false`): `true` when `url` is a node of a Redis Cluster (the other nodes
+ *   are discovered), or `{ rootNodes: ["redis://…", …] }` to name more nodes to try at start.
+ *   `url`'s credentials and TLS apply to every node; a cluster has only database 0 (another
+ *   database in `url` is a `ConfigError`).
  *
  * @since 0.2.0
  * @category models
@@ -50,6 +54,7 @@ export interface Options {
   readonly heartbeat?: Duration.DurationInput | undefined
   readonly commandTimeout?: Duration.DurationInput | undefined
   readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly cluster?: boolean | { readonly rootNodes?: ReadonlyArray<string> | undefined } | undefined
 }
 
 /**

@@ -8,10 +8,14 @@ export interface TestConnection extends Redis.Connection {
   readonly ready: Effect.Effect<Redis.Reply, unknown>
 }
 
-/** A connection to a test server whose readiness can be awaited (it opens in the background). */
+/**
+ * A connection to a test server whose readiness can be awaited (it opens in the background).
+ * `options` replaces the defaults (500 ms command timeout, 500 ms connect timeout).
+ */
 export const connect = (
   url: string,
-  commandTimeoutMillis = 500
+  commandTimeoutMillis = 500,
+  options: Partial<Redis.Options> = {}
 ): Effect.Effect<TestConnection, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const readiness = yield* Queue.unbounded<void>()
@@ -19,6 +23,7 @@ export const connect = (
       url,
       commandTimeoutMillis,
       connectTimeoutMillis: 500,
+      ...options,
       onReady: () => Queue.unsafeOffer(readiness, undefined)
     })
     const ready = Queue.take(readiness).pipe(
@@ -29,5 +34,5 @@ export const connect = (
   })
 
 /** A connection that is ready. */
-export const connectReady = (url: string, commandTimeoutMillis = 500) =>
-  Effect.tap(connect(url, commandTimeoutMillis), (connection) => connection.ready)
+export const connectReady = (url: string, commandTimeoutMillis = 500, options: Partial<Redis.Options> = {}) =>
+  Effect.tap(connect(url, commandTimeoutMillis, options), (connection) => connection.ready)
