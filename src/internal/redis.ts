@@ -212,6 +212,11 @@ export const clusterOption = (
   } else {
     return fail("cluster", `must be true, false or { rootNodes: [...] }, got ${typeof value}`)
   }
+  for (const node of [url, ...options.rootNodes]) {
+    if (!URL.canParse(node)) {
+      return fail(node === url ? "url" : "cluster", `is not a Redis URL: ${JSON.stringify(node)}`)
+    }
+  }
   const database = /^rediss?:\/\/[^/]*\/(\d*)/.exec(url)?.[1]
   if (database !== undefined && database !== "" && database !== "0") {
     return fail("url", `a Redis Cluster has only database 0, the url names database ${database}`)
@@ -301,16 +306,23 @@ const backend = (
   const cluster = module.createCluster({
     rootNodes: [options.url, ...options.cluster.rootNodes].map((url) => ({ url })),
     defaults: { ...base, ...credentials, socket: { ...base.socket, ...(tls ? { tls: true } : {}) } },
+    // connect to a node when a command needs it, not to every node at start: a node that hangs
+    // then holds only the commands of its own slots, not the discovery of a new client
+    minimizeConnections: true,
     RESP: 2
   })
+  let connected = false
   cluster.on("error", onError)
   cluster.on("node-error", onError)
-  // 'connect': the slots are known (at start, after a recycle); 'node-ready': a node's connection
-  cluster.on("connect", onReady)
-  cluster.on("node-ready", onReady)
-  let connected = false
+  // 'connect': the slots are known (emitted before connect() resolves); 'node-ready': a node's
+  // connection is established (before 'connect' for the first ones, which are not announced)
+  cluster.on("connect", () => {
+    connected = true
+    onReady()
+  })
+  cluster.on("node-ready", () => connected && onReady())
   return {
-    connect: () => cluster.connect().then(() => (connected = true)),
+    connect: () => cluster.connect(),
     destroy: destroyOnce(cluster),
     send: (args, timeout) =>
       connected
