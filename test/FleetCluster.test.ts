@@ -90,16 +90,7 @@ describeWithRedis("Fleet on a Redis Cluster", () => {
       yield* connection.subscribe("cluster-test:channel", (message) => Queue.unsafeOffer(messages, message))
       for (const node of nodes()) {
         const publisher = yield* RedisClient.connectReady(node.url)
-        const message = `from ${node.port}`
-        yield* Effect.raceFirst(
-          Queue.take(messages).pipe(Effect.repeat({ until: (m) => m === message })),
-          Effect.forever(
-            Effect.zipRight(
-              Effect.ignore(publisher.send(["PUBLISH", "cluster-test:channel", message])),
-              Effect.sleep("20 millis")
-            )
-          )
-        ).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => `${message} never arrived` }))
+        yield* RedisClient.publishUntilReceived(publisher, messages, "cluster-test:channel", `from ${node.port}`)
       }
     }))
 

@@ -42,17 +42,8 @@ describeWithRedisServer("Fleet liveness", (server) => {
       const publisher = yield* RedisClient.connectReady(server().url)
       const messages = yield* Queue.unbounded<string>()
       yield* subscriber.subscribe("liveness:channel", (message) => Queue.unsafeOffer(messages, message))
-      // publishes `message` every 20 ms until it is received (a lost one is sent again)
       const heard = (message: string) =>
-        Effect.raceFirst(
-          Queue.take(messages).pipe(Effect.repeat({ until: (m) => m === message })),
-          Effect.forever(
-            Effect.zipRight(
-              Effect.ignore(publisher.send(["PUBLISH", "liveness:channel", message])),
-              Effect.sleep("20 millis")
-            )
-          )
-        ).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => `${message} never arrived` }))
+        RedisClient.publishUntilReceived(publisher, messages, "liveness:channel", message)
       yield* heard("before")
       const before = stalling.accepted()
       stalling.stall()

@@ -36,3 +36,21 @@ export const connect = (
 /** A connection that is ready. */
 export const connectReady = (url: string, commandTimeoutMillis = 500, options: Partial<Redis.Options> = {}) =>
   Effect.tap(connect(url, commandTimeoutMillis, options), (connection) => connection.ready)
+
+/**
+ * Publishes `message` on `channel` through `publisher` every 20 ms until `received` (what a
+ * subscription delivered) yields it: a message lost on a connection being replaced is sent
+ * again. 5 s guard.
+ */
+export const publishUntilReceived = (
+  publisher: Redis.Connection,
+  received: Queue.Dequeue<string>,
+  channel: string,
+  message: string
+): Effect.Effect<void, unknown> =>
+  Effect.raceFirst(
+    Queue.take(received).pipe(Effect.repeat({ until: (m) => m === message }), Effect.asVoid),
+    Effect.forever(
+      Effect.zipRight(Effect.ignore(publisher.send(["PUBLISH", channel, message])), Effect.sleep("20 millis"))
+    )
+  ).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => `${message} never arrived` }))
