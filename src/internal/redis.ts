@@ -343,9 +343,10 @@ interface Holder {
   readonly subscribe: (channel: string, listener: (message: string) => void) => Effect.Effect<void>
 }
 
-// A backend for the life of the scope, replaced when recycled or when its connection failed for
-// good, and which subscribes every backend it makes to the channels asked for so far.
-const hold = (make: () => Backend, onError: (error: unknown) => void) =>
+// A backend for the life of the scope (`first`, then others from `make`), replaced when recycled
+// or when its connection failed for good, and which subscribes every backend it makes to the
+// channels asked for so far.
+const hold = (first: Backend, make: () => Backend, onError: (error: unknown) => void) =>
   Effect.gen(function*() {
     const failed = yield* Queue.unbounded<Backend>()
     const subscriptions: Array<readonly [string, (message: string) => void]> = []
@@ -363,8 +364,7 @@ const hold = (make: () => Backend, onError: (error: unknown) => void) =>
       )
       return next
     }
-    // the first backend is made by the caller (a bad URL is a ConfigError there)
-    let current = start(make())
+    let current = start(first)
     const replace = (stale: Backend) =>
       Effect.sync(() => {
         if (current !== stale) return
@@ -407,12 +407,7 @@ export const connect = (options: Options): Effect.Effect<Connection, ConfigError
       try: makeCommands,
       catch: (error) => ConfigError.InvalidData(["url"], `is not a Redis URL: ${errorMessage(error)}`)
     })
-    let made = false
-    const commands = yield* hold(() => {
-      if (made) return makeCommands()
-      made = true
-      return first
-    }, onError)
+    const commands = yield* hold(first, makeCommands, onError)
 
     const timeoutMillis = Math.max(1, Math.round(options.commandTimeoutMillis))
     const send = (args: ReadonlyArray<string>): Effect.Effect<Reply, RedisError> =>
@@ -444,7 +439,10 @@ export const connect = (options: Options): Effect.Effect<Connection, ConfigError
         // the cluster client keeps its subscriptions on a connection apart from the commands'
         ? commands.subscribe(channel, onMessage)
         : Effect.flatMap(
-          hold(() => backend(module, options, "subscriber", () => undefined), onError),
+          Effect.suspend(() => {
+            const makeSubscriber = () => backend(module, options, "subscriber", () => undefined)
+            return hold(makeSubscriber(), makeSubscriber, onError)
+          }),
           // queued until the connection is ready, and renewed by node-redis after a reconnection
           (subscriber) => subscriber.subscribe(channel, onMessage)
         )
