@@ -35,7 +35,8 @@ import type { ServiceStatusJson } from "./ServiceStatus.js"
  * - `heartbeat` (default `"1 second"`): how often the replica publishes its statuses and
  *   re-reads the fleet's state; a replica is gone from the status after 3 missed heartbeats.
  *   It also paces liveness: each connection sends a `PING` every half heartbeat, and one that
- *   receives nothing for `heartbeat + commandTimeout` is dropped and opened again.
+ *   receives nothing for `heartbeat + commandTimeout` (1 s at the least) is dropped and opened
+ *   again.
  * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command; a command that
  *   reaches it also replaces the connection it was sent on.
  * - `connectTimeout` (default `"1 second"`): the bound on opening a connection.

@@ -11,8 +11,8 @@
  *
  * Liveness: a connection can stall without closing (a middlebox or a NAT entry that forgot it),
  * and TCP takes minutes to notice. So both connections send a `PING` every half heartbeat and
- * drop their socket after a heartbeat and a command timeout without a byte received (then
- * reconnect), and a command that times out recycles its connection: `@redis/client` stops
+ * drop their socket after a heartbeat and a command timeout (1 s at the least) without a byte
+ * received (then reconnect), and a command that times out recycles its connection: `@redis/client` stops
  * timing a command once it is written, and a written command is never cancelled, so the
  * connection it went on is dropped and a new one opened ({@link Connection.recycle}).
  *
@@ -94,7 +94,8 @@ export interface Options {
   readonly connectTimeoutMillis: number
   /**
    * The fleet's heartbeat, in milliseconds (default 1000): both connections send a `PING` every
-   * half of it and drop a socket that received nothing for a heartbeat and a command timeout.
+   * half of it and drop a socket that received nothing for a heartbeat and a command timeout
+   * (1 s at the least).
    */
   readonly heartbeatMillis?: number | undefined
   /** A Redis Cluster when present; one server when absent. */
@@ -226,6 +227,11 @@ export const clusterOption = (
 
 // The node-redis options of one connection, with liveness, for a standalone client or for every
 // node of a cluster.
+// A socket is dropped after this long without a byte at the least: a process whose event loop
+// was held up (a GC pause, a busy CPU) sees the socket's timer fire before the bytes waiting for
+// it, and a tiny heartbeat must not turn such pauses into reconnections.
+const minimumSocketTimeoutMillis = 1_000
+
 const connectionOptions = (options: Options, role: "commands" | "subscriber") => {
   const heartbeat = Math.max(2, Math.round(options.heartbeatMillis ?? 1_000))
   return {
@@ -237,9 +243,12 @@ const connectionOptions = (options: Options, role: "commands" | "subscriber") =>
     pingInterval: Math.round(heartbeat / 2),
     socket: {
       connectTimeout: Math.max(1, Math.round(options.connectTimeoutMillis)),
-      // nothing received for a heartbeat and a command timeout while a PING is due every half
-      // heartbeat: the socket is dropped and reconnected
-      socketTimeout: heartbeat + Math.max(1, Math.round(options.commandTimeoutMillis)),
+      // nothing received for a heartbeat and a command timeout (1 s at the least) while a PING
+      // is due every half heartbeat: the socket is dropped and reconnected
+      socketTimeout: Math.max(
+        minimumSocketTimeoutMillis,
+        heartbeat + Math.max(1, Math.round(options.commandTimeoutMillis))
+      ),
       // reconnect with a backoff: 50 ms, 100 ms, … up to 2 s between attempts, forever (a
       // socket timeout included, which node-redis would not retry by default)
       reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 6), 2_000)
