@@ -23,7 +23,8 @@ describeWithRedisServer("Fleet liveness", (server) => {
   it.scopedLive("a command connection that stalls is recycled after a timeout and works again", () =>
     Effect.gen(function*() {
       const stalling = yield* proxy
-      const connection = yield* RedisClient.connectReady(stalling.url, 200, liveness)
+      // a heartbeat of a minute: no ping or idle bound within the test, only the timeout acts
+      const connection = yield* RedisClient.connectReady(stalling.url, 200, { ...liveness, heartbeatMillis: 60_000 })
       const before = stalling.accepted()
       stalling.stall()
       const error = yield* Effect.flip(connection.send(["PING"]))
