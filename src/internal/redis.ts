@@ -68,8 +68,10 @@ export interface Connection {
    * Drops the command connection and opens a new one at once: for a connection that timed out
    * a command (a written command cannot be taken back, and its answer would come late or
    * never). Commands still waiting on the old connection fail with `Unavailable`; the new one
-   * is announced by `onReady`. `send` already does it after each of its own timeouts; calling
-   * it again before the new connection is up opens yet another.
+   * is announced by `onReady`. `send` already does it after each of its own timeouts, so a
+   * caller needs it only when something else shows the connection stuck (a reply that comes
+   * too late to use, say). Does nothing while the current connection has not been ready yet (a
+   * connection being opened is left to open: its socket's idle bound covers it).
    */
   readonly recycle: Effect.Effect<void>
 }
@@ -348,6 +350,8 @@ interface Holder {
   readonly current: () => Backend
   /** Replaces `stale` by a new backend, if it is still the current one. */
   readonly replace: (stale: Backend) => Effect.Effect<void>
+  /** Replaces the current backend if it has been ready (else it is left to open). */
+  readonly recycle: Effect.Effect<void>
   /** Subscribes the current backend and every later one. */
   readonly subscribe: (channel: string, listener: (message: string) => void) => Effect.Effect<void>
 }
@@ -387,6 +391,7 @@ const hold = (first: Backend, make: () => Backend, onError: (error: unknown) => 
     const holder: Holder = {
       current: () => current,
       replace,
+      recycle: Effect.suspend(() => connected.has(current) ? replace(current) : Effect.void),
       subscribe: (channel, listener) =>
         Effect.sync(() => {
           subscriptions.push([channel, listener])
@@ -460,6 +465,6 @@ export const connect = (options: Options): Effect.Effect<Connection, ConfigError
       send,
       script: runScript,
       subscribe,
-      recycle: Effect.suspend(() => commands.replace(commands.current()))
+      recycle: commands.recycle
     }
   })
