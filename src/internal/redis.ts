@@ -352,8 +352,11 @@ interface Holder {
   readonly replace: (stale: Backend) => Effect.Effect<void>
   /** Replaces the current backend if it has been ready (else it is left to open). */
   readonly recycle: Effect.Effect<void>
-  /** Subscribes the current backend and every later one. */
-  readonly subscribe: (channel: string, listener: (message: string) => void) => Effect.Effect<void>
+  /** Subscribes the current backend and every later one, for the life of the scope. */
+  readonly subscribe: (
+    channel: string,
+    listener: (message: string) => void
+  ) => Effect.Effect<void, never, Scope.Scope>
 }
 
 // A backend for the life of the scope (`first`, then others from `make`), replaced when recycled
@@ -362,7 +365,7 @@ interface Holder {
 const hold = (first: Backend, make: () => Backend, onError: (error: unknown) => void) =>
   Effect.gen(function*() {
     const failed = yield* Queue.unbounded<Backend>()
-    const subscriptions: Array<readonly [string, (message: string) => void]> = []
+    const subscriptions = new Set<readonly [string, (message: string) => void]>()
     const connected = new WeakSet<Backend>()
     const start = (next: Backend): Backend => {
       next.connect().then(
@@ -393,10 +396,16 @@ const hold = (first: Backend, make: () => Backend, onError: (error: unknown) => 
       replace,
       recycle: Effect.suspend(() => connected.has(current) ? replace(current) : Effect.void),
       subscribe: (channel, listener) =>
-        Effect.sync(() => {
-          subscriptions.push([channel, listener])
-          if (connected.has(current)) current.subscribe(channel, listener).catch(onError)
-        })
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            // stays registered with node-redis until the backend goes, but silent after the scope
+            const entry = [channel, (message: string) => subscriptions.has(entry) && listener(message)] as const
+            subscriptions.add(entry)
+            if (connected.has(current)) current.subscribe(channel, entry[1]).catch(onError)
+            return entry
+          }),
+          (entry) => Effect.sync(() => subscriptions.delete(entry))
+        )
     }
     return holder
   })
@@ -457,7 +466,7 @@ export const connect = (options: Options): Effect.Effect<Connection, ConfigError
             const makeSubscriber = () => backend(module, options, "subscriber", () => undefined)
             return hold(makeSubscriber(), makeSubscriber, onError)
           }),
-          // queued until the connection is ready, and renewed by node-redis after a reconnection
+          // renewed by node-redis after a reconnection
           (subscriber) => subscriber.subscribe(channel, onMessage)
         )
 
