@@ -34,8 +34,16 @@ import type { ServiceStatusJson } from "./ServiceStatus.js"
  *   running after it cannot close or open the fleet, and another replica may probe.
  * - `heartbeat` (default `"1 second"`): how often the replica publishes its statuses and
  *   re-reads the fleet's state; a replica is gone from the status after 3 missed heartbeats.
- * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command.
+ *   It also paces liveness: each connection sends a `PING` every half heartbeat, and one that
+ *   receives nothing for `heartbeat + commandTimeout` (1 s at the least) is dropped and opened
+ *   again.
+ * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command; a command that
+ *   reaches it also replaces the connection it was sent on.
  * - `connectTimeout` (default `"1 second"`): the bound on opening a connection.
+ * - `cluster` (default `false`): `true` when `url` is a node of a Redis Cluster (the other nodes
+ *   are discovered), or `{ rootNodes: ["redis://…", …] }` to name more nodes to try at start.
+ *   `url`'s credentials and TLS apply to every node; a cluster has only database 0 (another
+ *   database in `url` is a `ConfigError`).
  *
  * @since 0.2.0
  * @category models
@@ -50,6 +58,7 @@ export interface Options {
   readonly heartbeat?: Duration.DurationInput | undefined
   readonly commandTimeout?: Duration.DurationInput | undefined
   readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly cluster?: boolean | { readonly rootNodes?: ReadonlyArray<string> | undefined } | undefined
 }
 
 /**

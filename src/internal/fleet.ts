@@ -63,6 +63,7 @@ interface Settings {
   readonly heartbeatMillis: number
   readonly commandTimeoutMillis: number
   readonly connectTimeoutMillis: number
+  readonly cluster: Redis.ClusterOptions | undefined
 }
 
 const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigError> =>
@@ -92,7 +93,8 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
       leaseTtlMillis: yield* millis("leaseTtl", options.leaseTtl, defaults.leaseTtl),
       heartbeatMillis: yield* millis("heartbeat", options.heartbeat, defaults.heartbeat),
       commandTimeoutMillis: yield* millis("commandTimeout", options.commandTimeout, defaults.commandTimeout),
-      connectTimeoutMillis: yield* millis("connectTimeout", options.connectTimeout, defaults.connectTimeout)
+      connectTimeoutMillis: yield* millis("connectTimeout", options.connectTimeout, defaults.connectTimeout),
+      cluster: yield* Redis.clusterOption(url, options.cluster)
     }
   })
 
@@ -132,6 +134,8 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
       url: config.url,
       commandTimeoutMillis: config.commandTimeoutMillis,
       connectTimeoutMillis: config.connectTimeoutMillis,
+      heartbeatMillis: config.heartbeatMillis,
+      cluster: config.cluster,
       // a (re)connection wakes the heartbeat, so that reconciliation does not wait a full period
       onReady: () => Queue.unsafeOffer(wake, undefined)
     })
