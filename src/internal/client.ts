@@ -167,6 +167,8 @@ interface Call {
   readonly stream: boolean
   /** The limit of the attempt running now (the timeout, or what is left of the deadline). */
   limitMillis: number
+  /** A stream body, tracked so that a one-shot one is never sent twice; `undefined` for a body in memory. */
+  readonly body: Request.SentBody | undefined
 }
 
 /** How many events a subscriber of `events` may fall behind before the oldest are dropped. */
@@ -174,6 +176,9 @@ const eventsCapacity = 1024
 
 /** @internal */
 export { configKeys } from "./client/options.js"
+
+/** @internal */
+export const replayable = Request.replayable
 
 /**
  * The client's machinery: everything but the method sugar. `make` and `transform` are both
@@ -498,6 +503,8 @@ const core = (
           return Effect.logError(`[${serviceName}] All ${maxAttempts} attempts failed: ${words}`)
         case "unsafe":
           return notRetried(`a ${method} without an Idempotency-Key header may have reached the server`)
+        case "bodySpent":
+          return notRetried("its body is a stream that can be read once, and it has started to go out")
         case "budget":
           return notRetried(
             `retry budget spent (${budget!.milliTokens / 1000} of ${budget!.maxTokens} tokens left)`
@@ -571,6 +578,7 @@ const core = (
             retryable,
             rejection: Option.getOrUndefined(rejection),
             unsafeToRepeat: !config.retryUnsafeMethods && Request.isUnsafe(request) && sentForSure(error),
+            bodySpent: call.body !== undefined && call.body.spent,
             budgetAllows: budget === undefined || budget.retriesAllowed(),
             scheduledMillis: scheduled === undefined || ScheduleDecision.isDone(scheduled)
               ? undefined
@@ -653,8 +661,18 @@ const core = (
       }
       call.attempts = attemptNumber
       call.limitMillis = limitMillis
+      const body = call.body
+      let attempted = attempt(request, call, limitMillis, cutByDeadline)
+      if (body !== undefined) {
+        body.attemptStarts()
+        // a body whose own stream failed is the caller's failure, whatever the transport made of it
+        attempted = Effect.catchAllCause(attempted, (cause) =>
+          body.failure !== undefined && !Cause.isInterruptedOnly(cause)
+            ? Effect.fail(Request.bodyFailed(request, body.failure))
+            : Effect.failCause(cause))
+      }
       return Effect.matchCauseEffect(
-        breakerApi.protectJudged(attempt(request, call, limitMillis, cutByDeadline), judge),
+        breakerApi.protectJudged(attempted, judge),
         {
           onSuccess: (response) => {
             // a plain synchronous update, and none at all while the bucket is full
@@ -667,7 +685,8 @@ const core = (
             }
             return Effect.as(logSuccess(request), response)
           },
-          onFailure: (cause) => afterFailure(request, cause, attemptNumber, state, call)
+          onFailure: (cause) =>
+            afterFailure(request, cause, attemptNumber, state, call)
         }
       )
     }
@@ -698,7 +717,8 @@ const core = (
     const callWith = (
       prepared: HttpClientRequest.HttpClientRequest,
       settings: Options.CallSettings,
-      span: Tracer.Span | undefined
+      span: Tracer.Span | undefined,
+      body: Request.SentBody | undefined
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
       if (span !== undefined) {
         span.attribute("http.request.method", prepared.method)
@@ -711,7 +731,8 @@ const core = (
         deadlineAt: settings.deadlineMillis > 0 ? started + settings.deadlineMillis : Infinity,
         deadlineMillis: settings.deadlineMillis,
         stream: settings.stream,
-        limitMillis: settings.timeoutMillis
+        limitMillis: settings.timeoutMillis,
+        body
       }
       // the whole call, all its attempts and waits, holds one place in the bulkhead
       const calling = bulkhead === undefined
@@ -756,14 +777,17 @@ const core = (
         if (closed) return Effect.interrupt
         const settings = Options.callSettings(config, fiber.getFiberRef(currentCallOptions), own, clientCallSettings)
         if (Either.isLeft(settings)) return Effect.fail(settings.left)
-        const prepared = Request.prepare(target, request)
+        const resolved = Request.prepare(target, request)
+        const tracked = Request.trackBody(resolved)
+        const prepared = tracked === undefined ? resolved : tracked.request
+        const body = tracked?.body
         const tracer = fiber.currentTracer
         return tracer === builtInTracer
-          ? callWith(prepared, settings.right, undefined)
+          ? callWith(prepared, settings.right, undefined, body)
           : Effect.useSpan(
             "effect-resilience.call",
             { kind: "client", captureStackTrace: false, attributes: { "resilience.service": serviceName } },
-            (span) => callWith(prepared, settings.right, span)
+            (span) => callWith(prepared, settings.right, span, body)
           )
       })
 

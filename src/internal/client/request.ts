@@ -5,7 +5,13 @@
  *
  * @internal
  */
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import { globalValue } from "effect/GlobalValue"
+import * as Stream from "effect/Stream"
 
 /** @internal */
 export interface Target {
@@ -35,7 +41,14 @@ export const basicAuthorization = (
   } catch {
     return { invalid: "has a malformed percent-encoding (%XX) in its user or password" }
   }
-  return { header: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` }
+  return { header: `Basic ${base64(new TextEncoder().encode(`${user}:${password}`))}` }
+}
+
+/** Base64 of `bytes`, with the platform's `btoa` (no Node `Buffer`: the client runs in browsers). */
+const base64 = (bytes: Uint8Array): string => {
+  let binary = ""
+  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]!)
+  return btoa(binary)
 }
 
 /**
@@ -117,3 +130,131 @@ export const describePath = (target: Target, request: HttpClientRequest.HttpClie
  */
 export const isUnsafe = (request: HttpClientRequest.HttpClientRequest): boolean =>
   (request.method === "POST" || request.method === "PATCH") && request.headers["idempotency-key"] === undefined
+
+// -----------------------------------------------------------------------------
+// Request bodies: which can be sent again
+// -----------------------------------------------------------------------------
+
+/** The bodies their callers marked as safe to send more than once (`ResilientServiceClient.replayable`). */
+const markedReplayable = globalValue(
+  Symbol.for("effect-resilience/ResilientServiceClient/replayableBodies"),
+  () => new WeakSet<HttpBody.HttpBody>()
+)
+
+/**
+ * Marks `body` as one the client may send again: running its stream again yields the same bytes
+ * (a file read from its path, chunks held in memory).
+ *
+ * @internal
+ */
+export const replayable = <B extends HttpBody.HttpBody>(body: B): B => {
+  markedReplayable.add(body)
+  return body
+}
+
+/** A `Raw` body the transports send from memory: sending it again sends the same bytes. */
+const inMemory = (raw: unknown): boolean =>
+  raw === null || raw === undefined || typeof raw === "string" || raw instanceof ArrayBuffer ||
+  ArrayBuffer.isView(raw) || raw instanceof URLSearchParams ||
+  (typeof Blob === "function" && raw instanceof Blob) ||
+  (typeof FormData === "function" && raw instanceof FormData)
+
+/**
+ * The body of one call, as far as sending it again goes. A body held in memory (bytes, text,
+ * JSON, form data) is not tracked at all; a stream body is, from the moment a transport starts
+ * it: a one-shot stream (anything not marked {@link replayable}) is never sent twice, and a
+ * failure of the stream itself is the caller's, not the service's.
+ *
+ * @internal
+ */
+export class SentBody {
+  /** The transport started reading the body: what it took is gone, for a one-shot source. */
+  started = false
+  /** How the body's own stream failed during the attempt running now, if it did. */
+  failure: Cause.Cause<unknown> | undefined = undefined
+  constructor(
+    /** The body may be sent again (marked {@link replayable}). */
+    readonly replayable: boolean,
+    /** The client sees when the transport starts the body (an Effect stream); otherwise an attempt starts it. */
+    readonly seesStart: boolean
+  ) {}
+  /** Called as an attempt starts. */
+  attemptStarts(): void {
+    this.failure = undefined
+    if (!this.seesStart) this.started = true
+  }
+  /** A retry would send the body again, and it cannot be sent again. */
+  get spent(): boolean {
+    return this.started && !this.replayable
+  }
+}
+
+/**
+ * `request`, with its body tracked if it is a stream (see {@link SentBody}); `undefined` for a
+ * body held in memory, which any attempt can send again.
+ *
+ * @internal
+ */
+export const trackBody = (
+  request: HttpClientRequest.HttpClientRequest
+): { readonly request: HttpClientRequest.HttpClientRequest; readonly body: SentBody } | undefined => {
+  const body = request.body
+  switch (body._tag) {
+    case "Empty":
+    case "Uint8Array":
+    case "FormData":
+      return undefined
+    case "Raw":
+      // a Node stream, a ReadableStream, an async iterable: the client cannot see it start
+      return inMemory(body.body) ? undefined : { request, body: new SentBody(markedReplayable.has(body), false) }
+    case "Stream": {
+      const sent = new SentBody(markedReplayable.has(body), true)
+      const tracked = Stream.tapErrorCause(
+        Stream.suspend(() => {
+          sent.started = true
+          return body.stream
+        }),
+        (cause) =>
+          Effect.sync(() => {
+            // the transport stopping the body (the request ended) is no failure of the body's own
+            if (!Cause.isInterruptedOnly(cause)) sent.failure = cause
+          })
+      )
+      const withBody = HttpClientRequest.setBody(
+        request,
+        HttpBody.stream(tracked, body.contentType, body.contentLength)
+      )
+      // `setBody` sets the headers from the body: keep the ones the request had
+      return { request: keepHeaders(withBody, request), body: sent }
+    }
+  }
+}
+
+/**
+ * The failure of an attempt whose body's own stream failed (a file that could not be read): the
+ * request could not be encoded, whatever the transport made of it. Never the service's failure.
+ *
+ * @internal
+ */
+export const bodyFailed = (
+  request: HttpClientRequest.HttpClientRequest,
+  failure: Cause.Cause<unknown>
+): HttpClientError.RequestError =>
+  new HttpClientError.RequestError({
+    request,
+    reason: "Encode",
+    description: "the request body's stream failed while it was sent",
+    cause: Cause.squash(failure)
+  })
+
+const keepHeaders = (
+  request: HttpClientRequest.HttpClientRequest,
+  from: HttpClientRequest.HttpClientRequest
+): HttpClientRequest.HttpClientRequest => {
+  let kept = request
+  for (const name of ["content-type", "content-length"]) {
+    const value = from.headers[name]
+    if (value !== undefined && kept.headers[name] !== value) kept = HttpClientRequest.setHeader(kept, name, value)
+  }
+  return kept
+}
