@@ -141,3 +141,76 @@ describeTransports("request bodies and retries", (transport) => {
       expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole])
     }))
 })
+
+/** Answers with headers announcing `length` bytes and the first 64 KiB of them, then holds the connection. */
+const announcing = (status: number, length: number) =>
+  recordingServer((_request, res) => {
+    res.writeHead(status, { "content-type": "application/octet-stream", "content-length": length })
+    res.write(new Uint8Array(64 * 1024))
+  })
+
+/** Waits (on `close` events) until the server has no connection left, while the client still runs. */
+const connectionClosed = (server: { readonly idle: Effect.Effect<void>; readonly live: () => number }) =>
+  Effect.gen(function*() {
+    yield* server.idle.pipe(
+      Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error("the connection was left open") })
+    )
+    expect(server.live()).toBe(0)
+  })
+
+describeTransports("response bodies the client does not keep are closed", (transport) => {
+  const withClient = withClientOn(transport.layer())
+
+  it.scopedLive("a body refused on its content-length (maxResponseBytes) is closed: its connection too", () =>
+    Effect.gen(function*() {
+      const server = yield* announcing(200, 50_000_000)
+      yield* withClient(
+        { baseUrl: server.url, ...fast, maxAttempts: 1, maxResponseBytes: 1_000 },
+        (client) =>
+          Effect.gen(function*() {
+            const error = yield* Effect.flip(client.get("/large"))
+            expect(error._tag).toBe("ResponseError")
+            expect((error as HttpClientError.ResponseError).reason).toBe("Decode")
+            // the client and its transport are still open: only closing the body closes the connection
+            yield* connectionClosed(server)
+          })
+      ).pipe(makeLogCapture().provide)
+    }))
+
+  it.scopedLive("an error body refused on its content-length (over 1 MiB) is closed: its connection too", () =>
+    Effect.gen(function*() {
+      const server = yield* announcing(500, 50_000_000)
+      yield* withClient(
+        { baseUrl: server.url, ...fast, maxAttempts: 1 },
+        (client) =>
+          Effect.gen(function*() {
+            const error = yield* Effect.flip(client.get("/large-error"))
+            expect((error as HttpClientError.ResponseError).response.status).toBe(500)
+            yield* connectionClosed(server)
+          })
+      ).pipe(makeLogCapture().provide)
+    }))
+
+  it.scopedLive("transform over filterStatusOk reads each failed answer's body: three attempts on one connection", () =>
+    Effect.gen(function*() {
+      const page = "x".repeat(200 * 1024) // an error page over undici's 64 KiB of buffer
+      const server = yield* recordingServer((_request, res) => {
+        res.writeHead(503, { "content-type": "text/html" })
+        res.end(page)
+      })
+      const error = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.transform(
+          HttpClient.filterStatusOk(yield* HttpClient.HttpClient),
+          { serviceName: "Pages", ...fast }
+        )
+        return yield* Effect.flip(client.get(`${server.url}/page`))
+      }).pipe(Effect.provide(transport.layer()), makeLogCapture().provide)
+      expect(server.seen.length).toBe(3)
+      // each attempt's body was read, so the next attempt found the connection free
+      expect(server.accepted()).toBe(1)
+      expect(error._tag).toBe("ResponseError")
+      const response = (error as HttpClientError.ResponseError).response
+      expect(response.status).toBe(503)
+      expect((yield* response.text).length).toBe(page.length)
+    }))
+})

@@ -332,7 +332,7 @@ const core = (
       // an error's body is kept for the caller (it may explain the error), unless it is too
       // long or cannot be read: the status is what the attempt is judged by
       return Effect.flatMap(
-        Effect.orElseSucceed(Response.readBody(response, maxErrorBodyBytes), () => new Uint8Array(0)),
+        readErrorBody(response),
         (body) =>
           Effect.fail(
             new HttpClientError.ResponseError({
@@ -349,6 +349,38 @@ const core = (
     const readBodyOf = (response: HttpClientResponse.HttpClientResponse) =>
       Response.readBody(response, maxResponseBytes)
     const maxErrorBodyBytes = Math.min(maxResponseBytes, Defaults.client.maxErrorBodyBytes)
+    const readErrorBody = (response: HttpClientResponse.HttpClientResponse) =>
+      Effect.orElseSucceed(Response.readBody(response, maxErrorBodyBytes), () => new Uint8Array(0))
+
+    /**
+     * The failure of a request as the transport gave it, except a response it failed with (a
+     * client built with `HttpClient.filterStatusOk`, say), whose body is read like an error's:
+     * kept in the error for the caller, and its connection freed instead of staying busy.
+     */
+    const requestFailed = (error: HttpClientError.HttpClientError): Effect.Effect<never, ClientError> =>
+      error._tag === "ResponseError" && !(error.response instanceof Response.BufferedResponse)
+        ? Effect.flatMap(readErrorBody(error.response), (body) =>
+          Effect.fail(
+            new HttpClientError.ResponseError({
+              request: error.request,
+              response: new Response.BufferedResponse(error.response, body),
+              reason: error.reason,
+              ...(error.description !== undefined ? { description: error.description } : {}),
+              ...(error.cause !== undefined ? { cause: error.cause } : {})
+            })
+          ))
+        : Effect.fail(error)
+
+    /** The request of an attempt and its answer, received. */
+    const exchange = (
+      request: HttpClientRequest.HttpClientRequest,
+      sent: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>,
+      call: Call
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
+      Effect.matchEffect(sent, {
+        onFailure: requestFailed,
+        onSuccess: (response) => receive(request, response, call)
+      })
 
     /**
      * One attempt of `request`, bounded by `limitMillis` (the attempt timeout, or what is left of
@@ -382,43 +414,43 @@ const core = (
     const attemptInFiber: Attempt = (request, call, limitMillis, cutByDeadline) =>
       Effect.suspend(() => {
         if (closed) return Effect.interrupt
-        const exchange = Effect.interruptible(
-          Effect.flatMap(platform.execute(request), (response) => receive(request, response, call))
-        )
         return Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(Effect.fork(exchange), (fiber) => {
-            let timedOut = false
-            // the scope may have closed between the check above and now: then nobody else will
-            // interrupt this attempt
-            if (closed) fiber.unsafeInterruptAsFork(FiberId.none)
-            else attemptsInFlight.add(fiber)
-            const expire = Effect.sync(() => {
-              timedOut = true
-              fiber.unsafeInterruptAsFork(FiberId.none)
-            })
-            return Effect.flatMap(
-              deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
-              (entry) =>
-                Effect.onExit(
-                  // awaited, not joined: the attempt's fiber refs are not the caller's to inherit
-                  restore(
-                    Effect.catchAllCause(
-                      Effect.flatten(Fiber.await(fiber)),
-                      (cause): Effect.Effect<never, ClientError> =>
-                        timedOut && Cause.isInterruptedOnly(cause)
-                          ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
-                          : Effect.failCause(cause)
-                    )
-                  ),
-                  (exit) => {
-                    deadlines.remove(entry)
-                    attemptsInFlight.delete(fiber)
-                    // the caller was interrupted while it waited: its attempt ends with it
-                    return Exit.isInterrupted(exit) && !timedOut ? Fiber.interruptFork(fiber) : Effect.void
-                  }
-                )
-            )
-          })
+          Effect.flatMap(
+            Effect.fork(Effect.interruptible(exchange(request, platform.execute(request), call))),
+            (fiber) => {
+              let timedOut = false
+              // the scope may have closed between the check above and now: then nobody else will
+              // interrupt this attempt
+              if (closed) fiber.unsafeInterruptAsFork(FiberId.none)
+              else attemptsInFlight.add(fiber)
+              const expire = Effect.sync(() => {
+                timedOut = true
+                fiber.unsafeInterruptAsFork(FiberId.none)
+              })
+              return Effect.flatMap(
+                deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
+                (entry) =>
+                  Effect.onExit(
+                    // awaited, not joined: the attempt's fiber refs are not the caller's to inherit
+                    restore(
+                      Effect.catchAllCause(
+                        Effect.flatten(Fiber.await(fiber)),
+                        (cause): Effect.Effect<never, ClientError> =>
+                          timedOut && Cause.isInterruptedOnly(cause)
+                            ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
+                            : Effect.failCause(cause)
+                      )
+                    ),
+                    (exit) => {
+                      deadlines.remove(entry)
+                      attemptsInFlight.delete(fiber)
+                      // the caller was interrupted while it waited: its attempt ends with it
+                      return Exit.isInterrupted(exit) && !timedOut ? Fiber.interruptFork(fiber) : Effect.void
+                    }
+                  )
+              )
+            }
+          )
         )
       })
 
@@ -449,7 +481,7 @@ const core = (
                 else attemptsInFlight.add(signal)
                 return Effect.onExit(
                   restore(Effect.catchAllCause(
-                    Effect.flatMap(execute(request, signal), (response) => receive(request, response, call)),
+                    exchange(request, execute(request, signal), call),
                     (cause): Effect.Effect<never, ClientError> => {
                       // whatever the stopped request failed with, the reason is what stopped it
                       if (!signal.aborted || Cause.isInterrupted(cause)) return Effect.failCause(cause)
