@@ -163,6 +163,30 @@ describeTransports("request encoding", (transport) => {
       expect(yield* Effect.promise(() => file.text())).toBe("file content")
     }).pipe(run))
 
+  it.scoped("bodyFormData: sent with a content-length (a server that requires one answers 411 otherwise)", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((request, res) =>
+        request.headers["content-length"] === undefined
+          ? answerJson(res, 411, { error: "length required" })
+          : answerJson(res, 200, { length: Number(request.headers["content-length"]) })
+      )
+      const client = yield* HttpClient.HttpClient
+      const form = new FormData()
+      form.append("name", "effect")
+      form.append("file", new Blob(["file content"], { type: "text/plain" }), "a.txt")
+      const sent = yield* Effect.either(
+        client.execute(HttpClientRequest.post(`${server.url}/form`).pipe(HttpClientRequest.bodyFormData(form)))
+      )
+      if (!transport.sendsGlobalFormData) {
+        expect(sent._tag === "Left" && sent.left.reason).toBe("Transport")
+        return
+      }
+      expect(sent._tag === "Right" && sent.right.status).toBe(200)
+      const seen = server.seen[0]!
+      expect(Number(seen.headers["content-length"])).toBe(seen.body.length)
+      expect(seen.headers["transfer-encoding"]).toBeUndefined()
+    }).pipe(run))
+
   it.scoped("bodyStream: the chunks arrive in order, and the stream runs on the caller's runtime (its logger)", () =>
     Effect.gen(function*() {
       const server = yield* echo
