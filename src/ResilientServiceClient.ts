@@ -111,7 +111,10 @@ export interface RequestOptions extends CallOptions {
    */
   readonly body?: HttpBody.HttpBody | undefined
   readonly headers?: Headers.Input | undefined
-  /** Query parameters; a query written inline in the path is moved here too. */
+  /**
+   * Query parameters, encoded as form data (`q=a+b`). A query written in the path is sent as
+   * written, these after it; no error message or log line shows its values.
+   */
   readonly urlParams?: UrlParams.Input | undefined
 }
 
@@ -480,7 +483,12 @@ export interface ResilientServiceClient {
   readonly id: string
   /** The base URL, without credentials. */
   readonly baseUrl: string
-  /** `GET path` (relative to `baseUrl`; an inline query is sent as URL params). */
+  /**
+   * `GET path`: `path` is appended to `baseUrl`, a query written in it sent as written (its
+   * values in no error message or log line). A path that would leave `baseUrl` (an absolute URL,
+   * `..` segments climbing above its path) fails with `RequestError` `InvalidUrl`, nothing sent:
+   * call another host with `execute`.
+   */
   readonly get: Method
   readonly post: Method
   readonly put: Method

@@ -703,6 +703,10 @@ const core = (
             ? Effect.fail(Request.bodyFailed(request, body.failure))
             : Effect.failCause(cause))
       }
+      // a query written in the URL is sent as written: the failure shows it in no message
+      if (request.url.includes("?")) {
+        attempted = Effect.mapError(attempted, Request.redactError)
+      }
       return Effect.matchCauseEffect(
         breakerApi.protectJudged(attempted, judge),
         {
@@ -904,12 +908,18 @@ export const make = (
           ...(requestOptions.urlParams !== undefined ? { urlParams: requestOptions.urlParams } : {}),
           ...(requestOptions.body !== undefined ? { body: requestOptions.body } : {})
         })
+        const refused = Request.pathRefused(request, target)
+        if (refused !== undefined) return Effect.fail(refused)
         if (requestOptions.json !== undefined) {
           try {
             request = HttpClientRequest.bodyUnsafeJson(request, requestOptions.json)
           } catch (cause) {
             return Effect.fail(
-              new HttpClientError.RequestError({ request: Request.prepare(target, request), reason: "Encode", cause })
+              new HttpClientError.RequestError({
+                request: Request.redact(Request.prepare(target, request)),
+                reason: "Encode",
+                cause
+              })
             )
           }
         }
