@@ -372,7 +372,7 @@ const core = (
         : Effect.fail(error)
 
     /** The request of an attempt and its answer, received. */
-    const exchange = (
+    const answered = (
       request: HttpClientRequest.HttpClientRequest,
       sent: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>,
       call: Call
@@ -414,43 +414,43 @@ const core = (
     const attemptInFiber: Attempt = (request, call, limitMillis, cutByDeadline) =>
       Effect.suspend(() => {
         if (closed) return Effect.interrupt
+        const exchange = Effect.interruptible(
+          answered(request, platform.execute(request), call)
+        )
         return Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(
-            Effect.fork(Effect.interruptible(exchange(request, platform.execute(request), call))),
-            (fiber) => {
-              let timedOut = false
-              // the scope may have closed between the check above and now: then nobody else will
-              // interrupt this attempt
-              if (closed) fiber.unsafeInterruptAsFork(FiberId.none)
-              else attemptsInFlight.add(fiber)
-              const expire = Effect.sync(() => {
-                timedOut = true
-                fiber.unsafeInterruptAsFork(FiberId.none)
-              })
-              return Effect.flatMap(
-                deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
-                (entry) =>
-                  Effect.onExit(
-                    // awaited, not joined: the attempt's fiber refs are not the caller's to inherit
-                    restore(
-                      Effect.catchAllCause(
-                        Effect.flatten(Fiber.await(fiber)),
-                        (cause): Effect.Effect<never, ClientError> =>
-                          timedOut && Cause.isInterruptedOnly(cause)
-                            ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
-                            : Effect.failCause(cause)
-                      )
-                    ),
-                    (exit) => {
-                      deadlines.remove(entry)
-                      attemptsInFlight.delete(fiber)
-                      // the caller was interrupted while it waited: its attempt ends with it
-                      return Exit.isInterrupted(exit) && !timedOut ? Fiber.interruptFork(fiber) : Effect.void
-                    }
-                  )
-              )
-            }
-          )
+          Effect.flatMap(Effect.fork(exchange), (fiber) => {
+            let timedOut = false
+            // the scope may have closed between the check above and now: then nobody else will
+            // interrupt this attempt
+            if (closed) fiber.unsafeInterruptAsFork(FiberId.none)
+            else attemptsInFlight.add(fiber)
+            const expire = Effect.sync(() => {
+              timedOut = true
+              fiber.unsafeInterruptAsFork(FiberId.none)
+            })
+            return Effect.flatMap(
+              deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
+              (entry) =>
+                Effect.onExit(
+                  // awaited, not joined: the attempt's fiber refs are not the caller's to inherit
+                  restore(
+                    Effect.catchAllCause(
+                      Effect.flatten(Fiber.await(fiber)),
+                      (cause): Effect.Effect<never, ClientError> =>
+                        timedOut && Cause.isInterruptedOnly(cause)
+                          ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
+                          : Effect.failCause(cause)
+                    )
+                  ),
+                  (exit) => {
+                    deadlines.remove(entry)
+                    attemptsInFlight.delete(fiber)
+                    // the caller was interrupted while it waited: its attempt ends with it
+                    return Exit.isInterrupted(exit) && !timedOut ? Fiber.interruptFork(fiber) : Effect.void
+                  }
+                )
+            )
+          })
         )
       })
 
@@ -481,7 +481,7 @@ const core = (
                 else attemptsInFlight.add(signal)
                 return Effect.onExit(
                   restore(Effect.catchAllCause(
-                    exchange(request, execute(request, signal), call),
+                    answered(request, execute(request, signal), call),
                     (cause): Effect.Effect<never, ClientError> => {
                       // whatever the stopped request failed with, the reason is what stopped it
                       if (!signal.aborted || Cause.isInterrupted(cause)) return Effect.failCause(cause)
