@@ -12,27 +12,7 @@ import { build } from "esbuild"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
-import type { Browser } from "playwright-core"
-import { chromium } from "playwright-core"
-
-const launchBrowser = Effect.acquireRelease(
-  Effect.promise(() =>
-    chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync"
-      ]
-    })
-  ),
-  (browser: Browser) => Effect.promise(() => browser.close())
-)
+import { launchBrowser } from "../utils/browser.js"
 
 const bundlePage = Effect.promise(async () => {
   const result = await build({

@@ -134,7 +134,7 @@ describeTransports("request encoding", (transport) => {
       expect(params!.body.toString("utf8")).toBe("a=1&b=x+y")
     }).pipe(run))
 
-  it.scoped("bodyFormData: a multipart body with its boundary, fields and files", () =>
+  it.scoped("bodyFormData: a multipart body with its boundary, fields and files, and a content-length", () =>
     Effect.gen(function*() {
       const server = yield* echo
       const client = yield* HttpClient.HttpClient
@@ -153,6 +153,9 @@ describeTransports("request encoding", (transport) => {
       const seen = server.seen[0]!
       const contentType = String(seen.headers["content-type"])
       expect(contentType).toMatch(/^multipart\/form-data; boundary=/)
+      // as undici sends its own form data (a server that requires a length answers 411 to a chunked body)
+      expect(Number(seen.headers["content-length"])).toBe(seen.body.length)
+      expect(seen.headers["transfer-encoding"]).toBeUndefined()
       // parse it back the way a server would
       const parsed = yield* Effect.promise(() =>
         new Response(seen.body, { headers: { "content-type": contentType } }).formData()
@@ -161,30 +164,6 @@ describeTransports("request encoding", (transport) => {
       const file = parsed.get("file") as File
       expect(file.name).toBe("a.txt")
       expect(yield* Effect.promise(() => file.text())).toBe("file content")
-    }).pipe(run))
-
-  it.scoped("bodyFormData: sent with a content-length (a server that requires one answers 411 otherwise)", () =>
-    Effect.gen(function*() {
-      const server = yield* recordingServer((request, res) =>
-        request.headers["content-length"] === undefined
-          ? answerJson(res, 411, { error: "length required" })
-          : answerJson(res, 200, { length: Number(request.headers["content-length"]) })
-      )
-      const client = yield* HttpClient.HttpClient
-      const form = new FormData()
-      form.append("name", "effect")
-      form.append("file", new Blob(["file content"], { type: "text/plain" }), "a.txt")
-      const sent = yield* Effect.either(
-        client.execute(HttpClientRequest.post(`${server.url}/form`).pipe(HttpClientRequest.bodyFormData(form)))
-      )
-      if (!transport.sendsGlobalFormData) {
-        expect(sent._tag === "Left" && sent.left.reason).toBe("Transport")
-        return
-      }
-      expect(sent._tag === "Right" && sent.right.status).toBe(200)
-      const seen = server.seen[0]!
-      expect(Number(seen.headers["content-length"])).toBe(seen.body.length)
-      expect(seen.headers["transfer-encoding"]).toBeUndefined()
     }).pipe(run))
 
   it.scoped("bodyStream: the chunks arrive in order, and the stream runs on the caller's runtime (its logger)", () =>
