@@ -52,6 +52,7 @@ import * as Deadlines from "./deadlines.js"
 import * as Defaults from "./defaults.js"
 import * as FleetMembership from "./fleetMembership.js"
 import * as RetryPolicyInternal from "./retryPolicy.js"
+import * as Time from "./time.js"
 
 /** @internal */
 export const TypeId: ResilientServiceClient.TypeId = Symbol.for(
@@ -125,12 +126,15 @@ const neverSent = (cause: unknown, depth = 0): boolean => {
 const sentForSure = (error: ClientError): boolean =>
   !(error._tag === "RequestError" && error.reason === "Transport" && neverSent(error.cause))
 
-/** The `Retry-After` of a 429 or 503 answer, in milliseconds, if it has a valid one. */
-const retryAfterOf = (error: ClientError, nowMillis: number): number | undefined => {
+/**
+ * The `Retry-After` of a 429 or 503 answer, in milliseconds, if it has a valid one. `wallMillis`
+ * is the wall clock's time: an HTTP-date is a date on it.
+ */
+const retryAfterOf = (error: ClientError, wallMillis: number): number | undefined => {
   if (error._tag !== "ResponseError" || error.reason !== "StatusCode") return undefined
   const status = error.response.status
   if (status !== 429 && status !== 503) return undefined
-  const parsed = RetryPolicy.parseRetryAfter(error.response.headers["retry-after"], nowMillis)
+  const parsed = RetryPolicy.parseRetryAfter(error.response.headers["retry-after"], wallMillis)
   return Option.isSome(parsed) ? Duration.toMillis(parsed.value) : undefined
 }
 
@@ -160,7 +164,10 @@ const builtInTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 interface Call {
   attempts: number
   readonly timeoutMillis: number
-  /** Clock milliseconds by which the call must end; `Infinity` without a deadline. */
+  /**
+   * When the call must end, in monotonic milliseconds (`Time.monotonicMillis` of the client's
+   * clock, so that a step of the wall clock moves no deadline); `Infinity` without a deadline.
+   */
   readonly deadlineAt: number
   /** The deadline as given, in milliseconds (for messages); 0 without one. */
   readonly deadlineMillis: number
@@ -210,9 +217,7 @@ const core = (
     )
     const config = yield* named(Options.settings(options, context))
     const { isFailure, maxAttempts, maxResponseBytes, maxRetryAfterMillis, retryOn, serviceName, target } = config
-    const breaker = typeof config.breaker === "function"
-      ? config.breaker
-      : yield* named(breakerInternal.make(config.breaker))
+    const breaker = yield* named(Options.makeBreaker(config))
     const breakerApi = breakerInternal.internals(breaker)
 
     // Events are built and published only while someone subscribes: `subscribers` is read on the
@@ -241,7 +246,7 @@ const core = (
     const deadlines = Deadlines.make(clock, yield* Effect.scope)
     const bulkhead = config.bulkhead === undefined
       ? undefined
-      : Bulkhead.make(serviceName, config.bulkhead.maxConcurrent, config.bulkhead.maxQueued)
+      : Bulkhead.make(serviceName, config.bulkhead.maxConcurrent, config.bulkhead.maxQueued, clock)
     const schedule = config.retry.schedule
     const annotate = Effect.annotateLogs("service", serviceName)
     const serviceTag = [MetricLabel.make("service", serviceName)]
@@ -429,7 +434,7 @@ const core = (
               fiber.unsafeInterruptAsFork(FiberId.none)
             })
             return Effect.flatMap(
-              deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
+              deadlines.register(Time.monotonicMillis(clock) + limitMillis, expire),
               (entry) =>
                 Effect.onExit(
                   // awaited, not joined: the attempt's fiber refs are not the caller's to inherit
@@ -473,7 +478,7 @@ const core = (
           // attempt; the exchange itself is as interruptible as the caller
           return Effect.uninterruptibleMask((restore) =>
             Effect.flatMap(
-              deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
+              deadlines.register(Time.monotonicMillis(clock) + limitMillis, expire),
               (entry) => {
                 // the scope may have closed since the check above: then nobody else will stop
                 // this attempt
@@ -569,8 +574,21 @@ const core = (
       state: unknown,
       call: Call
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
+      if (Cause.isDie(cause)) {
+        // a defect: counted by the breaker, never retried
+        if (subscribers > 0) {
+          publish({
+            _tag: "Defect",
+            ...common(request),
+            attempt: attemptNumber,
+            defect: Option.getOrUndefined(Cause.dieOption(cause))
+          })
+        }
+        return Effect.failCause(cause)
+      }
       const failure = Cause.failureOption(cause)
-      if (Option.isNone(failure) || Cause.isDie(cause)) return Effect.failCause(cause)
+      // interrupted: its event was published by `observed`
+      if (Option.isNone(failure)) return Effect.failCause(cause)
       const error = failure.value
       if (error._tag === "ServiceUnavailable") {
         call.attempts = attemptNumber - 1 // the breaker refused this attempt: it never ran
@@ -595,7 +613,8 @@ const core = (
         budget.unsafeRecordFailure()
         publishBudget(budget)
       }
-      const now = clock.unsafeCurrentTimeMillis()
+      // the schedule and the deadline are on the monotonic clock; an HTTP-date on the wall clock
+      const now = Time.monotonicMillis(clock)
       const stepped = retryable && attemptNumber < maxAttempts
         ? schedule.step(now, error, state)
         : Effect.succeed(undefined)
@@ -615,7 +634,7 @@ const core = (
             scheduledMillis: scheduled === undefined || ScheduleDecision.isDone(scheduled)
               ? undefined
               : ScheduleIntervals.start(scheduled.intervals) - now,
-            retryAfterMillis: retryAfterOf(error, now),
+            retryAfterMillis: retryAfterOf(error, clock.unsafeCurrentTimeMillis()),
             maxRetryAfterMillis,
             deadlineAt: call.deadlineAt
           })
@@ -642,14 +661,13 @@ const core = (
                   describeDuration(decision.delayMillis)
                 }${decision.fromServer ? " (Retry-After)" : ""}...`
               ))
-              if (subscribers > 0) {
-                publish({
-                  _tag: "Retry",
-                  ...common(request),
-                  attempt: attemptNumber,
-                  delay: Duration.millis(decision.delayMillis),
-                  error
-                })
+              // published when the next attempt starts, if it does
+              const retry: ResilientServiceClient.CallEvent.Retry = {
+                _tag: "Retry",
+                ...common(request),
+                attempt: attemptNumber,
+                delay: Duration.millis(decision.delayMillis),
+                error
               }
               // whichever ends first: the delay, an opening of the breaker, the client's scope
               const wait: Effect.Effect<WaitEnd> = Effect.raceAll<Effect.Effect<WaitEnd>>([
@@ -661,7 +679,7 @@ const core = (
                 warn,
                 Effect.flatMap(wait, (end) =>
                   end === waited
-                    ? run(request, attemptNumber + 1, next, call)
+                    ? run(request, attemptNumber + 1, next, call, retry)
                     : end === scopeClosed
                     ? Effect.interrupt
                     : Effect.suspend(() => {
@@ -674,17 +692,38 @@ const core = (
         }))
     }
 
+    /**
+     * An attempt as the breaker runs it (so only once it is admitted), with the events of its
+     * start and of its interruption: the `Retry` that it follows, if any, and `Interrupted` if
+     * it is stopped before it ends. Its other ends are published by `run` and `afterFailure`.
+     */
+    const observed = (
+      request: HttpClientRequest.HttpClientRequest,
+      attemptNumber: number,
+      retry: ResilientServiceClient.CallEvent.Retry | undefined,
+      attempting: Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
+      subscribers === 0 && retry === undefined ? attempting : Effect.suspend(() => {
+        if (subscribers === 0) return attempting
+        if (retry !== undefined) publish(retry)
+        return Effect.onInterrupt(attempting, () =>
+          Effect.sync(() => {
+            if (subscribers > 0) publish({ _tag: "Interrupted", ...common(request), attempt: attemptNumber })
+          }))
+      })
+
     const run = (
       request: HttpClientRequest.HttpClientRequest,
       attemptNumber: number,
       state: unknown,
-      call: Call
+      call: Call,
+      retry?: ResilientServiceClient.CallEvent.Retry
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
       if (closed) return Effect.interrupt
       let limitMillis = call.timeoutMillis
       let cutByDeadline = false
       if (call.deadlineAt !== Infinity) {
-        const left = call.deadlineAt - clock.unsafeCurrentTimeMillis()
+        const left = call.deadlineAt - Time.monotonicMillis(clock)
         if (left <= 0) return Effect.fail(deadlineError(call.deadlineMillis, "before an attempt", false))
         if (left < limitMillis) {
           limitMillis = left
@@ -708,7 +747,7 @@ const core = (
         attempted = Effect.mapError(attempted, Request.redactError)
       }
       return Effect.matchCauseEffect(
-        breakerApi.protectJudged(attempted, judge),
+        breakerApi.protectJudged(observed(request, attemptNumber, retry, attempted), judge),
         {
           onSuccess: (response) => {
             // a plain synchronous update, and none at all while the bucket is full
@@ -742,7 +781,7 @@ const core = (
     ) => {
       Metrics.requestsTotal.unsafeUpdate(1, outcomeTags[outcome])
       if (call.attempts > 1) Metrics.retriesTotal.unsafeUpdate(call.attempts - 1, serviceTag)
-      Metrics.requestDurationMs.unsafeUpdate(clock.unsafeCurrentTimeMillis() - started, serviceTag)
+      Metrics.requestDurationMs.unsafeUpdate(Time.monotonicMillis(clock) - started, serviceTag)
       if (span === undefined) return
       span.attribute("resilience.attempts", call.attempts)
       span.attribute("resilience.outcome", outcome)
@@ -760,7 +799,7 @@ const core = (
         span.attribute("http.request.method", prepared.method)
         span.attribute("url.path", Request.describePath(target, prepared))
       }
-      const started = clock.unsafeCurrentTimeMillis()
+      const started = Time.monotonicMillis(clock)
       const call: Call = {
         attempts: 0,
         timeoutMillis: settings.timeoutMillis,

@@ -27,7 +27,9 @@ import * as FleetMembership from "./fleetMembership.js"
 import * as Protocol from "./fleetProtocol.js"
 import * as Scripts from "./fleetScripts.js"
 import type * as Machine from "./machine.js"
+import * as OptionNames from "./optionNames.js"
 import * as Redis from "./redis.js"
+import * as Time from "./time.js"
 import * as validate from "./validate.js"
 
 /** The public options, and where the connection comes from. @internal */
@@ -68,6 +70,8 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
     if (typeof options !== "object" || options === null) {
       return yield* validate.invalid("fleet", "fleet options must be an object with a fleet name and a url")
     }
+    const { connection: _connection, ...given } = options
+    yield* validate.knownNames(given, OptionNames.fleet)
     const fleet = yield* validate.nonEmptyString("fleet", options.fleet, "")
     if (fleet === "") return yield* validate.invalid("fleet", "must name the fleet, got nothing")
     const url = yield* validate.nonEmptyString("url", options.url, "")
@@ -291,7 +295,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
             state: machine.state,
             generation: machine.generation,
             remainingMillis: machine.state === "open"
-              ? Math.max(0, Math.min(machine.openUntil, Number.MAX_SAFE_INTEGER) - clock.unsafeCurrentTimeMillis())
+              ? Math.max(0, Math.min(machine.openUntil, Number.MAX_SAFE_INTEGER) - Time.monotonicMillis(clock))
               : 0,
             isolated: machine.isolated
           }

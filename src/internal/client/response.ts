@@ -22,6 +22,7 @@ import * as Fiber from "effect/Fiber"
 import * as Inspectable from "effect/Inspectable"
 import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Time from "../time.js"
 
 const decodeError = (
   request: HttpClientRequest.HttpClientRequest,
@@ -235,7 +236,7 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => 
 
 /**
  * A streamed response whose body reads are bounded by what is left of the call's deadline
- * (`deadlineAt`, Clock milliseconds): a read still running then is interrupted (which aborts the
+ * (`deadlineAt`, monotonic milliseconds of `clock`, `Time.monotonicMillis`): a read still running then is interrupted (which aborts the
  * request) and fails with a `ResponseError` (reason `Decode`) whose cause is the deadline's
  * `TimeoutException`. Without a deadline the platform's response is handed over as it is.
  *
@@ -261,7 +262,7 @@ class DeadlineBoundResponse extends Inspectable.Class implements HttpClientRespo
     super()
   }
   private left(): Duration.Duration {
-    return Duration.millis(Math.max(0, this.deadlineAt - this.clock.unsafeCurrentTimeMillis()))
+    return Duration.millis(Math.max(0, this.deadlineAt - Time.monotonicMillis(this.clock)))
   }
   private expired = (): HttpClientError.ResponseError => {
     const cause = this.onDeadline()

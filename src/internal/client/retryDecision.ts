@@ -11,7 +11,7 @@ import type * as ServiceUnavailable from "../../ServiceUnavailable.js"
 export interface Facts {
   readonly attempt: number
   readonly maxAttempts: number
-  /** Clock milliseconds. */
+  /** Monotonic milliseconds (`Time.monotonicMillis`), as `deadlineAt`. */
   readonly now: number
   /** The failure is the call's deadline passing (during an attempt or before one). */
   readonly deadlinePassed: boolean
@@ -30,7 +30,7 @@ export interface Facts {
   /** The server's `Retry-After` (429 or 503), if valid. */
   readonly retryAfterMillis: number | undefined
   readonly maxRetryAfterMillis: number
-  /** Clock milliseconds by which the call must end; `Infinity` without a deadline. */
+  /** Monotonic milliseconds by which the call must end; `Infinity` without a deadline. */
   readonly deadlineAt: number
 }
 
