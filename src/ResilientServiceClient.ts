@@ -102,10 +102,20 @@ export interface CallOptions {
 export interface RequestOptions extends CallOptions {
   /** A value sent as JSON (`content-type: application/json`); an unencodable one fails with `RequestError` `Encode`. */
   readonly json?: unknown
-  /** A body of any other kind (see `HttpBody`). Ignored when `json` is given. */
+  /**
+   * A body of any other kind (see `HttpBody`). Ignored when `json` is given. A body held in memory
+   * (bytes, text, form data) is sent again by a retry; a stream body (`HttpBody.stream`, a file,
+   * a `Raw` Node or web stream) is sent at most once unless it is marked {@link replayable}: once
+   * it has started to go out, a failed attempt is not retried (the call fails with that attempt's
+   * error). A stream that fails itself (a file that cannot be read) fails the attempt with
+   * `RequestError` `Encode`, which the breaker does not count and the client does not retry.
+   */
   readonly body?: HttpBody.HttpBody | undefined
   readonly headers?: Headers.Input | undefined
-  /** Query parameters; a query written inline in the path is moved here too. */
+  /**
+   * Query parameters, encoded as form data (`q=a+b`). A query written in the path is sent as
+   * written, these after it; no error message or log line shows its values.
+   */
   readonly urlParams?: UrlParams.Input | undefined
 }
 
@@ -513,7 +523,12 @@ export interface ResilientServiceClient {
   readonly id: string
   /** The base URL, without credentials. */
   readonly baseUrl: string
-  /** `GET path` (relative to `baseUrl`; an inline query is sent as URL params). */
+  /**
+   * `GET path`: `path` is appended to `baseUrl`, a query written in it sent as written (its
+   * values in no error message or log line). A path that would leave `baseUrl` (an absolute URL,
+   * `..` segments climbing above its path) fails with `RequestError` `InvalidUrl`, nothing sent:
+   * call another host with `execute`.
+   */
   readonly get: Method
   readonly post: Method
   readonly put: Method
@@ -711,6 +726,38 @@ export const transform: {
     options: TransformOptions
   ): Effect.Effect<HttpClient.HttpClient.With<ClientError>, ConfigError.ConfigError, Scope.Scope>
 } = internal.transform
+
+/**
+ * Marks a request body as safe to send more than once, and returns it: running its stream again
+ * yields the same bytes (a file read from its path with `HttpBody.file`, chunks held in memory).
+ * The client then retries a call whose attempt failed after the body started to go out, as it
+ * does for a body held in memory; without the mark, a stream body is sent at most once (see
+ * {@link RequestOptions.body}). Marking a body that can be read only once (a Node `Readable`, an
+ * incoming request) would send it empty or cut on a retry: do not.
+ *
+ * To make a one-shot upload retryable, read it into memory first (`HttpBody.uint8Array`): the
+ * client does not buffer uploads itself.
+ *
+ * @example
+ * ```ts
+ * import { HttpBody } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { ResilientServiceClient } from "effect-resilience"
+ *
+ * const upload = (client: ResilientServiceClient.ResilientServiceClient, path: string) =>
+ *   Effect.gen(function*() {
+ *     const body = yield* HttpBody.file(path) // read again from the disk on each attempt
+ *     return yield* client.put("/files/report.csv", {
+ *       body: ResilientServiceClient.replayable(body),
+ *       headers: { "idempotency-key": path }
+ *     })
+ *   })
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const replayable: <B extends HttpBody.HttpBody>(body: B) => B = internal.replayable
 
 /**
  * Whether a value is a {@link ResilientServiceClient}.

@@ -174,6 +174,8 @@ interface Call {
   readonly stream: boolean
   /** The limit of the attempt running now (the timeout, or what is left of the deadline). */
   limitMillis: number
+  /** A stream body, tracked so that a one-shot one is never sent twice; `undefined` for a body in memory. */
+  readonly body: Request.SentBody | undefined
 }
 
 /** How many events a subscriber of `events` may fall behind before the oldest are dropped. */
@@ -181,6 +183,9 @@ const eventsCapacity = 1024
 
 /** @internal */
 export { configKeys } from "./client/options.js"
+
+/** @internal */
+export const replayable = Request.replayable
 
 /**
  * The client's machinery: everything but the method sugar. `make` and `transform` are both
@@ -332,7 +337,7 @@ const core = (
       // an error's body is kept for the caller (it may explain the error), unless it is too
       // long or cannot be read: the status is what the attempt is judged by
       return Effect.flatMap(
-        Effect.orElseSucceed(Response.readBody(response, maxErrorBodyBytes), () => new Uint8Array(0)),
+        readErrorBody(response),
         (body) =>
           Effect.fail(
             new HttpClientError.ResponseError({
@@ -349,6 +354,38 @@ const core = (
     const readBodyOf = (response: HttpClientResponse.HttpClientResponse) =>
       Response.readBody(response, maxResponseBytes)
     const maxErrorBodyBytes = Math.min(maxResponseBytes, Defaults.client.maxErrorBodyBytes)
+    const readErrorBody = (response: HttpClientResponse.HttpClientResponse) =>
+      Effect.orElseSucceed(Response.readBody(response, maxErrorBodyBytes), () => new Uint8Array(0))
+
+    /**
+     * The failure of a request as the transport gave it, except a response it failed with (a
+     * client built with `HttpClient.filterStatusOk`, say), whose body is read like an error's:
+     * kept in the error for the caller, and its connection freed instead of staying busy.
+     */
+    const requestFailed = (error: HttpClientError.HttpClientError): Effect.Effect<never, ClientError> =>
+      error._tag === "ResponseError" && !(error.response instanceof Response.BufferedResponse)
+        ? Effect.flatMap(readErrorBody(error.response), (body) =>
+          Effect.fail(
+            new HttpClientError.ResponseError({
+              request: error.request,
+              response: new Response.BufferedResponse(error.response, body),
+              reason: error.reason,
+              ...(error.description !== undefined ? { description: error.description } : {}),
+              ...(error.cause !== undefined ? { cause: error.cause } : {})
+            })
+          ))
+        : Effect.fail(error)
+
+    /** The request of an attempt and its answer, received. */
+    const answered = (
+      request: HttpClientRequest.HttpClientRequest,
+      sent: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>,
+      call: Call
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
+      Effect.matchEffect(sent, {
+        onFailure: requestFailed,
+        onSuccess: (response) => receive(request, response, call)
+      })
 
     /**
      * One attempt of `request`, bounded by `limitMillis` (the attempt timeout, or what is left of
@@ -383,7 +420,7 @@ const core = (
       Effect.suspend(() => {
         if (closed) return Effect.interrupt
         const exchange = Effect.interruptible(
-          Effect.flatMap(platform.execute(request), (response) => receive(request, response, call))
+          answered(request, platform.execute(request), call)
         )
         return Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(Effect.fork(exchange), (fiber) => {
@@ -449,7 +486,7 @@ const core = (
                 else attemptsInFlight.add(signal)
                 return Effect.onExit(
                   restore(Effect.catchAllCause(
-                    Effect.flatMap(execute(request, signal), (response) => receive(request, response, call)),
+                    answered(request, execute(request, signal), call),
                     (cause): Effect.Effect<never, ClientError> => {
                       // whatever the stopped request failed with, the reason is what stopped it
                       if (!signal.aborted || Cause.isInterrupted(cause)) return Effect.failCause(cause)
@@ -503,6 +540,8 @@ const core = (
           return Effect.logError(`[${serviceName}] All ${maxAttempts} attempts failed: ${words}`)
         case "unsafe":
           return notRetried(`a ${method} without an Idempotency-Key header may have reached the server`)
+        case "bodySpent":
+          return notRetried("its body is a stream that can be read once, and it has started to go out")
         case "budget":
           return notRetried(
             `retry budget spent (${budget!.milliTokens / 1000} of ${budget!.maxTokens} tokens left)`
@@ -590,6 +629,7 @@ const core = (
             retryable,
             rejection: Option.getOrUndefined(rejection),
             unsafeToRepeat: !config.retryUnsafeMethods && Request.isUnsafe(request) && sentForSure(error),
+            bodySpent: call.body !== undefined && call.body.spent,
             budgetAllows: budget === undefined || budget.retriesAllowed(),
             scheduledMillis: scheduled === undefined || ScheduleDecision.isDone(scheduled)
               ? undefined
@@ -692,11 +732,22 @@ const core = (
       }
       call.attempts = attemptNumber
       call.limitMillis = limitMillis
+      const body = call.body
+      let attempted = attempt(request, call, limitMillis, cutByDeadline)
+      if (body !== undefined) {
+        body.attemptStarts()
+        // a body whose own stream failed is the caller's failure, whatever the transport made of it
+        attempted = Effect.catchAllCause(attempted, (cause) =>
+          body.failure !== undefined && !Cause.isInterruptedOnly(cause)
+            ? Effect.fail(Request.bodyFailed(request, body.failure))
+            : Effect.failCause(cause))
+      }
+      // a query written in the URL is sent as written: the failure shows it in no message
+      if (request.url.includes("?")) {
+        attempted = Effect.mapError(attempted, Request.redactError)
+      }
       return Effect.matchCauseEffect(
-        breakerApi.protectJudged(
-          observed(request, attemptNumber, retry, attempt(request, call, limitMillis, cutByDeadline)),
-          judge
-        ),
+        breakerApi.protectJudged(observed(request, attemptNumber, retry, attempted), judge),
         {
           onSuccess: (response) => {
             // a plain synchronous update, and none at all while the bucket is full
@@ -709,7 +760,8 @@ const core = (
             }
             return Effect.as(logSuccess(request), response)
           },
-          onFailure: (cause) => afterFailure(request, cause, attemptNumber, state, call)
+          onFailure: (cause) =>
+            afterFailure(request, cause, attemptNumber, state, call)
         }
       )
     }
@@ -740,7 +792,8 @@ const core = (
     const callWith = (
       prepared: HttpClientRequest.HttpClientRequest,
       settings: Options.CallSettings,
-      span: Tracer.Span | undefined
+      span: Tracer.Span | undefined,
+      body: Request.SentBody | undefined
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
       if (span !== undefined) {
         span.attribute("http.request.method", prepared.method)
@@ -753,7 +806,8 @@ const core = (
         deadlineAt: settings.deadlineMillis > 0 ? started + settings.deadlineMillis : Infinity,
         deadlineMillis: settings.deadlineMillis,
         stream: settings.stream,
-        limitMillis: settings.timeoutMillis
+        limitMillis: settings.timeoutMillis,
+        body
       }
       // the whole call, all its attempts and waits, holds one place in the bulkhead
       const calling = bulkhead === undefined
@@ -798,14 +852,17 @@ const core = (
         if (closed) return Effect.interrupt
         const settings = Options.callSettings(config, fiber.getFiberRef(currentCallOptions), own, clientCallSettings)
         if (Either.isLeft(settings)) return Effect.fail(settings.left)
-        const prepared = Request.prepare(target, request)
+        const resolved = Request.prepare(target, request)
+        const tracked = Request.trackBody(resolved)
+        const prepared = tracked === undefined ? resolved : tracked.request
+        const body = tracked?.body
         const tracer = fiber.currentTracer
         return tracer === builtInTracer
-          ? callWith(prepared, settings.right, undefined)
+          ? callWith(prepared, settings.right, undefined, body)
           : Effect.useSpan(
             "effect-resilience.call",
             { kind: "client", captureStackTrace: false, attributes: { "resilience.service": serviceName } },
-            (span) => callWith(prepared, settings.right, span)
+            (span) => callWith(prepared, settings.right, span, body)
           )
       })
 
@@ -890,12 +947,18 @@ export const make = (
           ...(requestOptions.urlParams !== undefined ? { urlParams: requestOptions.urlParams } : {}),
           ...(requestOptions.body !== undefined ? { body: requestOptions.body } : {})
         })
+        const refused = Request.pathRefused(request, target)
+        if (refused !== undefined) return Effect.fail(refused)
         if (requestOptions.json !== undefined) {
           try {
             request = HttpClientRequest.bodyUnsafeJson(request, requestOptions.json)
           } catch (cause) {
             return Effect.fail(
-              new HttpClientError.RequestError({ request: Request.prepare(target, request), reason: "Encode", cause })
+              new HttpClientError.RequestError({
+                request: Request.redact(Request.prepare(target, request)),
+                reason: "Encode",
+                cause
+              })
             )
           }
         }
