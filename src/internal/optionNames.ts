@@ -140,6 +140,7 @@ export const fleet = names(
     leaseTtl: true,
     heartbeat: true,
     commandTimeout: true,
-    connectTimeout: true
+    connectTimeout: true,
+    cluster: true
   })
 )
