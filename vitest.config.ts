@@ -6,6 +6,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts", "examples/getting-started/*.test.ts"],
     // the headless-browser tests have their own config (vitest.browser.config.ts, `npm run test:browser`)
     exclude: [...configDefaults.exclude, "test/browser/**"],
+    // the default reporter, and one line naming the fleet suites skipped without redis-server
+    reporters: ["default", "./test/utils/skippedFleetSuites.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000
   }

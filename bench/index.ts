@@ -34,6 +34,8 @@ const ratio = (a: number, b: number) => round(a / b, 2)
 
 const HTTP_LABELS: Record<(typeof CLIENTS)[number], string> = {
   undici: "undici (raw)",
+  floor: "floor: Effect.tryPromise(undici.request)",
+  asyncDispatch: "Effect.async + dispatcher.dispatch",
   platform: "platform HttpClient (raw, NodeHttpClient.layerUndici)",
   lean: "UndiciTransport (raw)",
   ours: "ours on NodeHttpClient.layerUndici",
@@ -122,8 +124,20 @@ const main = async () => {
     const h = await runHttp(opts)
     results.http = h
     table(
-      `HTTP on loopback, concurrency ${h.concurrency} (${h.repeats} repeats × ${h.requests} requests; medians)`,
-      ["client", "req/s", "range", "× platform", "p50 ms", "p99 ms", "CPU µs/req", "platform CPU / CPU"],
+      `HTTP on loopback, concurrency ${h.concurrency} (${h.repeats} repeats × ${h.requests} requests; medians; Effect contenders run 50 looping fibers)`,
+      [
+        "client",
+        "req/s",
+        "range",
+        "× platform",
+        "p50 ms",
+        "p99 ms",
+        "CPU µs/req",
+        "CPU / floor",
+        "range",
+        "GC µs/req",
+        "run-loop steps/req"
+      ],
       CLIENTS.map((n) => [
         HTTP_LABELS[n],
         h[n].reqPerSec,
@@ -132,14 +146,29 @@ const main = async () => {
         h[n].p50Ms,
         h[n].p99Ms,
         h[n].cpuUsPerReq,
-        h[n].cpuRatioToPlatform
+        h[n].cpuRatioToFloor,
+        fmtRange(h[n].cpuRatioToFloorRange),
+        h[n].gcUsPerReq,
+        h[n].stepsPerReq ?? "—"
       ])
     )
     targets.push([
-      "HTTP ours on the platform transport ≥ 0.9× raw platform (req/s)",
-      `${h.ours.ratioToPlatform}× (${fmtRange(h.ours.ratioToPlatformRange)})`,
-      "≥ 0.9×",
-      check(h.ours.ratioToPlatform >= 0.9)
+      "HTTP ours on UndiciTransport ≤ 1.1× the floor's CPU per request",
+      `${h.oursLean.cpuRatioToFloor}× (${fmtRange(h.oursLean.cpuRatioToFloorRange)})`,
+      "≤ 1.1×",
+      check(h.oursLean.cpuRatioToFloor <= 1.1)
+    ])
+    targets.push([
+      "HTTP UndiciTransport alone ≤ 0.85× the floor's CPU per request",
+      `${h.lean.cpuRatioToFloor}× (${fmtRange(h.lean.cpuRatioToFloorRange)})`,
+      "≤ 0.85×",
+      check(h.lean.cpuRatioToFloor <= 0.85)
+    ])
+    targets.push([
+      "HTTP ours on UndiciTransport ≥ 0.8× opossum + undici (req/s)",
+      `${h.oursLeanToOpossum}×`,
+      "≥ 0.8×",
+      check(h.oursLeanToOpossum >= 0.8)
     ])
     targets.push([
       "HTTP ours on UndiciTransport ≥ 2× raw platform (req/s)",
@@ -147,18 +176,13 @@ const main = async () => {
       "≥ 2×",
       check(h.oursLean.ratioToPlatform >= 2)
     ])
+    // The platform transport keeps a forked attempt (the timeout guarantee on a transport that may
+    // ignore its signal); its ≥ 0.9× target is retired, the figure is kept to see it not worsen.
     targets.push([
-      "HTTP ours on UndiciTransport ≤ 0.5× raw platform's CPU per request",
-      `${round(1 / h.oursLean.cpuRatioToPlatform, 2)}×`,
-      "≤ 0.5×",
-      check(1 / h.oursLean.cpuRatioToPlatform <= 0.5)
-    ])
-    const vsOpossum = ratio(h.oursLean.reqPerSec, h.opossum.reqPerSec)
-    targets.push([
-      "HTTP ours on UndiciTransport ≥ 0.8× opossum + undici (req/s)",
-      `${vsOpossum}×`,
-      "≥ 0.8×",
-      check(vsOpossum >= 0.8)
+      "HTTP ours on the platform transport: CPU per request over the raw platform client's (no target)",
+      `${round(1 / h.ours.cpuRatioToPlatform, 2)}×`,
+      "not higher than the last run in docs/performance.md",
+      "—"
     ])
     lap("http")
   }

@@ -17,7 +17,10 @@ const watch = billing.events.pipe(
         return Metric.increment(retries)
       case "Failure":
         return event.outcome === "failed" ? Effect.logDebug(`counted failure: ${event.error.message}`) : Effect.void
+      case "Defect":
+        return Effect.logError(`${event.method} ${event.path}: attempt ${event.attempt} died`, event.defect)
       case "Success":
+      case "Interrupted":
         return Effect.void
     }
   }),

@@ -26,6 +26,6 @@ const search = (text: string) => {
     })
   )
 }
-// Effect<SearchResults, ParseError, Chroma>
+// Effect<SearchResults, IllegalArgumentException | ParseError, Chroma>
 
 export { search }

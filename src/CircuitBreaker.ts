@@ -40,8 +40,9 @@ export type State = BreakerState
 
 /**
  * One transition of a breaker, as published on {@link CircuitBreaker.changes}. `at` is when it
- * happened on the breaker's `Clock`; for `open → half_open` that is exactly the moment the
- * recovery timeout elapsed.
+ * happened, on the wall clock of the breaker's `Clock` (`currentTimeMillis`); for
+ * `open → half_open` that is exactly the moment the recovery timeout elapsed, which is measured
+ * on the monotonic clock.
  *
  * @since 0.1.0
  * @category models
@@ -126,7 +127,8 @@ export interface CircuitBreaker {
  * Decides, from what the breaker saw in `closed`, when it opens. `initial`, `onSuccess` and
  * `onFailure` must be pure (return a new state, or the same one when nothing changed; never
  * mutate the one given); `shouldTrip` is asked after every counted failure, and after every
- * success when `onSuccessMayTrip` is set. Times are `Clock` milliseconds.
+ * success when `onSuccessMayTrip` is set. `now` is the breaker's monotonic time in milliseconds
+ * (from `Clock.currentTimeNanos`: compare and subtract it, never read it as a date).
  *
  * @since 0.1.0
  * @category strategies
@@ -361,7 +363,10 @@ export interface Options {
  * its `changes` hub end with it).
  *
  * Time is read from the `Clock` of the context the breaker is made in, so a breaker made under
- * `TestClock` is driven entirely by `TestClock.adjust`.
+ * `TestClock` is driven entirely by `TestClock.adjust`. Openings, probe timeouts and strategy
+ * windows are measured on its monotonic time (`currentTimeNanos`), which a step of the system
+ * clock does not move; statuses, transitions and stored snapshots are dated on its wall time
+ * (`currentTimeMillis`).
  *
  * Fails with a `ConfigError` naming the option when an option is invalid (a count that is not a
  * positive integer, a duration that is not positive, an empty name, a strategy's parameter, a

@@ -37,11 +37,18 @@ import type { ServiceStatusJson } from "./ServiceStatus.js"
  *   it when no probe started under it.
  * - `heartbeat` (default `"1 second"`): how often the replica publishes its statuses and
  *   re-reads the fleet's state; a replica is gone from the status after 3 missed heartbeats.
+ *   It also paces liveness: each connection sends a `PING` every half heartbeat, and one that
+ *   receives nothing for `heartbeat + commandTimeout` (1 s at the least) is dropped and opened
+ *   again.
  * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command, and on when a
  *   change may still apply: a proposal, lease request or settling that Redis runs later than
  *   that after it was sent (a stall, a failover's paused writes) changes nothing. A command that
- *   times out also replaces the command connection.
+ *   reaches it also replaces the connection it was sent on.
  * - `connectTimeout` (default `"1 second"`): the bound on opening a connection.
+ * - `cluster` (default `false`): `true` when `url` is a node of a Redis Cluster (the other nodes
+ *   are discovered), or `{ rootNodes: ["redis://…", …] }` to name more nodes to try at start.
+ *   `url`'s credentials and TLS apply to every node; a cluster has only database 0 (another
+ *   database in `url` is a `ConfigError`).
  *
  * @since 0.2.0
  * @category models
@@ -56,6 +63,7 @@ export interface Options {
   readonly heartbeat?: Duration.DurationInput | undefined
   readonly commandTimeout?: Duration.DurationInput | undefined
   readonly connectTimeout?: Duration.DurationInput | undefined
+  readonly cluster?: boolean | { readonly rootNodes?: ReadonlyArray<string> | undefined } | undefined
 }
 
 /**

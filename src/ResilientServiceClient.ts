@@ -26,6 +26,7 @@ import type * as Stream from "effect/Stream"
 import type { BulkheadFull } from "./BulkheadFull.js"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/client.js"
+import * as optionsInternal from "./internal/client/options.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
 import type * as ServiceRegistry from "./ServiceRegistry.js"
 import type { ServiceStatus } from "./ServiceStatus.js"
@@ -101,10 +102,20 @@ export interface CallOptions {
 export interface RequestOptions extends CallOptions {
   /** A value sent as JSON (`content-type: application/json`); an unencodable one fails with `RequestError` `Encode`. */
   readonly json?: unknown
-  /** A body of any other kind (see `HttpBody`). Ignored when `json` is given. */
+  /**
+   * A body of any other kind (see `HttpBody`). Ignored when `json` is given. A body held in memory
+   * (bytes, text, form data) is sent again by a retry; a stream body (`HttpBody.stream`, a file,
+   * a `Raw` Node or web stream) is sent at most once unless it is marked {@link replayable}: once
+   * it has started to go out, a failed attempt is not retried (the call fails with that attempt's
+   * error). A stream that fails itself (a file that cannot be read) fails the attempt with
+   * `RequestError` `Encode`, which the breaker does not count and the client does not retry.
+   */
   readonly body?: HttpBody.HttpBody | undefined
   readonly headers?: Headers.Input | undefined
-  /** Query parameters; a query written inline in the path is moved here too. */
+  /**
+   * Query parameters, encoded as form data (`q=a+b`). A query written in the path is sent as
+   * written, these after it; no error message or log line shows its values.
+   */
   readonly urlParams?: UrlParams.Input | undefined
 }
 
@@ -224,7 +235,10 @@ export interface BulkheadOptions {
 export interface ClientOptions {
   /** Used in logs, status and errors. Default: the URL's `hostname:port`. */
   readonly serviceName?: string | undefined
-  /** The key under which a status endpoint lists the client. Default: `serviceName`. */
+  /**
+   * The key under which a status endpoint lists the client. Default: `serviceName`. Any
+   * non-empty string; in the endpoint's path it is encoded (`billing/v2` is `billing%2Fv2`).
+   */
   readonly id?: string | undefined
   /** Attempts per call, the first included (the Python client's `max_retries`). Default 3. Same as `retry.maxAttempts`. */
   readonly maxAttempts?: number | undefined
@@ -357,11 +371,22 @@ export interface TransformOptions extends ClientOptions {
  * - `Failure`: attempt `attempt` failed with `error`, judged `outcome`: `"failed"` (the breaker
  *   counts it), `"answered"` (the service answered, e.g. a 404: not counted) or `"silent"` (it
  *   says nothing about the service: never sent, or cut short early by the deadline).
+ * - `Defect`: attempt `attempt` died with `defect` (a bug, such as an `isFailure` that throws,
+ *   or a transport that does); the breaker counts it and the call ends with it.
+ * - `Interrupted`: attempt `attempt` was stopped before it ended: its caller was interrupted,
+ *   or the client's scope closed. It says nothing about the service.
  * - `Timeout`: attempt `attempt` timed out after `timeout` (the attempt timeout, or what was
  *   left of the deadline); its `Failure` event follows.
- * - `Retry`: attempt `attempt` failed and attempt `attempt + 1` starts after `delay`.
+ * - `Retry`: attempt `attempt + 1` starts, `delay` after attempt `attempt` failed with `error`.
+ *   It is published when that attempt starts (admitted by the breaker), never before the wait:
+ *   a call that ends during the wait (the breaker opened, the client closed) publishes no
+ *   `Retry`.
  * - `Rejection`: the call was refused without being sent: `ServiceUnavailable` (the breaker) or
  *   `BulkheadFull`.
+ *
+ * Every attempt that starts ends with exactly one of `Success`, `Failure`, `Defect` and
+ * `Interrupted` (an attempt runs only once the breaker admits it: a call the breaker refuses
+ * publishes its `Rejection` instead).
  *
  * @since 0.2.0
  * @category models
@@ -369,6 +394,8 @@ export interface TransformOptions extends ClientOptions {
 export type CallEvent =
   | CallEvent.Success
   | CallEvent.Failure
+  | CallEvent.Defect
+  | CallEvent.Interrupted
   | CallEvent.Timeout
   | CallEvent.Retry
   | CallEvent.Rejection
@@ -406,6 +433,29 @@ export declare namespace CallEvent {
     readonly attempt: number
     readonly outcome: "answered" | "failed" | "silent"
     readonly error: ClientError
+  }
+  /**
+   * An attempt that died with a defect: counted by the breaker, not retried.
+   *
+   * @since 0.3.0
+   * @category models
+   */
+  export interface Defect extends Common {
+    readonly _tag: "Defect"
+    readonly attempt: number
+    /** What the attempt died with (the first defect of its cause). */
+    readonly defect: unknown
+  }
+  /**
+   * An attempt stopped before it ended (its caller interrupted, or the client's scope closed):
+   * not counted, not retried.
+   *
+   * @since 0.3.0
+   * @category models
+   */
+  export interface Interrupted extends Common {
+    readonly _tag: "Interrupted"
+    readonly attempt: number
   }
   /**
    * @since 0.2.0
@@ -473,7 +523,12 @@ export interface ResilientServiceClient {
   readonly id: string
   /** The base URL, without credentials. */
   readonly baseUrl: string
-  /** `GET path` (relative to `baseUrl`; an inline query is sent as URL params). */
+  /**
+   * `GET path`: `path` is appended to `baseUrl`, a query written in it sent as written (its
+   * values in no error message or log line). A path that would leave `baseUrl` (an absolute URL,
+   * `..` segments climbing above its path) fails with `RequestError` `InvalidUrl`, nothing sent:
+   * call another host with `execute`.
+   */
   readonly get: Method
   readonly post: Method
   readonly put: Method
@@ -530,9 +585,11 @@ export interface ResilientServiceClient {
  * and the reason when an option is invalid (non-positive or non-integer counts, non-positive
  * durations, a relative or non-http URL, an empty name, a `retryBudget` that is neither a
  * boolean nor `{ maxTokens, tokenRatio }` in range, a non-boolean `retryUnsafeMethods`,
- * `maxQueued` without `maxConcurrent`) or when options conflict (a field given both flat and
- * in its group, `failureThreshold` with `strategy`, breaker settings beside a shared breaker);
- * nothing is built then.
+ * `maxQueued` without `maxConcurrent`), when options conflict (a field given both flat and
+ * in its group, `failureThreshold` with `strategy`, breaker settings beside a shared breaker),
+ * or when a name is not an option (a typo in an options object given as a variable or a spread,
+ * which TypeScript does not catch: `maxRetries`, `retry.backof`; the message suggests the
+ * nearest name); nothing is built then.
  *
  * @example
  * ```ts
@@ -622,10 +679,13 @@ export const layerConfig = <I>(
 ): Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRegistry.ServiceRegistry> =>
   Layer.scoped(
     tag,
-    Effect.flatMap(
-      Config.unwrap(config),
-      (options) => Effect.tap(internal.make(options, tag.key, internal.configKeys(config)), internal.register)
-    )
+    Effect.flatMap(Config.unwrap(config), (options) => {
+      const keys = internal.configKeys(config)
+      return internal.make(options, tag.key, keys).pipe(
+        Effect.catchAll(optionsInternal.showConfigText(keys)),
+        Effect.tap(internal.register)
+      )
+    })
   )
 
 /**
@@ -666,6 +726,38 @@ export const transform: {
     options: TransformOptions
   ): Effect.Effect<HttpClient.HttpClient.With<ClientError>, ConfigError.ConfigError, Scope.Scope>
 } = internal.transform
+
+/**
+ * Marks a request body as safe to send more than once, and returns it: running its stream again
+ * yields the same bytes (a file read from its path with `HttpBody.file`, chunks held in memory).
+ * The client then retries a call whose attempt failed after the body started to go out, as it
+ * does for a body held in memory; without the mark, a stream body is sent at most once (see
+ * {@link RequestOptions.body}). Marking a body that can be read only once (a Node `Readable`, an
+ * incoming request) would send it empty or cut on a retry: do not.
+ *
+ * To make a one-shot upload retryable, read it into memory first (`HttpBody.uint8Array`): the
+ * client does not buffer uploads itself.
+ *
+ * @example
+ * ```ts
+ * import { HttpBody } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { ResilientServiceClient } from "effect-resilience"
+ *
+ * const upload = (client: ResilientServiceClient.ResilientServiceClient, path: string) =>
+ *   Effect.gen(function*() {
+ *     const body = yield* HttpBody.file(path) // read again from the disk on each attempt
+ *     return yield* client.put("/files/report.csv", {
+ *       body: ResilientServiceClient.replayable(body),
+ *       headers: { "idempotency-key": path }
+ *     })
+ *   })
+ * ```
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const replayable: <B extends HttpBody.HttpBody>(body: B) => B = internal.replayable
 
 /**
  * Whether a value is a {@link ResilientServiceClient}.

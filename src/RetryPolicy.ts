@@ -99,7 +99,8 @@ export const schedule: (options?: Options) => Schedule.Schedule<Duration.Duratio
 /**
  * Validates options into a {@link RetryPolicy}; fails with a `ConfigError` naming the option
  * and the reason (a non-positive or non-integer `maxAttempts`, a `factor` below 1, a
- * non-positive delay, an unknown `jitter`).
+ * non-positive delay, an unknown `jitter`, a name that is not an option, such as `maxRetries`:
+ * the message suggests the nearest).
  *
  * @since 0.1.0
  * @category constructors
@@ -230,7 +231,7 @@ export interface RetryBudget {
 /**
  * Makes a {@link RetryBudget}, full. Fails with a `ConfigError` naming the option
  * (`maxTokens` not an integer from 1 to 1000000, `tokenRatio` not a number from 0.001 to
- * `maxTokens`).
+ * `maxTokens`, a name that is neither).
  *
  * `ResilientServiceClient` makes one per client (its `retryBudget` option); use this one to
  * put a budget on `Effect.retry`:

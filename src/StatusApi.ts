@@ -63,7 +63,7 @@ export const Statuses = Schema.Record({ key: Schema.String, value: ServiceStatus
 
 /**
  * `status.list` (`GET /v1/api/status/services`), `status.get`
- * (`GET /v1/api/status/services/:id`) and `status.page` (`GET /v1/api/status`, the HTML
+ * (`GET /v1/api/status/services/:id`, the id encoded as a URL component: `billing%2Fv2`) and `status.page` (`GET /v1/api/status`, the HTML
  * status page of {@link page}, documented as `text/html`).
  *
  * @since 0.1.0
@@ -236,8 +236,9 @@ const encodeStatus = Schema.encode(ServiceStatus)
 
 /**
  * The JSON endpoints as a plain router, to mount in an existing `HttpRouter`: the listing at
- * `GET /v1/api/status/services` and one entry at `GET /v1/api/status/services/:id`. It routes
- * nothing else: `GET /v1/api/status` stays free for the application (add {@link page}, or use
+ * `GET /v1/api/status/services` and one entry at `GET /v1/api/status/services/:id`, the id
+ * encoded as a URL component (`billing/v2` is `billing%2Fv2`; written with a raw `/`, the answer
+ * is a 404 that gives the encoded path). It routes nothing else: `GET /v1/api/status` stays free for the application (add {@link page}, or use
  * {@link routerWithPage}, to serve the status page there).
  *
  * @example
@@ -275,6 +276,21 @@ export const router: HttpRouter.HttpRouter<never, ServiceRegistry> = HttpRouter.
         ),
         Effect.orDie
       )
+    })
+  ),
+  // an id with "/" written unencoded reaches no `:id`: say how to ask for it
+  HttpRouter.get(
+    `${path}/*`,
+    Effect.flatMap(HttpRouter.params, (params) => {
+      const id = params["*"] ?? ""
+      return HttpServerResponse.json({
+        _tag: "ServiceNotFound",
+        id,
+        message:
+          `no service is registered under "${id}" written with a raw "/": an id is asked for encoded, as ${path}/${
+            encodeURIComponent(id)
+          }`
+      }, { status: 404 }).pipe(Effect.orDie)
     })
   )
 )

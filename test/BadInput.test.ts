@@ -7,16 +7,18 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import * as fc from "fast-check"
-import { ResilientServiceClient, RetryPolicy, ServiceStatus } from "../src/index.js"
+import { CircuitBreaker, Fleet, ResilientServiceClient, RetryPolicy, ServiceStatus } from "../src/index.js"
 import * as Testing from "../src/Testing.js"
 import { makeLogCapture } from "./utils/logs.js"
 
@@ -94,13 +96,23 @@ const optionsArbitrary: fc.Arbitrary<Record<string, unknown>> = fc.tuple(
   )
 ).map(([baseUrl, rest]) => ({ baseUrl, ...rest }))
 
+// String() throws on a value whose toString is not a function ({ toString: [] }): the test's own
+// description of a case must not be what fails
+const printable = (value: unknown): string => {
+  try {
+    return String(value)
+  } catch {
+    return "(a value String() cannot print)"
+  }
+}
+
 describe("bad input", () => {
   it("arbitrary option objects give a working client or a ConfigError, never a defect", async () => {
     const seen = { clients: 0, configErrors: 0 }
     await fc.assert(
       fc.asyncProperty(optionsArbitrary, (options) =>
         runTest(Effect.gen(function*() {
-          const context = String(Object.entries(options).map(([k, v]) => `${k}: ${typeof v} ${String(v)}`))
+          const context = String(Object.entries(options).map(([k, v]) => `${k}: ${typeof v} ${printable(v)}`))
           const upstream = Testing.fakeUpstream({ "*": Testing.json(200, { ok: true }) })
           const made = yield* Effect.exit(
             Effect.suspend(() => ResilientServiceClient.make(options as unknown as ResilientServiceClient.Options))
@@ -242,4 +254,52 @@ describe("bad input", () => {
       { numRuns: 40 }
     )
   }, 60_000)
+
+  describe("an unknown option name is a ConfigError suggesting the nearest, in every constructor", () => {
+    const invalidData = <A>(self: Effect.Effect<A, ConfigError.ConfigError, Scope.Scope>) =>
+      Effect.map(
+        Effect.flip(Effect.scoped(self)),
+        (error) => ConfigError.isInvalidData(error) ? { path: error.path, message: error.message } : error._op
+      )
+
+    it.effect("CircuitBreaker.make", () =>
+      Effect.gen(function*() {
+        const options = { name: "billing", failureTreshold: 3 }
+        expect(yield* invalidData(CircuitBreaker.make(options))).toEqual({
+          path: ["failureTreshold"],
+          message: "is not a circuit breaker option; did you mean failureThreshold?"
+        })
+      }))
+
+    it.effect("RetryPolicy.make and RetryPolicy.schedule", () =>
+      Effect.gen(function*() {
+        const options = { baseDelay: "1 second" as const, maxRetries: 5 }
+        expect(yield* invalidData(RetryPolicy.make(options))).toEqual({
+          path: ["maxRetries"],
+          message: "is not a retry policy option; did you mean maxAttempts?"
+        })
+        expect(() => RetryPolicy.schedule(options)).toThrow(
+          "RetryPolicy.schedule: maxRetries is not a retry policy option; did you mean maxAttempts?"
+        )
+      }))
+
+    it.effect("RetryPolicy.makeBudget", () =>
+      Effect.gen(function*() {
+        const options = { tokenRatio: 0.1, maxToken: 10 }
+        expect(yield* invalidData(RetryPolicy.makeBudget(options))).toEqual({
+          path: ["maxToken"],
+          message: "is not a retry budget option; did you mean maxTokens?"
+        })
+      }))
+
+    it.effect("Fleet.layerRedis, before any other check", () =>
+      Effect.gen(function*() {
+        // the url is invalid too: the name is checked first, and nothing connects
+        const options = { fleet: "checkout", url: "", heartBeat: "1 second" }
+        expect(yield* invalidData(Layer.build(Fleet.layerRedis(options)))).toEqual({
+          path: ["heartBeat"],
+          message: "is not a fleet option; did you mean heartbeat?"
+        })
+      }))
+  })
 })

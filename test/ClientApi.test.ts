@@ -22,7 +22,7 @@ import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { CircuitBreaker, ResilientServiceClient, ServiceRegistry } from "../src/index.js"
+import { CircuitBreaker, Presets, ResilientServiceClient, ServiceRegistry } from "../src/index.js"
 import * as Testing from "../src/Testing.js"
 
 const baseUrl = "http://billing.test"
@@ -31,6 +31,19 @@ class Billing extends Context.Tag("app/Billing")<Billing, ResilientServiceClient
 
 const invalidData = (error: ConfigError.ConfigError) =>
   ConfigError.isInvalidData(error) ? { path: error.path, message: error.message } : { op: error._op }
+
+/** The error of building a client layer with a fake transport, a registry and these variables. */
+const layerError = <I>(
+  layer: Layer.Layer<I, ConfigError.ConfigError, HttpClient.HttpClient | ServiceRegistry.ServiceRegistry>,
+  env: Record<string, string>
+) =>
+  Effect.flip(
+    Layer.build(layer).pipe(
+      Effect.provide([Testing.fakeUpstream().layer, ServiceRegistry.layer]),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+      Effect.scoped
+    )
+  )
 
 describe("the registry is an explicit dependency", () => {
   it.effect("layer needs a ServiceRegistry: Layer.merge instead of provideMerge does not compile", () =>
@@ -326,13 +339,7 @@ describe("errors that name the culprit", () => {
         // a duration written as text, as an environment variable gives it
         retry: { backoff: Config.map(Config.string("BILLING_BACKOFF"), (text) => text as Duration.DurationInput) }
       })
-      const error = yield* Effect.flip(
-        Layer.build(BillingLive).pipe(
-          Effect.provide([Testing.fakeUpstream().layer, ServiceRegistry.layer]),
-          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["BILLING_BACKOFF", "soon"]]))),
-          Effect.scoped
-        )
-      )
+      const error = yield* layerError(BillingLive, { BILLING_BACKOFF: "soon" })
       expect(invalidData(error)).toEqual({
         path: ["BILLING_BACKOFF"],
         message:
@@ -387,5 +394,147 @@ describe("events end with the client", () => {
       yield* Scope.close(scope, Exit.void)
       // without the end of the client's events, this would wait for ever
       expect(yield* Fiber.join(watched)).toBeGreaterThanOrEqual(1)
+    }))
+})
+
+describe("unknown option names", () => {
+  const fails = (options: Record<string, unknown>) =>
+    Effect.flip(Effect.scoped(ResilientServiceClient.make({ baseUrl, id: "billing", ...options }))).pipe(
+      Effect.provide(Testing.fakeUpstream().layer)
+    )
+  // given through a variable or a spread, as TypeScript does not check them there
+  const typos: ReadonlyArray<readonly [Record<string, unknown>, ReadonlyArray<string>, string]> = [
+    [{ maxRetries: 5 }, ["maxRetries"], "is not a client option; did you mean maxAttempts?"],
+    [{ failureTreshold: 2 }, ["failureTreshold"], "is not a client option; did you mean failureThreshold?"],
+    [{ retry: { backof: "2 seconds" } }, ["retry", "backof"], "is not a retry option; did you mean retry.backoff?"],
+    [{ circuitBreaker: { failureThreshold: 2 } }, ["circuitBreaker"], "is not a client option; did you mean breaker?"],
+    [{ max_retries: 5 }, ["max_retries"], "is not a client option; did you mean maxAttempts?"],
+    [
+      { breaker: { isFailure: () => true } },
+      ["breaker", "isFailure"],
+      "is not a breaker option; it is a client option, given at the top level"
+    ],
+    [
+      { retry: { timeout: "1 second" } },
+      ["retry", "timeout"],
+      "is not a retry option; it is a client option, given at the top level"
+    ],
+    [
+      { bulkhead: { maxConcurrent: 2, queue: 5 } },
+      ["bulkhead", "queue"],
+      "is not a bulkhead option (the bulkhead options are maxConcurrent, maxQueued)"
+    ],
+    [
+      { retryBudget: { tokens: 10 } },
+      ["retryBudget", "tokens"],
+      "is not a retry budget option (the retry budget options are maxTokens, tokenRatio)"
+    ]
+  ]
+  for (const [options, path, message] of typos) {
+    it.effect(`${path.join(".")} is a ConfigError that suggests the nearest name`, () =>
+      Effect.gen(function*() {
+        expect(invalidData(yield* fails(options))).toEqual({
+          path,
+          message: `[billing] ${path.join(".")} ${message}`
+        })
+      }))
+  }
+
+  it.effect("every unknown name is reported at once; a preset spread with a typo is caught", () =>
+    Effect.gen(function*() {
+      const mine = { ...Presets.production, maxRetries: 5, retry: { backof: "1 second" } }
+      const error = yield* fails(mine)
+      expect(error._op).toBe("And")
+      const paths = ConfigError.reduceWithContext(error, undefined, {
+        andCase: (_, left: ReadonlyArray<string>, right: ReadonlyArray<string>) => [...left, ...right],
+        orCase: (_, left: ReadonlyArray<string>, right: ReadonlyArray<string>) => [...left, ...right],
+        invalidDataCase: (_, path) => [path.join(".")],
+        missingDataCase: () => [],
+        sourceUnavailableCase: () => [],
+        unsupportedCase: () => []
+      })
+      expect(paths).toEqual(["maxRetries", "retry.backof"])
+    }))
+
+  it.effect("under layerConfig, the unknown name is reported at its configuration key", () =>
+    Effect.gen(function*() {
+      const wrapped = { baseUrl: Config.succeed(baseUrl), maxRetries: Config.integer("BILLING_MAX_RETRIES") }
+      const error = yield* layerError(
+        ResilientServiceClient.layerConfig(Billing, wrapped as Config.Config.Wrap<ResilientServiceClient.Options>),
+        { BILLING_MAX_RETRIES: "5" }
+      )
+      expect(invalidData(error)).toEqual({
+        path: ["BILLING_MAX_RETRIES"],
+        message: "[billing.test:80] maxRetries is not a client option; did you mean maxAttempts?"
+      })
+    }))
+})
+
+describe("messages say what was typed and what is wrong", () => {
+  const baseUrlError = (value: string) =>
+    Effect.flip(Effect.scoped(ResilientServiceClient.make({ baseUrl: value, id: "chroma" }))).pipe(
+      Effect.provide(Testing.fakeUpstream().layer),
+      Effect.map((error) => invalidData(error).message)
+    )
+
+  it.effect("a base URL: a scheme without \"://\", a port out of range, no host, no scheme", () =>
+    Effect.gen(function*() {
+      expect(yield* baseUrlError("http//chroma:6003")).toBe(
+        "[chroma] baseUrl must start with its scheme and \"://\", such as \"http://chroma:6003\", got \"http//chroma:6003\"; did you mean \"http://chroma:6003\"?"
+      )
+      expect(yield* baseUrlError("http://chroma:99999")).toBe(
+        "[chroma] baseUrl has the port 99999, out of range (a port is 1 to 65535), got \"http://chroma:99999\""
+      )
+      expect(yield* baseUrlError("http://chroma:60o3")).toBe(
+        "[chroma] baseUrl has a port that is not a number (\"60o3\"), got \"http://chroma:60o3\""
+      )
+      expect(yield* baseUrlError("http://")).toBe(
+        "[chroma] baseUrl must name a host after \"http://\", got \"http://\""
+      )
+      expect(yield* baseUrlError("htp://chroma:6003")).toBe(
+        "[chroma] baseUrl must use http or https, got the scheme \"htp\" in \"htp://chroma:6003\"; did you mean \"http://chroma:6003\"?"
+      )
+      // credentials stay hidden in the suggestion
+      const withSecret = yield* baseUrlError("http//svc:zqSecret1@chroma:6003")
+      expect(withSecret).toContain("did you mean \"http://…@chroma:6003\"?")
+      expect(withSecret).not.toContain("zqSecret1")
+    }))
+
+  it.effect("under layerConfig, a value read as something else shows the text of its key", () =>
+    Effect.gen(function*() {
+      const ChromaLive = ResilientServiceClient.layerConfig(Billing, {
+        baseUrl: Config.succeed("http://chroma:6003"),
+        timeout: Config.duration("CHROMA_TIMEOUT")
+      })
+      const error = yield* layerError(ChromaLive, { CHROMA_TIMEOUT: "-5 seconds" })
+      expect(invalidData(error)).toEqual({
+        path: ["CHROMA_TIMEOUT"],
+        message: "[chroma:6003] timeout must be a positive, finite duration, got \"-5 seconds\" (read as 0)"
+      })
+      // a text shown as typed keeps its credentials hidden
+      const FromUrl = ResilientServiceClient.layerConfig(Billing, { baseUrl: Config.string("CHROMA_URL") })
+      const urlError = invalidData(yield* layerError(FromUrl, { CHROMA_URL: "http//svc:zqSecret1@chroma:6003" }))
+      expect(urlError.path).toEqual(["CHROMA_URL"])
+      expect(urlError.message).toContain("got \"http//…@chroma:6003\"")
+      expect(urlError.message).not.toContain("zqSecret1")
+    }))
+
+  it.effect("errors of the breaker's settings keep the place they were given at", () =>
+    Effect.gen(function*() {
+      const fails = (options: Partial<ResilientServiceClient.Options>) =>
+        Effect.flip(Effect.scoped(ResilientServiceClient.make({ baseUrl, id: "billing", ...options }))).pipe(
+          Effect.provide(Testing.fakeUpstream().layer),
+          Effect.map(invalidData)
+        )
+      expect(yield* fails({ breaker: { failureThreshold: 0 } })).toEqual({
+        path: ["breaker", "failureThreshold"],
+        message: "[billing] breaker.failureThreshold must be a positive integer, got 0"
+      })
+      expect(yield* fails({ breaker: { halfOpenMaxProbes: 1.5 } })).toEqual({
+        path: ["breaker", "halfOpenMaxProbes"],
+        message: "[billing] breaker.halfOpenMaxProbes must be a positive integer, got 1.5"
+      })
+      // given flat, the flat name
+      expect((yield* fails({ failureThreshold: 0 })).path).toEqual(["failureThreshold"])
     }))
 })

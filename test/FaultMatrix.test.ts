@@ -6,6 +6,7 @@
  * every fault: what the caller sees, how many requests the server saw, what the breaker counted,
  * and that no connection is left open once the client's scope (with its undici layer) closes.
  */
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -15,6 +16,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type * as http from "node:http"
 import { ResilientServiceClient } from "../src/index.js"
 import { describeTransports } from "./transport/transports.js"
@@ -408,6 +410,44 @@ describeTransports("fault matrix over real sockets", (transport) => {
       expect(server.accepted()).toBeGreaterThanOrEqual(10)
       expect(status.state).toBe("closed")
       expect(status.failureCount).toBe(0)
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("reset after a one-shot upload: RequestError Transport, one request, counted once, not sent again", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res) => res.socket?.destroy())
+      let runs = 0
+      // a source that can be read once (a Node stream, an incoming request): run again, it is empty
+      const oneShot = Stream.suspend(() =>
+        runs++ === 0 ? Stream.make(new TextEncoder().encode("row 1\n")) : Stream.empty
+      )
+      const [error, status] = yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) =>
+          Effect.all([
+            silenced(Effect.flip(client.put("/upload", { body: HttpBody.stream(oneShot) }))),
+            statusOf(client)
+          ])
+      )
+      expectTag(error, "RequestError")
+      expect((error as HttpClientError.RequestError).reason).toBe("Transport")
+      expect(server.requests()).toBe(1)
+      expect(runs).toBe(1)
+      expect(status).toEqual({ state: "closed", failureCount: 1 })
+      yield* expectNoSocketLeft(server)
+    }))
+
+  it.scopedLive("reset after a replayable upload: retried whole, 3 requests, counted 3 times", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res) => res.socket?.destroy())
+      const body = ResilientServiceClient.replayable(HttpBody.stream(Stream.make(new TextEncoder().encode("row 1\n"))))
+      const [error, status] = yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) => Effect.all([silenced(Effect.flip(client.put("/upload", { body }))), statusOf(client)])
+      )
+      expectTag(error, "RequestError")
+      expect(server.requests()).toBe(3)
+      expect(status).toEqual({ state: "closed", failureCount: 3 })
       yield* expectNoSocketLeft(server)
     }))
 })

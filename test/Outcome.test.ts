@@ -82,6 +82,7 @@ describe("the retry decision", () => {
     retryable: true,
     rejection: undefined,
     unsafeToRepeat: false,
+    bodySpent: false,
     budgetAllows: true,
     scheduledMillis: 1_000,
     retryAfterMillis: undefined,
@@ -100,6 +101,11 @@ describe("the retry decision", () => {
     ["an open breaker ends the call with its rejection", { rejection }, { _tag: "Reject", rejection }],
     ["an open breaker wins over an unsafe method", { rejection, unsafeToRepeat: true }, { _tag: "Reject", rejection }],
     ["an unsafe method gives up", { unsafeToRepeat: true }, { _tag: "GiveUp", why: { _tag: "unsafe" } }],
+    ["a one-shot body that went out gives up", { bodySpent: true }, { _tag: "GiveUp", why: { _tag: "bodySpent" } }],
+    ["a one-shot body that went out reports its own failure even when the breaker opened", {
+      bodySpent: true,
+      rejection
+    }, { _tag: "GiveUp", why: { _tag: "bodySpent" } }],
     ["a spent budget gives up", { budgetAllows: false }, { _tag: "GiveUp", why: { _tag: "budget" } }],
     ["an ended schedule gives up", { scheduledMillis: undefined }, { _tag: "GiveUp", why: { _tag: "exhausted" } }],
     ["a longer Retry-After sets the delay", { retryAfterMillis: 3_000 }, {

@@ -6,9 +6,11 @@
 import { expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Redis from "../src/internal/redis.js"
+import { pollUntil } from "./utils/fleet.js"
 import * as RedisClient from "./utils/redisClient.js"
 import { freePort } from "./utils/redisServer.js"
 import { describeWithRedisServer } from "./utils/redisSuite.js"
@@ -83,8 +85,25 @@ describeWithRedisServer("Redis connection", (server) => {
       if (Exit.isFailure(exit)) {
         expect(JSON.stringify(exit.cause)).toContain("Timeout")
       }
-      // and the same connection works again once the server resumes
-      expect(yield* connection.send(["PING"]).pipe(Effect.timeout("3 seconds"))).toBe("PONG")
+      // the timeout recycled the connection: a new one is ready once the server resumes
+      expect(yield* connection.ready).toBe("PONG")
+    }))
+
+  it.scopedLive("recycle drops the command connection (failing what waits on it) and opens another", () =>
+    Effect.gen(function*() {
+      const connection = yield* connect(5_000)
+      yield* connection.ready
+      const before = yield* connection.send(["CLIENT", "ID"])
+      // a command written and waiting for its answer (BLPOP blocks until the key gets a value)
+      const waiting = yield* Effect.fork(connection.send(["BLPOP", "redis-test:never", "0"]))
+      // seen from another connection (this one answers in order, after the BLPOP)
+      const observer = yield* RedisClient.connectReady(server().url)
+      yield* pollUntil(observer.send(["CLIENT", "LIST"]), (list) => String(list).includes("cmd=blpop"))
+      yield* connection.recycle
+      const error = yield* Effect.flip(Fiber.join(waiting))
+      expect(error.reason).toBe("Unavailable")
+      yield* connection.ready
+      expect(yield* connection.send(["CLIENT", "ID"])).not.toBe(before)
     }))
 
   it.scopedLive("a command to a server that is down fails at once with Unavailable", () =>

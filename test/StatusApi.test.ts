@@ -342,3 +342,44 @@ describe("StatusApi.group + StatusApi.handlers(api) (HttpApi, served by NodeHttp
     expect(Object.keys(OpenApi.fromApi(AppApi).paths)).toContain("/health")
   })
 })
+
+describe("an id with a slash or other reserved characters is reachable, encoded", () => {
+  const ids = ["billing/v2", "team a/search?beta", "100%/x#y"]
+  const registerAll = Effect.forEach(ids, (id) => clientAnswering(200, { serviceName: id, id }))
+  const everyIdAnswers = Effect.gen(function*() {
+    for (const id of ids) {
+      const response = yield* getJson(`/v1/api/status/services/${encodeURIComponent(id)}`)
+      expect(response.status, id).toBe(200)
+      expect((response.body as { service?: unknown }).service, id).toBe(id)
+    }
+    // an id that differs only by what an encoded slash would hide is not found, and named as asked
+    const missing = yield* getJson(`/v1/api/status/services/${encodeURIComponent("billing/v3")}`)
+    expect(missing.status).toBe(404)
+    expect((missing.body as { id?: unknown }).id).toBe("billing/v3")
+  })
+
+  it.scoped("on StatusApi.router; written with a raw slash, a 404 that says how to ask", () =>
+    Effect.gen(function*() {
+      yield* HttpServer.serveEffect(StatusApi.router)
+      yield* registerAll
+      yield* everyIdAnswers
+      const raw = yield* getJson("/v1/api/status/services/billing/v2")
+      expect(raw).toEqual({
+        status: 404,
+        contentType: "application/json",
+        body: {
+          _tag: "ServiceNotFound",
+          id: "billing/v2",
+          message:
+            "no service is registered under \"billing/v2\" written with a raw \"/\": an id is asked for encoded, as /v1/api/status/services/billing%2Fv2"
+        }
+      })
+    }).pipe(Effect.provide(TestLive)))
+
+  it.scoped("on StatusApi.group served through HttpApi", () =>
+    Effect.gen(function*() {
+      yield* Layer.build(AppLive)
+      yield* registerAll
+      yield* everyIdAnswers
+    }).pipe(Effect.provide(TestLive)))
+})

@@ -10,7 +10,7 @@ import { type ChildProcess, fork } from "node:child_process"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
-import { startRedis } from "../../test/utils/redisServer.js"
+import { redisServerPath, startRedis } from "../../test/utils/redisServer.js"
 
 const quick = process.argv.includes("--quick")
 const downMillis = quick ? 2_500 : 4_000
@@ -166,7 +166,21 @@ const run = async (
   }
 }
 
+/** What a machine without Redis needs, said before anything starts. */
+const missingRedis = [
+  "The fleet demo needs redis-server (Redis 6.2 or later) on PATH, and none was found.",
+  "It starts a private one on a free loopback port and stops it at the end; install it with:",
+  "  Debian, Ubuntu: sudo apt-get install redis-server",
+  "  Fedora:         sudo dnf install redis",
+  "  macOS:          brew install redis",
+  "then run `npm run demo -- --fleet` again."
+].join("\n")
+
 const main = async () => {
+  if (redisServerPath === undefined) {
+    console.error(missingRedis)
+    process.exit(1)
+  }
   const redis = await startRedis()
   const changes: Array<Change> = []
   let check: () => void = () => undefined

@@ -12,7 +12,7 @@ export const search = (text: string) =>
     const response = yield* chroma.post("/query", { json: { query_texts: [text], n_results: 5 } })
     return yield* HttpClientResponse.schemaBodyJson(SearchResults)(response)
   })
-// Effect<{ ids: ... }, ServiceUnavailable | BulkheadFull | HttpClientError | TimeoutException | ParseError, Chroma>
+// Effect<{ ids: ... }, ServiceUnavailable | BulkheadFull | HttpClientError | TimeoutException | IllegalArgumentException | ParseError, Chroma>
 
 // fail open: whatever kept Chroma from answering, answer with no results and say why in the log
 const noResults = (error: ResilientServiceClient.ClientError) =>
@@ -31,4 +31,4 @@ export const searchOrEmpty = (text: string) =>
       TimeoutException: noResults
     })
   )
-// Effect<{ ids: ... }, ParseError, Chroma>
+// Effect<{ ids: ... }, IllegalArgumentException | ParseError, Chroma>

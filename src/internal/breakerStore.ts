@@ -17,8 +17,10 @@ import * as Schema from "effect/Schema"
 import type * as Machine from "./machine.js"
 
 /**
- * Version 1 of the stored snapshot. Dates are ISO-8601 strings, so a stored value can be read
- * by a person; `openUntil` is `null` unless the breaker is `open` and not isolated.
+ * Version 1 of the stored snapshot. Dates are ISO-8601 strings on the wall clock, so a stored
+ * value can be read by a person and by the next process (a breaker's monotonic clock starts anew
+ * with each process: `Machine.snapshot` and `Machine.restore` convert its `openUntil`);
+ * `openUntil` is `null` unless the breaker is `open` and not isolated.
  *
  * @internal
  */

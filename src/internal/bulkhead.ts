@@ -5,11 +5,12 @@
  * @internal
  */
 import type * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as BulkheadFull from "../BulkheadFull.js"
 import type { ClientError } from "../ResilientServiceClient.js"
+import * as Time from "./time.js"
 
 interface Waiter {
   /** The waiting fiber's callback, once it is suspended. */
@@ -23,8 +24,8 @@ export interface Bulkhead {
   /**
    * Runs `effect` once a place is free: at once when fewer than `maxConcurrent` calls run,
    * after waiting in line when the queue has room, and otherwise fails at once with
-   * `BulkheadFull`. A wait still in line at `deadlineAt` (Clock milliseconds; `Infinity` for
-   * none) fails with `onDeadline()`. The place is held until `effect` ends, however it ends.
+   * `BulkheadFull`. A wait still in line at `deadlineAt` (monotonic milliseconds of the
+   * bulkhead's clock, `Time.monotonicMillis`; `Infinity` for none) fails with `onDeadline()`. The place is held until `effect` ends, however it ends.
    */
   readonly withPlace: <A>(
     effect: Effect.Effect<A, ClientError>,
@@ -44,7 +45,8 @@ export interface Bulkhead {
 export const make = (
   serviceName: string,
   maxConcurrent: number,
-  maxQueued: number
+  maxQueued: number,
+  clock: Clock.Clock
 ): Bulkhead => {
   let running = 0
   let shut = false
@@ -96,11 +98,10 @@ export const make = (
       queue.add(waiter)
       const waiting = deadlineAt === Infinity
         ? awaitPlace(waiter)
-        : Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.timeoutFail(awaitPlace(waiter), {
-            duration: Duration.millis(Math.max(0, deadlineAt - now)),
-            onTimeout: onDeadline
-          }))
+        : Effect.timeoutFail(awaitPlace(waiter), {
+          duration: Duration.millis(Math.max(0, deadlineAt - Time.monotonicMillis(clock))),
+          onTimeout: onDeadline
+        })
       return Effect.onExit(restore(waiting), (exit) =>
         exit._tag === "Success" ? Effect.void : Effect.sync(() => {
           if (waiter.state !== "shut") leave(waiter)

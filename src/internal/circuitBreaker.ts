@@ -23,6 +23,8 @@ import * as BreakerStore from "./breakerStore.js"
 import * as defaults from "./defaults.js"
 import * as FleetMembership from "./fleetMembership.js"
 import * as Machine from "./machine.js"
+import * as OptionNames from "./optionNames.js"
+import * as Time from "./time.js"
 import * as validate from "./validate.js"
 
 /** @internal */
@@ -218,6 +220,7 @@ const settings = (
   now: number
 ): Effect.Effect<Settings, ConfigError.ConfigError> =>
   Effect.gen(function*() {
+    yield* validate.knownNames(options, OptionNames.breaker)
     const name = options.name === undefined ? unnamed() : yield* Effect.flatMap(
       validate.nonEmptyString("name", options.name, ""),
       (given) => validate.wellFormed("name", given)
@@ -376,7 +379,10 @@ class Shell implements Internals, FleetHook {
   persist: Effect.Effect<void> = Effect.void
   /** What was built on first use. */
   built: Built | undefined = undefined
-  /** The breaker's clock read as a thunk, as `Machine.peek` takes it. */
+  /**
+   * The breaker's monotonic clock in milliseconds, read as a thunk as `Machine.peek` takes it:
+   * the time of every deadline. The wall clock dates only what is shown and stored.
+   */
   readonly now: () => number
   /** Fleet mode: told when a call asks for the probe lease (see `FleetHook`). */
   onLeaseAsked: (() => void) | undefined = undefined
@@ -396,7 +402,7 @@ class Shell implements Internals, FleetHook {
   ) {
     this.current = initial
     // the clock thunk and the callable share one closure context (this shell)
-    this.now = () => this.clock.unsafeCurrentTimeMillis()
+    this.now = () => Time.monotonicMillis(this.clock)
     const breaker = <A, E, R>(self: Effect.Effect<A, E, R>) => protectJudged(this, self, undefined)
     Object.defineProperty(breaker, InternalTypeId, { value: this, enumerable: true })
     Object.defineProperties(breaker, members)
@@ -440,7 +446,7 @@ const annotate = (shell: Shell) => Effect.annotateLogs("service", shell.name)
 
 const stepWith = (shell: Shell, event: Machine.Event): Effect.Effect<Machine.Step<unknown>> =>
   Ref.modify(shell.ref, (machine) => {
-    const step = Machine.step(machine, event, shell.now(), shell.config)
+    const step = Machine.step(machine, event, shell.now(), shell.config, shell.clock.unsafeCurrentTimeMillis())
     shell.current = step.machine
     return [step, step.machine] as const
   })
@@ -514,7 +520,7 @@ const startWriter = (shell: Shell, persistence: Persistence): Effect.Effect<Effe
     // added after the writer was forked, so that it runs before the writer is interrupted
     yield* Effect.addFinalizer(() => Effect.ignore(Effect.timeout(Effect.interruptible(idle), persistence.timeout)))
     return Effect.sync(() => {
-      pending = Machine.snapshot(shell.current)
+      pending = Machine.snapshot(shell.current, shell.now(), shell.clock.unsafeCurrentTimeMillis())
       wake.unsafeOffer(undefined)
     })
   })
@@ -650,6 +656,8 @@ const runClosedUntimed = <A, E, R>(
     onSuccess: (value) => {
       if (shell.config.strategy.onSuccessMayTrip !== true) {
         const machine = shell.current
+        // without the wall clock: a step that dates anything changes the machine, and is then
+        // made again by `settle`
         const step = Machine.step(machine, { _tag: "Success", ticket }, shell.now(), shell.config)
         if (step.machine === machine) return Effect.succeed(value)
       }
@@ -831,7 +839,7 @@ export const make = (
     const clock: Clock.Clock = yield* Effect.clock
     const { config, isFailure, name, persistence, unnamed: isUnnamed } = yield* settings(
       options,
-      clock.unsafeCurrentTimeMillis()
+      Time.monotonicMillis(clock)
     )
     if (isUnnamed) {
       // claimed in the same synchronous step as the name was chosen, released with the scope
@@ -844,9 +852,11 @@ export const make = (
       : yield* BreakerStore.load(persistence.store, persistence.key, name, persistence.timeout).pipe(
         Effect.annotateLogs("service", name)
       )
+    const now = Time.monotonicMillis(clock)
+    const wall = clock.unsafeCurrentTimeMillis()
     const initial = Option.isSome(restored)
-      ? Machine.restore(config, restored.value, clock.unsafeCurrentTimeMillis())
-      : Machine.initial(config, clock.unsafeCurrentTimeMillis())
+      ? Machine.restore(config, restored.value, now, wall)
+      : Machine.initial(config, now, wall)
     const ref = yield* Ref.make(initial)
     const shell = new Shell(name, config, isFailure, clock, scope, ref, initial, [MetricLabel.make("service", name)])
     recordState(shell, shell.current.state)

@@ -52,6 +52,7 @@ import * as Deadlines from "./deadlines.js"
 import * as Defaults from "./defaults.js"
 import * as FleetMembership from "./fleetMembership.js"
 import * as RetryPolicyInternal from "./retryPolicy.js"
+import * as Time from "./time.js"
 
 /** @internal */
 export const TypeId: ResilientServiceClient.TypeId = Symbol.for(
@@ -125,12 +126,15 @@ const neverSent = (cause: unknown, depth = 0): boolean => {
 const sentForSure = (error: ClientError): boolean =>
   !(error._tag === "RequestError" && error.reason === "Transport" && neverSent(error.cause))
 
-/** The `Retry-After` of a 429 or 503 answer, in milliseconds, if it has a valid one. */
-const retryAfterOf = (error: ClientError, nowMillis: number): number | undefined => {
+/**
+ * The `Retry-After` of a 429 or 503 answer, in milliseconds, if it has a valid one. `wallMillis`
+ * is the wall clock's time: an HTTP-date is a date on it.
+ */
+const retryAfterOf = (error: ClientError, wallMillis: number): number | undefined => {
   if (error._tag !== "ResponseError" || error.reason !== "StatusCode") return undefined
   const status = error.response.status
   if (status !== 429 && status !== 503) return undefined
-  const parsed = RetryPolicy.parseRetryAfter(error.response.headers["retry-after"], nowMillis)
+  const parsed = RetryPolicy.parseRetryAfter(error.response.headers["retry-after"], wallMillis)
   return Option.isSome(parsed) ? Duration.toMillis(parsed.value) : undefined
 }
 
@@ -160,13 +164,18 @@ const builtInTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 interface Call {
   attempts: number
   readonly timeoutMillis: number
-  /** Clock milliseconds by which the call must end; `Infinity` without a deadline. */
+  /**
+   * When the call must end, in monotonic milliseconds (`Time.monotonicMillis` of the client's
+   * clock, so that a step of the wall clock moves no deadline); `Infinity` without a deadline.
+   */
   readonly deadlineAt: number
   /** The deadline as given, in milliseconds (for messages); 0 without one. */
   readonly deadlineMillis: number
   readonly stream: boolean
   /** The limit of the attempt running now (the timeout, or what is left of the deadline). */
   limitMillis: number
+  /** A stream body, tracked so that a one-shot one is never sent twice; `undefined` for a body in memory. */
+  readonly body: Request.SentBody | undefined
 }
 
 /** How many events a subscriber of `events` may fall behind before the oldest are dropped. */
@@ -174,6 +183,9 @@ const eventsCapacity = 1024
 
 /** @internal */
 export { configKeys } from "./client/options.js"
+
+/** @internal */
+export const replayable = Request.replayable
 
 /**
  * The client's machinery: everything but the method sugar. `make` and `transform` are both
@@ -205,9 +217,7 @@ const core = (
     )
     const config = yield* named(Options.settings(options, context))
     const { isFailure, maxAttempts, maxResponseBytes, maxRetryAfterMillis, retryOn, serviceName, target } = config
-    const breaker = typeof config.breaker === "function"
-      ? config.breaker
-      : yield* named(breakerInternal.make(config.breaker))
+    const breaker = yield* named(Options.makeBreaker(config))
     const breakerApi = breakerInternal.internals(breaker)
 
     // Events are built and published only while someone subscribes: `subscribers` is read on the
@@ -236,7 +246,7 @@ const core = (
     const deadlines = Deadlines.make(clock, yield* Effect.scope)
     const bulkhead = config.bulkhead === undefined
       ? undefined
-      : Bulkhead.make(serviceName, config.bulkhead.maxConcurrent, config.bulkhead.maxQueued)
+      : Bulkhead.make(serviceName, config.bulkhead.maxConcurrent, config.bulkhead.maxQueued, clock)
     const schedule = config.retry.schedule
     const annotate = Effect.annotateLogs("service", serviceName)
     const serviceTag = [MetricLabel.make("service", serviceName)]
@@ -327,7 +337,7 @@ const core = (
       // an error's body is kept for the caller (it may explain the error), unless it is too
       // long or cannot be read: the status is what the attempt is judged by
       return Effect.flatMap(
-        Effect.orElseSucceed(Response.readBody(response, maxErrorBodyBytes), () => new Uint8Array(0)),
+        readErrorBody(response),
         (body) =>
           Effect.fail(
             new HttpClientError.ResponseError({
@@ -344,6 +354,38 @@ const core = (
     const readBodyOf = (response: HttpClientResponse.HttpClientResponse) =>
       Response.readBody(response, maxResponseBytes)
     const maxErrorBodyBytes = Math.min(maxResponseBytes, Defaults.client.maxErrorBodyBytes)
+    const readErrorBody = (response: HttpClientResponse.HttpClientResponse) =>
+      Effect.orElseSucceed(Response.readBody(response, maxErrorBodyBytes), () => new Uint8Array(0))
+
+    /**
+     * The failure of a request as the transport gave it, except a response it failed with (a
+     * client built with `HttpClient.filterStatusOk`, say), whose body is read like an error's:
+     * kept in the error for the caller, and its connection freed instead of staying busy.
+     */
+    const requestFailed = (error: HttpClientError.HttpClientError): Effect.Effect<never, ClientError> =>
+      error._tag === "ResponseError" && !(error.response instanceof Response.BufferedResponse)
+        ? Effect.flatMap(readErrorBody(error.response), (body) =>
+          Effect.fail(
+            new HttpClientError.ResponseError({
+              request: error.request,
+              response: new Response.BufferedResponse(error.response, body),
+              reason: error.reason,
+              ...(error.description !== undefined ? { description: error.description } : {}),
+              ...(error.cause !== undefined ? { cause: error.cause } : {})
+            })
+          ))
+        : Effect.fail(error)
+
+    /** The request of an attempt and its answer, received. */
+    const answered = (
+      request: HttpClientRequest.HttpClientRequest,
+      sent: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>,
+      call: Call
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
+      Effect.matchEffect(sent, {
+        onFailure: requestFailed,
+        onSuccess: (response) => receive(request, response, call)
+      })
 
     /**
      * One attempt of `request`, bounded by `limitMillis` (the attempt timeout, or what is left of
@@ -378,7 +420,7 @@ const core = (
       Effect.suspend(() => {
         if (closed) return Effect.interrupt
         const exchange = Effect.interruptible(
-          Effect.flatMap(platform.execute(request), (response) => receive(request, response, call))
+          answered(request, platform.execute(request), call)
         )
         return Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(Effect.fork(exchange), (fiber) => {
@@ -392,7 +434,7 @@ const core = (
               fiber.unsafeInterruptAsFork(FiberId.none)
             })
             return Effect.flatMap(
-              deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
+              deadlines.register(Time.monotonicMillis(clock) + limitMillis, expire),
               (entry) =>
                 Effect.onExit(
                   // awaited, not joined: the attempt's fiber refs are not the caller's to inherit
@@ -436,7 +478,7 @@ const core = (
           // attempt; the exchange itself is as interruptible as the caller
           return Effect.uninterruptibleMask((restore) =>
             Effect.flatMap(
-              deadlines.register(clock.unsafeCurrentTimeMillis() + limitMillis, expire),
+              deadlines.register(Time.monotonicMillis(clock) + limitMillis, expire),
               (entry) => {
                 // the scope may have closed since the check above: then nobody else will stop
                 // this attempt
@@ -444,7 +486,7 @@ const core = (
                 else attemptsInFlight.add(signal)
                 return Effect.onExit(
                   restore(Effect.catchAllCause(
-                    Effect.flatMap(execute(request, signal), (response) => receive(request, response, call)),
+                    answered(request, execute(request, signal), call),
                     (cause): Effect.Effect<never, ClientError> => {
                       // whatever the stopped request failed with, the reason is what stopped it
                       if (!signal.aborted || Cause.isInterrupted(cause)) return Effect.failCause(cause)
@@ -498,6 +540,8 @@ const core = (
           return Effect.logError(`[${serviceName}] All ${maxAttempts} attempts failed: ${words}`)
         case "unsafe":
           return notRetried(`a ${method} without an Idempotency-Key header may have reached the server`)
+        case "bodySpent":
+          return notRetried("its body is a stream that can be read once, and it has started to go out")
         case "budget":
           return notRetried(
             `retry budget spent (${budget!.milliTokens / 1000} of ${budget!.maxTokens} tokens left)`
@@ -530,8 +574,21 @@ const core = (
       state: unknown,
       call: Call
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
+      if (Cause.isDie(cause)) {
+        // a defect: counted by the breaker, never retried
+        if (subscribers > 0) {
+          publish({
+            _tag: "Defect",
+            ...common(request),
+            attempt: attemptNumber,
+            defect: Option.getOrUndefined(Cause.dieOption(cause))
+          })
+        }
+        return Effect.failCause(cause)
+      }
       const failure = Cause.failureOption(cause)
-      if (Option.isNone(failure) || Cause.isDie(cause)) return Effect.failCause(cause)
+      // interrupted: its event was published by `observed`
+      if (Option.isNone(failure)) return Effect.failCause(cause)
       const error = failure.value
       if (error._tag === "ServiceUnavailable") {
         call.attempts = attemptNumber - 1 // the breaker refused this attempt: it never ran
@@ -556,7 +613,8 @@ const core = (
         budget.unsafeRecordFailure()
         publishBudget(budget)
       }
-      const now = clock.unsafeCurrentTimeMillis()
+      // the schedule and the deadline are on the monotonic clock; an HTTP-date on the wall clock
+      const now = Time.monotonicMillis(clock)
       const stepped = retryable && attemptNumber < maxAttempts
         ? schedule.step(now, error, state)
         : Effect.succeed(undefined)
@@ -571,11 +629,12 @@ const core = (
             retryable,
             rejection: Option.getOrUndefined(rejection),
             unsafeToRepeat: !config.retryUnsafeMethods && Request.isUnsafe(request) && sentForSure(error),
+            bodySpent: call.body !== undefined && call.body.spent,
             budgetAllows: budget === undefined || budget.retriesAllowed(),
             scheduledMillis: scheduled === undefined || ScheduleDecision.isDone(scheduled)
               ? undefined
               : ScheduleIntervals.start(scheduled.intervals) - now,
-            retryAfterMillis: retryAfterOf(error, now),
+            retryAfterMillis: retryAfterOf(error, clock.unsafeCurrentTimeMillis()),
             maxRetryAfterMillis,
             deadlineAt: call.deadlineAt
           })
@@ -602,14 +661,13 @@ const core = (
                   describeDuration(decision.delayMillis)
                 }${decision.fromServer ? " (Retry-After)" : ""}...`
               ))
-              if (subscribers > 0) {
-                publish({
-                  _tag: "Retry",
-                  ...common(request),
-                  attempt: attemptNumber,
-                  delay: Duration.millis(decision.delayMillis),
-                  error
-                })
+              // published when the next attempt starts, if it does
+              const retry: ResilientServiceClient.CallEvent.Retry = {
+                _tag: "Retry",
+                ...common(request),
+                attempt: attemptNumber,
+                delay: Duration.millis(decision.delayMillis),
+                error
               }
               // whichever ends first: the delay, an opening of the breaker, the client's scope
               const wait: Effect.Effect<WaitEnd> = Effect.raceAll<Effect.Effect<WaitEnd>>([
@@ -621,7 +679,7 @@ const core = (
                 warn,
                 Effect.flatMap(wait, (end) =>
                   end === waited
-                    ? run(request, attemptNumber + 1, next, call)
+                    ? run(request, attemptNumber + 1, next, call, retry)
                     : end === scopeClosed
                     ? Effect.interrupt
                     : Effect.suspend(() => {
@@ -634,17 +692,38 @@ const core = (
         }))
     }
 
+    /**
+     * An attempt as the breaker runs it (so only once it is admitted), with the events of its
+     * start and of its interruption: the `Retry` that it follows, if any, and `Interrupted` if
+     * it is stopped before it ends. Its other ends are published by `run` and `afterFailure`.
+     */
+    const observed = (
+      request: HttpClientRequest.HttpClientRequest,
+      attemptNumber: number,
+      retry: ResilientServiceClient.CallEvent.Retry | undefined,
+      attempting: Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError>
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> =>
+      subscribers === 0 && retry === undefined ? attempting : Effect.suspend(() => {
+        if (subscribers === 0) return attempting
+        if (retry !== undefined) publish(retry)
+        return Effect.onInterrupt(attempting, () =>
+          Effect.sync(() => {
+            if (subscribers > 0) publish({ _tag: "Interrupted", ...common(request), attempt: attemptNumber })
+          }))
+      })
+
     const run = (
       request: HttpClientRequest.HttpClientRequest,
       attemptNumber: number,
       state: unknown,
-      call: Call
+      call: Call,
+      retry?: ResilientServiceClient.CallEvent.Retry
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
       if (closed) return Effect.interrupt
       let limitMillis = call.timeoutMillis
       let cutByDeadline = false
       if (call.deadlineAt !== Infinity) {
-        const left = call.deadlineAt - clock.unsafeCurrentTimeMillis()
+        const left = call.deadlineAt - Time.monotonicMillis(clock)
         if (left <= 0) return Effect.fail(deadlineError(call.deadlineMillis, "before an attempt", false))
         if (left < limitMillis) {
           limitMillis = left
@@ -653,8 +732,22 @@ const core = (
       }
       call.attempts = attemptNumber
       call.limitMillis = limitMillis
+      const body = call.body
+      let attempted = attempt(request, call, limitMillis, cutByDeadline)
+      if (body !== undefined) {
+        body.attemptStarts()
+        // a body whose own stream failed is the caller's failure, whatever the transport made of it
+        attempted = Effect.catchAllCause(attempted, (cause) =>
+          body.failure !== undefined && !Cause.isInterruptedOnly(cause)
+            ? Effect.fail(Request.bodyFailed(request, body.failure))
+            : Effect.failCause(cause))
+      }
+      // a query written in the URL is sent as written: the failure shows it in no message
+      if (request.url.includes("?")) {
+        attempted = Effect.mapError(attempted, Request.redactError)
+      }
       return Effect.matchCauseEffect(
-        breakerApi.protectJudged(attempt(request, call, limitMillis, cutByDeadline), judge),
+        breakerApi.protectJudged(observed(request, attemptNumber, retry, attempted), judge),
         {
           onSuccess: (response) => {
             // a plain synchronous update, and none at all while the bucket is full
@@ -667,7 +760,8 @@ const core = (
             }
             return Effect.as(logSuccess(request), response)
           },
-          onFailure: (cause) => afterFailure(request, cause, attemptNumber, state, call)
+          onFailure: (cause) =>
+            afterFailure(request, cause, attemptNumber, state, call)
         }
       )
     }
@@ -687,7 +781,7 @@ const core = (
     ) => {
       Metrics.requestsTotal.unsafeUpdate(1, outcomeTags[outcome])
       if (call.attempts > 1) Metrics.retriesTotal.unsafeUpdate(call.attempts - 1, serviceTag)
-      Metrics.requestDurationMs.unsafeUpdate(clock.unsafeCurrentTimeMillis() - started, serviceTag)
+      Metrics.requestDurationMs.unsafeUpdate(Time.monotonicMillis(clock) - started, serviceTag)
       if (span === undefined) return
       span.attribute("resilience.attempts", call.attempts)
       span.attribute("resilience.outcome", outcome)
@@ -698,20 +792,22 @@ const core = (
     const callWith = (
       prepared: HttpClientRequest.HttpClientRequest,
       settings: Options.CallSettings,
-      span: Tracer.Span | undefined
+      span: Tracer.Span | undefined,
+      body: Request.SentBody | undefined
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
       if (span !== undefined) {
         span.attribute("http.request.method", prepared.method)
         span.attribute("url.path", Request.describePath(target, prepared))
       }
-      const started = clock.unsafeCurrentTimeMillis()
+      const started = Time.monotonicMillis(clock)
       const call: Call = {
         attempts: 0,
         timeoutMillis: settings.timeoutMillis,
         deadlineAt: settings.deadlineMillis > 0 ? started + settings.deadlineMillis : Infinity,
         deadlineMillis: settings.deadlineMillis,
         stream: settings.stream,
-        limitMillis: settings.timeoutMillis
+        limitMillis: settings.timeoutMillis,
+        body
       }
       // the whole call, all its attempts and waits, holds one place in the bulkhead
       const calling = bulkhead === undefined
@@ -756,14 +852,17 @@ const core = (
         if (closed) return Effect.interrupt
         const settings = Options.callSettings(config, fiber.getFiberRef(currentCallOptions), own, clientCallSettings)
         if (Either.isLeft(settings)) return Effect.fail(settings.left)
-        const prepared = Request.prepare(target, request)
+        const resolved = Request.prepare(target, request)
+        const tracked = Request.trackBody(resolved)
+        const prepared = tracked === undefined ? resolved : tracked.request
+        const body = tracked?.body
         const tracer = fiber.currentTracer
         return tracer === builtInTracer
-          ? callWith(prepared, settings.right, undefined)
+          ? callWith(prepared, settings.right, undefined, body)
           : Effect.useSpan(
             "effect-resilience.call",
             { kind: "client", captureStackTrace: false, attributes: { "resilience.service": serviceName } },
-            (span) => callWith(prepared, settings.right, span)
+            (span) => callWith(prepared, settings.right, span, body)
           )
       })
 
@@ -848,12 +947,18 @@ export const make = (
           ...(requestOptions.urlParams !== undefined ? { urlParams: requestOptions.urlParams } : {}),
           ...(requestOptions.body !== undefined ? { body: requestOptions.body } : {})
         })
+        const refused = Request.pathRefused(request, target)
+        if (refused !== undefined) return Effect.fail(refused)
         if (requestOptions.json !== undefined) {
           try {
             request = HttpClientRequest.bodyUnsafeJson(request, requestOptions.json)
           } catch (cause) {
             return Effect.fail(
-              new HttpClientError.RequestError({ request: Request.prepare(target, request), reason: "Encode", cause })
+              new HttpClientError.RequestError({
+                request: Request.redact(Request.prepare(target, request)),
+                reason: "Encode",
+                cause
+              })
             )
           }
         }

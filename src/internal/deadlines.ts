@@ -6,7 +6,8 @@
  * section), it adds 100–200 µs of CPU to a request that costs the raw platform client about
  * 300 µs, where forking the attempt alone adds 20–40 µs. So every attempt registers its
  * deadline in a heap, and one timer fiber per client sleeps (on the client's `Clock`, so
- * `TestClock` drives it) until the earliest deadline and runs the `expire` effect of every entry
+ * `TestClock` drives it) until the earliest deadline, every deadline being on the clock's
+ * monotonic time and runs the `expire` effect of every entry
  * that is due: the client's `expire` interrupts the attempt's fiber, which ends it whatever the
  * transport does with its `AbortSignal`. An attempt that ends first removes its entry. The
  * timer is forked only when it is idle or when a new deadline is earlier than the one it sleeps
@@ -22,6 +23,7 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as Time from "./time.js"
 
 /** @internal */
 export interface Entry {
@@ -33,7 +35,10 @@ export interface Entry {
 
 /** @internal */
 export interface Deadlines {
-  /** Registers a deadline (Clock milliseconds); `expire` runs when it passes, unless removed. */
+  /**
+   * Registers a deadline in monotonic milliseconds (`Time.monotonicMillis`), so that a step of
+   * the wall clock fires nothing early or late; `expire` runs when it passes, unless removed.
+   */
   readonly register: (deadline: number, expire: Effect.Effect<void>) => Effect.Effect<Entry>
   /** Removes an entry; a no-op if it already fired. Synchronous and cheap. */
   readonly remove: (entry: Entry) => void
@@ -108,7 +113,7 @@ export const make = (clock: Clock.Clock, scope: Scope.Scope): Deadlines => {
   let target = Infinity
 
   const fireDue = Effect.suspend(() => {
-    const now = clock.unsafeCurrentTimeMillis()
+    const now = Time.monotonicMillis(clock)
     const due: Array<Effect.Effect<void>> = []
     for (let top = heap.peek(); top !== undefined && top.deadline <= now; top = heap.peek()) {
       heap.remove(top)
@@ -127,7 +132,7 @@ export const make = (clock: Clock.Clock, scope: Scope.Scope): Deadlines => {
         return Effect.void
       }
       target = top.deadline
-      const wait = top.deadline - clock.unsafeCurrentTimeMillis()
+      const wait = top.deadline - Time.monotonicMillis(clock)
       return Effect.zipRight(
         wait > 0 ? clock.sleep(Duration.millis(wait)) : Effect.void,
         Effect.zipRight(Effect.uninterruptible(fireDue), timer(id))

@@ -27,7 +27,9 @@ import * as FleetMembership from "./fleetMembership.js"
 import * as Protocol from "./fleetProtocol.js"
 import * as Scripts from "./fleetScripts.js"
 import * as Machine from "./machine.js"
+import * as OptionNames from "./optionNames.js"
 import * as Redis from "./redis.js"
+import * as Time from "./time.js"
 import * as validate from "./validate.js"
 
 /** The public options, and where the connection comes from. @internal */
@@ -71,6 +73,7 @@ interface Settings {
   readonly heartbeatMillis: number
   readonly commandTimeoutMillis: number
   readonly connectTimeoutMillis: number
+  readonly cluster: Redis.ClusterOptions | undefined
 }
 
 const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigError> =>
@@ -78,6 +81,8 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
     if (typeof options !== "object" || options === null) {
       return yield* validate.invalid("fleet", "fleet options must be an object with a fleet name and a url")
     }
+    const { connection: _connection, ...given } = options
+    yield* validate.knownNames(given, OptionNames.fleet)
     const fleet = yield* Effect.flatMap(
       validate.nonEmptyString("fleet", options.fleet, ""),
       (name) => validate.wellFormed("fleet", name)
@@ -104,7 +109,8 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
       leaseTtlMillis: yield* millis("leaseTtl", options.leaseTtl, defaults.leaseTtl),
       heartbeatMillis: yield* millis("heartbeat", options.heartbeat, defaults.heartbeat),
       commandTimeoutMillis: yield* millis("commandTimeout", options.commandTimeout, defaults.commandTimeout),
-      connectTimeoutMillis: yield* millis("connectTimeout", options.connectTimeout, defaults.connectTimeout)
+      connectTimeoutMillis: yield* millis("connectTimeout", options.connectTimeout, defaults.connectTimeout),
+      cluster: yield* Redis.clusterOption(url, options.cluster)
     }
   })
 
@@ -154,7 +160,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
     // samples is the closest (one taken while the process was busy is not used alone), and the
     // window lets a step of Redis's clock in within a few heartbeats.
     const layerClock = yield* Effect.clock
-    const monotonicMillis = () => Number(layerClock.unsafeCurrentTimeNanos()) / 1e6
+    const monotonicMillis = () => Time.monotonicMillis(layerClock)
     const offsets: Array<number> = []
     const recordOffset = (redisNow: number) => {
       offsets.push(redisNow - monotonicMillis())
@@ -171,6 +177,8 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
       url: config.url,
       commandTimeoutMillis: config.commandTimeoutMillis,
       connectTimeoutMillis: config.connectTimeoutMillis,
+      heartbeatMillis: config.heartbeatMillis,
+      cluster: config.cluster,
       // a (re)connection wakes the heartbeat, so that reconciliation does not wait a full period
       onReady: () => Queue.unsafeOffer(wake, undefined)
     })
@@ -179,29 +187,17 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
     const broadcast = (item: Item) =>
       Effect.forEach(members.values(), (member) => Queue.offer(member.queue, item), { discard: true })
 
-    // a command that timed out may still be written on the socket: a fresh connection keeps the
-    // next commands from queueing behind it (its own deadline keeps it from applying late)
-    const recycle = (error: unknown): Effect.Effect<void> =>
-      error instanceof Redis.RedisError && error.reason === "Timeout" && connection.recycle !== undefined
-        ? connection.recycle
-        : Effect.void
-
     const lost = (error: unknown): Effect.Effect<void> =>
-      Effect.zipRight(
-        recycle(error),
-        Effect.flatMap(Ref.getAndSet(reachable, false), (was) => {
-          if (!was && lossLogged) return Effect.void
-          lossLogged = true
-          return Effect.zipRight(
-            Effect.logWarning(
-              `[fleet ${config.fleet}] Redis unreachable (${
-                messageOf(error)
-              }): breakers decide locally until it is back`
-            ).pipe(annotate),
-            broadcast({ _tag: "Unreachable" })
-          )
-        })
-      )
+      Effect.flatMap(Ref.getAndSet(reachable, false), (was) => {
+        if (!was && lossLogged) return Effect.void
+        lossLogged = true
+        return Effect.zipRight(
+          Effect.logWarning(
+            `[fleet ${config.fleet}] Redis unreachable (${messageOf(error)}): breakers decide locally until it is back`
+          ).pipe(annotate),
+          broadcast({ _tag: "Unreachable" })
+        )
+      })
 
     const regained: Effect.Effect<void> = Effect.flatMap(Ref.getAndSet(reachable, true), (was) => {
       if (was) return Effect.void
@@ -351,7 +347,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         // what the breaker is now, deadlines applied: the protocol never decides on a stale state
         const local = Effect.map(hook.observe, toLocal)
         // what remains of the live breaker's opening, when a command is built
-        const remaining = Effect.map(hook.observe, (machine) => remainingOf(machine, clock.unsafeCurrentTimeMillis()))
+        const remaining = Effect.map(hook.observe, (machine) => remainingOf(machine, Time.monotonicMillis(clock)))
         // an opening of the fleet's that has run this breaker's longest has ended for it
         const longest = Math.min(Machine.longestOpenDuration(hook.config), Number.MAX_SAFE_INTEGER)
         const changes = yield* breaker.subscribe

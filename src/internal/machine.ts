@@ -1,9 +1,17 @@
 /**
- * The circuit breaker as a pure state machine: `step(machine, event, now, config)` returns the
- * next machine, the decision for the event and the transitions it made. The effectful shell
+ * The circuit breaker as a pure state machine: `step(machine, event, now, config, wall)` returns
+ * the next machine, the decision for the event and the transitions it made. The effectful shell
  * (`circuitBreaker.ts`) keeps the machine in a `Ref` and does nothing but step it, publish the
  * transitions, persist snapshots and run timers, so every rule lives here and can be checked
  * against a model.
+ *
+ * Two times come in. `now` is monotonic milliseconds (`Clock.currentTimeNanos`): every deadline
+ * (`openUntil`, probe deadlines) and every time a strategy sees is on it, so a step of the wall
+ * clock (NTP, a VM resumed) neither ends an opening early nor keeps it for an hour. `wall` is the
+ * wall clock's milliseconds at the same instant: only the timestamps that people read
+ * (`lastFailure`, `lastStateChange`, a transition's `at`) and snapshots are on it. An instant
+ * on the monotonic clock is dated on the wall clock as `wall - (now - instant)`. Both default to
+ * one clock (`wall = now`), as the model tests use.
  *
  * @internal
  */
@@ -99,6 +107,7 @@ export type Reason =
 export interface Transition {
   readonly from: BreakerState
   readonly to: BreakerState
+  /** Wall-clock milliseconds: when it happened (for a deadline, when the deadline passed). */
   readonly at: number
   readonly reason: Reason
 }
@@ -110,9 +119,11 @@ export interface Machine<S> {
   readonly generation: number
   /** Consecutive counted failures (status `failure_count`). */
   readonly failureCount: number
+  /** Wall-clock milliseconds. */
   readonly lastFailure: number | undefined
+  /** Wall-clock milliseconds. */
   readonly lastStateChange: number
-  /** In `open`: when `half_open` begins (`Infinity` while isolated). */
+  /** In `open`: when `half_open` begins, monotonic milliseconds (`Infinity` while isolated). */
   readonly openUntil: number
   /** Forced open by hand until a reset: no probe, no recovery. */
   readonly isolated: boolean
@@ -122,7 +133,10 @@ export interface Machine<S> {
   readonly probesInFlight: number
   /** In `half_open`: probes that succeeded. */
   readonly probeSuccesses: number
-  /** In `half_open` under a probe timeout: the deadlines of the probes in flight, earliest first. */
+  /**
+   * In `half_open` under a probe timeout: the deadlines of the probes in flight (monotonic
+   * milliseconds), earliest first.
+   */
   readonly probeDeadlines: ReadonlyArray<number>
   readonly strategyState: S
   /** The tickets of this generation, built once per transition rather than per call. */
@@ -212,13 +226,17 @@ const tickets = (generation: number): Pick<Machine<unknown>, "callTicket" | "pro
   probeTicket: { _tag: "Ticket", generation, probe: true }
 })
 
-/** @internal */
-export const initial = <S>(config: Config<S>, now: number): Machine<S> => ({
+/**
+ * A closed machine made at `now` (monotonic) and `wall` (wall-clock) milliseconds.
+ *
+ * @internal
+ */
+export const initial = <S>(config: Config<S>, now: number, wall: number = now): Machine<S> => ({
   state: "closed",
   generation: 0,
   failureCount: 0,
   lastFailure: undefined,
-  lastStateChange: now,
+  lastStateChange: wall,
   openUntil: 0,
   isolated: false,
   opens: 0,
@@ -255,6 +273,14 @@ export const longestOpenDuration = (
 // buffer serves every step; collecting lazily keeps the steps that change nothing allocation-free.
 let recorded: Array<Transition> | undefined
 
+// How far the wall clock is ahead of the monotonic one during the step in progress (set by
+// `step`, like `recorded`): it dates the instants of the step, all monotonic, on the wall clock.
+let wallOffset = 0
+
+/** The wall-clock date of a monotonic instant of the step in progress. */
+const wallOf = (monotonic: number): number => monotonic + wallOffset
+
+/** A transition at `at` (monotonic), dated on the wall clock. */
 const enter = <S>(
   machine: Machine<S>,
   to: BreakerState,
@@ -262,7 +288,8 @@ const enter = <S>(
   reason: Reason,
   fields: Partial<Machine<S>>
 ): Machine<S> => {
-  const transition: Transition = { from: machine.state, to, at, reason }
+  const wallAt = wallOf(at)
+  const transition: Transition = { from: machine.state, to, at: wallAt, reason }
   if (recorded === undefined) recorded = [transition]
   else recorded.push(transition)
   const generation = machine.generation + 1
@@ -274,11 +301,12 @@ const enter = <S>(
     ...fields,
     state: to,
     generation,
-    lastStateChange: at,
+    lastStateChange: wallAt,
     ...tickets(generation)
   }
 }
 
+/** Opens at `at` (monotonic) for the next open duration; `lastFailure` is a wall-clock date. */
 const open = <S>(
   machine: Machine<S>,
   config: Config<S>,
@@ -320,7 +348,7 @@ const advance = <S>(machine: Machine<S>, now: number, config: Config<S>): Machin
     } else if (current.state === "half_open" && current.probeDeadlines.length > 0) {
       const deadline = current.probeDeadlines[0]!
       if (now < deadline) return current
-      current = open(current, config, deadline, "probe_timeout", current.failureCount + 1, deadline)
+      current = open(current, config, deadline, "probe_timeout", current.failureCount + 1, wallOf(deadline))
     } else {
       return current
     }
@@ -426,8 +454,8 @@ const settleClosed = <S>(
       const strategyState = strategy.onFailure(machine.strategyState, now, event.durationMillis ?? 0)
       const failureCount = machine.failureCount + 1
       return strategy.shouldTrip(strategyState, now)
-        ? open({ ...machine, strategyState }, config, now, "threshold", failureCount, now)
-        : { ...machine, failureCount, lastFailure: now, strategyState }
+        ? open({ ...machine, strategyState }, config, now, "threshold", failureCount, wallOf(now))
+        : { ...machine, failureCount, lastFailure: wallOf(now), strategyState }
     }
     default:
       return machine
@@ -467,7 +495,7 @@ const settle = <S>(machine: Machine<S>, event: Event, config: Config<S>, now: nu
         : probeEnded(machine, event.ticket, probeSuccesses)
     }
     case "Failure":
-      return open(machine, config, now, "probe_failed", machine.failureCount + 1, now)
+      return open(machine, config, now, "probe_failed", machine.failureCount + 1, wallOf(now))
     case "Silent":
       return probeEnded(machine, event.ticket, machine.probeSuccesses)
   }
@@ -505,15 +533,23 @@ const admit = <S>(machine: Machine<S>, config: Config<S>, now: number): Step<S> 
 }
 
 /**
- * One step of the breaker. `now` is the clock's current time in milliseconds; deadlines that
- * time has passed (recovery, probe timeouts) are applied first, whatever the event.
+ * One step of the breaker. `now` is the monotonic time in milliseconds, `wall` the wall clock's
+ * at the same instant (for timestamps only); deadlines that time has passed (recovery, probe
+ * timeouts) are applied first, whatever the event.
  *
  * @internal
  */
-export const step = <S>(machine: Machine<S>, event: Event, now: number, config: Config<S>): Step<S> => {
+export const step = <S>(
+  machine: Machine<S>,
+  event: Event,
+  now: number,
+  config: Config<S>,
+  wall: number = now
+): Step<S> => {
   // reset at the start rather than in a `finally`: a strategy that throws leaves nothing behind
   // that the next step would see
   recorded = undefined
+  wallOffset = wall - now
   const advanced = machine.state === "closed" ? machine : advance(machine, now, config)
   if (event._tag === "Admit") {
     const admitted = admit(advanced, config, now)
@@ -558,7 +594,10 @@ export const peek = <S>(machine: Machine<S>, config: Config<S>, now: () => numbe
 // -----------------------------------------------------------------------------
 
 /**
- * What outlives the process: enough to resume an `open` breaker with the time it has left.
+ * What outlives the process: enough to resume an `open` breaker with the time it has left. Its
+ * times are all wall-clock milliseconds: the monotonic clock starts anew with each process, so
+ * the wall clock is the only one a restart keeps (the time the process was down counts against
+ * the opening).
  *
  * @internal
  */
@@ -573,27 +612,33 @@ export interface Snapshot {
   readonly opens: number
 }
 
-/** @internal */
-export const snapshot = (machine: Machine<unknown>): Snapshot => ({
+/**
+ * The snapshot of `machine` taken at `now` (monotonic) and `wall` (wall-clock) milliseconds:
+ * `openUntil` is dated on the wall clock.
+ *
+ * @internal
+ */
+export const snapshot = (machine: Machine<unknown>, now: number, wall: number = now): Snapshot => ({
   state: machine.state,
   failureCount: machine.failureCount,
   lastFailure: machine.lastFailure,
   lastStateChange: machine.lastStateChange,
-  openUntil: machine.openUntil,
+  openUntil: Number.isFinite(machine.openUntil) ? machine.openUntil + (wall - now) : machine.openUntil,
   isolated: machine.isolated,
   opens: machine.opens
 })
 
 /**
- * A machine resuming a snapshot: an `open` breaker keeps its deadline (never later than the
- * longest opening this configuration can produce), an isolated one stays isolated, a `half_open`
- * one starts with every probe permit free, and a `closed` one starts with fresh counts (the
- * strategy's state is not persisted).
+ * A machine resuming a snapshot at `now` (monotonic) and `wall` (wall-clock) milliseconds: an
+ * `open` breaker keeps the time its opening had left by the wall clock (never more than the
+ * longest opening this configuration can produce, whatever the wall clock did meanwhile), an
+ * isolated one stays isolated, a `half_open` one starts with every probe permit free, and a
+ * `closed` one starts with fresh counts (the strategy's state is not persisted).
  *
  * @internal
  */
-export const restore = <S>(config: Config<S>, saved: Snapshot, now: number): Machine<S> => {
-  const fresh = initial(config, now)
+export const restore = <S>(config: Config<S>, saved: Snapshot, now: number, wall: number = now): Machine<S> => {
+  const fresh = initial(config, now, wall)
   const history = { lastFailure: saved.lastFailure, lastStateChange: saved.lastStateChange }
   if (saved.isolated) {
     return {
@@ -615,7 +660,7 @@ export const restore = <S>(config: Config<S>, saved: Snapshot, now: number): Mac
         state: "open",
         failureCount: saved.failureCount,
         opens: Math.max(1, saved.opens),
-        openUntil: Math.min(saved.openUntil, now + longestOpenDuration(config))
+        openUntil: now + Math.min(saved.openUntil - wall, longestOpenDuration(config))
       }
     case "half_open":
       return { ...fresh, ...history, state: "half_open", failureCount: saved.failureCount, opens: saved.opens }

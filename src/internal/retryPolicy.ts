@@ -11,6 +11,7 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
 import type * as RetryPolicy from "../RetryPolicy.js"
 import * as Defaults from "./defaults.js"
+import * as OptionNames from "./optionNames.js"
 import * as validate from "./validate.js"
 
 /** @internal */
@@ -42,6 +43,7 @@ const duration = (
 /** @internal */
 export const resolve = (options: RetryPolicy.Options): Either.Either<RetryPolicy.Resolved, Invalid> =>
   Either.gen(function*() {
+    yield* knownNames(options, OptionNames.retryPolicy)
     const maxAttempts = options.maxAttempts ?? defaults.maxAttempts
     if (typeof maxAttempts !== "number" || !Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
       return yield* Either.left({
@@ -64,6 +66,13 @@ export const resolve = (options: RetryPolicy.Options): Either.Either<RetryPolicy
     const maxDelay = yield* duration("maxDelay", options.maxDelay, undefined)
     return { maxAttempts, baseDelay, factor, jitter, maxDelay: Option.fromNullable(maxDelay) }
   })
+
+/** The first option name that `names` does not know, as an `Invalid` at that name. */
+const knownNames = (options: object, names: validate.OptionNames): Either.Either<void, Invalid> => {
+  if (typeof options !== "object" || options === null) return Either.void
+  const [issue] = validate.unknownNames(options, names)
+  return issue === undefined ? Either.void : Either.left({ field: issue.path.join("."), reason: issue.message })
+}
 
 const cap = (millis: number, maxDelay: Option.Option<Duration.Duration>): number =>
   Option.isSome(maxDelay) ? Math.min(millis, Duration.toMillis(maxDelay.value)) : millis
@@ -233,6 +242,8 @@ export const resolveBudget = (
   if (typeof options !== "object" || options === null) {
     return Either.left({ field: "", reason: `must be an object { maxTokens, tokenRatio }, got ${describe(options)}` })
   }
+  const unknown = knownNames(options, OptionNames.retryBudget([]))
+  if (Either.isLeft(unknown)) return Either.left(unknown.left)
   const maxTokens = options.maxTokens ?? budgetDefaults.maxTokens
   if (typeof maxTokens !== "number" || !Number.isSafeInteger(maxTokens) || maxTokens < 1 || maxTokens > 1_000_000) {
     return Either.left({

@@ -113,18 +113,26 @@ const requestEnded = Exit.fail(new Error("the request ended before its body was 
 /**
  * Form data, encoded as multipart by the runtime's own `Response`: undici only encodes a
  * `FormData` of its own class, and on Node 20 the global `FormData` is of another undici copy
- * (`NodeHttpClient.layerUndici` fails with `TypeError: action is not a function` there).
+ * (`NodeHttpClient.layerUndici` fails with `TypeError: action is not a function` there). Its
+ * parts are in memory (strings and `Blob`s), so it is encoded into bytes before it is sent: the
+ * request then carries a `content-length`, as undici gives its own form data (a server that
+ * requires one answers 411 to a chunked body).
  */
 const formDataBody = (
   request: HttpClientRequest.HttpClientRequest,
   formData: FormData
-): { readonly body: UndiciBody; readonly headers: Record<string, string> } => {
-  const encoded = new Response(formData)
-  return {
-    body: encoded.body as unknown as UndiciBody,
-    headers: { ...request.headers, "content-type": encoded.headers.get("content-type")! }
-  }
-}
+): Effect.Effect<
+  { readonly body: UndiciBody; readonly headers: Record<string, string> },
+  HttpClientError.RequestError
+> =>
+  Effect.suspend(() => {
+    const encoded = new Response(formData)
+    const headers = { ...request.headers, "content-type": encoded.headers.get("content-type")! }
+    return Effect.tryPromise({
+      try: () => encoded.arrayBuffer(),
+      catch: (cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause })
+    }).pipe(Effect.map((bytes) => ({ body: new Uint8Array(bytes), headers })))
+  })
 
 /**
  * Sends one request and resumes with the response once its headers arrived. With an attempt
@@ -218,10 +226,11 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
             (converted) => send(dispatcher, request, url, scoped, signal, converted, request.headers, stop)
           )
         })
-      case "FormData": {
-        const form = formDataBody(request, body.formData)
-        return send(dispatcher, request, url, scoped, signal, form.body, form.headers)
-      }
+      case "FormData":
+        return Effect.flatMap(
+          formDataBody(request, body.formData),
+          (form) => send(dispatcher, request, url, scoped, signal, form.body, form.headers)
+        )
       default:
         return send(dispatcher, request, url, scoped, signal, requestBodyNow(body))
     }

@@ -115,3 +115,137 @@ export const checkPositiveDuration = (
     ? Either.right(decoded.value)
     : Either.left(invalidAt(path, `must be a positive, finite duration, got ${show(value)}`))
 }
+
+// Option names: a name that no option has is a typo (TypeScript catches it only in an object
+// literal, not in a variable or a spread), reported with the nearest name that exists.
+
+/** Names users bring from elsewhere (the Python client, other libraries) that spelling alone does not reach. */
+const aliases: Readonly<Record<string, ReadonlyArray<string>>> = {
+  maxretries: ["maxAttempts"],
+  retries: ["maxAttempts"],
+  attempts: ["maxAttempts"],
+  circuitbreaker: ["breaker"],
+  url: ["baseUrl", "url"],
+  name: ["serviceName", "name"],
+  threshold: ["failureThreshold"],
+  resettimeout: ["recoveryTimeout"],
+  delay: ["backoff", "baseDelay"],
+  initialdelay: ["backoff", "baseDelay"],
+  concurrency: ["maxConcurrent"]
+}
+
+/** Lower case without `_` and `-`: `max_retries`, `MaxRetries` and `maxRetries` are one name. */
+const normalizeName = (name: string): string => name.toLowerCase().replace(/[_-]/g, "")
+
+/** Edit distance with adjacent transpositions (optimal string alignment). */
+const editDistance = (a: string, b: string): number => {
+  const rows: Array<Array<number>> = []
+  for (let i = 0; i <= a.length; i++) {
+    rows.push([i])
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        rows[0]!.push(j)
+        continue
+      }
+      const row = rows[i]!
+      const above = rows[i - 1]!
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let best = Math.min(above[j]! + 1, row[j - 1]! + 1, above[j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, rows[i - 2]![j - 2]! + 1)
+      }
+      row.push(best)
+    }
+  }
+  return rows[a.length]![b.length]!
+}
+
+/**
+ * The known name nearest to `name`: the same name written another way (`max_retries`), a known
+ * alias (`maxRetries` → `maxAttempts`), or one within a few typing mistakes (`failureTreshold`).
+ *
+ * @internal
+ */
+export const nearestName = (name: string, known: ReadonlyArray<string>): string | undefined => {
+  const normalized = normalizeName(name)
+  const same = known.find((candidate) => normalizeName(candidate) === normalized)
+  if (same !== undefined) return same
+  const alias = aliases[normalized]?.find((candidate) => known.includes(candidate))
+  if (alias !== undefined) return alias
+  const allowed = Math.max(1, Math.min(3, Math.floor(normalized.length / 3)))
+  let best: string | undefined
+  let bestDistance = allowed + 1
+  for (const candidate of known) {
+    const distance = editDistance(normalized, normalizeName(candidate))
+    if (distance < bestDistance) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  return best
+}
+
+/**
+ * Where an option's names are checked: the names it takes, what the error calls it (`"client
+ * option"`, `"retry option"`), and the path of the object (`[]`, `["retry"]`).
+ *
+ * @internal
+ */
+export interface OptionNames {
+  readonly what: string
+  readonly path: ReadonlyArray<string>
+  readonly known: ReadonlyArray<string>
+}
+
+/** An issue as plain data: the option's path and what is wrong with it. @internal */
+export interface Issue {
+  readonly path: ReadonlyArray<string>
+  readonly message: string
+}
+
+/**
+ * One issue per own key of `value` that `names` does not know, suggesting the nearest known
+ * name, or the place where that name belongs (`elsewhere`: a group, or the top level).
+ *
+ * @internal
+ */
+export const unknownNames = (
+  value: object,
+  names: OptionNames,
+  elsewhere: ReadonlyArray<OptionNames> = []
+): ReadonlyArray<Issue> => {
+  const issues: Array<Issue> = []
+  for (const key of Object.keys(value)) {
+    if (names.known.includes(key)) continue
+    const at = (place: OptionNames, name: string) => [...place.path, name].join(".")
+    const suggestion = nearestName(key, names.known)
+    const other = suggestion === undefined ? elsewhere.find((place) => place.known.includes(key)) : undefined
+    const hint = suggestion !== undefined
+      ? `; did you mean ${at(names, suggestion)}?`
+      : other !== undefined
+      ? other.path.length === 0
+        ? `; it is a ${other.what}, given at the top level`
+        : `; it is a ${other.what}: ${at(other, key)}`
+      : names.known.length <= 12
+      ? ` (the ${names.what}s are ${names.known.join(", ")})`
+      : ""
+    issues.push({ path: [...names.path, key], message: `is not a ${names.what}${hint}` })
+  }
+  return issues
+}
+
+/** Issues as one `ConfigError` (several joined with `And`), or none. @internal */
+export const configError = (issues: ReadonlyArray<Issue>): ConfigError.ConfigError | undefined =>
+  issues.length === 0 ? undefined : issues.map((issue) => invalidAt(issue.path, issue.message)).reduce(
+    (left, right) => ConfigError.And(left, right)
+  )
+
+/** Fails with the `ConfigError` of the unknown names in `value`, if any. @internal */
+export const knownNames = (
+  value: object,
+  names: OptionNames,
+  elsewhere: ReadonlyArray<OptionNames> = []
+): Effect.Effect<void, ConfigError.ConfigError> => {
+  const error = configError(unknownNames(value, names, elsewhere))
+  return error === undefined ? Effect.void : Effect.fail(error)
+}

@@ -11,10 +11,10 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import * as http from "node:http"
-import type { Browser, Page } from "playwright-core"
-import { chromium } from "playwright-core"
+import type { Page } from "playwright-core"
 import { ResilientServiceClient, ServiceRegistry, StatusApi } from "../../src/index.js"
 import * as Testing from "../../src/Testing.js"
+import { launchBrowser } from "../utils/browser.js"
 
 const T0 = Date.parse("2025-11-15T10:30:45.000Z")
 
@@ -22,25 +22,6 @@ const T0 = Date.parse("2025-11-15T10:30:45.000Z")
 const refreshWait = 15_000
 
 const ServerLive = NodeHttpServer.layer(() => http.createServer(), { port: 0, host: "127.0.0.1" })
-
-const launchBrowser = Effect.acquireRelease(
-  Effect.promise(() =>
-    chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync"
-      ]
-    })
-  ),
-  (browser: Browser) => Effect.promise(() => browser.close())
-)
 
 /** Runs a Playwright step; a failed step fails the test with Playwright's own message. */
 const step = <A>(run: () => Promise<A>) => Effect.promise(run)

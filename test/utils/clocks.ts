@@ -1,6 +1,7 @@
 /**
- * Clocks for tests of timers: one whose timers are late (they wake only when released) and one
- * whose timers are early (they wake a millisecond before their time).
+ * Clocks for tests of timers: one whose timers are late (they wake only when released), one
+ * whose timers are early (they wake a millisecond before their time), and one whose wall time
+ * steps while its monotonic time runs on.
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -46,3 +47,39 @@ export const earlyClock = Effect.map(Effect.clock, (test): Clock.Clock => ({
     return test.sleep(Duration.millis(millis > 1 ? millis - 1 : millis))
   }
 }))
+
+/** 2026-12-06T12:00:00Z: where the wall time of {@link steppedWallClock} starts. */
+export const wallOrigin = Date.UTC(2026, 11, 6, 12)
+
+/**
+ * A clock over the TestClock whose wall time (`currentTimeMillis`) can be stepped by hand, as NTP
+ * or a resumed VM steps the system clock, while its monotonic time (`currentTimeNanos`) and its
+ * timers run on with the TestClock. As on a real process, the two start far apart: the wall
+ * time at {@link wallOrigin}, the monotonic time at `uptime` milliseconds (a process started
+ * later has a smaller one), so that code which mixes them is caught at once.
+ *
+ * Make the code under test inside `Effect.withClock(…, clock)` and move time with
+ * `TestClock.adjust` outside it (the TestClock is found under the same service).
+ */
+export const steppedWallClock = (uptime = 60_000) =>
+  Effect.map(Effect.clock, (test) => {
+    let offset = wallOrigin
+    const uptimeNanos = BigInt(uptime) * 1_000_000n
+    const wall = () => test.unsafeCurrentTimeMillis() + offset
+    const nanos = () => test.unsafeCurrentTimeNanos() + uptimeNanos
+    const clock: Clock.Clock = {
+      [Clock.ClockTypeId]: Clock.ClockTypeId,
+      unsafeCurrentTimeMillis: wall,
+      currentTimeMillis: Effect.sync(wall),
+      unsafeCurrentTimeNanos: nanos,
+      currentTimeNanos: Effect.sync(nanos),
+      sleep: (duration) => test.sleep(duration)
+    }
+    return {
+      clock,
+      /** Steps the wall time by `millis` (negative: back); the monotonic time does not move. */
+      stepWall: (millis: number) => Effect.sync(() => void (offset += millis)),
+      /** The wall time now, in milliseconds. */
+      wall
+    }
+  })

@@ -6,9 +6,13 @@ import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
 
-export const runDemo = (...args: ReadonlyArray<string>) =>
+export const runDemo = (...args: ReadonlyArray<string>) => runDemoWithEnv(process.env, ...args)
+
+/** {@link runDemo} with its own environment (a `PATH` without redis-server, say). */
+export const runDemoWithEnv = (env: NodeJS.ProcessEnv, ...args: ReadonlyArray<string>) =>
   Effect.async<{ code: number | null; stdout: string; stderr: string }>((resume) => {
     const child = spawn(process.execPath, ["--import", "tsx", "examples/demo/main.ts", ...args], {
+      env,
       stdio: ["ignore", "pipe", "pipe"]
     })
     let stdout = ""

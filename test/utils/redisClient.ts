@@ -8,10 +8,14 @@ export interface TestConnection extends Redis.Connection {
   readonly ready: Effect.Effect<Redis.Reply, unknown>
 }
 
-/** A connection to a test server whose readiness can be awaited (it opens in the background). */
+/**
+ * A connection to a test server whose readiness can be awaited (it opens in the background).
+ * `options` replaces the defaults (500 ms command timeout, 500 ms connect timeout).
+ */
 export const connect = (
   url: string,
-  commandTimeoutMillis = 500
+  commandTimeoutMillis = 500,
+  options: Partial<Redis.Options> = {}
 ): Effect.Effect<TestConnection, unknown, Scope.Scope> =>
   Effect.gen(function*() {
     const readiness = yield* Queue.unbounded<void>()
@@ -19,6 +23,7 @@ export const connect = (
       url,
       commandTimeoutMillis,
       connectTimeoutMillis: 500,
+      ...options,
       onReady: () => Queue.unsafeOffer(readiness, undefined)
     })
     const ready = Queue.take(readiness).pipe(
@@ -29,5 +34,23 @@ export const connect = (
   })
 
 /** A connection that is ready. */
-export const connectReady = (url: string, commandTimeoutMillis = 500) =>
-  Effect.tap(connect(url, commandTimeoutMillis), (connection) => connection.ready)
+export const connectReady = (url: string, commandTimeoutMillis = 500, options: Partial<Redis.Options> = {}) =>
+  Effect.tap(connect(url, commandTimeoutMillis, options), (connection) => connection.ready)
+
+/**
+ * Publishes `message` on `channel` through `publisher` every 20 ms until `received` (what a
+ * subscription delivered) yields it: a message lost on a connection being replaced is sent
+ * again. 5 s guard.
+ */
+export const publishUntilReceived = (
+  publisher: Redis.Connection,
+  received: Queue.Dequeue<string>,
+  channel: string,
+  message: string
+): Effect.Effect<void, unknown> =>
+  Effect.raceFirst(
+    Queue.take(received).pipe(Effect.repeat({ until: (m) => m === message }), Effect.asVoid),
+    Effect.forever(
+      Effect.zipRight(Effect.ignore(publisher.send(["PUBLISH", channel, message])), Effect.sleep("20 millis"))
+    )
+  ).pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => `${message} never arrived` }))

@@ -36,7 +36,7 @@ export interface RedisServer {
   readonly stop: () => Promise<void>
 }
 
-const launch = (port: number): Promise<ChildProcess> =>
+const launch = (port: number, extra: ReadonlyArray<string>): Promise<ChildProcess> =>
   new Promise((resolve, reject) => {
     const child = spawn(redisServerPath ?? "redis-server", [
       "--port",
@@ -48,7 +48,8 @@ const launch = (port: number): Promise<ChildProcess> =>
       "--appendonly",
       "no",
       "--enable-debug-command",
-      "local"
+      "local",
+      ...extra
     ], { stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     const onData = (chunk: Buffer) => {
@@ -81,13 +82,18 @@ const exited = (child: ChildProcess): Promise<void> =>
 /**
  * Starts a private `redis-server` on a free 127.0.0.1 port, with no persistence and the DEBUG
  * command allowed from loopback. A port taken between the probe and the launch is retried.
+ * `extraArgs` adds options to the command line (computed once per port tried; `restart` reuses
+ * them).
  */
-export const startRedis = async (): Promise<RedisServer> => {
+export const startRedis = async (
+  extraArgs: (port: number) => Promise<ReadonlyArray<string>> = () => Promise.resolve([])
+): Promise<RedisServer> => {
   let lastError: unknown
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort()
     try {
-      let child = await launch(port)
+      const extra = await extraArgs(port)
+      let child = await launch(port, extra)
       const kill = async () => {
         const current = child
         if (current.exitCode === null && current.signalCode === null) {
@@ -105,7 +111,7 @@ export const startRedis = async (): Promise<RedisServer> => {
         kill,
         restart: async () => {
           await kill()
-          child = await launch(port)
+          child = await launch(port, extra)
         },
         stop: async () => {
           child.kill("SIGCONT")

@@ -11,11 +11,13 @@ import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
 import type * as CircuitBreaker from "../../CircuitBreaker.js"
 import type * as ResilientServiceClient from "../../ResilientServiceClient.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import * as CircuitBreakerInternal from "../circuitBreaker.js"
 import * as Defaults from "../defaults.js"
+import * as OptionNames from "../optionNames.js"
 import * as RetryPolicyInternal from "../retryPolicy.js"
 import * as validate from "../validate.js"
 import { basicAuthorization, type Target } from "./request.js"
@@ -32,6 +34,8 @@ export interface Settings {
   readonly retry: RetryPolicy.RetryPolicy
   /** The breaker's settings, or a shared breaker made by `CircuitBreaker.make`. */
   readonly breaker: CircuitBreaker.Options | CircuitBreaker.CircuitBreaker
+  /** Where each breaker setting was given (`breaker.failureThreshold`, or flat): errors name that place. */
+  readonly breakerPaths: Readonly<Record<string, string>>
   readonly retryOn: (error: ClientError) => boolean
   readonly isFailure: (error: ClientError) => boolean
   readonly maxRetryAfterMillis: number
@@ -44,7 +48,7 @@ export interface Settings {
 }
 
 /** A URL as an error message may show it: without what precedes an `@` in its authority. */
-const hideUserinfo = (value: string): string => value.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^/?#]*@/i, "$1…@")
+const hideUserinfo = (value: string): string => value.replace(/^((?:[a-z][a-z0-9+.-]*:?\/\/)?)[^/?#]*@/i, "$1…@")
 
 /** @internal */
 export const parseBaseUrl = (value: unknown): Effect.Effect<Target, ConfigError.ConfigError> => {
@@ -59,19 +63,17 @@ export const parseBaseUrl = (value: unknown): Effect.Effect<Target, ConfigError.
   }
   // "chroma:6003" parses as the scheme "chroma" with the path "6003": a URL without its scheme
   if (url === undefined || (!value.includes("://") && url.protocol !== "http:" && url.protocol !== "https:")) {
-    const shown = hideUserinfo(value.trim())
-    const suggestion = /^[a-z0-9[]/i.test(shown) ? `; did you mean ${JSON.stringify(`http://${shown}`)}?` : ""
-    return validate.invalid(
-      "baseUrl",
-      `must be an absolute http(s) URL with its scheme, such as "http://chroma:6003", got ${
-        JSON.stringify(shown)
-      }${suggestion}`
-    )
+    return validate.invalid("baseUrl", notAUrl(value.trim()))
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
+    const scheme = url.protocol.slice(0, -1)
+    const meant = validate.nearestName(scheme, ["http", "https"])
+    const shown = redactUserinfo(url)
     return validate.invalid(
       "baseUrl",
-      `must use http or https, got the scheme "${url.protocol.slice(0, -1)}" in ${JSON.stringify(redactUserinfo(url))}`
+      `must use http or https, got the scheme "${scheme}" in ${JSON.stringify(shown)}${
+        meant === undefined ? "" : `; did you mean ${JSON.stringify(`${meant}:${shown.slice(scheme.length + 1)}`)}?`
+      }`
     )
   }
   if (url.search !== "" || url.hash !== "") {
@@ -87,6 +89,39 @@ export const parseBaseUrl = (value: unknown): Effect.Effect<Target, ConfigError.
     authority: `${url.hostname}:${port}`,
     authorization: basic.header
   })
+}
+
+/**
+ * Why a base URL that `URL` refuses (or reads as another scheme) is wrong, in terms of what was
+ * typed: a scheme without "://" (`http//chroma:6003`), a port out of range or not a number, no
+ * host, or no scheme at all (`chroma:6003`).
+ */
+const notAUrl = (value: string): string => {
+  const shown = hideUserinfo(value)
+  const got = `got ${JSON.stringify(shown)}`
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)
+  if (scheme !== null) {
+    const authority = value.slice(scheme[0].length).split(/[/?#]/)[0]!
+    const hostPort = authority.slice(authority.lastIndexOf("@") + 1)
+    const [, host = hostPort, port] = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(hostPort) ?? []
+    if (host === "") return `must name a host after "${scheme[0]}", ${got}`
+    if (port !== undefined && port !== "" && !/^\d+$/.test(port)) {
+      return `has a port that is not a number (${JSON.stringify(port)}), ${got}`
+    }
+    if (port !== undefined && Number(port) > 65535) {
+      return `has the port ${port}, out of range (a port is 1 to 65535), ${got}`
+    }
+    return `is not a valid URL (a host name has letters, digits, "-" and "."), ${got}`
+  }
+  const example = "such as \"http://chroma:6003\""
+  const slashes = /^(https?)(?::?\/{1,2}|:\\+)(?=[^/\\])/i.exec(shown)
+  if (slashes !== null) {
+    return `must start with its scheme and "://", ${example}, ${got}; did you mean ${
+      JSON.stringify(`${slashes[1]!.toLowerCase()}://${shown.slice(slashes[0].length)}`)
+    }?`
+  }
+  const suggestion = /^[a-z0-9[]/i.test(shown) ? `; did you mean ${JSON.stringify(`http://${shown}`)}?` : ""
+  return `must be an absolute http(s) URL with its scheme, ${example}, ${got}${suggestion}`
 }
 
 const redactUserinfo = (url: URL): string => {
@@ -196,6 +231,7 @@ export const settings = (
     if (typeof options !== "object" || options === null) {
       return yield* validate.invalid("baseUrl", "is required: pass an options object with an absolute http(s) baseUrl")
     }
+    yield* unknownNames(options)
     if (!context.baseUrlRequired && options.baseUrl === undefined && options.serviceName === undefined) {
       return yield* validate.invalid("serviceName", "is required when no baseUrl is given: it names the service")
     }
@@ -302,6 +338,8 @@ export const settings = (
           : error
     )
     const breakerValue = (field: typeof breakerFields[number]) => breakerAt[field]!.value as any
+    const breakerPaths: Record<string, string> = {}
+    for (const field of breakerFields) breakerPaths[field] = breakerAt[field]!.path
     return {
       target,
       serviceName,
@@ -332,9 +370,68 @@ export const settings = (
         store: breakerValue("store"),
         storeKey: breakerValue("storeKey"),
         storeTimeout: breakerValue("storeTimeout")
-      }
+      },
+      breakerPaths
     }
   })
+
+/**
+ * Unknown option names at the top level and in each group, all at once: a typo such as
+ * `maxRetries` or `retry.backof` would otherwise leave the default in force without a word.
+ */
+const unknownNames = (
+  options: ResilientServiceClient.TransformOptions
+): Effect.Effect<void, ConfigError.ConfigError> => {
+  const groups = [OptionNames.clientRetry, OptionNames.clientBreaker, OptionNames.clientBulkhead]
+  const issues = [...validate.unknownNames(options, OptionNames.client, groups)]
+  const inGroup = (names: validate.OptionNames, value: unknown) => {
+    if (!isObject(value)) return
+    const others = [OptionNames.client, ...groups.filter((group) => group !== names)]
+    issues.push(...validate.unknownNames(value, names, others))
+  }
+  inGroup(OptionNames.clientRetry, options.retry)
+  inGroup(OptionNames.clientBreaker, options.breaker)
+  inGroup(OptionNames.clientBulkhead, options.bulkhead)
+  inGroup(OptionNames.retryBudget(["retryBudget"]), options.retryBudget)
+  const error = validate.configError(issues)
+  return error === undefined ? Effect.void : Effect.fail(error)
+}
+
+/**
+ * The client's breaker: the shared one, or one made from the client's settings, whose errors
+ * name each setting where it was given (`breaker.failureThreshold`, not `failureThreshold`).
+ *
+ * @internal
+ */
+export const makeBreaker = (
+  settings: Settings
+): Effect.Effect<CircuitBreaker.CircuitBreaker, ConfigError.ConfigError, Scope.Scope> =>
+  typeof settings.breaker === "function"
+    ? Effect.succeed(settings.breaker)
+    : Effect.mapError(
+      CircuitBreakerInternal.make(settings.breaker),
+      (error) => atGivenPath(error, settings.breakerPaths)
+    )
+
+const atGivenPath = (
+  error: ConfigError.ConfigError,
+  paths: Readonly<Record<string, string>>
+): ConfigError.ConfigError => {
+  switch (error._op) {
+    case "And":
+      return ConfigError.And(atGivenPath(error.left, paths), atGivenPath(error.right, paths))
+    case "Or":
+      return ConfigError.Or(atGivenPath(error.left, paths), atGivenPath(error.right, paths))
+    case "InvalidData": {
+      const given = paths[error.path[0] ?? ""]
+      return given === undefined
+        ? error
+        : ConfigError.InvalidData([...given.split("."), ...error.path.slice(1)], error.message)
+    }
+    default:
+      return error
+  }
+}
 
 // -----------------------------------------------------------------------------
 // Errors that name the culprit
@@ -443,6 +540,54 @@ export const nameCulprit = (
     default:
       return error
   }
+}
+
+/** The text a configuration key holds, as typed (`Config.string` at the same key). */
+const rawConfigText = (key: string): Effect.Effect<string | undefined> => {
+  const segments = key.split(".")
+  const config = segments.slice(0, -1).reduceRight<Config.Config<string>>(
+    (inner, name) => Config.nested(inner, name),
+    Config.string(segments[segments.length - 1]!)
+  )
+  return Effect.orElseSucceed(Effect.map(config, (text): string | undefined => text), () => undefined)
+}
+
+/**
+ * An option error of `layerConfig` that shows the text of its configuration key, when the value
+ * the option got from it reads differently: `CHROMA_TIMEOUT="-5 seconds"` is the duration 0 once
+ * `Config.duration` has read it, and `got 0` alone would not say what to fix.
+ *
+ * @internal
+ */
+export const showConfigText = (
+  keys: ReadonlyMap<string, string>
+) =>
+(error: ConfigError.ConfigError): Effect.Effect<never, ConfigError.ConfigError> => {
+  const configKeys = new Set(keys.values())
+  const rewrite = (error: ConfigError.ConfigError): Effect.Effect<ConfigError.ConfigError> => {
+    switch (error._op) {
+      case "And":
+        return Effect.zipWith(rewrite(error.left), rewrite(error.right), ConfigError.And)
+      case "Or":
+        return Effect.zipWith(rewrite(error.left), rewrite(error.right), ConfigError.Or)
+      case "InvalidData": {
+        const key = error.path.join(".")
+        const got = /, got (.*?)(;|$)/.exec(error.message)
+        if (!configKeys.has(key) || got === null) return Effect.succeed(error)
+        return Effect.map(rawConfigText(key), (text) => {
+          const read = got[1]!
+          // a string shown is the text itself, credentials hidden: only a value Config turned
+          // into something else (a duration, a number) gains from its text
+          if (text === undefined || read.startsWith("\"") || read === text) return error
+          const shown = `, got ${JSON.stringify(text)} (read as ${read})${got[2]}`
+          return ConfigError.InvalidData(error.path, error.message.replace(got[0], shown))
+        })
+      }
+      default:
+        return Effect.succeed(error)
+    }
+  }
+  return Effect.flatMap(rewrite(error), Effect.fail)
 }
 
 // -----------------------------------------------------------------------------

@@ -5,7 +5,15 @@
  *
  * @internal
  */
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import { globalValue } from "effect/GlobalValue"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 
 /** @internal */
 export interface Target {
@@ -35,22 +43,29 @@ export const basicAuthorization = (
   } catch {
     return { invalid: "has a malformed percent-encoding (%XX) in its user or password" }
   }
-  return { header: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` }
+  return { header: `Basic ${base64(new TextEncoder().encode(`${user}:${password}`))}` }
+}
+
+/** Base64 of `bytes`, with the platform's `btoa` (no Node `Buffer`: the client runs in browsers). */
+const base64 = (bytes: Uint8Array): string => {
+  let binary = ""
+  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]!)
+  return btoa(binary)
 }
 
 /**
- * Splits an inline query off a path into URL params, so that no error message (platform errors
- * print the URL) and no log line shows query values.
+ * The path of a URL as written and its query (the text after `?`, `undefined` without one or
+ * when it is empty); a fragment is dropped, as HTTP sends none.
  *
  * @internal
  */
-export const splitQuery = (path: string): readonly [string, ReadonlyArray<readonly [string, string]>] => {
-  const hash = path.indexOf("#")
-  const withoutHash = hash === -1 ? path : path.slice(0, hash)
+export const splitQuery = (url: string): readonly [string, string | undefined] => {
+  const hash = url.indexOf("#")
+  const withoutHash = hash === -1 ? url : url.slice(0, hash)
   const question = withoutHash.indexOf("?")
-  if (question === -1) return [withoutHash, []]
-  const params = Array.from(new URLSearchParams(withoutHash.slice(question + 1)).entries())
-  return [withoutHash.slice(0, question), params]
+  if (question === -1) return [withoutHash, undefined]
+  const query = withoutHash.slice(question + 1)
+  return [withoutHash.slice(0, question), query === "" ? undefined : query]
 }
 
 const isAbsolute = (url: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(url)
@@ -59,10 +74,12 @@ const isAbsolute = (url: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(url)
 const hasUserinfo = (url: string) => /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url)
 
 /**
- * The request as it is sent: relative paths resolved against the base URL, an inline query
- * moved to URL params, the base URL's credentials added for the base URL only, and credentials
- * written into an absolute URL moved into an `authorization` header (so that they reach no log
- * line, span attribute or error message).
+ * The request as it is sent: relative paths resolved against the base URL, the base URL's
+ * credentials added for the base URL only, and credentials written into an absolute URL moved
+ * into an `authorization` header (so that they reach no log line, span attribute or error
+ * message). A query written in the URL is sent as written (the platform would re-encode it as
+ * form data: `?flag&q=a%20b` as `?flag=&q=a+b`), followed by the request's URL params, encoded
+ * as the platform encodes them; errors show it only through {@link redactError}.
  *
  * @internal
  */
@@ -70,7 +87,7 @@ export const prepare = (
   target: Target,
   request: HttpClientRequest.HttpClientRequest
 ): HttpClientRequest.HttpClientRequest => {
-  const [path, params] = splitQuery(request.url)
+  const [path, query] = splitQuery(request.url)
   let url = isAbsolute(path) ? path : target.baseUrl + (path.startsWith("/") ? path : `/${path}`)
   let authorization: string | undefined
   if (hasUserinfo(url)) {
@@ -90,23 +107,118 @@ export const prepare = (
     // the base URL's credentials go to the base URL only, never to another host given in full
     authorization = target.authorization
   }
-  let prepared = url === request.url ? request : HttpClientRequest.setUrl(request, url)
-  if (params.length > 0) prepared = HttpClientRequest.appendUrlParams(prepared, params)
+  let prepared: HttpClientRequest.HttpClientRequest
+  if (query === undefined) {
+    prepared = url === request.url ? request : HttpClientRequest.setUrl(request, url)
+  } else {
+    // the platform appends URL params through `searchParams`, which re-encodes the whole query:
+    // they are written after the query here instead
+    prepared = request.urlParams.length === 0
+      ? HttpClientRequest.setUrl(request, `${url}?${query}`)
+      : withoutUrlParams(request, `${url}?${query}&${UrlParams.toString(request.urlParams)}`)
+  }
   if (authorization !== undefined && prepared.headers["authorization"] === undefined) {
     prepared = HttpClientRequest.setHeader(prepared, "authorization", authorization)
   }
   return prepared
 }
 
+/** `request` sent to `url`, without URL params (the platform offers no way to remove them). */
+const withoutUrlParams = (
+  request: HttpClientRequest.HttpClientRequest,
+  url: string
+): HttpClientRequest.HttpClientRequest => {
+  let fresh = HttpClientRequest.make(request.method)(url)
+  if (request.body._tag !== "Empty") fresh = HttpClientRequest.setBody(fresh, request.body)
+  // after the body: the request's own headers win over the ones `setBody` derives
+  fresh = HttpClientRequest.setHeaders(fresh, request.headers)
+  return Option.isSome(request.hash) ? HttpClientRequest.setHash(fresh, request.hash.value) : fresh
+}
+
 /**
- * The path of a request relative to the base URL, for log lines (never its query).
+ * `request` with a query written in its URL moved into its URL params, so that the platform's
+ * error messages (which print the URL, never the params) do not show its values.
+ *
+ * @internal
+ */
+export const redact = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest => {
+  const [path, query] = splitQuery(request.url)
+  if (query === undefined) return request
+  return HttpClientRequest.appendUrlParams(
+    HttpClientRequest.setUrl(request, path),
+    Array.from(new URLSearchParams(query).entries())
+  )
+}
+
+/**
+ * `error` with its request {@link redact}ed: the failure a call reports, in errors, log lines
+ * and events, for a request whose URL carries a query.
+ *
+ * @internal
+ */
+export const redactError = <E>(error: E): E => {
+  if (!HttpClientError.isHttpClientError(error) || !error.request.url.includes("?")) return error
+  const fields = {
+    request: redact(error.request),
+    ...(error.description !== undefined ? { description: error.description } : {}),
+    ...(error.cause !== undefined ? { cause: error.cause } : {})
+  }
+  return (error._tag === "RequestError"
+    ? new HttpClientError.RequestError({ ...fields, reason: error.reason })
+    : new HttpClientError.ResponseError({ ...fields, response: error.response, reason: error.reason })) as E
+}
+
+/**
+ * The path of a request relative to the base URL, for log lines and spans (never its query).
  *
  * @internal
  */
 export const describePath = (target: Target, request: HttpClientRequest.HttpClientRequest): string => {
-  const url = request.url
+  const [url] = splitQuery(request.url)
   const path = url.startsWith(target.baseUrl) ? url.slice(target.baseUrl.length) : url
   return path === "" ? "/" : path
+}
+
+/** Why `path` leaves the base URL: an absolute URL, or `..` segments that climb above it. */
+const outsideBase = (path: string, baseUrl: string): string | undefined => {
+  if (isAbsolute(path)) {
+    return `is an absolute URL, not a path under baseUrl ${baseUrl} (call another host with execute)`
+  }
+  let depth = 0
+  for (const segment of path.split("/")) {
+    // the URL parser resolves `%2e%2e` as `..`
+    const dots = segment.replace(/%2e/gi, ".")
+    if (dots === "..") {
+      if (depth === 0) return `climbs above baseUrl ${baseUrl} with ".." segments`
+      depth--
+    } else if (dots !== "." && segment !== "") {
+      depth++
+    }
+  }
+  return undefined
+}
+
+/**
+ * The refusal of a path given to `get`, `post`, … that would leave the client's base URL: an
+ * absolute URL (another host is reached with `execute`), or `..` segments that climb above the
+ * base URL's path. A `RequestError` `InvalidUrl` (nothing is sent) naming the path without its
+ * query or credentials; `undefined` for a path that stays under the base URL.
+ *
+ * @internal
+ */
+export const pathRefused = (
+  request: HttpClientRequest.HttpClientRequest,
+  target: Target
+): HttpClientError.RequestError | undefined => {
+  const [path] = splitQuery(request.url)
+  const problem = outsideBase(path, target.baseUrl)
+  if (problem === undefined) return undefined
+  const shown = path.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1")
+  return new HttpClientError.RequestError({
+    request: HttpClientRequest.setUrl(request, shown),
+    reason: "InvalidUrl",
+    description: `the path ${JSON.stringify(shown)} ${problem}`
+  })
 }
 
 /**
@@ -117,3 +229,131 @@ export const describePath = (target: Target, request: HttpClientRequest.HttpClie
  */
 export const isUnsafe = (request: HttpClientRequest.HttpClientRequest): boolean =>
   (request.method === "POST" || request.method === "PATCH") && request.headers["idempotency-key"] === undefined
+
+// -----------------------------------------------------------------------------
+// Request bodies: which can be sent again
+// -----------------------------------------------------------------------------
+
+/** The bodies their callers marked as safe to send more than once (`ResilientServiceClient.replayable`). */
+const markedReplayable = globalValue(
+  Symbol.for("effect-resilience/ResilientServiceClient/replayableBodies"),
+  () => new WeakSet<HttpBody.HttpBody>()
+)
+
+/**
+ * Marks `body` as one the client may send again: running its stream again yields the same bytes
+ * (a file read from its path, chunks held in memory).
+ *
+ * @internal
+ */
+export const replayable = <B extends HttpBody.HttpBody>(body: B): B => {
+  markedReplayable.add(body)
+  return body
+}
+
+/** A `Raw` body the transports send from memory: sending it again sends the same bytes. */
+const inMemory = (raw: unknown): boolean =>
+  raw === null || raw === undefined || typeof raw === "string" || raw instanceof ArrayBuffer ||
+  ArrayBuffer.isView(raw) || raw instanceof URLSearchParams ||
+  (typeof Blob === "function" && raw instanceof Blob) ||
+  (typeof FormData === "function" && raw instanceof FormData)
+
+/**
+ * The body of one call, as far as sending it again goes. A body held in memory (bytes, text,
+ * JSON, form data) is not tracked at all; a stream body is, from the moment a transport starts
+ * it: a one-shot stream (anything not marked {@link replayable}) is never sent twice, and a
+ * failure of the stream itself is the caller's, not the service's.
+ *
+ * @internal
+ */
+export class SentBody {
+  /** The transport started reading the body: what it took is gone, for a one-shot source. */
+  started = false
+  /** How the body's own stream failed during the attempt running now, if it did. */
+  failure: Cause.Cause<unknown> | undefined = undefined
+  constructor(
+    /** The body may be sent again (marked {@link replayable}). */
+    readonly replayable: boolean,
+    /** The client sees when the transport starts the body (an Effect stream); otherwise an attempt starts it. */
+    readonly seesStart: boolean
+  ) {}
+  /** Called as an attempt starts. */
+  attemptStarts(): void {
+    this.failure = undefined
+    if (!this.seesStart) this.started = true
+  }
+  /** A retry would send the body again, and it cannot be sent again. */
+  get spent(): boolean {
+    return this.started && !this.replayable
+  }
+}
+
+/**
+ * `request`, with its body tracked if it is a stream (see {@link SentBody}); `undefined` for a
+ * body held in memory, which any attempt can send again.
+ *
+ * @internal
+ */
+export const trackBody = (
+  request: HttpClientRequest.HttpClientRequest
+): { readonly request: HttpClientRequest.HttpClientRequest; readonly body: SentBody } | undefined => {
+  const body = request.body
+  switch (body._tag) {
+    case "Empty":
+    case "Uint8Array":
+    case "FormData":
+      return undefined
+    case "Raw":
+      // a Node stream, a ReadableStream, an async iterable: the client cannot see it start
+      return inMemory(body.body) ? undefined : { request, body: new SentBody(markedReplayable.has(body), false) }
+    case "Stream": {
+      const sent = new SentBody(markedReplayable.has(body), true)
+      const tracked = Stream.tapErrorCause(
+        Stream.suspend(() => {
+          sent.started = true
+          return body.stream
+        }),
+        (cause) =>
+          Effect.sync(() => {
+            // the transport stopping the body (the request ended) is no failure of the body's own
+            if (!Cause.isInterruptedOnly(cause)) sent.failure = cause
+          })
+      )
+      const withBody = HttpClientRequest.setBody(
+        request,
+        HttpBody.stream(tracked, body.contentType, body.contentLength)
+      )
+      // `setBody` sets the headers from the body: keep the ones the request had
+      return { request: keepHeaders(withBody, request), body: sent }
+    }
+  }
+}
+
+/**
+ * The failure of an attempt whose body's own stream failed (a file that could not be read): the
+ * request could not be encoded, whatever the transport made of it. Never the service's failure.
+ *
+ * @internal
+ */
+export const bodyFailed = (
+  request: HttpClientRequest.HttpClientRequest,
+  failure: Cause.Cause<unknown>
+): HttpClientError.RequestError =>
+  new HttpClientError.RequestError({
+    request,
+    reason: "Encode",
+    description: "the request body's stream failed while it was sent",
+    cause: Cause.squash(failure)
+  })
+
+const keepHeaders = (
+  request: HttpClientRequest.HttpClientRequest,
+  from: HttpClientRequest.HttpClientRequest
+): HttpClientRequest.HttpClientRequest => {
+  let kept = request
+  for (const name of ["content-type", "content-length"]) {
+    const value = from.headers[name]
+    if (value !== undefined && kept.headers[name] !== value) kept = HttpClientRequest.setHeader(kept, name, value)
+  }
+  return kept
+}

@@ -18,9 +18,11 @@ import type * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Inspectable from "effect/Inspectable"
 import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Time from "../time.js"
 
 const decodeError = (
   request: HttpClientRequest.HttpClientRequest,
@@ -155,11 +157,27 @@ const brokenBody = (response: HttpClientResponse.HttpClientResponse) => (error: 
   )
 
 /**
+ * Closes the body of a response nobody will read, at once: a read of it is started and
+ * interrupted, which aborts the request (every transport's response does that), so its
+ * connection is closed instead of staying busy until the response is garbage-collected.
+ * Never waits for the body, nor fails.
+ *
+ * @internal
+ */
+export const discardBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  bodyless(response) ? Effect.void : Effect.flatMap(
+    Effect.fork(Stream.runDrain(response.stream)),
+    // the read starts (and reaches its wait for data) before it is interrupted
+    (reading) => Effect.zipRight(Effect.yieldNow(), Fiber.interrupt(reading))
+  )
+
+/**
  * Reads the whole body of `response` into memory, failing with {@link tooLarge} as soon as it
  * is longer than `maxBytes` (from its `content-length`, before reading anything, or while
  * reading one without), and with a `RequestError` (reason `Transport`) when it breaks off.
  * Interrupting the read, or failing it, aborts the request: the platform's response does that,
- * and the connection is then closed rather than reused.
+ * and the connection is then closed rather than reused. A body refused on its `content-length`
+ * is closed the same way ({@link discardBody}).
  *
  * @internal
  */
@@ -171,7 +189,9 @@ export const readBody = (
   const announced = response.headers["content-length"]
   if (announced !== undefined) {
     const length = Number(announced)
-    if (length > maxBytes) return Effect.fail(tooLarge(response, maxBytes, length))
+    if (length > maxBytes) {
+      return Effect.zipRight(discardBody(response), Effect.fail(tooLarge(response, maxBytes, length)))
+    }
     // the fast path: undici reads a body of known length into one buffer
     if (Number.isSafeInteger(length)) {
       return Effect.matchEffect(response.arrayBuffer, {
@@ -198,14 +218,25 @@ export const readBody = (
     return Effect.flatMap(read, () => {
       if (over) return Effect.fail(tooLarge(response, maxBytes, undefined))
       if (chunks.length === 0) return Effect.succeed(emptyBody)
-      return Effect.succeed(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+      return Effect.succeed(chunks.length === 1 ? chunks[0]! : concat(chunks, size))
     })
   })
 }
 
+/** The chunks, `size` bytes in all, in one array (no Node `Buffer`: the client runs in browsers). */
+const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
+  const whole = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    whole.set(chunk, offset)
+    offset += chunk.length
+  }
+  return whole
+}
+
 /**
  * A streamed response whose body reads are bounded by what is left of the call's deadline
- * (`deadlineAt`, Clock milliseconds): a read still running then is interrupted (which aborts the
+ * (`deadlineAt`, monotonic milliseconds of `clock`, `Time.monotonicMillis`): a read still running then is interrupted (which aborts the
  * request) and fails with a `ResponseError` (reason `Decode`) whose cause is the deadline's
  * `TimeoutException`. Without a deadline the platform's response is handed over as it is.
  *
@@ -231,7 +262,7 @@ class DeadlineBoundResponse extends Inspectable.Class implements HttpClientRespo
     super()
   }
   private left(): Duration.Duration {
-    return Duration.millis(Math.max(0, this.deadlineAt - this.clock.unsafeCurrentTimeMillis()))
+    return Duration.millis(Math.max(0, this.deadlineAt - Time.monotonicMillis(this.clock)))
   }
   private expired = (): HttpClientError.ResponseError => {
     const cause = this.onDeadline()

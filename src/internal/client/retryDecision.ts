@@ -11,7 +11,7 @@ import type * as ServiceUnavailable from "../../ServiceUnavailable.js"
 export interface Facts {
   readonly attempt: number
   readonly maxAttempts: number
-  /** Clock milliseconds. */
+  /** Monotonic milliseconds (`Time.monotonicMillis`), as `deadlineAt`. */
   readonly now: number
   /** The failure is the call's deadline passing (during an attempt or before one). */
   readonly deadlinePassed: boolean
@@ -21,6 +21,8 @@ export interface Facts {
   readonly rejection: ServiceUnavailable.ServiceUnavailable | undefined
   /** Sending the request again may do twice what it asks, and the failure does not show it was never sent. */
   readonly unsafeToRepeat: boolean
+  /** The request's body is a one-shot stream that has started to go out: it cannot be sent again. */
+  readonly bodySpent: boolean
   /** The retry budget lets a retry start. */
   readonly budgetAllows: boolean
   /** The delay the retry schedule chose; `undefined` when the schedule is done. */
@@ -28,7 +30,7 @@ export interface Facts {
   /** The server's `Retry-After` (429 or 503), if valid. */
   readonly retryAfterMillis: number | undefined
   readonly maxRetryAfterMillis: number
-  /** Clock milliseconds by which the call must end; `Infinity` without a deadline. */
+  /** Monotonic milliseconds by which the call must end; `Infinity` without a deadline. */
   readonly deadlineAt: number
 }
 
@@ -38,6 +40,8 @@ export interface Facts {
  * - `notRetried`: `retryOn` turned the failure down;
  * - `exhausted`: it was the last attempt, or the schedule ended;
  * - `unsafe`: a POST or PATCH that may have reached the server (with `retryUnsafeMethods: false`);
+ * - `bodySpent`: the body is a one-shot stream that has started to go out (never sent twice, never
+ *   sent empty);
  * - `budget`: the retry budget is spent;
  * - `retryAfter`: the server asked for a longer wait than `maxRetryAfter`;
  * - `pastDeadline`: the wait would end at or past the deadline.
@@ -49,6 +53,7 @@ export type GiveUp =
   | { readonly _tag: "notRetried" }
   | { readonly _tag: "exhausted" }
   | { readonly _tag: "unsafe" }
+  | { readonly _tag: "bodySpent" }
   | { readonly _tag: "budget" }
   | { readonly _tag: "retryAfter"; readonly retryAfterMillis: number }
   | { readonly _tag: "pastDeadline"; readonly delayMillis: number }
@@ -63,7 +68,8 @@ const giveUp = (why: GiveUp): Decision => ({ _tag: "GiveUp", why })
 
 /**
  * In order: a passed deadline and a failure `retryOn` turns down end the call; the last attempt
- * reports its own failure (even when it is the one that opened the breaker); an open breaker
+ * reports its own failure (even when it is the one that opened the breaker), and so does an
+ * attempt whose one-shot body has started to go out; an open breaker
  * ends the call with its rejection, without waiting for a backoff; then an unsafe method, a
  * spent budget, an ended schedule, a `Retry-After` over the cap and a wait that would end past
  * the deadline each end it; otherwise it waits the longer of the backoff and `Retry-After`.
@@ -74,6 +80,7 @@ export const decide = (facts: Facts): Decision => {
   if (facts.deadlinePassed) return giveUp({ _tag: "deadline" })
   if (!facts.retryable) return giveUp({ _tag: "notRetried" })
   if (facts.attempt >= facts.maxAttempts) return giveUp({ _tag: "exhausted" })
+  if (facts.bodySpent) return giveUp({ _tag: "bodySpent" })
   if (facts.rejection !== undefined) return { _tag: "Reject", rejection: facts.rejection }
   if (facts.unsafeToRepeat) return giveUp({ _tag: "unsafe" })
   if (!facts.budgetAllows) return giveUp({ _tag: "budget" })

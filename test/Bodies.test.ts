@@ -1,0 +1,216 @@
+/**
+ * Request and response bodies through the resilient client, on both transports, against real
+ * node:http servers on 127.0.0.1 (port 0): a one-shot upload is never sent twice (nor empty), a
+ * body that can be sent again is, an upload whose own stream fails is the caller's failure, and
+ * a response body the client will not keep is closed (its connection freed, counted on the
+ * server).
+ */
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import { expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { Readable } from "node:stream"
+import { ResilientServiceClient } from "../src/index.js"
+import { answerJson, describeTransports, recordingServer } from "./transport/transports.js"
+import { withClientOn } from "./utils/faultServers.js"
+import { makeLogCapture } from "./utils/logs.js"
+
+const encoder = new TextEncoder()
+const parts = ["line 1\n", "line 2\n", "line 3\n"]
+const whole = parts.join("")
+
+/**
+ * A stream that can be read once, like a Node stream or an incoming request: run again, it is
+ * empty (what is gone is gone).
+ */
+const oneShotStream = () => {
+  let taken = false
+  return Stream.suspend(() => {
+    if (taken) return Stream.empty
+    taken = true
+    return Stream.fromIterable(parts.map((part) => encoder.encode(part)))
+  })
+}
+
+/** 503 to the first request, 200 (with the body it saw) to the others. */
+const unavailableOnce = recordingServer((request, res, index) =>
+  index === 0
+    ? answerJson(res, 503, { error: "busy" })
+    : answerJson(res, 200, { received: request.body.toString("utf8") })
+)
+
+const fast = { backoff: "1 millis", timeout: "2 seconds" } as const
+
+const failureCountOf = (client: ResilientServiceClient.ResilientServiceClient) =>
+  Effect.map(client.status, (status) => status.failureCount)
+
+describeTransports("request bodies and retries", (transport) => {
+  const withClient = withClientOn(transport.layer())
+
+  it.scopedLive("a one-shot stream answered 503 is not sent again: the call fails with the 503, one request", () =>
+    Effect.gen(function*() {
+      const server = yield* unavailableOnce
+      const logs = makeLogCapture()
+      const error = yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) => Effect.flip(client.put("/files/a.txt", { body: HttpBody.stream(oneShotStream(), "text/plain") }))
+      ).pipe(logs.provide)
+      expect(error._tag).toBe("ResponseError")
+      expect((error as HttpClientError.ResponseError).response.status).toBe(503)
+      expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole])
+      expect(logs.messages().some((line) => line.includes("not retried: its body is a stream that can be read once")))
+        .toBe(true)
+    }))
+
+  it.scopedLive("a one-shot Node stream (a Raw body) answered 503 is not sent again, never empty", () =>
+    Effect.gen(function*() {
+      const server = yield* unavailableOnce
+      const error = yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) =>
+          Effect.flip(client.put("/files/a.txt", {
+            body: HttpBody.raw(Readable.from(parts.map((part) => Buffer.from(part))), {
+              contentType: "text/plain"
+            })
+          }))
+      ).pipe(makeLogCapture().provide)
+      expect(error._tag).toBe("ResponseError")
+      expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole])
+    }))
+
+  it.scopedLive("a stream marked replayable is sent again, whole: 503 then 200", () =>
+    Effect.gen(function*() {
+      const server = yield* unavailableOnce
+      const body = ResilientServiceClient.replayable(
+        HttpBody.stream(Stream.fromIterable(parts.map((part) => encoder.encode(part))), "text/plain")
+      )
+      const received = yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) => Effect.flatMap(client.put("/files/a.txt", { body }), (response) => response.json)
+      ).pipe(makeLogCapture().provide)
+      expect(received).toEqual({ received: whole })
+      expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole, whole])
+      expect(server.seen[1]!.headers["content-type"]).toBe("text/plain")
+    }))
+
+  it.scopedLive("bytes and text are sent again, whole: 503 then 200", () =>
+    Effect.gen(function*() {
+      const server = yield* unavailableOnce
+      yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) => client.put("/files/a.txt", { body: HttpBody.text(whole) })
+      ).pipe(makeLogCapture().provide)
+      expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole, whole])
+    }))
+
+  it.scopedLive("an upload whose stream fails (a disk read error) is RequestError Encode: not counted, not retried", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((_request, res) => answerJson(res, 200, {}))
+      const diskError = new Error("EIO: i/o error, read")
+      // marked replayable, so that only the kind of failure decides whether it is retried
+      const body = ResilientServiceClient.replayable(
+        HttpBody.stream(Stream.concat(Stream.make(encoder.encode("start")), Stream.fail(diskError)))
+      )
+      const [error, failures] = yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) => Effect.all([Effect.flip(client.put("/files/a.txt", { body })), failureCountOf(client)])
+      ).pipe(makeLogCapture().provide)
+      expect(error._tag).toBe("RequestError")
+      expect((error as HttpClientError.RequestError).reason).toBe("Encode")
+      expect((error as HttpClientError.RequestError).cause).toBe(diskError)
+      expect(failures).toBe(0)
+      // the server may or may not have seen the broken request, but never a second one
+      expect(server.seen.length).toBeLessThanOrEqual(1)
+    }))
+
+  it.scopedLive("on transform, a one-shot stream is not sent again either", () =>
+    Effect.gen(function*() {
+      const server = yield* unavailableOnce
+      const error = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.transform(yield* HttpClient.HttpClient, {
+          serviceName: "Files",
+          ...fast
+        })
+        return yield* Effect.flip(
+          client.put(`${server.url}/files/a.txt`, { body: HttpBody.stream(oneShotStream(), "text/plain") })
+        )
+      }).pipe(Effect.provide(transport.layer()), makeLogCapture().provide)
+      expect(error._tag).toBe("ResponseError")
+      expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole])
+    }))
+})
+
+/** Answers with headers announcing `length` bytes and the first 64 KiB of them, then holds the connection. */
+const announcing = (status: number, length: number) =>
+  recordingServer((_request, res) => {
+    res.writeHead(status, { "content-type": "application/octet-stream", "content-length": length })
+    res.write(new Uint8Array(64 * 1024))
+  })
+
+/** Waits (on `close` events) until the server has no connection left, while the client still runs. */
+const connectionClosed = (server: { readonly idle: Effect.Effect<void>; readonly live: () => number }) =>
+  Effect.gen(function*() {
+    yield* server.idle.pipe(
+      Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error("the connection was left open") })
+    )
+    expect(server.live()).toBe(0)
+  })
+
+describeTransports("response bodies the client does not keep are closed", (transport) => {
+  const withClient = withClientOn(transport.layer())
+
+  it.scopedLive("a body refused on its content-length (maxResponseBytes) is closed: its connection too", () =>
+    Effect.gen(function*() {
+      const server = yield* announcing(200, 50_000_000)
+      yield* withClient(
+        { baseUrl: server.url, ...fast, maxAttempts: 1, maxResponseBytes: 1_000 },
+        (client) =>
+          Effect.gen(function*() {
+            const error = yield* Effect.flip(client.get("/large"))
+            expect(error._tag).toBe("ResponseError")
+            expect((error as HttpClientError.ResponseError).reason).toBe("Decode")
+            // the client and its transport are still open: only closing the body closes the connection
+            yield* connectionClosed(server)
+          })
+      ).pipe(makeLogCapture().provide)
+    }))
+
+  it.scopedLive("an error body refused on its content-length (over 1 MiB) is closed: its connection too", () =>
+    Effect.gen(function*() {
+      const server = yield* announcing(500, 50_000_000)
+      yield* withClient(
+        { baseUrl: server.url, ...fast, maxAttempts: 1 },
+        (client) =>
+          Effect.gen(function*() {
+            const error = yield* Effect.flip(client.get("/large-error"))
+            expect((error as HttpClientError.ResponseError).response.status).toBe(500)
+            yield* connectionClosed(server)
+          })
+      ).pipe(makeLogCapture().provide)
+    }))
+
+  it.scopedLive("transform over filterStatusOk reads each failed answer's body: three attempts on one connection", () =>
+    Effect.gen(function*() {
+      const page = "x".repeat(200 * 1024) // an error page over undici's 64 KiB of buffer
+      const server = yield* recordingServer((_request, res) => {
+        res.writeHead(503, { "content-type": "text/html" })
+        res.end(page)
+      })
+      const error = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.transform(
+          HttpClient.filterStatusOk(yield* HttpClient.HttpClient),
+          { serviceName: "Pages", ...fast }
+        )
+        return yield* Effect.flip(client.get(`${server.url}/page`))
+      }).pipe(Effect.provide(transport.layer()), makeLogCapture().provide)
+      expect(server.seen.length).toBe(3)
+      // each attempt's body was read, so the next attempt found the connection free
+      expect(server.accepted()).toBe(1)
+      expect(error._tag).toBe("ResponseError")
+      const response = (error as HttpClientError.ResponseError).response
+      expect(response.status).toBe(503)
+      expect((yield* response.text).length).toBe(page.length)
+    }))
+})

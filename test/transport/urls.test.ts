@@ -1,0 +1,92 @@
+/**
+ * The URL a ResilientServiceClient sends, on each transport, to a node:http server on 127.0.0.1
+ * (port 0): a query written in the path arrives as written, its values stay out of error
+ * messages and log lines, and a path that would leave the base URL is refused before anything
+ * is sent.
+ */
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import { expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { ResilientServiceClient } from "../../src/index.js"
+import { makeLogCapture } from "../utils/logs.js"
+import { answerJson, describeTransports, provideTransport, recordingServer } from "./transports.js"
+
+const fast = { backoff: "1 millis", timeout: "2 seconds" } as const
+
+describeTransports("ResilientServiceClient URLs", (transport) => {
+  const run = <A, E, R>(self: Effect.Effect<A, E, R>) => self.pipe(provideTransport(transport))
+
+  it.scoped("a query written in the path arrives as written, URL params after it", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((_request, res) => answerJson(res, 200, {}))
+      const client = yield* ResilientServiceClient.make({ baseUrl: `${server.url}/api`, ...fast })
+      yield* client.get("/search?flag&tags=a;b&q=a%20b")
+      yield* client.get("search?flag&tags=a;b", { urlParams: { page: 2, q: "a b" } })
+      yield* client.execute(HttpClientRequest.get("/items?id=1,2&sort=-date#top"))
+      yield* client.get("/plain", { urlParams: { q: "a b" } })
+      expect(server.seen.map((seen) => seen.url)).toEqual([
+        "/api/search?flag&tags=a;b&q=a%20b",
+        "/api/search?flag&tags=a;b&page=2&q=a+b",
+        "/api/items?id=1,2&sort=-date",
+        "/api/plain?q=a+b"
+      ])
+    }).pipe(run))
+
+  it.scopedLive("its values reach no error message and no log line (the request carries them)", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((_request, res) => answerJson(res, 503, { error: "busy" }))
+      const logs = makeLogCapture()
+      const [error, encodeError] = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.make({
+          baseUrl: server.url.replace("://", "://alice:s3cr3t-pw@"),
+          ...fast,
+          maxAttempts: 2
+        })
+        const error = yield* Effect.flip(client.get("/search?api_key=TOPSECRET&q=cats"))
+        const circular: Record<string, unknown> = {}
+        circular.self = circular
+        const encodeError = yield* Effect.flip(client.post("/save?token=TOPSECRET", { json: circular }))
+        return [error, encodeError] as const
+      }).pipe(logs.provide)
+      expect(server.seen.map((seen) => seen.url)).toEqual([
+        "/search?api_key=TOPSECRET&q=cats",
+        "/search?api_key=TOPSECRET&q=cats"
+      ])
+      expect(error._tag).toBe("ResponseError")
+      const response = error as HttpClientError.ResponseError
+      expect(response.message).toContain(`503 GET ${server.url}/search`)
+      // the values are still there for code that looks for them, as URL params
+      expect(response.request.urlParams).toEqual([["api_key", "TOPSECRET"], ["q", "cats"]])
+      const printed = [...logs.messages(), response.message, String(error), encodeError.message].join("\n")
+      expect(printed).not.toContain("TOPSECRET")
+      expect(printed).not.toContain("s3cr3t")
+      expect(logs.messages().some((line) => line.includes("HTTP 503"))).toBe(true)
+    }).pipe(run))
+
+  it.scoped("an absolute URL or a path climbing above baseUrl is refused: RequestError InvalidUrl, nothing sent", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((_request, res) => answerJson(res, 200, {}))
+      const client = yield* ResilientServiceClient.make({ baseUrl: `${server.url}/api/v1`, ...fast })
+      const refusals: Array<readonly [string, string]> = [
+        [`${server.url.replace("://", "://bob:pw@")}/other?k=SECRET`, "is an absolute URL, not a path under baseUrl"],
+        ["../admin", "climbs above baseUrl"],
+        ["/items/../../admin?k=SECRET", "climbs above baseUrl"],
+        ["/%2e%2e/admin", "climbs above baseUrl"]
+      ]
+      for (const [path, words] of refusals) {
+        const error = yield* Effect.flip(client.get(path))
+        expect(error._tag).toBe("RequestError")
+        expect((error as HttpClientError.RequestError).reason).toBe("InvalidUrl")
+        expect(error.message).toContain(words)
+        expect(error.message).toContain(`${server.url}/api/v1`)
+        expect(error.message).not.toContain("SECRET")
+        expect(error.message).not.toContain("bob:pw")
+      }
+      expect(server.seen).toEqual([])
+      // paths that stay under the base URL go out
+      yield* client.get("/items/../users/./7")
+      expect(server.seen.map((seen) => seen.url)).toEqual(["/api/v1/users/7"])
+      expect(yield* Effect.map(client.status, (status) => status.failureCount)).toBe(0)
+    }).pipe(run))
+})
