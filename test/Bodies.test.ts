@@ -5,15 +5,16 @@
  * a response body the client will not keep is closed (its connection freed, counted on the
  * server).
  */
+import { NodeHttpClient } from "@effect/platform-node"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
-import { expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
 import { ResilientServiceClient } from "../src/index.js"
-import { answerJson, describeTransports, recordingServer } from "./transport/transports.js"
+import { answerJson, describeTransports, expectAllClosed, recordingServer, transports } from "./transport/transports.js"
 import { withClientOn } from "./utils/faultServers.js"
 import { makeLogCapture } from "./utils/logs.js"
 
@@ -105,26 +106,6 @@ describeTransports("request bodies and retries", (transport) => {
       expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole, whole])
     }))
 
-  it.scopedLive("an upload whose stream fails (a disk read error) is RequestError Encode: not counted, not retried", () =>
-    Effect.gen(function*() {
-      const server = yield* recordingServer((_request, res) => answerJson(res, 200, {}))
-      const diskError = new Error("EIO: i/o error, read")
-      // marked replayable, so that only the kind of failure decides whether it is retried
-      const body = ResilientServiceClient.replayable(
-        HttpBody.stream(Stream.concat(Stream.make(encoder.encode("start")), Stream.fail(diskError)))
-      )
-      const [error, failures] = yield* withClient(
-        { baseUrl: server.url, ...fast },
-        (client) => Effect.all([Effect.flip(client.put("/files/a.txt", { body })), failureCountOf(client)])
-      ).pipe(makeLogCapture().provide)
-      expect(error._tag).toBe("RequestError")
-      expect((error as HttpClientError.RequestError).reason).toBe("Encode")
-      expect((error as HttpClientError.RequestError).cause).toBe(diskError)
-      expect(failures).toBe(0)
-      // the server may or may not have seen the broken request, but never a second one
-      expect(server.seen.length).toBeLessThanOrEqual(1)
-    }))
-
   it.scopedLive("on transform, a one-shot stream is not sent again either", () =>
     Effect.gen(function*() {
       const server = yield* unavailableOnce
@@ -139,6 +120,154 @@ describeTransports("request bodies and retries", (transport) => {
       }).pipe(Effect.provide(transport.layer()), makeLogCapture().provide)
       expect(error._tag).toBe("ResponseError")
       expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole])
+    }))
+})
+
+/** 307 to `/b` for the first request, 200 (with the body it saw) to the others. */
+const redirectingOnce = recordingServer((request, res, index) => {
+  if (index === 0) {
+    res.writeHead(307, { location: "/b", "content-length": 0 })
+    res.end()
+  } else {
+    answerJson(res, 200, { received: request.body.toString("utf8") })
+  }
+})
+
+const sentAgainWords = "a one-shot body cannot be sent again"
+
+const expectSentAgain = (error: { readonly _tag: string; readonly message: string }) => {
+  expect(error._tag).toBe("RequestError")
+  expect((error as HttpClientError.RequestError).reason).toBe("Encode")
+  expect(error.message).toContain(sentAgainWords)
+}
+
+describeTransports("one-shot bodies sent again by a redirect or a retry outside the client", (transport) => {
+  const withClient = withClientOn(transport.layer())
+
+  it.scopedLive("transform over followRedirects: a 307 does not run a one-shot stream again (nor send it empty)", () =>
+    Effect.gen(function*() {
+      const server = yield* redirectingOnce
+      const error = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.transform(
+          HttpClient.followRedirects(yield* HttpClient.HttpClient),
+          { serviceName: "Files", ...fast }
+        )
+        return yield* Effect.flip(
+          client.put(`${server.url}/a`, { body: HttpBody.stream(oneShotStream(), "text/plain") })
+        )
+      }).pipe(Effect.provide(transport.layer()), makeLogCapture().provide)
+      expectSentAgain(error)
+      expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
+    }))
+
+  it.scopedLive("followRedirects around client.httpClient: a 307 does not send a one-shot stream again", () =>
+    Effect.gen(function*() {
+      const server = yield* redirectingOnce
+      const error = yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) =>
+          Effect.flip(
+            HttpClient.followRedirects(client.httpClient).put("/a", {
+              body: HttpBody.stream(oneShotStream(), "text/plain")
+            })
+          )
+      ).pipe(makeLogCapture().provide)
+      expectSentAgain(error)
+      expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
+    }))
+
+  it.scopedLive("retryTransient around client.httpClient: a 503 does not send a one-shot stream again", () =>
+    Effect.gen(function*() {
+      const server = yield* unavailableOnce
+      const error = yield* withClient(
+        { baseUrl: server.url, ...fast, maxAttempts: 1 },
+        (client) =>
+          Effect.flip(
+            HttpClient.retryTransient(client.httpClient, { times: 1 }).put("/a", {
+              body: HttpBody.stream(oneShotStream(), "text/plain")
+            })
+          )
+      ).pipe(makeLogCapture().provide)
+      expectSentAgain(error)
+      expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole])
+    }))
+
+  it.scopedLive("followRedirects around client.httpClient: a 307 does not send a Raw Node stream again", () =>
+    Effect.gen(function*() {
+      const server = yield* redirectingOnce
+      const error = yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) =>
+          Effect.flip(
+            HttpClient.followRedirects(client.httpClient).put("/a", {
+              body: HttpBody.raw(Readable.from(parts.map((part) => Buffer.from(part))), { contentType: "text/plain" })
+            })
+          )
+      ).pipe(makeLogCapture().provide)
+      expectSentAgain(error)
+      expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
+    }))
+
+  it.scopedLive("a Node stream someone already read from is refused, nothing sent", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((_request, res) => answerJson(res, 200, {}))
+      const source = Readable.from(parts.map((part) => Buffer.from(part)))
+      source.read()
+      const error = yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) => Effect.flip(client.put("/a", { body: HttpBody.raw(source) }))
+      ).pipe(makeLogCapture().provide)
+      expectSentAgain(error)
+      expect(server.seen).toEqual([])
+    }))
+
+  it.scopedLive("a stream marked replayable is still sent again through followRedirects, whole", () =>
+    Effect.gen(function*() {
+      const server = yield* redirectingOnce
+      const body = ResilientServiceClient.replayable(
+        HttpBody.stream(Stream.fromIterable(parts.map((part) => encoder.encode(part))), "text/plain")
+      )
+      const received = yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) => Effect.flatMap(HttpClient.followRedirects(client.httpClient).put("/a", { body }), (r) => r.json)
+      ).pipe(makeLogCapture().provide)
+      expect(received).toEqual({ received: whole })
+      expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole], ["/b", whole]])
+    }))
+})
+
+/** The shared transports, and node:http (whose sink ends a request whose body failed, unless aborted). */
+const uploadTransports = [
+  ...transports,
+  { name: "NodeHttpClient.layer", layer: () => NodeHttpClient.layer, sendsGlobalFormData: false }
+]
+
+describe.each(uploadTransports)("an upload whose own stream fails ($name)", (transport) => {
+  const withClient = withClientOn(transport.layer())
+
+  it.scopedLive("is RequestError Encode, not counted, not retried; the server sees no complete request", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((_request, res) => answerJson(res, 200, {}))
+      const diskError = new Error("EIO: i/o error, read")
+      // marked replayable, so that only the kind of failure decides whether it is retried
+      const body = ResilientServiceClient.replayable(
+        HttpBody.stream(Stream.concat(Stream.make(encoder.encode("start")), Stream.fail(diskError)))
+      )
+      yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) =>
+          Effect.gen(function*() {
+            const error = yield* Effect.flip(client.put("/files/a.txt", { body }))
+            expect(error._tag).toBe("RequestError")
+            expect((error as HttpClientError.RequestError).reason).toBe("Encode")
+            expect((error as HttpClientError.RequestError).cause).toBe(diskError)
+            expect(yield* failureCountOf(client)).toBe(0)
+            // aborted, not ended: the connection closes (while the client is still open) and the
+            // server never saw the truncated body as a whole request
+            yield* expectAllClosed(server)
+            expect(server.seen).toEqual([])
+          })
+      ).pipe(makeLogCapture().provide)
     }))
 })
 

@@ -429,6 +429,8 @@ const core = (
             // interrupt this attempt
             if (closed) fiber.unsafeInterruptAsFork(FiberId.none)
             else attemptsInFlight.add(fiber)
+            // a body whose own stream fails stops the attempt: the platform then aborts the request
+            call.body?.stopWith(() => fiber.unsafeInterruptAsFork(FiberId.none))
             const expire = Effect.sync(() => {
               timedOut = true
               fiber.unsafeInterruptAsFork(FiberId.none)
@@ -484,6 +486,7 @@ const core = (
                 // this attempt
                 if (closed) signal.abort()
                 else attemptsInFlight.add(signal)
+                call.body?.stopWith(() => signal.abort())
                 return Effect.onExit(
                   restore(Effect.catchAllCause(
                     answered(request, execute(request, signal), call),
@@ -734,14 +737,8 @@ const core = (
       call.limitMillis = limitMillis
       const body = call.body
       let attempted = attempt(request, call, limitMillis, cutByDeadline)
-      if (body !== undefined) {
-        body.attemptStarts()
-        // a body whose own stream failed is the caller's failure, whatever the transport made of it
-        attempted = Effect.catchAllCause(attempted, (cause) =>
-          body.failure !== undefined && !Cause.isInterruptedOnly(cause)
-            ? Effect.fail(Request.bodyFailed(request, body.failure))
-            : Effect.failCause(cause))
-      }
+      // a body whose own stream failed is the caller's failure, whatever the transport made of it
+      if (body !== undefined) attempted = Request.attemptWithBody(body, request, attempted)
       // a query written in the URL is sent as written: the failure shows it in no message
       if (request.url.includes("?")) {
         attempted = Effect.mapError(attempted, Request.redactError)
@@ -760,8 +757,7 @@ const core = (
             }
             return Effect.as(logSuccess(request), response)
           },
-          onFailure: (cause) =>
-            afterFailure(request, cause, attemptNumber, state, call)
+          onFailure: (cause) => afterFailure(request, cause, attemptNumber, state, call)
         }
       )
     }
@@ -854,6 +850,7 @@ const core = (
         if (Either.isLeft(settings)) return Effect.fail(settings.left)
         const resolved = Request.prepare(target, request)
         const tracked = Request.trackBody(resolved)
+        if (tracked?.refused !== undefined) return Effect.fail(tracked.refused)
         const prepared = tracked === undefined ? resolved : tracked.request
         const body = tracked?.body
         const tracer = fiber.currentTracer
