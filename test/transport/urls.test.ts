@@ -72,7 +72,13 @@ describeTransports("ResilientServiceClient URLs", (transport) => {
         [`${server.url.replace("://", "://bob:pw@")}/other?k=SECRET`, "is an absolute URL, not a path under baseUrl"],
         ["../admin", "climbs above baseUrl"],
         ["/items/../../admin?k=SECRET", "climbs above baseUrl"],
-        ["/%2e%2e/admin", "climbs above baseUrl"]
+        ["/%2e%2e/admin", "climbs above baseUrl"],
+        // what the URL parser reads as `..`: `\\` is `/` in an http(s) URL, tab, CR and LF are dropped
+        ["/..\\..\\admin", "climbs above baseUrl"],
+        ["..\\..\\admin?k=SECRET", "climbs above baseUrl"],
+        ["/.\t./.\t./admin", "climbs above baseUrl"],
+        ["/\n../../admin", "climbs above baseUrl"],
+        ["/.\r.\\%2E./admin", "climbs above baseUrl"]
       ]
       for (const [path, words] of refusals) {
         const error = yield* Effect.flip(client.get(path))
@@ -86,7 +92,8 @@ describeTransports("ResilientServiceClient URLs", (transport) => {
       expect(server.seen).toEqual([])
       // paths that stay under the base URL go out
       yield* client.get("/items/../users/./7")
-      expect(server.seen.map((seen) => seen.url)).toEqual(["/api/v1/users/7"])
+      yield* client.get("/items\\..\\users/.\t./8")
+      expect(server.seen.map((seen) => seen.url)).toEqual(["/api/v1/users/7", "/api/v1/8"])
       expect(yield* Effect.map(client.status, (status) => status.failureCount)).toBe(0)
     }).pipe(run))
 })

@@ -179,8 +179,11 @@ export const describePath = (target: Target, request: HttpClientRequest.HttpClie
   return path === "" ? "/" : path
 }
 
-/** The characters a path needs to leave the base URL: dots, percent-escapes, `\\`, `:`, tab, CR, LF. */
-const mayLeaveBase = /[.%\\:\t\n\r]/
+/**
+ * What a path needs to leave the base URL: a segment that starts with a dot (`.` or `%2e`), a
+ * `\\`, a `:` (an absolute URL), a tab, CR or LF (dropped by the URL parser, they can join dots).
+ */
+const mayLeaveBase = /[\\:\t\n\r]|(?:^|\/)(?:\.|%2e)/i
 
 /**
  * Why `path` leaves the base URL: an absolute URL, or a path the URL parser resolves above the
