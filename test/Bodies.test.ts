@@ -12,10 +12,14 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import * as fs from "node:fs"
+import * as http from "node:http"
+import * as os from "node:os"
+import * as path from "node:path"
 import { Readable } from "node:stream"
-import { ResilientServiceClient } from "../src/index.js"
+import { ResilientServiceClient, UndiciTransport } from "../src/index.js"
 import { answerJson, describeTransports, expectAllClosed, recordingServer, transports } from "./transport/transports.js"
-import { withClientOn } from "./utils/faultServers.js"
+import { serve, withClientOn } from "./utils/faultServers.js"
 import { makeLogCapture } from "./utils/logs.js"
 
 const encoder = new TextEncoder()
@@ -268,6 +272,106 @@ describe.each(uploadTransports)("an upload whose own stream fails ($name)", (tra
             expect(server.seen).toEqual([])
           })
       ).pipe(makeLogCapture().provide)
+    }))
+})
+
+/**
+ * A file whose bytes come from its stream only: it refuses to be read whole (`arrayBuffer`,
+ * `bytes`, `text`), and its stream gives its first 64 KiB, then waits for `gate` before the
+ * rest. A form sent with it can only go out if it is streamed: one read whole first never gets
+ * past the gate, which opens when the server has received part of the file.
+ */
+class GatedFile extends File {
+  constructor(private readonly content: Uint8Array, private readonly gate: Promise<void>, name: string) {
+    super([content], name, { type: "application/octet-stream" })
+  }
+  override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    let step = 0
+    return new ReadableStream<Uint8Array<ArrayBuffer>>({
+      pull: async (controller) => {
+        if (step++ === 0) {
+          controller.enqueue(this.content.slice(0, 64 * 1024))
+        } else {
+          await this.gate
+          controller.enqueue(this.content.slice(64 * 1024))
+          controller.close()
+        }
+      }
+    })
+  }
+  override arrayBuffer(): Promise<ArrayBuffer> {
+    throw new Error("read whole")
+  }
+  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    throw new Error("read whole")
+  }
+  override text(): Promise<string> {
+    throw new Error("read whole")
+  }
+}
+
+describe("form data on UndiciTransport", () => {
+  it.scopedLive("is streamed with its content-length: a file-backed Blob and a file that cannot be read whole", () =>
+    Effect.gen(function*() {
+      const size = 4 * 1024 * 1024
+      const fileBytes = new Uint8Array(size).map((_, i) => (i * 31) % 251)
+      const gatedBytes = new Uint8Array(size).map((_, i) => (i * 7) % 253)
+      const dir = yield* Effect.acquireRelease(
+        Effect.promise(() => fs.promises.mkdtemp(path.join(os.tmpdir(), "form-"))),
+        (dir) => Effect.promise(() => fs.promises.rm(dir, { recursive: true, force: true }))
+      )
+      const filePath = path.join(dir, "data.bin")
+      yield* Effect.promise(() => fs.promises.writeFile(filePath, fileBytes))
+      const fileBlob = yield* Effect.promise(() => fs.openAsBlob(filePath, { type: "application/octet-stream" }))
+      let openGate!: () => void
+      const gate = new Promise<void>((resolve) => {
+        openGate = resolve
+      })
+      const received: { headers?: http.IncomingHttpHeaders; body?: Buffer } = {}
+      const server = http.createServer((req, res) => {
+        const chunks: Array<Buffer> = []
+        let length = 0
+        req.on("data", (chunk: Buffer) => {
+          chunks.push(chunk)
+          length += chunk.length
+          // part of the gated file arrived: the form is being sent while it is read
+          if (length >= 32 * 1024) openGate()
+        })
+        req.on("end", () => {
+          received.headers = req.headers
+          received.body = Buffer.concat(chunks)
+          answerJson(res, 200, {})
+        })
+      })
+      const { url } = yield* serve(server, () => (received.body === undefined ? 0 : 1))
+      const form = new FormData()
+      form.append("gated", new GatedFile(gatedBytes, gate, "gated.bin"))
+      form.append("note", "line 1\nline 2")
+      form.append("data", fileBlob, "data.bin")
+      yield* withClientOn(UndiciTransport.layer())(
+        { baseUrl: url, ...fast, maxAttempts: 1, timeout: "10 seconds" },
+        (client) => client.post("/upload", { body: HttpBody.formData(form) })
+      ).pipe(
+        Effect.timeoutFail({
+          duration: "5 seconds",
+          onTimeout: () => new Error("the form was read whole before it was sent: it never got past the gate")
+        }),
+        makeLogCapture().provide
+      )
+      const body = received.body!
+      expect(received.headers!["content-length"]).toBe(String(body.length))
+      expect(received.headers!["transfer-encoding"]).toBeUndefined()
+      const parsed = yield* Effect.promise(() =>
+        new Response(body, { headers: { "content-type": received.headers!["content-type"]! } }).formData()
+      )
+      expect(parsed.get("note")).toBe("line 1\r\nline 2")
+      const data = parsed.get("data") as File
+      expect(data.name).toBe("data.bin")
+      // compared as buffers: a deep equality of 4 MiB, element by element, takes seconds
+      expect(Buffer.from(yield* Effect.promise(() => data.arrayBuffer())).equals(fileBytes)).toBe(true)
+      const gated = parsed.get("gated") as File
+      expect(gated.name).toBe("gated.bin")
+      expect(Buffer.from(yield* Effect.promise(() => gated.arrayBuffer())).equals(gatedBytes)).toBe(true)
     }))
 })
 
