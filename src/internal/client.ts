@@ -739,12 +739,12 @@ const core = (
       let attempted = attempt(request, call, limitMillis, cutByDeadline)
       // a body whose own stream failed is the caller's failure, whatever the transport made of it
       if (body !== undefined) attempted = Request.attemptWithBody(body, request, attempted)
-      // a query written in the URL is sent as written: the failure shows it in no message
-      if (request.url.includes("?")) {
-        attempted = Effect.mapError(attempted, Request.redactError)
-      }
       return Effect.matchCauseEffect(
-        breakerApi.protectJudged(observed(request, attemptNumber, retry, attempted), judge),
+        breakerApi.protectJudged(
+          observed(request, attemptNumber, retry, attempted),
+          // the judge runs the caller's `isFailure`: it sees no query value either
+          request.url.includes("?") ? (cause) => judge(Request.redactCause(request, cause)) : judge
+        ),
         {
           onSuccess: (response) => {
             // a plain synchronous update, and none at all while the bucket is full
@@ -757,7 +757,8 @@ const core = (
             }
             return Effect.as(logSuccess(request), response)
           },
-          onFailure: (cause) => afterFailure(request, cause, attemptNumber, state, call)
+          // a query written in the URL is sent as written: the failure shows it in no message
+          onFailure: (cause) => afterFailure(request, Request.redactCause(request, cause), attemptNumber, state, call)
         }
       )
     }

@@ -37,11 +37,17 @@ describeTransports("ResilientServiceClient URLs", (transport) => {
     Effect.gen(function*() {
       const server = yield* recordingServer((_request, res) => answerJson(res, 503, { error: "busy" }))
       const logs = makeLogCapture()
+      // what the caller's classifier is shown
+      const judged: Array<string> = []
       const [error, encodeError] = yield* Effect.gen(function*() {
         const client = yield* ResilientServiceClient.make({
           baseUrl: server.url.replace("://", "://alice:s3cr3t-pw@"),
           ...fast,
-          maxAttempts: 2
+          maxAttempts: 2,
+          isFailure: (error) => {
+            judged.push(String(error))
+            return true
+          }
         })
         const error = yield* Effect.flip(client.get("/search?api_key=TOPSECRET&q=cats"))
         const circular: Record<string, unknown> = {}
@@ -58,7 +64,8 @@ describeTransports("ResilientServiceClient URLs", (transport) => {
       expect(response.message).toContain(`503 GET ${server.url}/search`)
       // the values are still there for code that looks for them, as URL params
       expect(response.request.urlParams).toEqual([["api_key", "TOPSECRET"], ["q", "cats"]])
-      const printed = [...logs.messages(), response.message, String(error), encodeError.message].join("\n")
+      expect(judged.length).toBeGreaterThan(0)
+      const printed = [...logs.messages(), response.message, String(error), encodeError.message, ...judged].join("\n")
       expect(printed).not.toContain("TOPSECRET")
       expect(printed).not.toContain("s3cr3t")
       expect(logs.messages().some((line) => line.includes("HTTP 503"))).toBe(true)

@@ -169,6 +169,15 @@ export const redactError = <E>(error: E): E => {
 }
 
 /**
+ * `cause` with its failures {@link redactError}ed when `request`'s URL carries a query (the
+ * failure path only: a success costs nothing).
+ *
+ * @internal
+ */
+export const redactCause = <E>(request: HttpClientRequest.HttpClientRequest, cause: Cause.Cause<E>): Cause.Cause<E> =>
+  request.url.includes("?") ? Cause.map(cause, redactError) : cause
+
+/**
  * The path of a request relative to the base URL, for log lines and spans (never its query).
  *
  * @internal
