@@ -9,8 +9,12 @@ import { NodeHttpClient } from "@effect/platform-node"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
+import type * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -272,6 +276,51 @@ describe.each(uploadTransports)("an upload whose own stream fails ($name)", (tra
             expect(server.seen).toEqual([])
           })
       ).pipe(makeLogCapture().provide)
+    }))
+})
+
+describe("a body a transport starts after its attempt ended", () => {
+  it.live("is refused: a timed-out attempt cannot start it late, and the retry sends it whole", () =>
+    Effect.gen(function*() {
+      const late = yield* Deferred.make<void>()
+      const lateRun = yield* Deferred.make<Exit.Exit<Chunk.Chunk<Uint8Array>, unknown>>()
+      let requests = 0
+      // a transport that starts the first body late, in a fiber of its own, and never answers
+      // the first request (so its attempt times out); the second request first wakes the late
+      // one up (the first attempt is over by then) and waits for it, then sends and answers
+      const transport = HttpClient.make((request) =>
+        Effect.gen(function*() {
+          const body = request.body as HttpBody.Stream
+          if (requests++ === 0) {
+            yield* Effect.forkDaemon(
+              Effect.flatMap(
+                Deferred.await(late),
+                () =>
+                  Effect.flatMap(Effect.exit(Stream.runCollect(body.stream)), (exit) => Deferred.succeed(lateRun, exit))
+              )
+            )
+            return yield* Effect.never
+          }
+          yield* Deferred.succeed(late, undefined)
+          yield* Deferred.await(lateRun)
+          const sent = yield* Effect.orDie(Stream.runCollect(body.stream))
+          const text = new TextDecoder().decode(Buffer.concat(Array.from(sent)))
+          return HttpClientResponse.fromWeb(request, new Response(text, { status: 200 }))
+        })
+      )
+      const answer = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.transform(transport, {
+          serviceName: "Files",
+          backoff: "1 millis",
+          timeout: "50 millis"
+        })
+        return yield* Effect.flatMap(
+          client.put("http://127.0.0.1:9/files/a.txt", { body: HttpBody.stream(oneShotStream(), "text/plain") }),
+          (response) => response.text
+        )
+      }).pipe(Effect.scoped, makeLogCapture().provide)
+      expect(answer).toBe(whole)
+      expect(Exit.isFailure(yield* Deferred.await(lateRun))).toBe(true)
     }))
 })
 

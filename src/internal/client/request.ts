@@ -11,6 +11,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -319,6 +320,18 @@ const alreadyRead = (raw: unknown): boolean => {
   return typeof ReadableStream === "function" && raw instanceof ReadableStream && raw.locked
 }
 
+/** One attempt of a call, as the fibers it runs know it. */
+type AttemptToken = object
+
+/**
+ * The attempt a fiber runs for (inherited by the fibers it forks, and by the runtime a transport
+ * captures to run a body stream): a body started by a fiber of an attempt that is over is refused.
+ */
+const currentAttempt = globalValue(
+  Symbol.for("effect-resilience/ResilientServiceClient/currentAttempt"),
+  () => FiberRef.unsafeMake<AttemptToken | undefined>(undefined)
+)
+
 /**
  * The body of one call, as far as sending it again goes. A body held in memory (bytes, text,
  * JSON, form data) is not tracked at all; a stream body is, from the moment a transport starts
@@ -334,8 +347,13 @@ export class SentBody {
   started = false
   /** How the body's own stream failed during the attempt running now, if it did. */
   failure: Cause.Cause<unknown> | undefined = undefined
-  /** An attempt is running: the body may start (a late start, after the attempt ended, may not). */
-  open = false
+  /**
+   * The attempt running now, if one is: the body may start within it only. A transport may start
+   * a body late, in a fiber of its own, after its attempt ended (timed out): such a start, and a
+   * failure it meets, belongs to an attempt that is over (its fibers carry its token in
+   * {@link currentAttempt}).
+   */
+  private attempt: AttemptToken | undefined = undefined
   /** Stops the attempt running now (set by the attempt: interrupts its fiber, or aborts its signal). */
   private stopAttempt: (() => void) | undefined = undefined
   constructor(
@@ -346,24 +364,33 @@ export class SentBody {
     /** The client sees when the transport starts the body (an Effect stream); otherwise an attempt starts it. */
     readonly seesStart: boolean
   ) {}
-  /** Called as an attempt starts. */
-  attemptStarts(): void {
+  /** Called as an attempt starts: its token, for the fibers it runs ({@link currentAttempt}). */
+  attemptStarts(): AttemptToken {
+    const attempt: AttemptToken = {}
     this.failure = undefined
-    this.open = true
-    if (!this.seesStart) this.start()
+    this.attempt = attempt
+    if (!this.seesStart) this.start(attempt)
+    return attempt
   }
   /** Called as the attempt ends, however it ends. */
   attemptEnds(): void {
-    this.open = false
+    this.attempt = undefined
     this.stopAttempt = undefined
+  }
+  /**
+   * Whether `attempt` (the token of the fiber that asks; `undefined` from a fiber that carries
+   * none, such as one a transport started from scratch) is the attempt running now.
+   */
+  private current(attempt: AttemptToken | undefined): boolean {
+    return this.attempt !== undefined && (attempt === undefined || attempt === this.attempt)
   }
   /** The attempt running now is stopped by `stop` (set by the attempt once it runs). */
   stopWith(stop: () => void): void {
     this.stopAttempt = stop
   }
   /** The transport starts the body; `false` if it may not (its attempt ended, or it was sent already). */
-  start(): boolean {
-    if (!this.open) return false
+  start(attempt: AttemptToken | undefined): boolean {
+    if (!this.current(attempt)) return false
     if (!this.replayable) {
       if (startedOnce.has(this.source)) return false
       startedOnce.add(this.source)
@@ -375,9 +402,9 @@ export class SentBody {
    * The body's own stream failed with `cause`: recorded, and the attempt stopped, if one is
    * running (then `true`: the transport is about to abort the request, do not end it).
    */
-  failed(cause: Cause.Cause<unknown>): boolean {
+  failed(cause: Cause.Cause<unknown>, attempt: AttemptToken | undefined): boolean {
     // after its attempt, a failure of the body is nobody's
-    if (!this.open) return false
+    if (!this.current(attempt)) return false
     this.failure = cause
     const stop = this.stopAttempt
     if (stop === undefined) return false
@@ -425,12 +452,20 @@ export const trackBody = (
       if (!marked && startedOnce.has(body)) return { refused: sentAgain(request) }
       const sent = new SentBody(body, marked, true)
       const tracked = Stream.catchAllCause(
-        Stream.suspend(() => sent.start() ? body.stream : Stream.fail(sentAgain(request))),
+        Stream.unwrap(Effect.map(
+          FiberRef.get(currentAttempt),
+          (attempt) => sent.start(attempt) ? body.stream : Stream.fail(sentAgain(request))
+        )),
         (cause) =>
           // the transport stopping the body (the request ended) is no failure of the body's own;
           // a failure that stopped the attempt is not handed to the transport, which would end
           // the request (a complete, truncated body) where the stop aborts it
-          Cause.isInterruptedOnly(cause) || !sent.failed(cause) ? Stream.failCause(cause) : Stream.never
+          Cause.isInterruptedOnly(cause)
+            ? Stream.failCause(cause)
+            : Stream.unwrap(Effect.map(
+              FiberRef.get(currentAttempt),
+              (attempt) => sent.failed(cause, attempt) ? Stream.never : Stream.failCause(cause)
+            ))
       )
       const withBody = HttpClientRequest.setBody(
         request,
@@ -457,10 +492,7 @@ export const attemptWithBody = <A, E>(
 ): Effect.Effect<A, E | HttpClientError.RequestError> =>
   Effect.ensuring(
     Effect.catchAllCause(
-      Effect.suspend(() => {
-        sent.attemptStarts()
-        return attempt
-      }),
+      Effect.suspend(() => Effect.locally(attempt, currentAttempt, sent.attemptStarts())),
       (cause): Effect.Effect<never, E | HttpClientError.RequestError> =>
         sent.failure !== undefined ? Effect.fail(bodyFailed(request, sent.failure)) : Effect.failCause(cause)
     ),
