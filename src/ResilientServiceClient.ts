@@ -106,7 +106,7 @@ export interface RequestOptions extends CallOptions {
    * A body of any other kind (see `HttpBody`). Ignored when `json` is given. A body held in memory
    * (bytes, text, form data) is sent again by a retry; a stream body (`HttpBody.stream`, a file,
    * a `Raw` Node or web stream) is sent at most once unless it is marked {@link replayable}: once
-   * it has started to go out (a `Raw` stream: from its first attempt), a failed attempt is not
+   * it has started to go out (the transport started reading it), a failed attempt is not
    * retried (the call fails with that attempt's error). The same body object sent again, by a
    * redirect or retry outside the client (`HttpClient.followRedirects`, `retryTransient`), fails
    * with `RequestError` `Encode` and sends nothing more. A stream that fails itself (a file that

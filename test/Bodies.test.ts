@@ -8,7 +8,7 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import type * as Chunk from "effect/Chunk"
@@ -168,6 +168,25 @@ describeTransports("one-shot bodies sent again by a redirect or a retry outside 
       expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
     }))
 
+  it.scopedLive("transform over followRedirects: a 307 does not send a Raw Node stream again (nor empty)", () =>
+    Effect.gen(function*() {
+      const server = yield* redirectingOnce
+      const error = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.transform(
+          HttpClient.followRedirects(yield* HttpClient.HttpClient),
+          { serviceName: "Files", ...fast }
+        )
+        return yield* Effect.flip(
+          client.put(`${server.url}/a`, {
+            body: HttpBody.raw(Readable.from(parts.map((part) => Buffer.from(part))), { contentType: "text/plain" })
+          })
+        )
+      }).pipe(Effect.provide(transport.layer()), makeLogCapture().provide)
+      expectSentAgain(error)
+      expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
+      expect(server.seen[0]!.headers["content-type"]).toBe("text/plain")
+    }))
+
   it.scopedLive("followRedirects around client.httpClient: a 307 does not send a one-shot stream again", () =>
     Effect.gen(function*() {
       const server = yield* redirectingOnce
@@ -276,6 +295,37 @@ describe.each(uploadTransports)("an upload whose own stream fails ($name)", (tra
             expect(server.seen).toEqual([])
           })
       ).pipe(makeLogCapture().provide)
+    }))
+})
+
+describe("a Raw Node stream the transport never read", () => {
+  it.live("is retried: the first attempt failed before sending anything, the second sends it whole", () =>
+    Effect.gen(function*() {
+      let requests = 0
+      // refuses the first request before reading its body (a refused connection), sends the second
+      const transport = HttpClient.make((request) =>
+        Effect.gen(function*() {
+          if (requests++ === 0) {
+            return yield* Effect.fail(
+              new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("ECONNREFUSED") })
+            )
+          }
+          const sent = yield* Effect.orDie(Stream.runCollect((request.body as HttpBody.Stream).stream))
+          const text = new TextDecoder().decode(Buffer.concat(Array.from(sent)))
+          return HttpClientResponse.fromWeb(request, new Response(text, { status: 200 }))
+        })
+      )
+      const answer = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.transform(transport, { serviceName: "Files", ...fast })
+        return yield* Effect.flatMap(
+          client.put("http://127.0.0.1:9/files/a.txt", {
+            body: HttpBody.raw(Readable.from(parts.map((part) => Buffer.from(part))))
+          }),
+          (response) => response.text
+        )
+      }).pipe(Effect.scoped, makeLogCapture().provide)
+      expect(answer).toBe(whole)
+      expect(requests).toBe(2)
     }))
 })
 

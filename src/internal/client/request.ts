@@ -440,41 +440,69 @@ export const trackBody = (
     case "FormData":
       return undefined
     case "Raw": {
-      // a Node stream, a ReadableStream, an async iterable: the client cannot see it start
       const raw = body.body
       if (inMemory(raw)) return undefined
-      const marked = markedReplayable.has(body)
-      if (!marked && (startedOnce.has(raw as object) || alreadyRead(raw))) return { refused: sentAgain(request) }
-      return { request, body: new SentBody(raw as object, marked, false) }
+      if (markedReplayable.has(body)) return { request, body: new SentBody(raw as object, true, false) }
+      if (startedOnce.has(raw as object) || alreadyRead(raw)) return { refused: sentAgain(request) }
+      // a Node stream, a ReadableStream, an async iterable: read as an Effect stream, so that the
+      // client sees it start (and a transport that sends it again within an attempt, following a
+      // redirect, is refused instead of sending it empty)
+      const stream = streamOf(raw)
+      return stream === undefined
+        ? { request, body: new SentBody(raw as object, false, false) }
+        : tracking(request, raw as object, false, stream, body.contentType, body.contentLength)
     }
     case "Stream": {
       const marked = markedReplayable.has(body)
       if (!marked && startedOnce.has(body)) return { refused: sentAgain(request) }
-      const sent = new SentBody(body, marked, true)
-      const tracked = Stream.catchAllCause(
-        Stream.unwrap(Effect.map(
-          FiberRef.get(currentAttempt),
-          (attempt) => sent.start(attempt) ? body.stream : Stream.fail(sentAgain(request))
-        )),
-        (cause) =>
-          // the transport stopping the body (the request ended) is no failure of the body's own;
-          // a failure that stopped the attempt is not handed to the transport, which would end
-          // the request (a complete, truncated body) where the stop aborts it
-          Cause.isInterruptedOnly(cause)
-            ? Stream.failCause(cause)
-            : Stream.unwrap(Effect.map(
-              FiberRef.get(currentAttempt),
-              (attempt) => sent.failed(cause, attempt) ? Stream.never : Stream.failCause(cause)
-            ))
-      )
-      const withBody = HttpClientRequest.setBody(
-        request,
-        HttpBody.stream(tracked, body.contentType, body.contentLength)
-      )
-      // `setBody` sets the headers from the body: keep the ones the request had
-      return { request: keepHeaders(withBody, request), body: sent }
+      return tracking(request, body, marked, body.stream, body.contentType, body.contentLength)
     }
   }
+}
+
+/** A `Raw` body's source as an Effect stream, when it is one (else the client cannot see it start). */
+const streamOf = (raw: unknown): Stream.Stream<Uint8Array, unknown> | undefined => {
+  if (typeof ReadableStream === "function" && raw instanceof ReadableStream) {
+    return Stream.fromReadableStream({ evaluate: () => raw as ReadableStream<Uint8Array>, onError: (error) => error })
+  }
+  if (
+    typeof raw === "object" && raw !== null &&
+    typeof (raw as { readonly [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function"
+  ) {
+    return Stream.fromAsyncIterable(raw as AsyncIterable<Uint8Array>, (error) => error)
+  }
+  return undefined
+}
+
+/** `request` with `stream` as its body, tracked by a new {@link SentBody} of `source`. */
+const tracking = (
+  request: HttpClientRequest.HttpClientRequest,
+  source: object,
+  replayable: boolean,
+  stream: Stream.Stream<Uint8Array, unknown>,
+  contentType: string | undefined,
+  contentLength: number | undefined
+): { readonly request: HttpClientRequest.HttpClientRequest; readonly body: SentBody } => {
+  const sent = new SentBody(source, replayable, true)
+  const tracked = Stream.catchAllCause(
+    Stream.unwrap(Effect.map(
+      FiberRef.get(currentAttempt),
+      (attempt) => sent.start(attempt) ? stream : Stream.fail(sentAgain(request))
+    )),
+    (cause) =>
+      // the transport stopping the body (the request ended) is no failure of the body's own;
+      // a failure that stopped the attempt is not handed to the transport, which would end
+      // the request (a complete, truncated body) where the stop aborts it
+      Cause.isInterruptedOnly(cause)
+        ? Stream.failCause(cause)
+        : Stream.unwrap(Effect.map(
+          FiberRef.get(currentAttempt),
+          (attempt) => sent.failed(cause, attempt) ? Stream.never : Stream.failCause(cause)
+        ))
+  )
+  const withBody = HttpClientRequest.setBody(request, HttpBody.stream(tracked, contentType, contentLength))
+  // `setBody` sets the headers from the body: keep the ones the request had
+  return { request: keepHeaders(withBody, request), body: sent }
 }
 
 /**
