@@ -80,9 +80,7 @@ describeTransports("request bodies and retries", (transport) => {
         { baseUrl: server.url, ...fast },
         (client) =>
           Effect.flip(client.put("/files/a.txt", {
-            body: HttpBody.raw(Readable.from(parts.map((part) => Buffer.from(part))), {
-              contentType: "text/plain"
-            })
+            body: HttpBody.raw(nodeStream(), { contentType: "text/plain" })
           }))
       ).pipe(makeLogCapture().provide)
       expect(error._tag).toBe("ResponseError")
@@ -149,102 +147,65 @@ const expectSentAgain = (error: { readonly _tag: string; readonly message: strin
   expect(error.message).toContain(sentAgainWords)
 }
 
+/** The same parts from a Node stream, read once. */
+const nodeStream = () => Readable.from(parts.map((part) => Buffer.from(part)))
+
+/** The one-shot bodies the client is given: an Effect stream and a `Raw` Node stream. */
+const oneShotBodies: ReadonlyArray<readonly [string, () => HttpBody.HttpBody]> = [
+  ["a one-shot stream", () => HttpBody.stream(oneShotStream(), "text/plain")],
+  ["a Raw Node stream", () => HttpBody.raw(nodeStream(), { contentType: "text/plain" })]
+]
+
 describeTransports("one-shot bodies sent again by a redirect or a retry outside the client", (transport) => {
   const withClient = withClientOn(transport.layer())
 
-  it.scopedLive("transform over followRedirects: a 307 does not run a one-shot stream again (nor send it empty)", () =>
-    Effect.gen(function*() {
-      const server = yield* redirectingOnce
-      const error = yield* Effect.gen(function*() {
-        const client = yield* ResilientServiceClient.transform(
-          HttpClient.followRedirects(yield* HttpClient.HttpClient),
-          { serviceName: "Files", ...fast }
-        )
-        return yield* Effect.flip(
-          client.put(`${server.url}/a`, { body: HttpBody.stream(oneShotStream(), "text/plain") })
-        )
-      }).pipe(Effect.provide(transport.layer()), makeLogCapture().provide)
-      expectSentAgain(error)
-      expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
-    }))
+  type Client = HttpClient.HttpClient.With<ResilientServiceClient.ClientError>
 
-  it.scopedLive("transform over followRedirects: a 307 does not send a Raw Node stream again (nor empty)", () =>
-    Effect.gen(function*() {
-      const server = yield* redirectingOnce
-      const error = yield* Effect.gen(function*() {
-        const client = yield* ResilientServiceClient.transform(
-          HttpClient.followRedirects(yield* HttpClient.HttpClient),
-          { serviceName: "Files", ...fast }
-        )
-        return yield* Effect.flip(
-          client.put(`${server.url}/a`, {
-            body: HttpBody.raw(Readable.from(parts.map((part) => Buffer.from(part))), { contentType: "text/plain" })
-          })
-        )
-      }).pipe(Effect.provide(transport.layer()), makeLogCapture().provide)
-      expectSentAgain(error)
-      expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
-      expect(server.seen[0]!.headers["content-type"]).toBe("text/plain")
-    }))
+  /** `body` PUT to `/a` through `wrap` around the client's `httpClient`: the call's error. */
+  const putAround = (server: { readonly url: string }, wrap: (client: Client) => Client, body: HttpBody.HttpBody) =>
+    withClient(
+      { baseUrl: server.url, ...fast, maxAttempts: 1 },
+      (client) => Effect.flip(wrap(client.httpClient).put("/a", { body }))
+    ).pipe(makeLogCapture().provide)
 
-  it.scopedLive("followRedirects around client.httpClient: a 307 does not send a one-shot stream again", () =>
-    Effect.gen(function*() {
-      const server = yield* redirectingOnce
-      const error = yield* withClient(
-        { baseUrl: server.url, ...fast },
-        (client) =>
-          Effect.flip(
-            HttpClient.followRedirects(client.httpClient).put("/a", {
-              body: HttpBody.stream(oneShotStream(), "text/plain")
-            })
+  for (const [what, makeBody] of oneShotBodies) {
+    it.scopedLive(`transform over followRedirects: a 307 does not send ${what} again (nor empty)`, () =>
+      Effect.gen(function*() {
+        const server = yield* redirectingOnce
+        const error = yield* Effect.gen(function*() {
+          const client = yield* ResilientServiceClient.transform(
+            HttpClient.followRedirects(yield* HttpClient.HttpClient),
+            { serviceName: "Files", ...fast }
           )
-      ).pipe(makeLogCapture().provide)
-      expectSentAgain(error)
-      expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
-    }))
+          return yield* Effect.flip(client.put(`${server.url}/a`, { body: makeBody() }))
+        }).pipe(Effect.provide(transport.layer()), makeLogCapture().provide)
+        expectSentAgain(error)
+        expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
+        expect(server.seen[0]!.headers["content-type"]).toBe("text/plain")
+      }))
 
-  it.scopedLive("retryTransient around client.httpClient: a 503 does not send a one-shot stream again", () =>
-    Effect.gen(function*() {
-      const server = yield* unavailableOnce
-      const error = yield* withClient(
-        { baseUrl: server.url, ...fast, maxAttempts: 1 },
-        (client) =>
-          Effect.flip(
-            HttpClient.retryTransient(client.httpClient, { times: 1 }).put("/a", {
-              body: HttpBody.stream(oneShotStream(), "text/plain")
-            })
-          )
-      ).pipe(makeLogCapture().provide)
-      expectSentAgain(error)
-      expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole])
-    }))
+    it.scopedLive(`followRedirects around client.httpClient: a 307 does not send ${what} again`, () =>
+      Effect.gen(function*() {
+        const server = yield* redirectingOnce
+        expectSentAgain(yield* putAround(server, (client) => HttpClient.followRedirects(client), makeBody()))
+        expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
+      }))
 
-  it.scopedLive("followRedirects around client.httpClient: a 307 does not send a Raw Node stream again", () =>
-    Effect.gen(function*() {
-      const server = yield* redirectingOnce
-      const error = yield* withClient(
-        { baseUrl: server.url, ...fast },
-        (client) =>
-          Effect.flip(
-            HttpClient.followRedirects(client.httpClient).put("/a", {
-              body: HttpBody.raw(Readable.from(parts.map((part) => Buffer.from(part))), { contentType: "text/plain" })
-            })
-          )
-      ).pipe(makeLogCapture().provide)
-      expectSentAgain(error)
-      expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
-    }))
+    it.scopedLive(`retryTransient around client.httpClient: a 503 does not send ${what} again`, () =>
+      Effect.gen(function*() {
+        const server = yield* unavailableOnce
+        const retried = (client: Client) => HttpClient.retryTransient(client, { times: 1 })
+        expectSentAgain(yield* putAround(server, retried, makeBody()))
+        expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole])
+      }))
+  }
 
   it.scopedLive("a Node stream someone already read from is refused, nothing sent", () =>
     Effect.gen(function*() {
       const server = yield* recordingServer((_request, res) => answerJson(res, 200, {}))
-      const source = Readable.from(parts.map((part) => Buffer.from(part)))
+      const source = nodeStream()
       source.read()
-      const error = yield* withClient(
-        { baseUrl: server.url, ...fast },
-        (client) => Effect.flip(client.put("/a", { body: HttpBody.raw(source) }))
-      ).pipe(makeLogCapture().provide)
-      expectSentAgain(error)
+      expectSentAgain(yield* putAround(server, (client) => client, HttpBody.raw(source)))
       expect(server.seen).toEqual([])
     }))
 
@@ -319,7 +280,7 @@ describe("a Raw Node stream the transport never read", () => {
         const client = yield* ResilientServiceClient.transform(transport, { serviceName: "Files", ...fast })
         return yield* Effect.flatMap(
           client.put("http://127.0.0.1:9/files/a.txt", {
-            body: HttpBody.raw(Readable.from(parts.map((part) => Buffer.from(part))))
+            body: HttpBody.raw(nodeStream())
           }),
           (response) => response.text
         )
