@@ -106,9 +106,12 @@ export interface RequestOptions extends CallOptions {
    * A body of any other kind (see `HttpBody`). Ignored when `json` is given. A body held in memory
    * (bytes, text, form data) is sent again by a retry; a stream body (`HttpBody.stream`, a file,
    * a `Raw` Node or web stream) is sent at most once unless it is marked {@link replayable}: once
-   * it has started to go out, a failed attempt is not retried (the call fails with that attempt's
-   * error). A stream that fails itself (a file that cannot be read) fails the attempt with
-   * `RequestError` `Encode`, which the breaker does not count and the client does not retry.
+   * it has started to go out (the transport started reading it), a failed attempt is not
+   * retried (the call fails with that attempt's error). The same body object sent again, by a
+   * redirect or retry outside the client (`HttpClient.followRedirects`, `retryTransient`), fails
+   * with `RequestError` `Encode` and sends nothing more. A stream that fails itself (a file that
+   * cannot be read) fails the attempt with `RequestError` `Encode`, which the breaker does not
+   * count and the client does not retry; the request is aborted, never ended short.
    */
   readonly body?: HttpBody.HttpBody | undefined
   readonly headers?: Headers.Input | undefined

@@ -5,16 +5,25 @@
  * a response body the client will not keep is closed (its connection freed, counted on the
  * server).
  */
+import { NodeHttpClient } from "@effect/platform-node"
 import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
-import { expect, it } from "@effect/vitest"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import type * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
+import * as fs from "node:fs"
+import * as http from "node:http"
+import * as os from "node:os"
+import * as path from "node:path"
 import { Readable } from "node:stream"
-import { ResilientServiceClient } from "../src/index.js"
-import { answerJson, describeTransports, recordingServer } from "./transport/transports.js"
-import { withClientOn } from "./utils/faultServers.js"
+import { ResilientServiceClient, UndiciTransport } from "../src/index.js"
+import { answerJson, describeTransports, expectAllClosed, recordingServer, transports } from "./transport/transports.js"
+import { serve, withClientOn } from "./utils/faultServers.js"
 import { makeLogCapture } from "./utils/logs.js"
 
 const encoder = new TextEncoder()
@@ -71,9 +80,7 @@ describeTransports("request bodies and retries", (transport) => {
         { baseUrl: server.url, ...fast },
         (client) =>
           Effect.flip(client.put("/files/a.txt", {
-            body: HttpBody.raw(Readable.from(parts.map((part) => Buffer.from(part))), {
-              contentType: "text/plain"
-            })
+            body: HttpBody.raw(nodeStream(), { contentType: "text/plain" })
           }))
       ).pipe(makeLogCapture().provide)
       expect(error._tag).toBe("ResponseError")
@@ -105,26 +112,6 @@ describeTransports("request bodies and retries", (transport) => {
       expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole, whole])
     }))
 
-  it.scopedLive("an upload whose stream fails (a disk read error) is RequestError Encode: not counted, not retried", () =>
-    Effect.gen(function*() {
-      const server = yield* recordingServer((_request, res) => answerJson(res, 200, {}))
-      const diskError = new Error("EIO: i/o error, read")
-      // marked replayable, so that only the kind of failure decides whether it is retried
-      const body = ResilientServiceClient.replayable(
-        HttpBody.stream(Stream.concat(Stream.make(encoder.encode("start")), Stream.fail(diskError)))
-      )
-      const [error, failures] = yield* withClient(
-        { baseUrl: server.url, ...fast },
-        (client) => Effect.all([Effect.flip(client.put("/files/a.txt", { body })), failureCountOf(client)])
-      ).pipe(makeLogCapture().provide)
-      expect(error._tag).toBe("RequestError")
-      expect((error as HttpClientError.RequestError).reason).toBe("Encode")
-      expect((error as HttpClientError.RequestError).cause).toBe(diskError)
-      expect(failures).toBe(0)
-      // the server may or may not have seen the broken request, but never a second one
-      expect(server.seen.length).toBeLessThanOrEqual(1)
-    }))
-
   it.scopedLive("on transform, a one-shot stream is not sent again either", () =>
     Effect.gen(function*() {
       const server = yield* unavailableOnce
@@ -139,6 +126,312 @@ describeTransports("request bodies and retries", (transport) => {
       }).pipe(Effect.provide(transport.layer()), makeLogCapture().provide)
       expect(error._tag).toBe("ResponseError")
       expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole])
+    }))
+})
+
+/** 307 to `/b` for the first request, 200 (with the body it saw) to the others. */
+const redirectingOnce = recordingServer((request, res, index) => {
+  if (index === 0) {
+    res.writeHead(307, { location: "/b", "content-length": 0 })
+    res.end()
+  } else {
+    answerJson(res, 200, { received: request.body.toString("utf8") })
+  }
+})
+
+const sentAgainWords = "a one-shot body cannot be sent again"
+
+const expectSentAgain = (error: { readonly _tag: string; readonly message: string }) => {
+  expect(error._tag).toBe("RequestError")
+  expect((error as HttpClientError.RequestError).reason).toBe("Encode")
+  expect(error.message).toContain(sentAgainWords)
+}
+
+/** The same parts from a Node stream, read once. */
+const nodeStream = () => Readable.from(parts.map((part) => Buffer.from(part)))
+
+/** The one-shot bodies the client is given: an Effect stream and a `Raw` Node stream. */
+const oneShotBodies: ReadonlyArray<readonly [string, () => HttpBody.HttpBody]> = [
+  ["a one-shot stream", () => HttpBody.stream(oneShotStream(), "text/plain")],
+  ["a Raw Node stream", () => HttpBody.raw(nodeStream(), { contentType: "text/plain" })]
+]
+
+describeTransports("one-shot bodies sent again by a redirect or a retry outside the client", (transport) => {
+  const withClient = withClientOn(transport.layer())
+
+  type Client = HttpClient.HttpClient.With<ResilientServiceClient.ClientError>
+
+  /** `body` PUT to `/a` through `wrap` around the client's `httpClient`: the call's error. */
+  const putAround = (server: { readonly url: string }, wrap: (client: Client) => Client, body: HttpBody.HttpBody) =>
+    withClient(
+      { baseUrl: server.url, ...fast, maxAttempts: 1 },
+      (client) => Effect.flip(wrap(client.httpClient).put("/a", { body }))
+    ).pipe(makeLogCapture().provide)
+
+  for (const [what, makeBody] of oneShotBodies) {
+    it.scopedLive(`transform over followRedirects: a 307 does not send ${what} again (nor empty)`, () =>
+      Effect.gen(function*() {
+        const server = yield* redirectingOnce
+        const error = yield* Effect.gen(function*() {
+          const client = yield* ResilientServiceClient.transform(
+            HttpClient.followRedirects(yield* HttpClient.HttpClient),
+            { serviceName: "Files", ...fast }
+          )
+          return yield* Effect.flip(client.put(`${server.url}/a`, { body: makeBody() }))
+        }).pipe(Effect.provide(transport.layer()), makeLogCapture().provide)
+        expectSentAgain(error)
+        expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
+        expect(server.seen[0]!.headers["content-type"]).toBe("text/plain")
+      }))
+
+    it.scopedLive(`followRedirects around client.httpClient: a 307 does not send ${what} again`, () =>
+      Effect.gen(function*() {
+        const server = yield* redirectingOnce
+        expectSentAgain(yield* putAround(server, (client) => HttpClient.followRedirects(client), makeBody()))
+        expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole]])
+      }))
+
+    it.scopedLive(`retryTransient around client.httpClient: a 503 does not send ${what} again`, () =>
+      Effect.gen(function*() {
+        const server = yield* unavailableOnce
+        const retried = (client: Client) => HttpClient.retryTransient(client, { times: 1 })
+        expectSentAgain(yield* putAround(server, retried, makeBody()))
+        expect(server.seen.map((seen) => seen.body.toString("utf8"))).toEqual([whole])
+      }))
+  }
+
+  it.scopedLive("a Node stream someone already read from is refused, nothing sent", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((_request, res) => answerJson(res, 200, {}))
+      const source = nodeStream()
+      source.read()
+      expectSentAgain(yield* putAround(server, (client) => client, HttpBody.raw(source)))
+      expect(server.seen).toEqual([])
+    }))
+
+  it.scopedLive("a stream marked replayable is still sent again through followRedirects, whole", () =>
+    Effect.gen(function*() {
+      const server = yield* redirectingOnce
+      const body = ResilientServiceClient.replayable(
+        HttpBody.stream(Stream.fromIterable(parts.map((part) => encoder.encode(part))), "text/plain")
+      )
+      const received = yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) => Effect.flatMap(HttpClient.followRedirects(client.httpClient).put("/a", { body }), (r) => r.json)
+      ).pipe(makeLogCapture().provide)
+      expect(received).toEqual({ received: whole })
+      expect(server.seen.map((seen) => [seen.url, seen.body.toString("utf8")])).toEqual([["/a", whole], ["/b", whole]])
+    }))
+})
+
+/** The shared transports, and node:http (whose sink ends a request whose body failed, unless aborted). */
+const uploadTransports = [
+  ...transports,
+  { name: "NodeHttpClient.layer", layer: () => NodeHttpClient.layer, sendsGlobalFormData: false }
+]
+
+describe.each(uploadTransports)("an upload whose own stream fails ($name)", (transport) => {
+  const withClient = withClientOn(transport.layer())
+
+  it.scopedLive("is RequestError Encode, not counted, not retried; the server sees no complete request", () =>
+    Effect.gen(function*() {
+      const server = yield* recordingServer((_request, res) => answerJson(res, 200, {}))
+      const diskError = new Error("EIO: i/o error, read")
+      // marked replayable, so that only the kind of failure decides whether it is retried
+      const body = ResilientServiceClient.replayable(
+        HttpBody.stream(Stream.concat(Stream.make(encoder.encode("start")), Stream.fail(diskError)))
+      )
+      yield* withClient(
+        { baseUrl: server.url, ...fast },
+        (client) =>
+          Effect.gen(function*() {
+            const error = yield* Effect.flip(client.put("/files/a.txt", { body }))
+            expect(error._tag).toBe("RequestError")
+            expect((error as HttpClientError.RequestError).reason).toBe("Encode")
+            expect((error as HttpClientError.RequestError).cause).toBe(diskError)
+            expect(yield* failureCountOf(client)).toBe(0)
+            // aborted, not ended: the connection closes (while the client is still open) and the
+            // server never saw the truncated body as a whole request
+            yield* expectAllClosed(server)
+            expect(server.seen).toEqual([])
+          })
+      ).pipe(makeLogCapture().provide)
+    }))
+})
+
+describe("a Raw Node stream the transport never read", () => {
+  it.live("is retried: the first attempt failed before sending anything, the second sends it whole", () =>
+    Effect.gen(function*() {
+      let requests = 0
+      // refuses the first request before reading its body (a refused connection), sends the second
+      const transport = HttpClient.make((request) =>
+        Effect.gen(function*() {
+          if (requests++ === 0) {
+            return yield* Effect.fail(
+              new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("ECONNREFUSED") })
+            )
+          }
+          const sent = yield* Effect.orDie(Stream.runCollect((request.body as HttpBody.Stream).stream))
+          const text = new TextDecoder().decode(Buffer.concat(Array.from(sent)))
+          return HttpClientResponse.fromWeb(request, new Response(text, { status: 200 }))
+        })
+      )
+      const answer = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.transform(transport, { serviceName: "Files", ...fast })
+        return yield* Effect.flatMap(
+          client.put("http://127.0.0.1:9/files/a.txt", {
+            body: HttpBody.raw(nodeStream())
+          }),
+          (response) => response.text
+        )
+      }).pipe(Effect.scoped, makeLogCapture().provide)
+      expect(answer).toBe(whole)
+      expect(requests).toBe(2)
+    }))
+})
+
+describe("a body a transport starts after its attempt ended", () => {
+  it.live("is refused: a timed-out attempt cannot start it late, and the retry sends it whole", () =>
+    Effect.gen(function*() {
+      const late = yield* Deferred.make<void>()
+      const lateRun = yield* Deferred.make<Exit.Exit<Chunk.Chunk<Uint8Array>, unknown>>()
+      let requests = 0
+      // a transport that starts the first body late, in a fiber of its own, and never answers
+      // the first request (so its attempt times out); the second request first wakes the late
+      // one up (the first attempt is over by then) and waits for it, then sends and answers
+      const transport = HttpClient.make((request) =>
+        Effect.gen(function*() {
+          const body = request.body as HttpBody.Stream
+          if (requests++ === 0) {
+            yield* Effect.forkDaemon(
+              Effect.flatMap(
+                Deferred.await(late),
+                () =>
+                  Effect.flatMap(Effect.exit(Stream.runCollect(body.stream)), (exit) => Deferred.succeed(lateRun, exit))
+              )
+            )
+            return yield* Effect.never
+          }
+          yield* Deferred.succeed(late, undefined)
+          yield* Deferred.await(lateRun)
+          const sent = yield* Effect.orDie(Stream.runCollect(body.stream))
+          const text = new TextDecoder().decode(Buffer.concat(Array.from(sent)))
+          return HttpClientResponse.fromWeb(request, new Response(text, { status: 200 }))
+        })
+      )
+      const answer = yield* Effect.gen(function*() {
+        const client = yield* ResilientServiceClient.transform(transport, {
+          serviceName: "Files",
+          backoff: "1 millis",
+          timeout: "50 millis"
+        })
+        return yield* Effect.flatMap(
+          client.put("http://127.0.0.1:9/files/a.txt", { body: HttpBody.stream(oneShotStream(), "text/plain") }),
+          (response) => response.text
+        )
+      }).pipe(Effect.scoped, makeLogCapture().provide)
+      expect(answer).toBe(whole)
+      expect(Exit.isFailure(yield* Deferred.await(lateRun))).toBe(true)
+    }))
+})
+
+/**
+ * A file whose bytes come from its stream only: it refuses to be read whole (`arrayBuffer`,
+ * `bytes`, `text`), and its stream gives its first 64 KiB, then waits for `gate` before the
+ * rest. A form sent with it can only go out if it is streamed: one read whole first never gets
+ * past the gate, which opens when the server has received part of the file.
+ */
+class GatedFile extends File {
+  constructor(private readonly content: Uint8Array, private readonly gate: Promise<void>, name: string) {
+    super([content], name, { type: "application/octet-stream" })
+  }
+  override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    let step = 0
+    return new ReadableStream<Uint8Array<ArrayBuffer>>({
+      pull: async (controller) => {
+        if (step++ === 0) {
+          controller.enqueue(this.content.slice(0, 64 * 1024))
+        } else {
+          await this.gate
+          controller.enqueue(this.content.slice(64 * 1024))
+          controller.close()
+        }
+      }
+    })
+  }
+  override arrayBuffer(): Promise<ArrayBuffer> {
+    throw new Error("read whole")
+  }
+  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    throw new Error("read whole")
+  }
+  override text(): Promise<string> {
+    throw new Error("read whole")
+  }
+}
+
+describe("form data on UndiciTransport", () => {
+  it.scopedLive("is streamed with its content-length: a file-backed Blob and a file that cannot be read whole", () =>
+    Effect.gen(function*() {
+      const size = 4 * 1024 * 1024
+      const fileBytes = new Uint8Array(size).map((_, i) => (i * 31) % 251)
+      const gatedBytes = new Uint8Array(size).map((_, i) => (i * 7) % 253)
+      const dir = yield* Effect.acquireRelease(
+        Effect.promise(() => fs.promises.mkdtemp(path.join(os.tmpdir(), "form-"))),
+        (dir) => Effect.promise(() => fs.promises.rm(dir, { recursive: true, force: true }))
+      )
+      const filePath = path.join(dir, "data.bin")
+      yield* Effect.promise(() => fs.promises.writeFile(filePath, fileBytes))
+      const fileBlob = yield* Effect.promise(() => fs.openAsBlob(filePath, { type: "application/octet-stream" }))
+      let openGate!: () => void
+      const gate = new Promise<void>((resolve) => {
+        openGate = resolve
+      })
+      const received: { headers?: http.IncomingHttpHeaders; body?: Buffer } = {}
+      const server = http.createServer((req, res) => {
+        const chunks: Array<Buffer> = []
+        let length = 0
+        req.on("data", (chunk: Buffer) => {
+          chunks.push(chunk)
+          length += chunk.length
+          // part of the gated file arrived: the form is being sent while it is read
+          if (length >= 32 * 1024) openGate()
+        })
+        req.on("end", () => {
+          received.headers = req.headers
+          received.body = Buffer.concat(chunks)
+          answerJson(res, 200, {})
+        })
+      })
+      const { url } = yield* serve(server, () => (received.body === undefined ? 0 : 1))
+      const form = new FormData()
+      form.append("gated", new GatedFile(gatedBytes, gate, "gated.bin"))
+      form.append("note", "line 1\nline 2")
+      form.append("data", fileBlob, "data.bin")
+      yield* withClientOn(UndiciTransport.layer())(
+        { baseUrl: url, ...fast, maxAttempts: 1, timeout: "10 seconds" },
+        (client) => client.post("/upload", { body: HttpBody.formData(form) })
+      ).pipe(
+        Effect.timeoutFail({
+          duration: "5 seconds",
+          onTimeout: () => new Error("the form was read whole before it was sent: it never got past the gate")
+        }),
+        makeLogCapture().provide
+      )
+      const body = received.body!
+      expect(received.headers!["content-length"]).toBe(String(body.length))
+      expect(received.headers!["transfer-encoding"]).toBeUndefined()
+      const parsed = yield* Effect.promise(() =>
+        new Response(body, { headers: { "content-type": received.headers!["content-type"]! } }).formData()
+      )
+      expect(parsed.get("note")).toBe("line 1\r\nline 2")
+      const data = parsed.get("data") as File
+      expect(data.name).toBe("data.bin")
+      // compared as buffers: a deep equality of 4 MiB, element by element, takes seconds
+      expect(Buffer.from(yield* Effect.promise(() => data.arrayBuffer())).equals(fileBytes)).toBe(true)
+      const gated = parsed.get("gated") as File
+      expect(gated.name).toBe("gated.bin")
+      expect(Buffer.from(yield* Effect.promise(() => gated.arrayBuffer())).equals(gatedBytes)).toBe(true)
     }))
 })
 

@@ -429,6 +429,8 @@ const core = (
             // interrupt this attempt
             if (closed) fiber.unsafeInterruptAsFork(FiberId.none)
             else attemptsInFlight.add(fiber)
+            // a body whose own stream fails stops the attempt: the platform then aborts the request
+            call.body?.stopWith(() => fiber.unsafeInterruptAsFork(FiberId.none))
             const expire = Effect.sync(() => {
               timedOut = true
               fiber.unsafeInterruptAsFork(FiberId.none)
@@ -484,6 +486,7 @@ const core = (
                 // this attempt
                 if (closed) signal.abort()
                 else attemptsInFlight.add(signal)
+                call.body?.stopWith(() => signal.abort())
                 return Effect.onExit(
                   restore(Effect.catchAllCause(
                     answered(request, execute(request, signal), call),
@@ -734,20 +737,14 @@ const core = (
       call.limitMillis = limitMillis
       const body = call.body
       let attempted = attempt(request, call, limitMillis, cutByDeadline)
-      if (body !== undefined) {
-        body.attemptStarts()
-        // a body whose own stream failed is the caller's failure, whatever the transport made of it
-        attempted = Effect.catchAllCause(attempted, (cause) =>
-          body.failure !== undefined && !Cause.isInterruptedOnly(cause)
-            ? Effect.fail(Request.bodyFailed(request, body.failure))
-            : Effect.failCause(cause))
-      }
-      // a query written in the URL is sent as written: the failure shows it in no message
-      if (request.url.includes("?")) {
-        attempted = Effect.mapError(attempted, Request.redactError)
-      }
+      // a body whose own stream failed is the caller's failure, whatever the transport made of it
+      if (body !== undefined) attempted = Request.attemptWithBody(body, request, attempted)
       return Effect.matchCauseEffect(
-        breakerApi.protectJudged(observed(request, attemptNumber, retry, attempted), judge),
+        breakerApi.protectJudged(
+          observed(request, attemptNumber, retry, attempted),
+          // the judge runs the caller's `isFailure`: it sees no query value either
+          request.url.includes("?") ? (cause) => judge(Request.redactCause(request, cause)) : judge
+        ),
         {
           onSuccess: (response) => {
             // a plain synchronous update, and none at all while the bucket is full
@@ -760,8 +757,8 @@ const core = (
             }
             return Effect.as(logSuccess(request), response)
           },
-          onFailure: (cause) =>
-            afterFailure(request, cause, attemptNumber, state, call)
+          // a query written in the URL is sent as written: the failure shows it in no message
+          onFailure: (cause) => afterFailure(request, Request.redactCause(request, cause), attemptNumber, state, call)
         }
       )
     }
@@ -854,6 +851,7 @@ const core = (
         if (Either.isLeft(settings)) return Effect.fail(settings.left)
         const resolved = Request.prepare(target, request)
         const tracked = Request.trackBody(resolved)
+        if (tracked?.refused !== undefined) return Effect.fail(tracked.refused)
         const prepared = tracked === undefined ? resolved : tracked.request
         const body = tracked?.body
         const tracer = fiber.currentTracer

@@ -26,6 +26,7 @@ import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import type { Agent, Dispatcher } from "undici"
 import * as AttemptSignal from "./attemptSignal.js"
+import * as Multipart from "./multipart.js"
 
 // The OpenTelemetry attribute names `HttpClient.make` gives its spans (kept identical).
 const ATTR_HTTP_REQUEST_METHOD = "http.request.method"
@@ -111,11 +112,11 @@ const streamBody = (
 const requestEnded = Exit.fail(new Error("the request ended before its body was sent"))
 
 /**
- * Form data, encoded as multipart by the runtime's own `Response`: undici only encodes a
- * `FormData` of its own class, and on Node 20 the global `FormData` is of another undici copy
- * (`NodeHttpClient.layerUndici` fails with `TypeError: action is not a function` there). Its
- * parts are in memory (strings and `Blob`s), so it is encoded into bytes before it is sent: the
- * request then carries a `content-length`, as undici gives its own form data (a server that
+ * Form data, encoded as multipart here: undici only encodes a `FormData` of its own class, and
+ * on Node 20 the global `FormData` is of another undici copy (`NodeHttpClient.layerUndici` fails
+ * with `TypeError: action is not a function` there). Its length is computed without reading its
+ * files, which are streamed as they are sent (a file-backed `Blob` is never copied into memory):
+ * the request carries a `content-length`, as undici gives its own form data (a server that
  * requires one answers 411 to a chunked body).
  */
 const formDataBody = (
@@ -125,13 +126,17 @@ const formDataBody = (
   { readonly body: UndiciBody; readonly headers: Record<string, string> },
   HttpClientError.RequestError
 > =>
-  Effect.suspend(() => {
-    const encoded = new Response(formData)
-    const headers = { ...request.headers, "content-type": encoded.headers.get("content-type")! }
-    return Effect.tryPromise({
-      try: () => encoded.arrayBuffer(),
-      catch: (cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause })
-    }).pipe(Effect.map((bytes) => ({ body: new Uint8Array(bytes), headers })))
+  Effect.try({
+    try: () => {
+      const encoded = Multipart.encodeMultipart(formData)
+      const headers = {
+        ...request.headers,
+        "content-type": encoded.contentType,
+        "content-length": String(encoded.contentLength)
+      }
+      return { body: encoded.body as unknown as UndiciBody, headers }
+    },
+    catch: (cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause })
   })
 
 /**

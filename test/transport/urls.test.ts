@@ -37,11 +37,17 @@ describeTransports("ResilientServiceClient URLs", (transport) => {
     Effect.gen(function*() {
       const server = yield* recordingServer((_request, res) => answerJson(res, 503, { error: "busy" }))
       const logs = makeLogCapture()
+      // what the caller's classifier is shown
+      const judged: Array<string> = []
       const [error, encodeError] = yield* Effect.gen(function*() {
         const client = yield* ResilientServiceClient.make({
           baseUrl: server.url.replace("://", "://alice:s3cr3t-pw@"),
           ...fast,
-          maxAttempts: 2
+          maxAttempts: 2,
+          isFailure: (error) => {
+            judged.push(String(error))
+            return true
+          }
         })
         const error = yield* Effect.flip(client.get("/search?api_key=TOPSECRET&q=cats"))
         const circular: Record<string, unknown> = {}
@@ -58,7 +64,8 @@ describeTransports("ResilientServiceClient URLs", (transport) => {
       expect(response.message).toContain(`503 GET ${server.url}/search`)
       // the values are still there for code that looks for them, as URL params
       expect(response.request.urlParams).toEqual([["api_key", "TOPSECRET"], ["q", "cats"]])
-      const printed = [...logs.messages(), response.message, String(error), encodeError.message].join("\n")
+      expect(judged.length).toBeGreaterThan(0)
+      const printed = [...logs.messages(), response.message, String(error), encodeError.message, ...judged].join("\n")
       expect(printed).not.toContain("TOPSECRET")
       expect(printed).not.toContain("s3cr3t")
       expect(logs.messages().some((line) => line.includes("HTTP 503"))).toBe(true)
@@ -72,7 +79,13 @@ describeTransports("ResilientServiceClient URLs", (transport) => {
         [`${server.url.replace("://", "://bob:pw@")}/other?k=SECRET`, "is an absolute URL, not a path under baseUrl"],
         ["../admin", "climbs above baseUrl"],
         ["/items/../../admin?k=SECRET", "climbs above baseUrl"],
-        ["/%2e%2e/admin", "climbs above baseUrl"]
+        ["/%2e%2e/admin", "climbs above baseUrl"],
+        // what the URL parser reads as `..`: `\\` is `/` in an http(s) URL, tab, CR and LF are dropped
+        ["/..\\..\\admin", "climbs above baseUrl"],
+        ["..\\..\\admin?k=SECRET", "climbs above baseUrl"],
+        ["/.\t./.\t./admin", "climbs above baseUrl"],
+        ["/\n../../admin", "climbs above baseUrl"],
+        ["/.\r.\\%2E./admin", "climbs above baseUrl"]
       ]
       for (const [path, words] of refusals) {
         const error = yield* Effect.flip(client.get(path))
@@ -86,7 +99,8 @@ describeTransports("ResilientServiceClient URLs", (transport) => {
       expect(server.seen).toEqual([])
       // paths that stay under the base URL go out
       yield* client.get("/items/../users/./7")
-      expect(server.seen.map((seen) => seen.url)).toEqual(["/api/v1/users/7"])
+      yield* client.get("/items\\..\\users/.\t./8")
+      expect(server.seen.map((seen) => seen.url)).toEqual(["/api/v1/users/7", "/api/v1/8"])
       expect(yield* Effect.map(client.status, (status) => status.failureCount)).toBe(0)
     }).pipe(run))
 })

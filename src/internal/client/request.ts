@@ -11,6 +11,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -169,6 +170,15 @@ export const redactError = <E>(error: E): E => {
 }
 
 /**
+ * `cause` with its failures {@link redactError}ed when `request`'s URL carries a query (the
+ * failure path only: a success costs nothing).
+ *
+ * @internal
+ */
+export const redactCause = <E>(request: HttpClientRequest.HttpClientRequest, cause: Cause.Cause<E>): Cause.Cause<E> =>
+  request.url.includes("?") ? Cause.map(cause, redactError) : cause
+
+/**
  * The path of a request relative to the base URL, for log lines and spans (never its query).
  *
  * @internal
@@ -179,23 +189,38 @@ export const describePath = (target: Target, request: HttpClientRequest.HttpClie
   return path === "" ? "/" : path
 }
 
-/** Why `path` leaves the base URL: an absolute URL, or `..` segments that climb above it. */
+/**
+ * What a path needs to leave the base URL: a segment that starts with a dot (`.` or `%2e`), a
+ * `\\`, a `:` (an absolute URL), a tab, CR or LF (dropped by the URL parser, they can join dots).
+ */
+const mayLeaveBase = /[\\:\t\n\r]|(?:^|\/)(?:\.|%2e)/i
+
+/**
+ * Why `path` leaves the base URL: an absolute URL, or a path the URL parser resolves above the
+ * base URL's path. Resolved by the parser itself (as the transports resolve it), so that what it
+ * reads as `..` counts whatever it was written as: `%2e%2e`, `.\t.` (it drops tab, CR and LF),
+ * `..\\` (it reads `\\` as `/` in an http(s) URL).
+ */
 const outsideBase = (path: string, baseUrl: string): string | undefined => {
+  // the common case, a plain path, costs one test
+  if (!mayLeaveBase.test(path)) return undefined
   if (isAbsolute(path)) {
     return `is an absolute URL, not a path under baseUrl ${baseUrl} (call another host with execute)`
   }
-  let depth = 0
-  for (const segment of path.split("/")) {
-    // the URL parser resolves `%2e%2e` as `..`
-    const dots = segment.replace(/%2e/gi, ".")
-    if (dots === "..") {
-      if (depth === 0) return `climbs above baseUrl ${baseUrl} with ".." segments`
-      depth--
-    } else if (dots !== "." && segment !== "") {
-      depth++
-    }
+  let base: URL
+  let resolved: URL
+  try {
+    base = new URL(baseUrl)
+    // joined as `prepare` joins them
+    resolved = new URL(baseUrl + (path.startsWith("/") ? path : `/${path}`))
+  } catch {
+    // not a URL the transports can send either: they fail the attempt with InvalidUrl
+    return undefined
   }
-  return undefined
+  const basePath = base.pathname.endsWith("/") ? base.pathname : `${base.pathname}/`
+  const inside = resolved.origin === base.origin &&
+    (resolved.pathname === base.pathname || resolved.pathname.startsWith(basePath))
+  return inside ? undefined : `climbs above baseUrl ${baseUrl} with ".." segments`
 }
 
 /**
@@ -259,10 +284,61 @@ const inMemory = (raw: unknown): boolean =>
   (typeof FormData === "function" && raw instanceof FormData)
 
 /**
+ * The one-shot bodies a transport started to send, by the body object the caller gave (the
+ * `HttpBody` of a stream, the source of a `Raw` body), whatever call or attempt sent them: a
+ * redirect or a retry made outside the client (`HttpClient.followRedirects`,
+ * `HttpClient.retryTransient` around the client or under `transform`) sends the same object
+ * again, through a fresh call or within one attempt.
+ */
+const startedOnce = globalValue(
+  Symbol.for("effect-resilience/ResilientServiceClient/startedBodies"),
+  () => new WeakSet<object>()
+)
+
+const sentAgainDescription = "a one-shot body cannot be sent again (a redirect or retry outside the client)"
+
+/** The refusal of a one-shot body that already started to go out: nothing more of it is sent. */
+const sentAgain = (request: HttpClientRequest.HttpClientRequest): HttpClientError.RequestError =>
+  new HttpClientError.RequestError({ request: redact(request), reason: "Encode", description: sentAgainDescription })
+
+/**
+ * A source someone already read from: a Node `Readable` read, ended or destroyed, a web
+ * `ReadableStream` locked to a reader (feature-detected: no Node import, the client runs in
+ * browsers).
+ */
+const alreadyRead = (raw: unknown): boolean => {
+  if (typeof raw !== "object" || raw === null) return false
+  const source = raw as {
+    readonly readableDidRead?: unknown
+    readonly readableEnded?: unknown
+    readonly destroyed?: unknown
+    readonly locked?: unknown
+  }
+  if (typeof source.readableDidRead === "boolean") {
+    return source.readableDidRead || source.readableEnded === true || source.destroyed === true
+  }
+  return typeof ReadableStream === "function" && raw instanceof ReadableStream && raw.locked
+}
+
+/** One attempt of a call, as the fibers it runs know it. */
+type AttemptToken = object
+
+/**
+ * The attempt a fiber runs for (inherited by the fibers it forks, and by the runtime a transport
+ * captures to run a body stream): a body started by a fiber of an attempt that is over is refused.
+ */
+const currentAttempt = globalValue(
+  Symbol.for("effect-resilience/ResilientServiceClient/currentAttempt"),
+  () => FiberRef.unsafeMake<AttemptToken | undefined>(undefined)
+)
+
+/**
  * The body of one call, as far as sending it again goes. A body held in memory (bytes, text,
  * JSON, form data) is not tracked at all; a stream body is, from the moment a transport starts
- * it: a one-shot stream (anything not marked {@link replayable}) is never sent twice, and a
- * failure of the stream itself is the caller's, not the service's.
+ * it: a one-shot stream (anything not marked {@link replayable}) is never sent twice, by the
+ * client or by anything around it, and a failure of the stream itself is the caller's, not the
+ * service's: it stops the attempt (so that the transport aborts the request instead of ending
+ * it, which would hand the server a complete, truncated body).
  *
  * @internal
  */
@@ -271,16 +347,70 @@ export class SentBody {
   started = false
   /** How the body's own stream failed during the attempt running now, if it did. */
   failure: Cause.Cause<unknown> | undefined = undefined
+  /**
+   * The attempt running now, if one is: the body may start within it only. A transport may start
+   * a body late, in a fiber of its own, after its attempt ended (timed out): such a start, and a
+   * failure it meets, belongs to an attempt that is over (its fibers carry its token in
+   * {@link currentAttempt}).
+   */
+  private attempt: AttemptToken | undefined = undefined
+  /** Stops the attempt running now (set by the attempt: interrupts its fiber, or aborts its signal). */
+  private stopAttempt: (() => void) | undefined = undefined
   constructor(
+    /** The body object the caller gave, as {@link startedOnce} knows it. */
+    readonly source: object,
     /** The body may be sent again (marked {@link replayable}). */
     readonly replayable: boolean,
     /** The client sees when the transport starts the body (an Effect stream); otherwise an attempt starts it. */
     readonly seesStart: boolean
   ) {}
-  /** Called as an attempt starts. */
-  attemptStarts(): void {
+  /** Called as an attempt starts: its token, for the fibers it runs ({@link currentAttempt}). */
+  attemptStarts(): AttemptToken {
+    const attempt: AttemptToken = {}
     this.failure = undefined
-    if (!this.seesStart) this.started = true
+    this.attempt = attempt
+    if (!this.seesStart) this.start(attempt)
+    return attempt
+  }
+  /** Called as the attempt ends, however it ends. */
+  attemptEnds(): void {
+    this.attempt = undefined
+    this.stopAttempt = undefined
+  }
+  /**
+   * Whether `attempt` (the token of the fiber that asks; `undefined` from a fiber that carries
+   * none, such as one a transport started from scratch) is the attempt running now.
+   */
+  private current(attempt: AttemptToken | undefined): boolean {
+    return this.attempt !== undefined && (attempt === undefined || attempt === this.attempt)
+  }
+  /** The attempt running now is stopped by `stop` (set by the attempt once it runs). */
+  stopWith(stop: () => void): void {
+    this.stopAttempt = stop
+  }
+  /** The transport starts the body; `false` if it may not (its attempt ended, or it was sent already). */
+  start(attempt: AttemptToken | undefined): boolean {
+    if (!this.current(attempt)) return false
+    if (!this.replayable) {
+      if (startedOnce.has(this.source)) return false
+      startedOnce.add(this.source)
+    }
+    this.started = true
+    return true
+  }
+  /**
+   * The body's own stream failed with `cause`: recorded, and the attempt stopped, if one is
+   * running (then `true`: the transport is about to abort the request, do not end it).
+   */
+  failed(cause: Cause.Cause<unknown>, attempt: AttemptToken | undefined): boolean {
+    // after its attempt, a failure of the body is nobody's
+    if (!this.current(attempt)) return false
+    this.failure = cause
+    const stop = this.stopAttempt
+    if (stop === undefined) return false
+    this.stopAttempt = undefined
+    stop()
+    return true
   }
   /** A retry would send the body again, and it cannot be sent again. */
   get spent(): boolean {
@@ -290,61 +420,129 @@ export class SentBody {
 
 /**
  * `request`, with its body tracked if it is a stream (see {@link SentBody}); `undefined` for a
- * body held in memory, which any attempt can send again.
+ * body held in memory, which any attempt can send again. `refused` when its body is a one-shot
+ * one that already started to go out (a redirect or retry outside the client sends it again):
+ * the call fails with it, and nothing is sent.
  *
  * @internal
  */
 export const trackBody = (
   request: HttpClientRequest.HttpClientRequest
-): { readonly request: HttpClientRequest.HttpClientRequest; readonly body: SentBody } | undefined => {
+):
+  | { readonly request: HttpClientRequest.HttpClientRequest; readonly body: SentBody; readonly refused?: undefined }
+  | { readonly refused: HttpClientError.RequestError }
+  | undefined =>
+{
   const body = request.body
   switch (body._tag) {
     case "Empty":
     case "Uint8Array":
     case "FormData":
       return undefined
-    case "Raw":
-      // a Node stream, a ReadableStream, an async iterable: the client cannot see it start
-      return inMemory(body.body) ? undefined : { request, body: new SentBody(markedReplayable.has(body), false) }
+    case "Raw": {
+      const raw = body.body
+      if (inMemory(raw)) return undefined
+      if (markedReplayable.has(body)) return { request, body: new SentBody(raw as object, true, false) }
+      if (startedOnce.has(raw as object) || alreadyRead(raw)) return { refused: sentAgain(request) }
+      // a Node stream, a ReadableStream, an async iterable: read as an Effect stream, so that the
+      // client sees it start (and a transport that sends it again within an attempt, following a
+      // redirect, is refused instead of sending it empty)
+      const stream = streamOf(raw)
+      return stream === undefined
+        ? { request, body: new SentBody(raw as object, false, false) }
+        : tracking(request, raw as object, false, stream, body.contentType, body.contentLength)
+    }
     case "Stream": {
-      const sent = new SentBody(markedReplayable.has(body), true)
-      const tracked = Stream.tapErrorCause(
-        Stream.suspend(() => {
-          sent.started = true
-          return body.stream
-        }),
-        (cause) =>
-          Effect.sync(() => {
-            // the transport stopping the body (the request ended) is no failure of the body's own
-            if (!Cause.isInterruptedOnly(cause)) sent.failure = cause
-          })
-      )
-      const withBody = HttpClientRequest.setBody(
-        request,
-        HttpBody.stream(tracked, body.contentType, body.contentLength)
-      )
-      // `setBody` sets the headers from the body: keep the ones the request had
-      return { request: keepHeaders(withBody, request), body: sent }
+      const marked = markedReplayable.has(body)
+      if (!marked && startedOnce.has(body)) return { refused: sentAgain(request) }
+      return tracking(request, body, marked, body.stream, body.contentType, body.contentLength)
     }
   }
 }
 
+/** A `Raw` body's source as an Effect stream, when it is one (else the client cannot see it start). */
+const streamOf = (raw: unknown): Stream.Stream<Uint8Array, unknown> | undefined => {
+  if (typeof ReadableStream === "function" && raw instanceof ReadableStream) {
+    return Stream.fromReadableStream({ evaluate: () => raw as ReadableStream<Uint8Array>, onError: (error) => error })
+  }
+  if (
+    typeof raw === "object" && raw !== null &&
+    typeof (raw as { readonly [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function"
+  ) {
+    return Stream.fromAsyncIterable(raw as AsyncIterable<Uint8Array>, (error) => error)
+  }
+  return undefined
+}
+
+/** `request` with `stream` as its body, tracked by a new {@link SentBody} of `source`. */
+const tracking = (
+  request: HttpClientRequest.HttpClientRequest,
+  source: object,
+  replayable: boolean,
+  stream: Stream.Stream<Uint8Array, unknown>,
+  contentType: string | undefined,
+  contentLength: number | undefined
+): { readonly request: HttpClientRequest.HttpClientRequest; readonly body: SentBody } => {
+  const sent = new SentBody(source, replayable, true)
+  const tracked = Stream.catchAllCause(
+    Stream.unwrap(Effect.map(
+      FiberRef.get(currentAttempt),
+      (attempt) => sent.start(attempt) ? stream : Stream.fail(sentAgain(request))
+    )),
+    (cause) =>
+      // the transport stopping the body (the request ended) is no failure of the body's own;
+      // a failure that stopped the attempt is not handed to the transport, which would end
+      // the request (a complete, truncated body) where the stop aborts it
+      Cause.isInterruptedOnly(cause)
+        ? Stream.failCause(cause)
+        : Stream.unwrap(Effect.map(
+          FiberRef.get(currentAttempt),
+          (attempt) => sent.failed(cause, attempt) ? Stream.never : Stream.failCause(cause)
+        ))
+  )
+  const withBody = HttpClientRequest.setBody(request, HttpBody.stream(tracked, contentType, contentLength))
+  // `setBody` sets the headers from the body: keep the ones the request had
+  return { request: keepHeaders(withBody, request), body: sent }
+}
+
 /**
- * The failure of an attempt whose body's own stream failed (a file that could not be read): the
- * request could not be encoded, whatever the transport made of it. Never the service's failure.
+ * One attempt of a call whose body is tracked: the body may start while it runs, and a failure
+ * of the body's own stream (a file that could not be read) is the attempt's failure, as
+ * `RequestError` `Encode`, whatever the transport made of it: the request could not be encoded.
+ * Never the service's failure.
  *
  * @internal
  */
-export const bodyFailed = (
+export const attemptWithBody = <A, E>(
+  sent: SentBody,
+  request: HttpClientRequest.HttpClientRequest,
+  attempt: Effect.Effect<A, E>
+): Effect.Effect<A, E | HttpClientError.RequestError> =>
+  Effect.ensuring(
+    Effect.catchAllCause(
+      Effect.suspend(() => Effect.locally(attempt, currentAttempt, sent.attemptStarts())),
+      (cause): Effect.Effect<never, E | HttpClientError.RequestError> =>
+        sent.failure !== undefined ? Effect.fail(bodyFailed(request, sent.failure)) : Effect.failCause(cause)
+    ),
+    Effect.sync(() => sent.attemptEnds())
+  )
+
+/** The failure of an attempt whose body's own stream failed (or was refused: sent already). */
+const bodyFailed = (
   request: HttpClientRequest.HttpClientRequest,
   failure: Cause.Cause<unknown>
-): HttpClientError.RequestError =>
-  new HttpClientError.RequestError({
-    request,
-    reason: "Encode",
-    description: "the request body's stream failed while it was sent",
-    cause: Cause.squash(failure)
-  })
+): HttpClientError.RequestError => {
+  const error = Cause.squash(failure)
+  return HttpClientError.isHttpClientError(error) && error._tag === "RequestError" &&
+      error.description === sentAgainDescription
+    ? new HttpClientError.RequestError({ request, reason: "Encode", description: sentAgainDescription })
+    : new HttpClientError.RequestError({
+      request,
+      reason: "Encode",
+      description: "the request body's stream failed while it was sent",
+      cause: error
+    })
+}
 
 const keepHeaders = (
   request: HttpClientRequest.HttpClientRequest,
