@@ -19,10 +19,18 @@ import type { Agent, Dispatcher } from "undici"
 import * as internal from "./internal/undiciTransport.js"
 
 /**
- * The `HttpClient` over `dispatcher`. Requests go through `dispatcher.request` with undici's own
+ * The `HttpClient` over `dispatcher`. Requests go through `dispatcher.dispatch` (undici's handler
+ * interface: no stream object per body, headers parsed only when read) with undici's own
  * timeouts switched off (headers: one hour, body: none), since timeouts belong to Effect
  * (`Effect.timeout`, the client's attempt timeout). The dispatcher stays the caller's to close.
  *
+ * - A body is received as it arrives, up to 64 KiB while nobody reads it (most bodies arrive
+ *   whole with their headers); past that the socket is paused until the body is read (`stream`
+ *   resumes it pull by pull). Every whole read (`text`, `json`, `arrayBuffer`, …) gets the same
+ *   bytes, in any order. A response dropped with its body unfinished aborts its request once
+ *   it is garbage-collected, which frees the connection.
+ * - A dispatcher without a `dispatch` method (a mock of undici's `request` API alone) fails
+ *   every request with `RequestError` `Transport`, whose cause says so.
  * - Interrupting a request, or a read of its body (`text`, `json`, `arrayBuffer`, `stream`, …),
  *   aborts it and closes its connection.
  * - Fails with `RequestError` `InvalidUrl` for a URL that does not parse, `Transport` when undici

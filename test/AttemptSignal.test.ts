@@ -19,7 +19,6 @@ import * as Scope from "effect/Scope"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import type * as http from "node:http"
-import { Readable } from "node:stream"
 import type { Dispatcher } from "undici"
 import { ResilientServiceClient, UndiciTransport } from "../src/index.js"
 import { answerJson, type FaultServer, httpServer } from "./utils/faultServers.js"
@@ -124,12 +123,13 @@ describe("an attempt on UndiciTransport stops by its signal", () => {
 
   it.scoped("a dispatcher that ignores the signal and never calls back still times out; a late answer is discarded", () =>
     Effect.gen(function*() {
-      let callback: (error: Error | null, data: unknown) => void = () => {}
+      let handler: Dispatcher.DispatchHandler | undefined
       const sent = yield* Deferred.make<void>()
       const deaf = {
-        request(_options: unknown, cb: (error: Error | null, data: unknown) => void) {
-          callback = cb
+        dispatch(_options: unknown, h: Dispatcher.DispatchHandler) {
+          handler = h
           Deferred.unsafeDone(sent, Exit.void)
+          return true
         }
       } as unknown as Dispatcher
       const client = yield* ResilientServiceClient.make({
@@ -141,10 +141,12 @@ describe("an attempt on UndiciTransport stops by its signal", () => {
       yield* Deferred.await(sent)
       yield* TestClock.adjust("1 second")
       expect(isTimeout(yield* Fiber.await(call))).toBe(true)
-      // the dispatcher answers now, to nobody: the body is destroyed (its connection freed)
-      const body = new Readable({ read() {} })
-      callback(null, { statusCode: 200, headers: {}, body })
-      expect(body.destroyed).toBe(true)
+      // the dispatcher connects and answers now, to nobody: the request is aborted (its
+      // connection freed), once
+      const aborted: Array<Error> = []
+      handler!.onConnect!((reason) => aborted.push(reason as Error))
+      handler!.onHeaders!(200, [], () => {}, "OK")
+      expect(aborted).toHaveLength(1)
     }))
 
   it.scoped("a transport derived from UndiciTransport (HttpClient.mapRequest) runs attempts in a fiber, and times out", () =>

@@ -462,11 +462,15 @@ const core = (
     /**
      * One attempt on `UndiciTransport`, in the caller's fiber: the same bounds as
      * {@link attemptInFiber}, enforced by aborting the attempt's signal, which the transport heeds
-     * from the request until the body is read, interruptible or not.
+     * from the request until the body is read, interruptible or not. The deadline is registered
+     * and removed with interruption masked, so that no entry outlives the attempt, and without a
+     * fork unless the timer must start; one cause handler removes it and maps the failure. The
+     * transport installs no interruption handler of its own in this mode: an interrupted attempt
+     * aborts its signal here, which ends its request.
      */
     const attemptWithSignal =
       (execute: AttemptSignal.ExecuteWithSignal): Attempt => (request, call, limitMillis, cutByDeadline) =>
-        Effect.suspend(() => {
+        Effect.uninterruptibleMask((restore) => {
           if (closed) return Effect.interrupt
           const signal = new AttemptSignal.AttemptSignal()
           let timedOut = false
@@ -474,36 +478,30 @@ const core = (
             timedOut = true
             signal.abort()
           })
-          // registered and cleaned up with interruption masked, so that no entry outlives the
-          // attempt; the exchange itself is as interruptible as the caller
-          return Effect.uninterruptibleMask((restore) =>
-            Effect.flatMap(
-              deadlines.register(Time.monotonicMillis(clock) + limitMillis, expire),
-              (entry) => {
-                // the scope may have closed since the check above: then nobody else will stop
-                // this attempt
-                if (closed) signal.abort()
-                else attemptsInFlight.add(signal)
-                return Effect.onExit(
-                  restore(Effect.catchAllCause(
-                    answered(request, execute(request, signal), call),
-                    (cause): Effect.Effect<never, ClientError> => {
-                      // whatever the stopped request failed with, the reason is what stopped it
-                      if (!signal.aborted || Cause.isInterrupted(cause)) return Effect.failCause(cause)
-                      return timedOut
-                        ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
-                        : Effect.interrupt
-                    }
-                  )),
-                  () => {
-                    deadlines.remove(entry)
-                    attemptsInFlight.delete(signal)
-                    return Effect.void
-                  }
-                )
+          const [entry, startTimer] = deadlines.unsafeRegister(Time.monotonicMillis(clock) + limitMillis, expire)
+          attemptsInFlight.add(signal)
+          const ended = () => {
+            deadlines.remove(entry)
+            attemptsInFlight.delete(signal)
+          }
+          const exchange = Effect.matchCauseEffect(restore(answered(request, execute(request, signal), call)), {
+            onSuccess: (response) => {
+              ended()
+              return Effect.succeed(response)
+            },
+            onFailure: (cause): Effect.Effect<never, ClientError> => {
+              ended()
+              if (Cause.isInterrupted(cause)) {
+                // the caller was interrupted: its request ends with it
+                signal.abort()
+                return Effect.failCause(cause)
               }
-            )
-          )
+              // whatever the stopped request failed with, the reason is what stopped it
+              if (!signal.aborted) return Effect.failCause(cause)
+              return timedOut ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline)) : Effect.interrupt
+            }
+          })
+          return startTimer === undefined ? exchange : Effect.zipRight(startTimer, exchange)
         })
 
     const withSignal = AttemptSignal.executeWithSignal(platform)
