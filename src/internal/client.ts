@@ -172,6 +172,8 @@ interface Call {
   /** The deadline as given, in milliseconds (for messages); 0 without one. */
   readonly deadlineMillis: number
   readonly stream: boolean
+  /** Whether Debug lines are logged (the minimum log level, read once where the call starts). */
+  readonly debug: boolean
   /** The limit of the attempt running now (the timeout, or what is left of the deadline). */
   limitMillis: number
   /** A stream body, tracked so that a one-shot one is never sent twice; `undefined` for a body in memory. */
@@ -507,14 +509,11 @@ const core = (
     const withSignal = AttemptSignal.executeWithSignal(platform)
     const attempt = withSignal === undefined ? attemptInFiber : attemptWithSignal(withSignal)
 
-    // the success line is Debug: skip building it (and annotating) unless Debug is enabled
+    // the success line is Debug: it is built (and annotated) only when the call found Debug
+    // enabled (`Call.debug`)
     const logSuccess = (request: HttpClientRequest.HttpClientRequest) =>
-      Effect.withFiberRuntime<void>((fiber) =>
-        LogLevel.lessThan(LogLevel.Debug, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
-          ? Effect.void
-          : annotate(
-            Effect.logDebug(`[${serviceName}] ✓ ${request.method} ${Request.describePath(target, request)} succeeded`)
-          )
+      annotate(
+        Effect.logDebug(`[${serviceName}] ✓ ${request.method} ${Request.describePath(target, request)} succeeded`)
       )
 
     const giveUpLine = (
@@ -756,7 +755,7 @@ const core = (
             if (subscribers > 0) {
               publish({ _tag: "Success", ...common(request), attempt: attemptNumber })
             }
-            return Effect.as(logSuccess(request), response)
+            return call.debug ? Effect.as(logSuccess(request), response) : Effect.succeed(response)
           },
           onFailure: (cause) =>
             afterFailure(request, cause, attemptNumber, state, call)
@@ -791,7 +790,8 @@ const core = (
       prepared: HttpClientRequest.HttpClientRequest,
       settings: Options.CallSettings,
       span: Tracer.Span | undefined,
-      body: Request.SentBody | undefined
+      body: Request.SentBody | undefined,
+      debug: boolean
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
       if (span !== undefined) {
         span.attribute("http.request.method", prepared.method)
@@ -804,6 +804,7 @@ const core = (
         deadlineAt: settings.deadlineMillis > 0 ? started + settings.deadlineMillis : Infinity,
         deadlineMillis: settings.deadlineMillis,
         stream: settings.stream,
+        debug,
         limitMillis: settings.timeoutMillis,
         body
       }
@@ -855,12 +856,13 @@ const core = (
         const prepared = tracked === undefined ? resolved : tracked.request
         const body = tracked?.body
         const tracer = fiber.currentTracer
+        const debug = !LogLevel.lessThan(LogLevel.Debug, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
         return tracer === builtInTracer
-          ? callWith(prepared, settings.right, undefined, body)
+          ? callWith(prepared, settings.right, undefined, body, debug)
           : Effect.useSpan(
             "effect-resilience.call",
             { kind: "client", captureStackTrace: false, attributes: { "resilience.service": serviceName } },
-            (span) => callWith(prepared, settings.right, span, body)
+            (span) => callWith(prepared, settings.right, span, body, debug)
           )
       })
 

@@ -22,6 +22,7 @@ import * as Fiber from "effect/Fiber"
 import * as Inspectable from "effect/Inspectable"
 import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as AttemptSignal from "../attemptSignal.js"
 import * as Time from "../time.js"
 
 const decodeError = (
@@ -45,8 +46,6 @@ export class BufferedResponse extends Inspectable.Class implements HttpClientRes
   readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
   readonly request: HttpClientRequest.HttpClientRequest
   readonly status: number
-  readonly headers: Headers.Headers
-  readonly remoteAddress: Option.Option<string>
   readonly body: Uint8Array
   private readonly source: HttpClientResponse.HttpClientResponse
   private textCache: string | undefined
@@ -56,9 +55,16 @@ export class BufferedResponse extends Inspectable.Class implements HttpClientRes
     this.source = source
     this.request = source.request
     this.status = source.status
-    this.headers = source.headers
-    this.remoteAddress = source.remoteAddress
     this.body = body
+  }
+
+  // read from the source when asked for: a transport may parse its headers only then
+  get headers(): Headers.Headers {
+    return this.source.headers
+  }
+
+  get remoteAddress(): Option.Option<string> {
+    return this.source.remoteAddress
   }
 
   get cookies(): Cookies.Cookies {
@@ -186,6 +192,12 @@ export const readBody = (
   maxBytes: number
 ): Effect.Effect<Uint8Array, HttpClientError.HttpClientError> => {
   if (bodyless(response)) return Effect.succeed(emptyBody)
+  // UndiciTransport: a body that has arrived whole (with its headers, usually), without a copy
+  // or a header parse
+  const whole = AttemptSignal.wholeBody(response)
+  if (whole !== undefined) {
+    return whole.length > maxBytes ? Effect.fail(tooLarge(response, maxBytes, whole.length)) : Effect.succeed(whole)
+  }
   const announced = response.headers["content-length"]
   if (announced !== undefined) {
     const length = Number(announced)
