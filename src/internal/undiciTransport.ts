@@ -294,7 +294,7 @@ const interruptedRequest = () => new Error("the request was interrupted")
 const send = (
   dispatcher: Dispatcher,
   request: HttpClientRequest.HttpClientRequest,
-  url: URL,
+  url: Destination,
   scoped: AbortController | undefined,
   signal: AttemptSignal.AttemptSignal | undefined,
   body: UndiciBody,
@@ -345,7 +345,7 @@ const send = (
         method: request.method as Dispatcher.HttpMethod,
         headers,
         origin: url.origin,
-        path: url.pathname + url.search + url.hash,
+        path: url.path,
         body,
         // timeouts belong to Effect (Effect.timeout, the client's attempt timeout)
         headersTimeout: 60 * 60 * 1000,
@@ -375,6 +375,40 @@ const noDispatch = (dispatcher: unknown) =>
     }`
   )
 
+/** Where a request goes: its URL, and the origin and path undici takes, read from it once. */
+class Destination {
+  readonly origin: string
+  readonly path: string
+  constructor(readonly url: URL) {
+    this.origin = url.origin
+    this.path = url.pathname + url.search + url.hash
+  }
+}
+
+/**
+ * The destinations of URLs without params or fragment, by URL as written (most requests go to a
+ * few URLs, and parsing one costs more than the rest of a request's setup). Cleared when full.
+ */
+const destinations = new Map<string, Destination>()
+const maxDestinations = 512
+
+/** The destination of `request`, or why its URL does not parse (as `HttpClient.make` parses it). */
+const destinationOf = (request: HttpClientRequest.HttpClientRequest): Destination | unknown => {
+  const plain = request.urlParams.length === 0 && request.hash._tag === "None"
+  if (plain) {
+    const known = destinations.get(request.url)
+    if (known !== undefined) return known
+  }
+  const parsed = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+  if (parsed._tag === "Left") return parsed.left
+  const destination = new Destination(parsed.right)
+  if (plain) {
+    if (destinations.size >= maxDestinations) destinations.clear()
+    destinations.set(request.url, destination)
+  }
+  return destination
+}
+
 /** @internal */
 export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
   const unusable = typeof (dispatcher as Partial<Dispatcher> | null | undefined)?.dispatch === "function"
@@ -382,7 +416,7 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
     : noDispatch(dispatcher)
   const dispatch = (
     request: HttpClientRequest.HttpClientRequest,
-    url: URL,
+    url: Destination,
     scoped: AbortController | undefined,
     signal: AttemptSignal.AttemptSignal | undefined
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> => {
@@ -411,13 +445,10 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
     signal: AttemptSignal.AttemptSignal | undefined
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
     Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
-      const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-      if (urlResult._tag === "Left") {
-        return Effect.fail(
-          new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left })
-        )
+      const url = destinationOf(request)
+      if (!(url instanceof Destination)) {
+        return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url }))
       }
-      const url = urlResult.right
       if (unusable !== undefined) {
         return Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: unusable }))
       }
@@ -463,7 +494,7 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
 /** The span of `HttpClient.make`, attribute for attribute, for a tracer that exports spans. */
 const traced = (
   request: HttpClientRequest.HttpClientRequest,
-  url: URL,
+  { url }: Destination,
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   dispatch: (
     request: HttpClientRequest.HttpClientRequest
@@ -617,6 +648,8 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
   }
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    // a body that has arrived whole is decoded in one step
+    if (this.bytes !== undefined || this.exchange.complete) return Effect.sync(() => textDecoder.decode(this.collect()))
     return Effect.map(this.all, (bytes) => textDecoder.decode(bytes))
   }
 
