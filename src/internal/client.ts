@@ -425,7 +425,9 @@ const core = (
           answered(request, platform.execute(request), call)
         )
         return Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(Effect.fork(exchange), (fiber) => {
+          // a daemon: awaited here, and interrupted here when its caller is, it needs no parent
+          // to supervise it (a child fiber is added to, and removed from, its parent's children)
+          Effect.flatMap(Effect.forkDaemon(exchange), (fiber) => {
             let timedOut = false
             // the scope may have closed between the check above and now: then nobody else will
             // interrupt this attempt
@@ -435,28 +437,26 @@ const core = (
               timedOut = true
               fiber.unsafeInterruptAsFork(FiberId.none)
             })
-            return Effect.flatMap(
-              deadlines.register(Time.monotonicMillis(clock) + limitMillis, expire),
-              (entry) =>
-                Effect.onExit(
-                  // awaited, not joined: the attempt's fiber refs are not the caller's to inherit
-                  restore(
-                    Effect.catchAllCause(
-                      Effect.flatten(Fiber.await(fiber)),
-                      (cause): Effect.Effect<never, ClientError> =>
-                        timedOut && Cause.isInterruptedOnly(cause)
-                          ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
-                          : Effect.failCause(cause)
-                    )
-                  ),
-                  (exit) => {
-                    deadlines.remove(entry)
-                    attemptsInFlight.delete(fiber)
-                    // the caller was interrupted while it waited: its attempt ends with it
-                    return Exit.isInterrupted(exit) && !timedOut ? Fiber.interruptFork(fiber) : Effect.void
-                  }
+            const [entry, startTimer] = deadlines.unsafeRegister(Time.monotonicMillis(clock) + limitMillis, expire)
+            const awaited = Effect.onExit(
+              // awaited, not joined: the attempt's fiber refs are not the caller's to inherit
+              restore(
+                Effect.catchAllCause(
+                  Effect.flatten(Fiber.await(fiber)),
+                  (cause): Effect.Effect<never, ClientError> =>
+                    timedOut && Cause.isInterruptedOnly(cause)
+                      ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
+                      : Effect.failCause(cause)
                 )
+              ),
+              (exit) => {
+                deadlines.remove(entry)
+                attemptsInFlight.delete(fiber)
+                // the caller was interrupted while it waited: its attempt ends with it
+                return Exit.isInterrupted(exit) && !timedOut ? Fiber.interruptFork(fiber) : Effect.void
+              }
             )
+            return startTimer === undefined ? awaited : Effect.zipRight(startTimer, awaited)
           })
         )
       })
