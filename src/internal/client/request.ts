@@ -220,7 +220,11 @@ export const pathRefused = (
   request: HttpClientRequest.HttpClientRequest,
   target: Target
 ): HttpClientError.RequestError | undefined => {
-  const [path] = splitQuery(request.url)
+  // the usual path: relative (so not absolute), and without a dot or a percent sign (so no `..`
+  // segment, written or encoded): nothing to split or scan
+  const written = request.url
+  if (written.charCodeAt(0) === 47 && written.indexOf(".") === -1 && written.indexOf("%") === -1) return undefined
+  const [path] = splitQuery(written)
   const problem = outsideBase(path, target.baseUrl)
   if (problem === undefined) return undefined
   const shown = path.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1")
