@@ -283,6 +283,32 @@ const unreadExchanges = globalValue(
       : undefined
 )
 
+/**
+ * The responses made since the last check, as token and exchange pairs. A response is made while
+ * undici parses its headers; what came with them is parsed in the same turn, and most bodies end
+ * there: so the check runs once that turn is over, once for every response made in it (Node's
+ * `queueMicrotask` would make an `AsyncResource` per response).
+ */
+let unchecked: Array<object | Exchange> = []
+const resolved = Promise.resolve()
+
+const watchUnfinished = () => {
+  const batch = unchecked
+  unchecked = []
+  for (let i = 0; i < batch.length; i += 2) {
+    const exchange = batch[i + 1] as Exchange
+    if (!exchange.complete && !exchange.failed) {
+      exchange.watched = true
+      unreadExchanges!.register(batch[i]!, exchange, exchange)
+    }
+  }
+}
+
+const watchIfUnfinished = (token: object, exchange: Exchange) => {
+  if (unchecked.length === 0) resolved.then(watchUnfinished)
+  unchecked.push(token, exchange)
+}
+
 const interruptedRequest = () => new Error("the request was interrupted")
 
 /**
@@ -574,14 +600,7 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
     if (unreadExchanges !== undefined) {
       const token = {}
       this.token = token
-      // made while undici parses the headers: what came with them is parsed before this runs,
-      // and most bodies end there
-      queueMicrotask(() => {
-        if (!exchange.complete && !exchange.failed) {
-          exchange.watched = true
-          unreadExchanges.register(token, exchange, exchange)
-        }
-      })
+      watchIfUnfinished(token, exchange)
     }
   }
 
