@@ -334,6 +334,9 @@ const core = (
             )
           )
         }
+        // a body already whole is kept in the same step (the usual answer on UndiciTransport)
+        const now = Response.bodyNow(response, maxResponseBytes)
+        if (now !== undefined) return Effect.succeed(new Response.BufferedResponse(response, now))
         return Effect.map(readBodyOf(response), (body) => new Response.BufferedResponse(response, body))
       }
       // an error's body is kept for the caller (it may explain the error), unless it is too

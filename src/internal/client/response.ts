@@ -178,6 +178,19 @@ export const discardBody = (response: HttpClientResponse.HttpClientResponse): Ef
   )
 
 /**
+ * The body of `response` when it can be had without waiting and is kept: none for a bodyless
+ * answer, or the whole body `UndiciTransport` already has (without a copy or a header parse),
+ * if it is no longer than `maxBytes`; else `undefined` (read it with {@link readBody}).
+ *
+ * @internal
+ */
+export const bodyNow = (response: HttpClientResponse.HttpClientResponse, maxBytes: number): Uint8Array | undefined => {
+  if (bodyless(response)) return emptyBody
+  const whole = AttemptSignal.wholeBody(response)
+  return whole !== undefined && whole.length <= maxBytes ? whole : undefined
+}
+
+/**
  * Reads the whole body of `response` into memory, failing with {@link tooLarge} as soon as it
  * is longer than `maxBytes` (from its `content-length`, before reading anything, or while
  * reading one without), and with a `RequestError` (reason `Transport`) when it breaks off.
