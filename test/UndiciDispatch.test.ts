@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import type { Dispatcher } from "undici"
+import { type Dispatcher, MockAgent } from "undici"
 import { UndiciTransport } from "../src/index.js"
 import { httpServer } from "./utils/faultServers.js"
 
@@ -113,6 +113,31 @@ describe("UndiciTransport on dispatcher.dispatch", () => {
         new Uint8Array(bytes).fill(0)
         expect(yield* response.text).toBe(expected)
       }
+    }))
+
+  it.effect("on undici's MockAgent: status, repeated headers joined, each cookie, the JSON body", () =>
+    Effect.gen(function*() {
+      const agent = new MockAgent()
+      agent.disableNetConnect()
+      agent.get("http://billing.test").intercept({ path: "/charges/7", method: "GET" }).reply(
+        201,
+        { id: 7 },
+        {
+          headers: {
+            "content-type": "application/json",
+            "x-many": ["one", "two"],
+            "set-cookie": ["a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT", "b=2"]
+          }
+        }
+      )
+      const response = yield* UndiciTransport.make(agent).get("http://billing.test/charges/7")
+      expect(response.status).toBe(201)
+      expect(response.headers["x-many"]).toBe("one, two")
+      expect(response.headers["content-type"]).toBe("application/json")
+      expect(response.cookies.cookies["a"]?.value).toBe("1")
+      expect(response.cookies.cookies["b"]?.value).toBe("2")
+      expect(yield* response.json).toEqual({ id: 7 })
+      yield* Effect.promise(() => agent.close())
     }))
 
   it.effect("a dispatcher without dispatch fails every request with RequestError Transport saying so", () =>
