@@ -7,10 +7,16 @@
  * - an outage: every replica calls a dead service every 10 ms for a while; how many calls reach
  *   it, fleet against independent breakers (the same replicas under `Fleet.optOut`);
  * - the call path: closed-path ns per call and open-path rejections per second of a breaker in
- *   the fleet against one outside it, measured in the same run.
+ *   the fleet against one outside it, measured in the same run;
+ * - Redis's time per heartbeat period: N replicas' heartbeats (16 breakers each, about 16 KB of
+ *   statuses) and their re-reads of each breaker's state, sent straight to a private server as
+ *   the replicas would send them in one period; the time Redis spent running them
+ *   (`INFO commandstats`), per period.
  */
 import { Context, Effect, Layer, Logger, LogLevel, Queue, Schedule } from "effect"
 import { CircuitBreaker, Fleet } from "../src/index.js"
+import * as Scripts from "../src/internal/fleetScripts.js"
+import * as RedisClient from "../test/utils/redisClient.js"
 import { startRedis } from "../test/utils/redisServer.js"
 import { times, timeSync, useClock } from "./breaker.js"
 import { median, type Options, percentile, round } from "./lib.js"
@@ -69,6 +75,61 @@ const propagation = (url: string, n: number, rounds: number) =>
     }
     const sorted = [...delays].sort((a, b) => a - b)
     return { replicas: n, rounds, p50Ms: round(percentile(sorted, 0.5), 1), p99Ms: round(percentile(sorted, 0.99), 1) }
+  }))
+
+// the microseconds Redis spent in scripts since the last CONFIG RESETSTAT
+const scriptMicros = (connection: RedisClient.TestConnection) =>
+  Effect.map(connection.send(["INFO", "commandstats"]), (info) => {
+    let total = 0
+    for (const match of String(info).matchAll(/cmdstat_(?:evalsha|eval):calls=\d+,usec=(\d+)/g)) {
+      total += Number(match[1])
+    }
+    return total
+  })
+
+const heartbeatCost = (url: string, n: number, periods: number) =>
+  Effect.scoped(Effect.gen(function*() {
+    const services = 16
+    const fleet = `bench-heartbeat-${n}`
+    const connections = yield* Effect.forEach(Array.from({ length: 8 }), () => RedisClient.connectReady(url, 5_000))
+    const clients = yield* Effect.forEach(connections, (connection) => Scripts.client(connection, fleet))
+    // about 1 KB of statuses per breaker: 16 KB per replica
+    const statuses = JSON.stringify(Object.fromEntries(Array.from({ length: services }, (_, i) => [`service-${i}`, {
+      service: `service-${i}`,
+      state: "closed",
+      failure_count: 0,
+      last_failure: null,
+      last_state_change: "2026-12-01T10:32:12.000Z",
+      detail: "x".repeat(900)
+    }])))
+    const replicas = Array.from({ length: n }, (_, i) => i)
+    const heartbeats = Effect.forEach(
+      replicas,
+      (i) => clients[i % clients.length]!.heartbeat(`replica-${i}`, 60_000, statuses),
+      { concurrency: 16, discard: true }
+    )
+    const reads = Effect.forEach(
+      replicas,
+      (i) =>
+        Effect.forEach(
+          Array.from({ length: services }, (_, s) => s),
+          (s) => clients[i % clients.length]!.read(`service-${s}`),
+          { discard: true }
+        ),
+      { concurrency: 16, discard: true }
+    )
+    const admin = connections[0]!
+    const measure = (work: Effect.Effect<void, unknown>) =>
+      Effect.gen(function*() {
+        // once to load the scripts and fill the keys, then the measured periods
+        yield* work
+        yield* admin.send(["CONFIG", "RESETSTAT"])
+        for (let p = 0; p < periods; p++) yield* work
+        return round((yield* scriptMicros(admin)) / periods / 1000, 2)
+      })
+    const heartbeatMs = yield* measure(heartbeats)
+    const readsMs = yield* measure(reads)
+    return { replicas: n, services, periods, heartbeatMs, readsMs, msPerPeriod: round(heartbeatMs + readsMs, 2) }
   }))
 
 const outage = (url: string, n: number, seconds: number, shared: boolean) =>
@@ -153,6 +214,9 @@ export const runFleet = async (opts: Options) => {
       const rounds = opts.quick ? 5 : 20
       const prop3 = yield* propagation(server.url, 3, rounds)
       const prop10 = yield* propagation(server.url, 10, rounds)
+      const prop20 = yield* propagation(server.url, 20, rounds)
+      const heartbeats = []
+      for (const n of [10, 50, 200]) heartbeats.push(yield* heartbeatCost(server.url, n, opts.quick ? 3 : 10))
       const seconds = opts.quick ? 2 : 5
       const outages = []
       for (const n of [3, 10]) {
@@ -161,7 +225,7 @@ export const runFleet = async (opts: Options) => {
         outages.push({ replicas: n, seconds, fleet, independent })
       }
       const path = yield* Effect.scoped(callPath(server.url, opts.quick ? 100_000 : 300_000, opts.quick ? 5 : 7))
-      return { propagation: [prop3, prop10], outages, callPath: path }
+      return { propagation: [prop3, prop10, prop20], heartbeats, outages, callPath: path }
     })
     return await Effect.runPromise(program.pipe(Logger.withMinimumLogLevel(LogLevel.None)))
   } finally {

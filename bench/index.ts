@@ -280,6 +280,11 @@ const main = async () => {
       f.propagation.map((p) => [p.replicas, p.rounds, p.p50Ms, p.p99Ms])
     )
     table(
+      "Fleet: Redis time per heartbeat period (each replica: one heartbeat with ~16 KB of statuses, one read per breaker)",
+      ["replicas", "breakers each", "periods", "heartbeats ms", "reads ms", "Redis ms per period"],
+      f.heartbeats.map((h) => [h.replicas, h.services, h.periods, h.heartbeatMs, h.readsMs, h.msPerPeriod])
+    )
+    table(
       "Fleet: calls reaching a dead service (each replica calls every 10 ms; threshold 5, recovery 500 ms)",
       ["replicas", "seconds", "fleet", "independent", "fleet, after the first rejection", "independent, after"],
       f.outages.map((o) => [
@@ -302,6 +307,10 @@ const main = async () => {
     ])
     const worst = f.propagation.reduce((a, p) => Math.max(a, p.p99Ms), 0)
     targets.push(["fleet propagation p99 ≤ 100 ms", `${worst} ms`, "≤ 100 ms", check(worst <= 100)])
+    const ten = f.propagation.find((p) => p.replicas === 10)
+    if (ten !== undefined) {
+      targets.push(["fleet propagation p99, 10 replicas", `${ten.p99Ms} ms`, "≤ 20 ms", check(ten.p99Ms <= 20)])
+    }
     const closedRatio = ratio(c.closedNsPerCall.fleet, c.closedNsPerCall.local)
     targets.push(["fleet closed path ≈ local (ns/call ratio)", `${closedRatio}×`, "≤ 1.1×", check(closedRatio <= 1.1)])
     lap("fleet")

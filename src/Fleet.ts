@@ -25,19 +25,24 @@ import type { ServiceStatusJson } from "./ServiceStatus.js"
  * Options of a fleet layer. Durations are `Duration` inputs (`"1 second"`, or milliseconds).
  *
  * - `fleet` (required): the fleet's name; replicas with the same name share breakers of the same
- *   name (a breaker's `name`, a client's `serviceName`).
+ *   name (a breaker's `name`, a client's `serviceName`). Must be well-formed UTF-16 text.
  * - `url` (required): the Redis server, `redis://[user:password@]host:port[/db]` or `rediss://`.
  * - `replica`: this replica's name in the fleet status (default: `replica-` and a random suffix).
+ *   Must be well-formed UTF-16 text.
  * - `quorum` (default 1): how many distinct replicas must open within `quorumWindow` (default
  *   `"10 seconds"`) before the opening becomes fleet-wide.
  * - `leaseTtl` (default `"15 seconds"`): how long the half-open probe lease lasts; a probe still
- *   running after it cannot close or open the fleet, and another replica may probe.
+ *   running after it cannot close or open the fleet, and another replica may probe. The lease is
+ *   asked for by a call that arrives in `half_open`, never renewed, and given back after half of
+ *   it when no probe started under it.
  * - `heartbeat` (default `"1 second"`): how often the replica publishes its statuses and
  *   re-reads the fleet's state; a replica is gone from the status after 3 missed heartbeats.
  *   It also paces liveness: each connection sends a `PING` every half heartbeat, and one that
  *   receives nothing for `heartbeat + commandTimeout` (1 s at the least) is dropped and opened
  *   again.
- * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command; a command that
+ * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command, and on when a
+ *   change may still apply: a proposal, lease request or settling that Redis runs later than
+ *   that after it was sent (a stall, a failover's paused writes) changes nothing. A command that
  *   reaches it also replaces the connection it was sent on.
  * - `connectTimeout` (default `"1 second"`): the bound on opening a connection.
  * - `cluster` (default `false`): `true` when `url` is a node of a Redis Cluster (the other nodes

@@ -437,7 +437,7 @@ export declare namespace CallEvent {
   /**
    * An attempt that died with a defect: counted by the breaker, not retried.
    *
-   * @since 0.2.0
+   * @since 0.3.0
    * @category models
    */
   export interface Defect extends Common {
@@ -450,7 +450,7 @@ export declare namespace CallEvent {
    * An attempt stopped before it ended (its caller interrupted, or the client's scope closed):
    * not counted, not retried.
    *
-   * @since 0.2.0
+   * @since 0.3.0
    * @category models
    */
   export interface Interrupted extends Common {
@@ -754,7 +754,7 @@ export const transform: {
  *   })
  * ```
  *
- * @since 0.2.0
+ * @since 0.3.0
  * @category constructors
  */
 export const replayable: <B extends HttpBody.HttpBody>(body: B) => B = internal.replayable

@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as fc from "fast-check"
-import { Fleet } from "../src/index.js"
+import { CircuitBreaker, Fleet } from "../src/index.js"
 
 const build = (options: unknown) => Effect.exit(Effect.scoped(Layer.build(Fleet.layerRedis(options as Fleet.Options))))
 
@@ -28,6 +28,10 @@ describe("Fleet.layerRedis options", () => {
     ["url", { ...valid, url: "http://127.0.0.1:6379" }],
     ["url", { ...valid, url: "" }],
     ["replica", { ...valid, replica: "" }],
+    // lone surrogates: no encoding (UTF-8, URIs) can carry them
+    ["fleet", { ...valid, fleet: "shop\uD800" }],
+    ["fleet", { ...valid, fleet: "\uDC00eu" }],
+    ["replica", { ...valid, replica: "pod-\uDBFF" }],
     ["quorum", { ...valid, quorum: 0 }],
     ["quorum", { ...valid, quorum: 1.5 }],
     ["quorumWindow", { ...valid, quorumWindow: "soon" }],
@@ -40,6 +44,14 @@ describe("Fleet.layerRedis options", () => {
     it.effect(`${JSON.stringify(options[field])} as ${field} is a ConfigError naming ${field}`, () =>
       Effect.map(build(options), (exit) => expect(pathOf(exit)).toEqual([field])))
   }
+
+  it.effect("a breaker name that is not well-formed UTF-16 is a ConfigError naming name; a surrogate pair is fine", () =>
+    Effect.gen(function*() {
+      const made = (name: string) => Effect.exit(Effect.scoped(CircuitBreaker.make({ name })))
+      const exit = yield* made("billing\uD83D")
+      expect(pathOf(exit)).toEqual(["name"])
+      expect(Exit.isSuccess(yield* made("billing \uD83D\uDE00"))).toBe(true)
+    }))
 
   it.effect("options that are not an object are a ConfigError", () =>
     Effect.gen(function*() {

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Scripts from "../src/internal/fleetScripts.js"
 import * as RedisClient from "./utils/redisClient.js"
+import { startRedis } from "./utils/redisServer.js"
 import { describeWithRedisServer } from "./utils/redisSuite.js"
 
 describeWithRedisServer("fleet scripts", (server) => {
@@ -28,6 +29,10 @@ describeWithRedisServer("fleet scripts", (server) => {
   const halfOpen = (connection: RedisClient.TestConnection, fleet: string, service: string) =>
     connection.send(["HSET", Scripts.serviceKeys(fleet, service).state, "gen", "1", "state", "open", "until", "0"])
 
+  const empty = { epoch: 0, generation: 0 }
+  // the state halfOpen writes: generation 1 of a state without an epoch
+  const halfOpenState = { epoch: 0, generation: 1 }
+
   // Redis's clock moves on while the server sleeps
   const redisSleep = (connection: RedisClient.TestConnection, seconds: number) =>
     connection.send(["DEBUG", "SLEEP", String(seconds)])
@@ -38,7 +43,7 @@ describeWithRedisServer("fleet scripts", (server) => {
       const replicas = yield* clients(fleet, 20)
       const answers = yield* Effect.forEach(
         replicas,
-        ({ client }, i) => client.propose("billing", `replica-${i}`, 0, 30_000, 1, 0),
+        ({ client }, i) => client.propose("billing", `replica-${i}`, empty, 30_000, 1, 0, 0),
         { concurrency: "unbounded" }
       )
       expect(answers.filter((a) => a.outcome === "applied")).toHaveLength(1)
@@ -60,17 +65,19 @@ describeWithRedisServer("fleet scripts", (server) => {
       const [a] = yield* clients(fleet, 1)
       const { client, connection } = a!
       // gen 1: open; gen 2: the probe closed it
-      yield* client.propose("auth", "r1", 0, 10, 1, 0)
+      const { epoch } = (yield* client.propose("auth", "r1", empty, 10, 1, 0, 0)).view
       yield* redisSleep(connection, 0.02)
       const token = "t-1"
-      expect((yield* client.acquire("auth", "r1", 1, token, 5_000)).outcome).toBe("granted")
-      expect((yield* client.settle("auth", "r1", 1, token, "close", 0)).outcome).toBe("applied")
+      expect((yield* client.acquire("auth", "r1", { epoch, generation: 1 }, token, 5_000, 0)).outcome).toBe("granted")
+      expect((yield* client.settle("auth", "r1", { epoch, generation: 1 }, token, "close", 0, 0)).outcome).toBe(
+        "applied"
+      )
       // a replica that counted its failures in generation 0 proposes now: dropped
-      const late = yield* client.propose("auth", "r2", 0, 10_000, 1, 0)
+      const late = yield* client.propose("auth", "r2", empty, 10_000, 1, 0, 0)
       expect(late.outcome).toBe("stale")
-      expect(late.view).toMatchObject({ generation: 2, state: "closed" })
+      expect(late.view).toMatchObject({ epoch, generation: 2, state: "closed" })
       // one that knows generation 2 opens it
-      expect((yield* client.propose("auth", "r2", 2, 10_000, 1, 0)).outcome).toBe("applied")
+      expect((yield* client.propose("auth", "r2", { epoch, generation: 2 }, 10_000, 1, 0, 0)).outcome).toBe("applied")
     }))
 
   it.scopedLive("with a quorum of 3 the fleet opens only when 3 distinct replicas proposed within the window", () =>
@@ -78,7 +85,7 @@ describeWithRedisServer("fleet scripts", (server) => {
       const fleet = freshFleet()
       const [a] = yield* clients(fleet, 1)
       const { client, connection } = a!
-      const propose = (replica: string) => client.propose("git", replica, 0, 10_000, 3, 200)
+      const propose = (replica: string) => client.propose("git", replica, empty, 10_000, 3, 200, 0)
       expect((yield* propose("r1")).outcome).toBe("pending")
       // the window passes: r1's proposal no longer counts
       yield* redisSleep(connection, 0.25)
@@ -100,7 +107,7 @@ describeWithRedisServer("fleet scripts", (server) => {
       yield* halfOpen(first.connection, fleet, "chroma")
       const answers = yield* Effect.forEach(
         replicas,
-        ({ client }, i) => client.acquire("chroma", `replica-${i}`, 1, `token-${i}`, 100),
+        ({ client }, i) => client.acquire("chroma", `replica-${i}`, halfOpenState, `token-${i}`, 100, 0),
         { concurrency: "unbounded" }
       )
       expect(answers.filter((a) => a.outcome === "granted")).toHaveLength(1)
@@ -118,14 +125,22 @@ describeWithRedisServer("fleet scripts", (server) => {
       const late = yield* replicas[holder]!.client.settle(
         "chroma",
         `replica-${holder}`,
-        1,
+        halfOpenState,
         `token-${holder}`,
         "close",
+        0,
         0
       )
       expect(late.outcome).toBe("rejected")
       expect(late.view).toMatchObject({ generation: 1, state: "half_open", leaseRemainingMillis: 0 })
-      const retaken = yield* replicas[other]!.client.acquire("chroma", `replica-${other}`, 1, `token-${other}`, 5_000)
+      const retaken = yield* replicas[other]!.client.acquire(
+        "chroma",
+        `replica-${other}`,
+        halfOpenState,
+        `token-${other}`,
+        5_000,
+        0
+      )
       expect(retaken.outcome).toBe("granted")
     }))
 
@@ -141,16 +156,18 @@ describeWithRedisServer("fleet scripts", (server) => {
         Effect.timeout("5 seconds")
       )
       yield* halfOpen(a!.connection, fleet, "fs")
-      expect((yield* a!.client.acquire("fs", "a", 1, "ta", 5_000)).outcome).toBe("granted")
+      expect((yield* a!.client.acquire("fs", "a", halfOpenState, "ta", 5_000, 0)).outcome).toBe("granted")
       // not the holder: neither with another token nor with the holder's token in an old generation
-      expect((yield* b!.client.settle("fs", "b", 1, "tb", "close", 0)).outcome).toBe("rejected")
-      expect((yield* b!.client.settle("fs", "b", 0, "ta", "close", 0)).outcome).toBe("rejected")
-      // the holder's probe failed: a new opening of 20 s, generation 2
-      const failed = yield* a!.client.settle("fs", "a", 1, "ta", "open", 20_000)
+      expect((yield* b!.client.settle("fs", "b", halfOpenState, "tb", "close", 0, 0)).outcome).toBe("rejected")
+      expect((yield* b!.client.settle("fs", "b", empty, "ta", "close", 0, 0)).outcome).toBe("rejected")
+      // the holder's probe failed: a new opening of 20 s, generation 2 (its state gets an epoch)
+      const failed = yield* a!.client.settle("fs", "a", halfOpenState, "ta", "open", 20_000, 0)
       expect(failed.outcome).toBe("applied")
       expect(failed.view).toMatchObject({ generation: 2, state: "open", by: "a" })
+      const epoch = failed.view.epoch
+      expect(epoch).toBeGreaterThan(0)
       // the second settling of the same lease is stale
-      expect((yield* a!.client.settle("fs", "a", 1, "ta", "close", 0)).outcome).toBe("rejected")
+      expect((yield* a!.client.settle("fs", "a", halfOpenState, "ta", "close", 0, 0)).outcome).toBe("rejected")
       expect((yield* b!.client.read("fs")).view).toMatchObject({ generation: 2, state: "open" })
       // the channel carried the one transition (the pings are not changes)
       const change = yield* Queue.take(messages).pipe(
@@ -158,7 +175,7 @@ describeWithRedisServer("fleet scripts", (server) => {
         Effect.repeat({ until: (decoded) => decoded !== undefined }),
         Effect.timeout("5 seconds")
       )
-      expect(change).toEqual({ service: "fs", generation: 2, state: "open", remainingMillis: 20_000, by: "a" })
+      expect(change).toEqual({ service: "fs", epoch, generation: 2, state: "open", remainingMillis: 20_000, by: "a" })
       const rest = [...(yield* Queue.takeAll(messages))].map(Scripts.decodeChange).filter((c) => c !== undefined)
       expect(rest).toEqual([])
     }))
@@ -180,6 +197,112 @@ describeWithRedisServer("fleet scripts", (server) => {
       // the next heartbeat removes the expired entry for good
       yield* client.heartbeat("r2", 60_000, "{}")
       expect(yield* connection.send(["HKEYS", Scripts.replicasKey(fleet)])).toEqual(["r2"])
+    }))
+
+  it.scopedLive("after FLUSHALL the state starts a new, greater epoch; the old epoch's knowledge is stale", () =>
+    Effect.gen(function*() {
+      const server2 = yield* Effect.acquireRelease(
+        Effect.promise(() => startRedis()),
+        (s) => Effect.promise(() => s.stop())
+      )
+      const connection = yield* RedisClient.connectReady(server2.url)
+      const client = yield* Scripts.client(connection, freshFleet())
+      const first = yield* client.propose("db", "r1", empty, 60_000, 1, 0, 0)
+      expect(first.outcome).toBe("applied")
+      const old = first.view
+      yield* connection.send(["FLUSHALL"])
+      // Redis lost its data: the read answers a state older than the one known
+      const read = (yield* client.read("db")).view
+      expect(read).toMatchObject({ epoch: 0, generation: 0, state: "closed" })
+      // a proposal that knows the old epoch's generation 0 (the same number) is still stale
+      expect((yield* client.propose("db", "r2", { epoch: old.epoch, generation: 0 }, 1_000, 1, 0, 0)).outcome).toBe(
+        "stale"
+      )
+      yield* redisSleep(connection, 0.002)
+      const again = yield* client.propose("db", "r1", empty, 60_000, 1, 0, 0)
+      expect(again.outcome).toBe("applied")
+      // generation 1 again, in an epoch after the first one
+      expect(again.view.generation).toBe(1)
+      expect(again.view.epoch).toBeGreaterThan(old.epoch)
+    }))
+
+  it.scopedLive("a command that runs past its deadline answers late and changes nothing", () =>
+    Effect.gen(function*() {
+      const fleet = freshFleet()
+      const [a] = yield* clients(fleet, 1)
+      const { client, connection } = a!
+      const time = yield* connection.send(["TIME"])
+      const [seconds, micros] = time as ReadonlyArray<string>
+      const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+      // a deadline already passed in Redis time (a command written before a stall)
+      const late = yield* client.propose("mail", "r1", empty, 60_000, 1, 0, redisNow - 1)
+      expect(late.outcome).toBe("late")
+      expect(late.view).toMatchObject({ generation: 0, state: "closed" })
+      expect(yield* connection.send(["EXISTS", Scripts.serviceKeys(fleet, "mail").state])).toBe(0)
+      // within its deadline it applies
+      expect((yield* client.propose("mail", "r1", empty, 60_000, 1, 0, redisNow + 60_000)).outcome).toBe("applied")
+      yield* halfOpen(connection, fleet, "lease")
+      expect((yield* client.acquire("lease", "r1", halfOpenState, "t", 5_000, redisNow - 1)).outcome).toBe("late")
+      expect((yield* client.read("lease")).view.leaseRemainingMillis).toBe(0)
+    }))
+
+  it.scopedLive("a lease is never renewed: every request has its own token, the holder's next one is denied", () =>
+    Effect.gen(function*() {
+      const fleet = freshFleet()
+      const [a] = yield* clients(fleet, 1)
+      const { client, connection } = a!
+      yield* halfOpen(connection, fleet, "kv")
+      expect((yield* client.acquire("kv", "r1", halfOpenState, "r1:1", 5_000, 0)).outcome).toBe("granted")
+      // the holder asks again (a new token, or even the same one): denied while the lease runs
+      expect((yield* client.acquire("kv", "r1", halfOpenState, "r1:2", 5_000, 0)).outcome).toBe("denied")
+      expect((yield* client.acquire("kv", "r1", halfOpenState, "r1:1", 5_000, 0)).outcome).toBe("denied")
+      // given back unused: another replica takes it at once; a release with another token does nothing
+      expect((yield* client.release("kv", "r2:1")).outcome).toBe("stale")
+      expect((yield* client.release("kv", "r1:1")).outcome).toBe("released")
+      expect((yield* client.acquire("kv", "r2", halfOpenState, "r2:1", 5_000, 0)).outcome).toBe("granted")
+      // the released token cannot settle
+      expect((yield* client.settle("kv", "r1", halfOpenState, "r1:1", "close", 0, 0)).outcome).toBe("rejected")
+    }))
+
+  it.scopedLive("a service's state expires when unused: a TTL beyond its opening, renewed by reads", () =>
+    Effect.gen(function*() {
+      const fleet = freshFleet()
+      const [a] = yield* clients(fleet, 1)
+      const { client, connection } = a!
+      const key = Scripts.serviceKeys(fleet, "ttl").state
+      yield* client.propose("ttl", "r1", empty, 60_000, 1, 0, 0)
+      const ttl = yield* connection.send(["PTTL", key])
+      expect(ttl).toBeGreaterThan(Scripts.retentionMillis + 59_000)
+      expect(ttl).toBeLessThanOrEqual(Scripts.retentionMillis + 60_000)
+      yield* connection.send(["PEXPIRE", key, "5000"])
+      yield* client.read("ttl")
+      expect(yield* connection.send(["PTTL", key])).toBeGreaterThan(Scripts.retentionMillis)
+      // a read of a service never written leaves nothing behind
+      yield* client.read("never")
+      expect(yield* connection.send(["EXISTS", Scripts.serviceKeys(fleet, "never").state])).toBe(0)
+    }))
+
+  it.scopedLive("a heartbeat keeps expiries in a sorted set: it never reads the other replicas' statuses", () =>
+    Effect.gen(function*() {
+      const fleet = freshFleet()
+      const [a] = yield* clients(fleet, 1)
+      const { client, connection } = a!
+      yield* client.heartbeat("r1", 100, "{}")
+      yield* client.heartbeat("r2", 60_000, "{}")
+      expect(yield* connection.send(["ZRANGE", Scripts.expiriesKey(fleet), "0", "-1"])).toEqual(["r1", "r2"])
+      // an entry whose statuses are not what a heartbeat writes is not parsed by a heartbeat
+      yield* connection.send(["HSET", Scripts.replicasKey(fleet), "odd", "not a heartbeat"])
+      yield* redisSleep(connection, 0.15)
+      yield* client.heartbeat("r2", 60_000, "{}")
+      expect(yield* connection.send(["ZRANGE", Scripts.expiriesKey(fleet), "0", "-1"])).toEqual(["r2"])
+      expect([...(yield* connection.send(["HKEYS", Scripts.replicasKey(fleet)])) as Array<string>].sort()).toEqual([
+        "odd",
+        "r2"
+      ])
+      // both keys live as long as the last heartbeat's entry, and a little more
+      const ttl = yield* connection.send(["PTTL", Scripts.expiriesKey(fleet)])
+      expect(ttl).toBeGreaterThan(60_000)
+      expect(ttl).toBeLessThanOrEqual(120_000)
     }))
 
   it("keys of one service share one hash tag, whatever the names contain", () => {

@@ -2,10 +2,12 @@
  * The fleet protocol's local side, checked as the shell runs it but without effects: several
  * replicas, each a real breaker machine with its protocol state, against a small model of the
  * Redis scripts (the same rules, in TypeScript) and a network that delivers, delays or cuts.
- * fast-check picks calls and their outcomes, time, message deliveries, heartbeats, cuts and
- * `FLUSHALL`s; after every step no two replicas probe under leases of the same fleet half-open
- * period, and once the network heals and everything is delivered, every replica agrees with the
- * fleet. (A lease outlives a `FLUSHALL` in its holder until that replica next reads Redis: the one
+ * fast-check picks calls and their outcomes, time, message deliveries, heartbeats, cuts,
+ * `FLUSHALL`s (each starting a new epoch) and stalls (the replica's next change runs after its
+ * deadline and answers `late`); leases are asked for by calls arriving in half_open, and given
+ * back when no probe started. After every step no two replicas probe under leases of the same
+ * fleet half-open period, and once the network heals and everything is delivered, every replica
+ * agrees with the fleet, epoch included, and none waits in half_open for a probe that cannot come. (A lease outlives a `FLUSHALL` in its holder until that replica next reads Redis: the one
  * extra probe per such replica that docs/fleet.md admits.)
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -21,16 +23,19 @@ const config: Machine.Config<number> = {
 }
 // long enough that no lease expires in a run: two probes in one period would then be a bug
 const leaseTtl = 1_000_000
+// a lease whose probe has not started by then is given back
+const leaseIdle = 50
 
 /** The Lua scripts' rules (fleetScripts.ts), on the simulation's clock. */
 class RedisModel {
+  /** The life of the stored state: 0 while nothing is stored, a new and greater one after each FLUSHALL. */
+  epoch = 0
+  lastEpoch = 0
   generation = 0
   state: "closed" | "open" = "closed"
   until = 0
   leaseToken = ""
   leaseUntil = 0
-  /** Incremented by FLUSHALL, so that periods of different lives of Redis never mix. */
-  epoch = 0
   /** Replicas proposing an opening in the current generation (the window never ends here). */
   proposers = new Set<number>()
   constructor(
@@ -45,6 +50,7 @@ class RedisModel {
   view(): Protocol.View {
     const state = this.effective()
     return {
+      epoch: this.epoch,
       generation: this.generation,
       state,
       remainingMillis: state === "open" ? this.until - this.now() : 0,
@@ -53,32 +59,49 @@ class RedisModel {
         : 0
     }
   }
+  known(known: Protocol.Known): boolean {
+    return known.epoch === this.epoch && known.generation === this.generation
+  }
   transition(to: "closed" | "open", duration: number, by: number) {
+    if (this.epoch === 0) this.epoch = ++this.lastEpoch
     this.proposers = new Set()
     this.generation++
     this.state = to
     this.until = to === "open" ? this.now() + duration : 0
     this.leaseToken = ""
     this.leaseUntil = 0
-    this.publish({ generation: this.generation, state: to, remainingMillis: duration, leaseRemainingMillis: 0 }, by)
+    this.publish({
+      epoch: this.epoch,
+      generation: this.generation,
+      state: to,
+      remainingMillis: duration,
+      leaseRemainingMillis: 0
+    }, by)
   }
-  propose(known: number, duration: number, by: number): "applied" | "stale" | "pending" {
-    if (known !== this.generation || this.effective() !== "closed") return "stale"
+  propose(known: Protocol.Known, duration: number, by: number): "applied" | "stale" | "pending" {
+    if (!this.known(known) || this.effective() !== "closed") return "stale"
     this.proposers.add(by)
     if (this.proposers.size < this.quorum) return "pending"
     this.transition("open", duration, by)
     return "applied"
   }
-  acquire(known: number, token: string): "granted" | "denied" | "stale" {
-    if (known !== this.generation || this.effective() !== "half_open") return "stale"
-    if (this.leaseToken !== "" && this.leaseUntil > this.now() && this.leaseToken !== token) return "denied"
+  acquire(known: Protocol.Known, token: string): "granted" | "denied" | "stale" {
+    if (!this.known(known) || this.effective() !== "half_open") return "stale"
+    // never renewed: a live lease denies every request, its holder's included
+    if (this.leaseToken !== "" && this.leaseUntil > this.now()) return "denied"
     this.leaseToken = token
     this.leaseUntil = this.now() + leaseTtl
     return "granted"
   }
-  settle(known: number, token: string, outcome: "close" | "open", duration: number, by: number) {
+  release(token: string) {
+    if (this.leaseToken !== "" && this.leaseToken === token) {
+      this.leaseToken = ""
+      this.leaseUntil = 0
+    }
+  }
+  settle(known: Protocol.Known, token: string, outcome: "close" | "open", duration: number, by: number) {
     if (
-      known !== this.generation || this.effective() !== "half_open" || this.leaseToken !== token ||
+      !this.known(known) || this.effective() !== "half_open" || this.leaseToken !== token ||
       this.leaseUntil <= this.now()
     ) return "rejected" as const
     this.transition(outcome === "close" ? "closed" : "open", duration, by)
@@ -86,12 +109,12 @@ class RedisModel {
   }
   flush() {
     this.proposers = new Set()
+    this.epoch = 0
     this.generation = 0
     this.state = "closed"
     this.until = 0
     this.leaseToken = ""
     this.leaseUntil = 0
-    this.epoch++
   }
 }
 
@@ -105,7 +128,9 @@ interface Replica {
   leasePeriod: string | undefined
   /** The local generation that lease was granted for (other grants are local probes). */
   leaseLocalGeneration: number | undefined
-  timers: Array<{ readonly at: number; readonly event: Protocol.Event }>
+  timers: Array<{ readonly at: number; readonly event: () => Protocol.Event }>
+  /** The next Redis command runs past its deadline (written before a stall): it answers `late`. */
+  late: boolean
 }
 
 type Command =
@@ -116,6 +141,7 @@ type Command =
   | { readonly _tag: "Cut"; readonly replica: number }
   | { readonly _tag: "Heal"; readonly replica: number }
   | { readonly _tag: "Flush" }
+  | { readonly _tag: "Stall"; readonly replica: number }
 
 const replicaCount = 3
 
@@ -145,7 +171,11 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
     arbitrary: fc.record({ _tag: fc.constant("Heal" as const), replica: fc.nat({ max: replicaCount - 1 }) }),
     weight: 2
   },
-  { arbitrary: fc.constant({ _tag: "Flush" } as const), weight: 1 }
+  { arbitrary: fc.constant({ _tag: "Flush" } as const), weight: 1 },
+  {
+    arbitrary: fc.record({ _tag: fc.constant("Stall" as const), replica: fc.nat({ max: replicaCount - 1 }) }),
+    weight: 1
+  }
 )
 
 const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
@@ -160,9 +190,11 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
   const toLocal = (machine: Machine.Machine<number>): Protocol.Local => ({
     state: machine.state,
     generation: machine.generation,
-    remainingMillis: machine.state === "open" ? Math.max(0, machine.openUntil - now) : 0,
     isolated: machine.isolated
   })
+  // what remains of the live machine's opening, when a command is built (as the shell does)
+  const remaining = (machine: Machine.Machine<number>) =>
+    machine.state === "open" ? Math.max(0, machine.openUntil - now) : 0
 
   const stepMachine = (replica: Replica, event: Machine.Event) => {
     const step = Machine.step(replica.machine, event, now, config)
@@ -172,15 +204,20 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
 
   const run = (replica: Replica, command: Protocol.Command) => {
     const redisCommand = command._tag === "Propose" || command._tag === "Acquire" || command._tag === "Settle" ||
-      command._tag === "Read"
+      command._tag === "Read" || command._tag === "Release"
     if (redisCommand && !replica.connected) return handle(replica, { _tag: "Unreachable" })
+    // a command written before a stall runs after its deadline: it changes nothing
+    const late = replica.late && (command._tag === "Propose" || command._tag === "Acquire" || command._tag === "Settle")
+    if (late) replica.late = false
     switch (command._tag) {
       case "Propose": {
-        const outcome = redis.propose(command.knownGeneration, command.durationMillis, replica.id)
+        if (late) return handle(replica, { _tag: "Proposed", outcome: "late", view: redis.view() })
+        stepMachine(replica, Machine.observeEvent)
+        const outcome = redis.propose(command.known, remaining(replica.machine), replica.id)
         return handle(replica, { _tag: "Proposed", outcome, view: redis.view() })
       }
       case "Acquire": {
-        const outcome = redis.acquire(command.knownGeneration, command.token)
+        const outcome = late ? "late" : redis.acquire(command.known, command.token)
         if (outcome === "granted") {
           replica.leasePeriod = `${redis.epoch}:${redis.generation}`
           replica.leaseLocalGeneration = command.localGeneration
@@ -193,15 +230,22 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
           view: redis.view()
         })
       }
+      case "Release":
+        // what this replica probes from now on is not under that lease
+        replica.leaseLocalGeneration = undefined
+        redis.release(command.token)
+        return handle(replica, { _tag: "View", view: redis.view() })
       case "Settle": {
+        if (late) return handle(replica, { _tag: "Settled", outcome: "late", token: command.token, view: redis.view() })
+        stepMachine(replica, Machine.observeEvent)
         const outcome = redis.settle(
-          command.knownGeneration,
+          command.known,
           command.token,
           command.outcome,
-          command.durationMillis,
+          command.outcome === "open" ? remaining(replica.machine) : 0,
           replica.id
         )
-        return handle(replica, { _tag: "Settled", outcome, view: redis.view() })
+        return handle(replica, { _tag: "Settled", outcome, token: command.token, view: redis.view() })
       }
       case "Read":
         return handle(replica, { _tag: "View", view: redis.view() })
@@ -209,20 +253,37 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
         stepMachine(replica, command.event)
         return handle(replica, { _tag: "Local", local: toLocal(replica.machine) })
       }
-      case "WatchLease":
-        replica.timers.push({ at: now + leaseTtl, event: { _tag: "LeaseExpired", token: command.token } })
-        return
-      case "RetryLeaseAfter":
+      case "WatchLease": {
+        const token = command.token
+        replica.timers.push({ at: now + leaseTtl, event: () => ({ _tag: "LeaseExpired", token }) })
         replica.timers.push({
-          at: now + command.delayMillis + 1,
-          event: { _tag: "RetryLease", generation: command.generation }
+          at: now + leaseIdle,
+          event: () => ({
+            _tag: "LeaseIdle",
+            token,
+            probing: replica.machine.state === "half_open" &&
+              replica.machine.probesInFlight + replica.machine.probeSuccesses > 0
+          })
         })
         return
+      }
+      case "RetryLeaseAfter": {
+        const localGeneration = command.localGeneration
+        replica.timers.push({
+          at: now + command.delayMillis + 1,
+          event: () => ({ _tag: "RetryLease", localGeneration })
+        })
+        return
+      }
     }
   }
 
   const handle = (replica: Replica, event: Protocol.Event): void => {
-    const step = Protocol.step(replica.protocol, event, { replica: `r${replica.id}` })
+    const step = Protocol.step(replica.protocol, event, {
+      replica: `r${replica.id}`,
+      leaseTtlMillis: leaseTtl,
+      leaseIdleMillis: leaseIdle
+    })
     replica.protocol = step.state
     for (const command of step.commands) run(replica, command)
   }
@@ -247,7 +308,8 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
       inbox: [],
       leasePeriod: undefined,
       leaseLocalGeneration: undefined,
-      timers: []
+      timers: [],
+      late: false
     })
   }
   for (const replica of replicas) feed(replica, { _tag: "Reachable" })
@@ -269,7 +331,7 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
       if (replica.machine.generation !== before) {
         feed(replica, { _tag: "Local", local: toLocal(replica.machine) })
       }
-      for (const timer of due) feed(replica, timer.event)
+      for (const timer of due) feed(replica, timer.event())
     }
   }
 
@@ -302,6 +364,9 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
             expect(set.size, `two replicas probed in fleet period ${period}`).toBe(1)
           }
           stepMachine(replica, { _tag: command.ok ? "Success" : "Failure", ticket: decision })
+        } else if (decision?._tag === "Rejected" && decision.asksLease === true) {
+          // the call arrived in half_open without the lease: the breaker asks the fleet for it
+          feed(replica, { _tag: "LeaseAsked", localGeneration: replica.machine.generation })
         }
         if (replica.machine.generation !== before.generation) {
           feed(replica, { _tag: "Local", local: toLocal(replica.machine) })
@@ -329,6 +394,9 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
       case "Flush":
         redis.flush()
         break
+      case "Stall":
+        replicas[command.replica]!.late = true
+        break
     }
   }
 
@@ -355,6 +423,7 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
     if (fleet !== "closed") expect(local, `replica ${replica.id} in a fleet that is ${fleet}`).not.toBe("closed")
     else if (quorum === 1) expect(local, `replica ${replica.id} in a closed fleet`).toBe("closed")
     expect(replica.protocol.known?.generation).toBe(redis.generation)
+    expect(replica.protocol.known?.epoch).toBe(redis.epoch)
   }
 }
 
@@ -370,72 +439,71 @@ describe("fleet protocol (model-based)", () => {
     )
   })
 
+  const config: Protocol.Config = { replica: "r", leaseTtlMillis: 1_000, leaseIdleMillis: 500 }
+  const local = (state: Protocol.Local["state"], generation: number): Protocol.Local => ({
+    state,
+    generation,
+    isolated: false
+  })
+  const view = (
+    epoch: number,
+    generation: number,
+    state: Protocol.FleetState,
+    remainingMillis = 0,
+    leaseRemainingMillis = 0
+  ): Protocol.View => ({ epoch, generation, state, remainingMillis, leaseRemainingMillis })
+  const reachable = (l: Protocol.Local) => Protocol.step(Protocol.initial(l), { _tag: "Reachable" }, config).state
+  const steps = (state: Protocol.State, ...events: ReadonlyArray<Protocol.Event>) =>
+    events.reduce((s, event) => Protocol.step(s, event, config).state, state)
+
   it("a replica that opened while cut off pushes its opening when it is back, before adopting the fleet's view", () => {
-    const local: Protocol.Local = { state: "open", generation: 1, remainingMillis: 500, isolated: false }
-    let state = Protocol.initial(local)
-    state = Protocol.step(state, { _tag: "Reachable" }, { replica: "r" }).state
-    const view: Protocol.View = { generation: 4, state: "closed", remainingMillis: 0, leaseRemainingMillis: 0 }
-    const step = Protocol.step(state, { _tag: "View", view }, { replica: "r" })
-    expect(step.commands).toEqual([{ _tag: "Propose", knownGeneration: 4, durationMillis: 500 }])
+    const state = reachable(local("open", 1))
+    const step = Protocol.step(state, { _tag: "View", view: view(1, 4, "closed") }, config)
+    expect(step.commands).toEqual([{ _tag: "Propose", known: { epoch: 1, generation: 4 } }])
   })
 
   it("an opening proposed from a closed period that has ended is dropped, and the fleet's closing adopted", () => {
-    const config = { replica: "r" }
-    let state = Protocol.initial({ state: "closed", generation: 0, remainingMillis: 0, isolated: false })
-    state = Protocol.step(state, { _tag: "Reachable" }, config).state
-    state = Protocol.step(state, {
-      _tag: "View",
-      view: { generation: 2, state: "closed", remainingMillis: 0, leaseRemainingMillis: 0 }
-    }, config).state
-    const opened = Protocol.step(state, {
-      _tag: "Local",
-      local: { state: "open", generation: 1, remainingMillis: 100, isolated: false }
-    }, config)
-    expect(opened.commands).toEqual([{ _tag: "Propose", knownGeneration: 2, durationMillis: 100 }])
-    const dropped = Protocol.step(opened.state, {
-      _tag: "Proposed",
-      outcome: "stale",
-      view: { generation: 5, state: "closed", remainingMillis: 0, leaseRemainingMillis: 0 }
-    }, config)
+    const state = steps(reachable(local("closed", 0)), { _tag: "View", view: view(1, 2, "closed") })
+    const opened = Protocol.step(state, { _tag: "Local", local: local("open", 1) }, config)
+    expect(opened.commands).toEqual([{ _tag: "Propose", known: { epoch: 1, generation: 2 } }])
+    const dropped = Protocol.step(
+      opened.state,
+      { _tag: "Proposed", outcome: "stale", view: view(1, 5, "closed") },
+      config
+    )
     expect(dropped.commands).toEqual([{ _tag: "Breaker", event: { _tag: "AdoptClose" } }])
   })
 
   it("Redis forgot the fleet (FLUSHALL, restart): an open replica publishes its opening again", () => {
-    const config = { replica: "r" }
-    let state = Protocol.initial({ state: "open", generation: 3, remainingMillis: 800, isolated: false })
-    state = Protocol.step(state, { _tag: "Reachable" }, config).state
-    state = Protocol.step(state, {
-      _tag: "View",
-      view: { generation: 7, state: "open", remainingMillis: 800, leaseRemainingMillis: 0 }
-    }, config).state
-    const forgotten = Protocol.step(state, {
-      _tag: "View",
-      view: { generation: 0, state: "closed", remainingMillis: 0, leaseRemainingMillis: 0 }
-    }, config)
-    expect(forgotten.commands).toEqual([{ _tag: "Propose", knownGeneration: 0, durationMillis: 800 }])
+    const state = steps(reachable(local("open", 3)), { _tag: "View", view: view(5, 7, "open", 800) })
+    const forgotten = Protocol.step(state, { _tag: "View", view: view(0, 0, "closed") }, config)
+    expect(forgotten.commands).toEqual([{ _tag: "Propose", known: { epoch: 0, generation: 0 } }])
+  })
+
+  it("a message of a new epoch is adopted at once, whatever its generation", () => {
+    const state = steps(reachable(local("open", 3)), { _tag: "View", view: view(5, 7, "open", 800) })
+    // another replica republished after a FLUSHALL and closed: generation 2 of epoch 6
+    const closed = Protocol.step(state, { _tag: "View", view: view(6, 2, "closed"), source: "message" }, config)
+    expect(closed.commands).toEqual([{ _tag: "Breaker", event: { _tag: "AdoptClose" } }])
+    // a message of an older epoch, with a greater generation, is late
+    const late = Protocol.step(closed.state, { _tag: "View", view: view(5, 9, "open", 100), source: "message" }, config)
+    expect(late.commands).toEqual([])
   })
 
   it("while Redis is unreachable the protocol sends nothing and lifts the probe gate", () => {
-    const config = { replica: "r" }
-    let state = Protocol.initial({ state: "closed", generation: 0, remainingMillis: 0, isolated: false })
-    state = Protocol.step(state, { _tag: "Reachable" }, config).state
+    const state = reachable(local("closed", 0))
     const lost = Protocol.step(state, { _tag: "Unreachable" }, config)
     expect(lost.commands).toEqual([{ _tag: "Breaker", event: { _tag: "FleetReachable", reachable: false } }])
-    const opened = Protocol.step(lost.state, {
-      _tag: "Local",
-      local: { state: "open", generation: 1, remainingMillis: 100, isolated: false }
-    }, config)
+    const opened = Protocol.step(lost.state, { _tag: "Local", local: local("open", 1) }, config)
     expect(opened.commands).toEqual([])
+    expect(Protocol.step(opened.state, { _tag: "LeaseAsked", localGeneration: 1 }, config).commands).toEqual([])
     expect(Protocol.step(opened.state, { _tag: "Unreachable" }, config).commands).toEqual([])
   })
 
   it("a late message is ignored; a reply with an older generation means Redis lost its data", () => {
-    const config = { replica: "r" }
-    let state = Protocol.initial({ state: "closed", generation: 0, remainingMillis: 0, isolated: false })
-    state = Protocol.step(state, { _tag: "Reachable" }, config).state
-    const current: Protocol.View = { generation: 2, state: "closed", remainingMillis: 0, leaseRemainingMillis: 0 }
-    state = Protocol.step(state, { _tag: "View", view: current }, config).state
-    const older: Protocol.View = { generation: 1, state: "open", remainingMillis: 500, leaseRemainingMillis: 0 }
+    const current = view(1, 2, "closed")
+    const state = steps(reachable(local("closed", 0)), { _tag: "View", view: current })
+    const older = view(1, 1, "open", 500)
     const late = Protocol.step(state, { _tag: "View", view: older, source: "message" }, config)
     expect(late.commands).toEqual([])
     expect(late.state.known).toEqual(current)
@@ -444,78 +512,182 @@ describe("fleet protocol (model-based)", () => {
   })
 
   it("a replica in half_open when Redis comes back empty publishes an opening that has ended", () => {
-    const config = { replica: "r" }
-    let state = Protocol.initial({ state: "half_open", generation: 2, remainingMillis: 0, isolated: false })
-    state = Protocol.step(state, { _tag: "Reachable" }, config).state
-    const view: Protocol.View = { generation: 0, state: "closed", remainingMillis: 0, leaseRemainingMillis: 0 }
-    expect(Protocol.step(state, { _tag: "View", view }, config).commands).toEqual([
-      { _tag: "Propose", knownGeneration: 0, durationMillis: 0 }
+    const state = reachable(local("half_open", 2))
+    expect(Protocol.step(state, { _tag: "View", view: view(0, 0, "closed") }, config).commands).toEqual([
+      { _tag: "Propose", known: { epoch: 0, generation: 0 } }
     ])
   })
 
   it("a replica whose opening the fleet did not take (quorum pending) probes on its own in half_open, once", () => {
-    const config = { replica: "r" }
-    let state = Protocol.initial({ state: "closed", generation: 0, remainingMillis: 0, isolated: false })
-    state = Protocol.step(state, { _tag: "Reachable" }, config).state
-    const closed: Protocol.View = { generation: 0, state: "closed", remainingMillis: 0, leaseRemainingMillis: 0 }
-    state = Protocol.step(state, { _tag: "View", view: closed }, config).state
-    state = Protocol.step(state, {
-      _tag: "Local",
-      local: { state: "open", generation: 1, remainingMillis: 100, isolated: false }
-    }, config).state
-    state = Protocol.step(state, { _tag: "Proposed", outcome: "pending", view: closed }, config).state
-    const halfOpen = Protocol.step(state, {
-      _tag: "Local",
-      local: { state: "half_open", generation: 2, remainingMillis: 0, isolated: false }
-    }, config)
+    const closed = view(0, 0, "closed")
+    const state = steps(
+      reachable(local("closed", 0)),
+      { _tag: "View", view: closed },
+      { _tag: "Local", local: local("open", 1) },
+      { _tag: "Proposed", outcome: "pending", view: closed }
+    )
+    const halfOpen = Protocol.step(state, { _tag: "Local", local: local("half_open", 2) }, config)
     expect(halfOpen.commands).toEqual([{ _tag: "Breaker", event: { _tag: "LeaseGranted", generation: 2 } }])
     const again = Protocol.step(halfOpen.state, { _tag: "View", view: closed }, config)
     expect(again.commands).toEqual([])
   })
 
-  it("a probe that did not count (settling rejected) leaves the local breaker with the fleet's state", () => {
-    const config = { replica: "r" }
-    let state = Protocol.initial({ state: "half_open", generation: 2, remainingMillis: 0, isolated: false })
-    state = Protocol.step(state, { _tag: "Reachable" }, config).state
-    const halfOpen: Protocol.View = { generation: 1, state: "half_open", remainingMillis: 0, leaseRemainingMillis: 0 }
-    const asked = Protocol.step(state, { _tag: "View", view: halfOpen }, config)
-    expect(asked.commands).toMatchObject([{ _tag: "Acquire", knownGeneration: 1 }])
-    const token = (asked.commands[0] as { readonly token: string }).token
-    state = Protocol.step(
-      asked.state,
-      { _tag: "LeaseAnswer", outcome: "granted", token, localGeneration: 2, view: halfOpen },
-      config
-    )
-      .state
-    const closed = Protocol.step(state, {
-      _tag: "Local",
-      local: { state: "closed", generation: 3, remainingMillis: 0, isolated: false }
+  it("the lease is asked for only when a call asks, with a fresh token per request, never renewed", () => {
+    const halfOpen = view(1, 1, "half_open", 0, 0)
+    // in the fleet's half_open period, a replica without calls asks for nothing
+    const idle = Protocol.step(reachable(local("half_open", 2)), { _tag: "View", view: halfOpen }, config)
+    expect(idle.commands).toEqual([])
+    const asked = Protocol.step(idle.state, { _tag: "LeaseAsked", localGeneration: 2 }, config)
+    expect(asked.commands).toEqual([{
+      _tag: "Acquire",
+      known: { epoch: 1, generation: 1 },
+      token: "r:1",
+      localGeneration: 2
+    }])
+    // denied: the next call may ask again once the holder's lease would have expired
+    const denied = Protocol.step(asked.state, {
+      _tag: "LeaseAnswer",
+      outcome: "denied",
+      token: "r:1",
+      localGeneration: 2,
+      view: view(1, 1, "half_open", 0, 700)
     }, config)
+    // (the holder gives it back in 200 ms if its probe has not started by then)
+    expect(denied.commands).toEqual([{ _tag: "RetryLeaseAfter", delayMillis: 200, localGeneration: 2 }])
+    const retry = Protocol.step(denied.state, { _tag: "RetryLease", localGeneration: 2 }, config)
+    expect(retry.commands).toEqual([{ _tag: "Breaker", event: { _tag: "LeaseLost", generation: 2 } }])
+    const again = Protocol.step(retry.state, { _tag: "LeaseAsked", localGeneration: 2 }, config)
+    expect(again.commands).toMatchObject([{ _tag: "Acquire", token: "r:2" }])
+  })
+
+  it("a call in half_open while the fleet's opening runs on: Redis says so and the breaker adopts it", () => {
+    const open = view(1, 1, "open", 300)
+    const state = steps(reachable(local("half_open", 2)), { _tag: "View", view: open })
+    const asked = Protocol.step(state, { _tag: "LeaseAsked", localGeneration: 2 }, config)
+    expect(asked.commands).toMatchObject([{ _tag: "Acquire" }])
+    const stale = Protocol.step(asked.state, {
+      _tag: "LeaseAnswer",
+      outcome: "stale",
+      token: "r:1",
+      localGeneration: 2,
+      view: view(1, 1, "open", 120)
+    }, config)
+    expect(stale.commands).toEqual([
+      { _tag: "Breaker", event: { _tag: "LeaseLost", generation: 2 } },
+      { _tag: "Breaker", event: { _tag: "AdoptOpen", remainingMillis: 120 } }
+    ])
+  })
+
+  it("a holder whose probe has not started gives the lease back; one whose probe runs keeps it", () => {
+    const halfOpen = view(1, 1, "half_open")
+    const granted = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: halfOpen },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
+    )
+    expect(granted.lease?.token).toBe("r:1")
+    expect(Protocol.step(granted, { _tag: "LeaseIdle", token: "r:1", probing: true }, config).commands).toEqual([])
+    const idle = Protocol.step(granted, { _tag: "LeaseIdle", token: "r:1", probing: false }, config)
+    expect(idle.commands).toEqual([
+      { _tag: "Breaker", event: { _tag: "LeaseLost", generation: 2 } },
+      { _tag: "Release", token: "r:1" }
+    ])
+    expect(idle.state.lease).toBeUndefined()
+  })
+
+  it("a lease granted after the local period ended goes back at once", () => {
+    const halfOpen = view(1, 1, "half_open")
+    const state = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: halfOpen },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      { _tag: "Local", local: local("closed", 3) }
+    )
+    const granted = Protocol.step(state, {
+      _tag: "LeaseAnswer",
+      outcome: "granted",
+      token: "r:1",
+      localGeneration: 2,
+      view: halfOpen
+    }, config)
+    expect(granted.commands[0]).toEqual({ _tag: "Release", token: "r:1" })
+  })
+
+  it("a probe that did not count (settling rejected) leaves the local breaker with the fleet's state", () => {
+    const halfOpen = view(1, 1, "half_open")
+    const state = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: halfOpen },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
+    )
+    const closed = Protocol.step(state, { _tag: "Local", local: local("closed", 3) }, config)
     expect(closed.commands).toEqual([{
       _tag: "Settle",
-      knownGeneration: 1,
-      token,
-      outcome: "close",
-      durationMillis: 0
+      known: { epoch: 1, generation: 1 },
+      token: "r:1",
+      outcome: "close"
     }])
-    const rejected = Protocol.step(closed.state, { _tag: "Settled", outcome: "rejected", view: halfOpen }, config)
+    const rejected = Protocol.step(
+      closed.state,
+      { _tag: "Settled", outcome: "rejected", token: "r:1", view: halfOpen },
+      config
+    )
     expect(rejected.commands).toEqual([{ _tag: "Breaker", event: { _tag: "AdoptOpen", remainingMillis: 0 } }])
+    // one that ran late changed nothing: the lease is still this replica's, and it settles again
+    const late = Protocol.step(closed.state, { _tag: "Settled", outcome: "late", token: "r:1", view: halfOpen }, config)
+    expect(late.commands).toEqual(closed.commands)
+  })
+
+  it("a settling rejected because Redis lost its data publishes the local state again instead of adopting it", () => {
+    const halfOpen = view(4, 1, "half_open")
+    const state = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: halfOpen },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
+    )
+    // the probe failed: the breaker opened again, and Redis was flushed meanwhile
+    const failed = Protocol.step(state, { _tag: "Local", local: local("open", 3) }, config)
+    expect(failed.commands).toMatchObject([{ _tag: "Settle", outcome: "open" }])
+    const flushed = Protocol.step(failed.state, {
+      _tag: "Settled",
+      outcome: "rejected",
+      token: "r:1",
+      view: view(0, 0, "closed")
+    }, config)
+    expect(flushed.commands).toEqual([{ _tag: "Propose", known: { epoch: 0, generation: 0 } }])
+  })
+
+  it("a proposal that ran late changed nothing: an opening still running is proposed again", () => {
+    const closed = view(1, 2, "closed")
+    const state = steps(reachable(local("closed", 0)), { _tag: "View", view: closed })
+    const opened = Protocol.step(state, { _tag: "Local", local: local("open", 1) }, config)
+    const late = Protocol.step(opened.state, { _tag: "Proposed", outcome: "late", view: closed }, config)
+    expect(late.commands).toEqual([{ _tag: "Propose", known: { epoch: 1, generation: 2 } }])
+    // and one that ended meanwhile (the breaker closed again) is not
+    const ended = steps(opened.state, { _tag: "Local", local: local("closed", 3) })
+    expect(Protocol.step(ended, { _tag: "Proposed", outcome: "late", view: closed }, config).commands).toEqual([])
   })
 
   it("a replica probing on its own gives that probe up when the fleet opens after all", () => {
-    const config = { replica: "r" }
-    let state = Protocol.initial({ state: "half_open", generation: 2, remainingMillis: 0, isolated: false })
-    state = Protocol.step(state, { _tag: "Reachable" }, config).state
-    const closed: Protocol.View = { generation: 0, state: "closed", remainingMillis: 0, leaseRemainingMillis: 0 }
+    const closed = view(0, 0, "closed")
     // right after the reconnection the half_open replica publishes its ended opening; say the
     // quorum keeps it pending
-    state = Protocol.step(state, { _tag: "View", view: closed }, config).state
-    state = Protocol.step(state, { _tag: "Proposed", outcome: "pending", view: closed }, config).state
+    const state = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: closed },
+      { _tag: "Proposed", outcome: "pending", view: closed }
+    )
     // the next heartbeat's view: the fleet is still closed, so the replica probes on its own
-    const local = Protocol.step(state, { _tag: "View", view: closed }, config)
-    expect(local.commands).toEqual([{ _tag: "Breaker", event: { _tag: "LeaseGranted", generation: 2 } }])
-    const opened: Protocol.View = { generation: 1, state: "half_open", remainingMillis: 0, leaseRemainingMillis: 500 }
-    const fleet = Protocol.step(local.state, { _tag: "View", view: opened, source: "message" }, config)
+    const alone = Protocol.step(state, { _tag: "View", view: closed }, config)
+    expect(alone.commands).toEqual([{ _tag: "Breaker", event: { _tag: "LeaseGranted", generation: 2 } }])
+    const fleet = Protocol.step(
+      alone.state,
+      { _tag: "View", view: view(1, 1, "half_open", 0, 500), source: "message" },
+      config
+    )
     expect(fleet.commands[0]).toEqual({ _tag: "Breaker", event: { _tag: "LeaseLost", generation: 2 } })
   })
 })

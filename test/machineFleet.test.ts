@@ -67,9 +67,17 @@ describe("machine: fleet events", () => {
   it("while the fleet is reachable, half_open admits a probe only with the lease of its own period", () => {
     const halfOpen = run(gated(opened(0), 0), Machine.observeEvent, 1_000).machine
     expect(halfOpen.state).toBe("half_open")
+    // the first call without the lease asks for it (and is rejected); the next ones are rejected
+    expect(Machine.peek(halfOpen, config, () => 1_000)).toEqual({ _tag: "Guarded" })
     const withoutLease = run(halfOpen, Machine.admitEvent, 1_000)
-    expect(withoutLease.decision).toMatchObject({ _tag: "Rejected", state: "half_open" })
-    expect(Machine.peek(halfOpen, config, () => 1_000)).toMatchObject({ _tag: "Rejected" })
+    expect(withoutLease.decision).toMatchObject({ _tag: "Rejected", state: "half_open", asksLease: true })
+    expect(Machine.peek(withoutLease.machine, config, () => 1_000)).toMatchObject({ _tag: "Rejected" })
+    const again = run(withoutLease.machine, Machine.admitEvent, 1_000)
+    expect(again.decision).toMatchObject({ _tag: "Rejected" })
+    expect(again.decision).not.toHaveProperty("asksLease")
+    // a request that got no lease (denied, expired) lets the next call ask again
+    const retry = run(withoutLease.machine, { _tag: "LeaseLost", generation: halfOpen.generation }, 1_000).machine
+    expect(run(retry, Machine.admitEvent, 1_000).decision).toMatchObject({ _tag: "Rejected", asksLease: true })
     // a lease of another generation changes nothing
     const wrong = run(halfOpen, { _tag: "LeaseGranted", generation: halfOpen.generation - 1 }, 1_000).machine
     expect(run(wrong, Machine.admitEvent, 1_000).decision).toMatchObject({ _tag: "Rejected" })
@@ -83,6 +91,15 @@ describe("machine: fleet events", () => {
     const next = run(fail(fail(closed.machine, 2_000).machine, 2_000).machine, Machine.observeEvent, 3_000).machine
     expect(next.state).toBe("half_open")
     expect(run(next, Machine.admitEvent, 3_000).decision).toMatchObject({ _tag: "Rejected" })
+  })
+
+  it("a remaining time from the fleet is clamped to the breaker's longest opening", () => {
+    // another replica's 1 h recovery, or a forged message, cannot hold this breaker open longer
+    const adopted = run(Machine.initial(config, 0), { _tag: "AdoptOpen", remainingMillis: 3_600_000 }, 10).machine
+    expect(adopted).toMatchObject({ state: "open", openUntil: 10 + config.recoveryTimeoutMillis })
+    const schedule = { ...config, openDurationsMillis: [500, 2_000] }
+    const moved = Machine.step(adopted, { _tag: "AdoptOpen", remainingMillis: Number.MAX_VALUE }, 20, schedule).machine
+    expect(moved.openUntil).toBe(20 + 2_000)
   })
 
   it("a probe whose lease was lost changes nothing and gives its permit back", () => {

@@ -119,6 +119,11 @@ export interface FleetHook {
   readonly step: (event: Machine.FleetEvent) => Effect.Effect<Machine.Step<unknown>>
   /** The machine with the deadlines that time has passed applied (and announced). */
   readonly observe: Effect.Effect<Machine.Machine<unknown>>
+  /**
+   * Called (synchronously, on the caller's fiber) when a call arrives in `half_open` without the
+   * fleet's probe lease and asks for it; set by the fleet that the breaker joins.
+   */
+  onLeaseAsked: (() => void) | undefined
 }
 
 /** @internal */
@@ -216,7 +221,10 @@ const settings = (
 ): Effect.Effect<Settings, ConfigError.ConfigError> =>
   Effect.gen(function*() {
     yield* validate.knownNames(options, OptionNames.breaker)
-    const name = options.name === undefined ? unnamed() : yield* validate.nonEmptyString("name", options.name, "")
+    const name = options.name === undefined ? unnamed() : yield* Effect.flatMap(
+      validate.nonEmptyString("name", options.name, ""),
+      (given) => validate.wellFormed("name", given)
+    )
     const failureThreshold = yield* validate.positiveInteger(
       "failureThreshold",
       options.failureThreshold,
@@ -376,6 +384,8 @@ class Shell implements Internals, FleetHook {
    * the time of every deadline. The wall clock dates only what is shown and stored.
    */
   readonly now: () => number
+  /** Fleet mode: told when a call asks for the probe lease (see `FleetHook`). */
+  onLeaseAsked: (() => void) | undefined = undefined
   /** The callable: `breaker(effect)` protects the effect. */
   readonly breaker: CircuitBreaker.CircuitBreaker
 
@@ -684,7 +694,10 @@ const runGuarded = <A, E, R>(
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(admission(shell), (step): Effect.Effect<A, E | ServiceUnavailable.ServiceUnavailable, R> => {
       const decision = step.decision as Machine.Ticket | Machine.Rejected
-      if (decision._tag === "Rejected") return after(shell, step, reject(shell, decision))
+      if (decision._tag === "Rejected") {
+        if (decision.asksLease === true) shell.onLeaseAsked?.()
+        return after(shell, step, reject(shell, decision))
+      }
       const run = (timer: Fiber.RuntimeFiber<void> | undefined) => {
         const settled = <X, Y>(effect: Effect.Effect<X, Y>) =>
           timer === undefined ? effect : Effect.ensuring(effect, Fiber.interruptFork(timer))

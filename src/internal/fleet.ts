@@ -26,7 +26,7 @@ import type { FleetHook } from "./circuitBreaker.js"
 import * as FleetMembership from "./fleetMembership.js"
 import * as Protocol from "./fleetProtocol.js"
 import * as Scripts from "./fleetScripts.js"
-import type * as Machine from "./machine.js"
+import * as Machine from "./machine.js"
 import * as OptionNames from "./optionNames.js"
 import * as Redis from "./redis.js"
 import * as Time from "./time.js"
@@ -53,6 +53,16 @@ export const defaults = {
   connectTimeout: "1 second"
 } as const
 
+/** How many heartbeats' measures of Redis's clock the deadlines are taken from. */
+const offsetSamples = 8
+
+/**
+ * How long a granted lease may wait for its probe to start before it is given back: half its TTL.
+ *
+ * @internal
+ */
+export const leaseIdleMillis = (config: { readonly leaseTtlMillis: number }): number => config.leaseTtlMillis / 2
+
 interface Settings {
   readonly fleet: string
   readonly url: string
@@ -73,7 +83,10 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
     }
     const { connection: _connection, ...given } = options
     yield* validate.knownNames(given, OptionNames.fleet)
-    const fleet = yield* validate.nonEmptyString("fleet", options.fleet, "")
+    const fleet = yield* Effect.flatMap(
+      validate.nonEmptyString("fleet", options.fleet, ""),
+      (name) => validate.wellFormed("fleet", name)
+    )
     if (fleet === "") return yield* validate.invalid("fleet", "must name the fleet, got nothing")
     const url = yield* validate.nonEmptyString("url", options.url, "")
     if (!/^rediss?:\/\//.test(url)) {
@@ -81,7 +94,10 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
     }
     const replica = options.replica === undefined
       ? undefined
-      : yield* validate.nonEmptyString("replica", options.replica, "")
+      : yield* Effect.flatMap(
+        validate.nonEmptyString("replica", options.replica, ""),
+        (name) => validate.wellFormed("replica", name)
+      )
     const millis = (field: string, value: unknown, fallback: Duration.DurationInput) =>
       Effect.map(validate.positiveDuration(field, value, fallback), Duration.toMillis)
     return {
@@ -98,7 +114,12 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
     }
   })
 
-type Item = Protocol.Event | { readonly _tag: "Sync" }
+/**
+ * What a member's fiber handles, in order: a protocol event, a heartbeat (`Sync`: read the
+ * fleet's view again) or a local transition (`Changed`: the breaker's state is read when the
+ * item is handled, not when it was queued).
+ */
+type Item = Protocol.Event | { readonly _tag: "Sync" } | { readonly _tag: "Changed" }
 
 interface Member {
   readonly breaker: CircuitBreaker.CircuitBreaker
@@ -107,6 +128,13 @@ interface Member {
 
 /** @internal */
 export type Fleet = FleetMembership.FleetService
+
+/**
+ * What remains of a machine's opening at `nowMillis`, on the machine's own time base: the one
+ * place where the fleet turns a local deadline into a duration to share.
+ */
+const remainingOf = (machine: Machine.Machine<unknown>, nowMillis: number): number =>
+  machine.state === "open" ? Math.max(0, Math.min(machine.openUntil, Number.MAX_SAFE_INTEGER) - nowMillis) : 0
 
 const messageOf = (error: unknown): string =>
   error instanceof Redis.RedisError ? error.message : error instanceof Error ? error.message : String(error)
@@ -125,6 +153,21 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
     // this layer's budget messages come back too: they carry its instance, and are skipped
     const budgetSender = `${replica}/${instance}`
     const reachable = yield* Ref.make(false)
+    // Redis time minus this process's monotonic time (ms), from the heartbeats' answers: the
+    // deadlines of the commands that change the fleet are given in Redis time. Each sample is
+    // taken when the answer arrives, so it errs early (by the round trip, and by any delay in
+    // handling the answer): a deadline never lets a late command in. The greatest of the last
+    // samples is the closest (one taken while the process was busy is not used alone), and the
+    // window lets a step of Redis's clock in within a few heartbeats.
+    const layerClock = yield* Effect.clock
+    const monotonicMillis = () => Time.monotonicMillis(layerClock)
+    const offsets: Array<number> = []
+    const recordOffset = (redisNow: number) => {
+      offsets.push(redisNow - monotonicMillis())
+      if (offsets.length > offsetSamples) offsets.shift()
+    }
+    const deadline = () =>
+      offsets.length === 0 ? 0 : Math.ceil(monotonicMillis() + Math.max(...offsets) + config.commandTimeoutMillis)
     // the first loss after a success is logged, not every failed command of an outage
     let lossLogged = false
 
@@ -185,6 +228,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         for (const budget of budgets.values()) budget.takeLocal()
         return yield* lost(published.left)
       }
+      recordOffset(published.right)
       yield* regained
       yield* broadcast({ _tag: "Sync" })
       yield* sendBudgets
@@ -241,6 +285,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         _tag: "View",
         source: "message",
         view: {
+          epoch: change.epoch,
           generation: change.generation,
           state: change.state,
           remainingMillis: change.remainingMillis,
@@ -294,30 +339,36 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         )
         const clock = yield* Effect.clock
         const scope = yield* Effect.scope
-        const toLocal = (machine: Machine.Machine<unknown>): Protocol.Local => {
-          return {
-            state: machine.state,
-            generation: machine.generation,
-            remainingMillis: machine.state === "open"
-              ? Math.max(0, Math.min(machine.openUntil, Number.MAX_SAFE_INTEGER) - Time.monotonicMillis(clock))
-              : 0,
-            isolated: machine.isolated
-          }
-        }
+        const toLocal = (machine: Machine.Machine<unknown>): Protocol.Local => ({
+          state: machine.state,
+          generation: machine.generation,
+          isolated: machine.isolated
+        })
         // what the breaker is now, deadlines applied: the protocol never decides on a stale state
         const local = Effect.map(hook.observe, toLocal)
+        // what remains of the live breaker's opening, when a command is built
+        const remaining = Effect.map(hook.observe, (machine) => remainingOf(machine, Time.monotonicMillis(clock)))
+        // an opening of the fleet's that has run this breaker's longest has ended for it
+        const longest = Math.min(Machine.longestOpenDuration(hook.config), Number.MAX_SAFE_INTEGER)
         const changes = yield* breaker.subscribe
         yield* Effect.forkScoped(
-          Effect.forever(
-            Effect.zipRight(
-              Queue.take(changes),
-              Effect.flatMap(local, (l) => Queue.offer(queue, { _tag: "Local", local: l }))
-            )
-          )
+          Effect.forever(Effect.zipRight(Queue.take(changes), Queue.offer(queue, { _tag: "Changed" })))
+        )
+        // a call in half_open asks for the lease (synchronously, on the caller's fiber)
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            hook.onLeaseAsked = () =>
+              Queue.unsafeOffer(queue, { _tag: "LeaseAsked", localGeneration: hook.machine().generation })
+          }),
+          () => Effect.sync(() => (hook.onLeaseAsked = undefined))
         )
 
         let state = Protocol.initial(toLocal(hook.machine()))
-        const protocolConfig = { replica: `${replica}:${instance}` }
+        const protocolConfig: Protocol.Config = {
+          replica: `${replica}:${instance}`,
+          leaseTtlMillis: config.leaseTtlMillis,
+          leaseIdleMillis: leaseIdleMillis(config)
+        }
 
         const answer = <A>(
           command: Effect.Effect<A, Redis.RedisError>,
@@ -328,23 +379,39 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
             onSuccess: (a) => handle(toEvent(a))
           })
 
+        const later = (delayMillis: number, item: Item) =>
+          Effect.asVoid(Effect.forkIn(
+            Effect.zipRight(Effect.sleep(Duration.millis(Math.max(0, delayMillis))), Queue.offer(queue, item)),
+            scope
+          ))
+
         const run = (command: Protocol.Command): Effect.Effect<void> => {
           switch (command._tag) {
             case "Propose":
               return answer(
-                client.propose(
-                  service,
-                  replica,
-                  command.knownGeneration,
-                  command.durationMillis,
-                  config.quorum,
-                  config.quorumWindowMillis
-                ),
+                Effect.flatMap(remaining, (duration) =>
+                  client.propose(
+                    service,
+                    replica,
+                    command.known,
+                    duration,
+                    config.quorum,
+                    config.quorumWindowMillis,
+                    deadline()
+                  )),
                 (a) => ({ _tag: "Proposed", outcome: a.outcome, view: a.view })
               )
             case "Acquire":
               return answer(
-                client.acquire(service, replica, command.knownGeneration, command.token, config.leaseTtlMillis),
+                client.acquire(
+                  service,
+                  replica,
+                  command.known,
+                  command.token,
+                  config.leaseTtlMillis,
+                  deadline(),
+                  longest
+                ),
                 (a) => ({
                   _tag: "LeaseAnswer",
                   outcome: a.outcome,
@@ -353,17 +420,22 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                   view: a.view
                 })
               )
+            case "Release":
+              return answer(client.release(service, command.token), (a) => ({ _tag: "View", view: a.view }))
             case "Settle":
               return answer(
-                client.settle(
-                  service,
-                  replica,
-                  command.knownGeneration,
-                  command.token,
-                  command.outcome,
-                  command.durationMillis
-                ),
-                (a) => ({ _tag: "Settled", outcome: a.outcome, view: a.view })
+                Effect.flatMap(command.outcome === "open" ? remaining : Effect.succeed(0), (duration) =>
+                  client.settle(
+                    service,
+                    replica,
+                    command.known,
+                    command.token,
+                    command.outcome,
+                    duration,
+                    deadline(),
+                    longest
+                  )),
+                (a) => ({ _tag: "Settled", outcome: a.outcome, token: command.token, view: a.view })
               )
             case "Read":
               return answer(client.read(service), (a) => ({ _tag: "View", view: a.view }))
@@ -374,22 +446,32 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                 (step) => handle({ _tag: "Local", local: toLocal(step.machine) })
               )
             case "WatchLease":
-              // the lease is given up locally a little before Redis lets another replica take it
-              return Effect.asVoid(Effect.forkIn(
-                Effect.zipRight(
-                  Effect.sleep(Duration.millis(Math.max(0, config.leaseTtlMillis - config.commandTimeoutMillis))),
-                  Queue.offer(queue, { _tag: "LeaseExpired", token: command.token })
-                ),
-                scope
-              ))
+              // the lease is given up locally a little before Redis lets another replica take it,
+              // and given back halfway if no probe started under it by then
+              return Effect.zipRight(
+                later(config.leaseTtlMillis - config.commandTimeoutMillis, {
+                  _tag: "LeaseExpired",
+                  token: command.token
+                }),
+                Effect.asVoid(Effect.forkIn(
+                  Effect.zipRight(
+                    Effect.sleep(Duration.millis(leaseIdleMillis(config))),
+                    Effect.suspend(() => {
+                      const machine = hook.machine()
+                      const probing = machine.state === "half_open" &&
+                        machine.probesInFlight + machine.probeSuccesses > 0
+                      return Queue.offer(queue, { _tag: "LeaseIdle", token: command.token, probing })
+                    })
+                  ),
+                  scope
+                ))
+              )
             case "RetryLeaseAfter":
-              return Effect.asVoid(Effect.forkIn(
-                Effect.zipRight(
-                  Effect.sleep(Duration.millis(command.delayMillis + 1)),
-                  Queue.offer(queue, { _tag: "RetryLease", generation: command.generation })
-                ),
-                scope
-              ))
+              // (a holder's give-back takes up to a command's time to reach Redis)
+              return later(command.delayMillis + config.commandTimeoutMillis, {
+                _tag: "RetryLease",
+                localGeneration: command.localGeneration
+              })
           }
         }
 
@@ -410,7 +492,11 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         const processItem = (item: Item): Effect.Effect<void> =>
           Effect.zipRight(
             refresh,
-            item._tag === "Sync" ? (state.reachable ? run({ _tag: "Read" }) : Effect.void) : handle(item)
+            item._tag === "Sync"
+              ? (state.reachable ? run({ _tag: "Read" }) : Effect.void)
+              : item._tag === "Changed"
+              ? Effect.void
+              : handle(item)
           )
 
         if (yield* Ref.get(reachable)) yield* Queue.offer(queue, { _tag: "Reachable" })

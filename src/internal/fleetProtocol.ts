@@ -5,21 +5,29 @@
  * commands, so every rule of the protocol lives here and is checked by a model-based test.
  *
  * The rules:
- * - A local opening that the fleet does not know yet is proposed, with the generation the
- *   replica last saw (Redis drops it if that closed period has ended).
+ * - States in Redis are ordered by `(epoch, generation)`: the epoch is the life of the stored
+ *   state (a new one after `FLUSHALL`, an eviction, an expiry), the generation counts the
+ *   fleet-wide transitions within it.
+ * - A local opening that the fleet does not know yet is proposed, with the state the replica
+ *   last saw (Redis drops it if that closed period has ended). Its duration is what remains of
+ *   the local opening when the command is built (the shell reads the live breaker).
  * - A newer fleet view is adopted: `open` (with its remaining time), `half_open` (as an opening
  *   that has ended) or `closed`. Right after a reconnection, a local opening is pushed first
  *   (it may be a fact the fleet missed while this replica was cut off), then the fleet's view
  *   is adopted.
- * - A generation that went back means Redis lost its data (a restart, `FLUSHALL`): a replica
- *   that is still open publishes its opening again.
- * - In `half_open`, the replica asks for the probe lease; the holder settles the period with its
- *   probe's result; a denied replica asks again when the holder's lease would expire (or at
- *   once when the fleet's view changes). A settling that Redis rejects (the lease expired or was
- *   forgotten) leaves the breaker with the fleet's state.
+ * - A view older than the one known means Redis lost its data (a restart, `FLUSHALL`): a replica
+ *   that is still open publishes its opening again; so does one whose settling Redis rejected
+ *   for that reason.
+ * - In `half_open`, the replica asks for the probe lease only when a call arrives without it
+ *   (`LeaseAsked`: that call is rejected, the next may probe once the lease is granted), with a
+ *   fresh token per request: a lease is never renewed. The holder settles the period with its
+ *   probe's result, or gives the lease back if no probe started (`LeaseIdle`); a denied replica
+ *   lets its next call ask again once the holder's lease would have expired. A settling that
+ *   Redis rejects (the lease expired or was given up) leaves the breaker with the fleet's state.
+ * - A command that Redis ran past its deadline (after a stall) answers `late` and changed nothing.
  * - An opening the fleet did not take (a quorum not reached) stays local: in `half_open` the
  *   replica probes on its own, until the fleet opens after all.
- * - Channel messages can arrive late: one of a generation the replica knows is ignored.
+ * - Channel messages can arrive late: one of a state the replica knows is ignored.
  * - While Redis is unreachable the breaker decides alone; the probe gate is lifted.
  *
  * @internal
@@ -30,9 +38,15 @@ import type { FleetEvent } from "./machine.js"
 /** @internal */
 export type FleetState = "closed" | "open" | "half_open"
 
-/** The fleet's state of one service. @internal */
-export interface View {
+/** Where a fleet state stands among all the states Redis held for one service. @internal */
+export interface Known {
+  /** The life of the stored state: Redis's time (ms) when it was first written; 0 when not stored. */
+  readonly epoch: number
   readonly generation: number
+}
+
+/** The fleet's state of one service. @internal */
+export interface View extends Known {
   readonly state: FleetState
   /** In `open`: how long until `half_open`. */
   readonly remainingMillis: number
@@ -40,20 +54,26 @@ export interface View {
   readonly leaseRemainingMillis: number
 }
 
+/** `a` comes after `b`. @internal */
+export const isNewer = (a: Known, b: Known): boolean =>
+  a.epoch > b.epoch || (a.epoch === b.epoch && a.generation > b.generation)
+
+const sameState = (a: Known, b: Known): boolean => a.epoch === b.epoch && a.generation === b.generation
+
+const knownOf = (view: Known): Known => ({ epoch: view.epoch, generation: view.generation })
+
 /** The local breaker as the protocol needs it. @internal */
 export interface Local {
   readonly state: BreakerState
   /** The local machine's generation (a lease is granted for one `half_open` period of it). */
   readonly generation: number
-  /** In `open`: the time left until `half_open`. */
-  readonly remainingMillis: number
   readonly isolated: boolean
 }
 
 /** @internal */
 export interface Lease {
-  /** The fleet generation of the `half_open` period. */
-  readonly generation: number
+  /** The fleet state of the `half_open` period. */
+  readonly period: Known
   readonly token: string
   /** The local generation the lease was granted for. */
   readonly localGeneration: number
@@ -66,11 +86,20 @@ export interface State {
   readonly known: View | undefined
   readonly local: Local
   readonly lease: Lease | undefined
+  /** The lease whose settling is in flight. */
+  readonly settling?: Lease | undefined
   /** A lease request is in flight. */
   readonly acquiring: boolean
+  /** The local generation whose `half_open` period a call asked the lease for, not yet requested. */
+  readonly asked?: number | undefined
+  /**
+   * The local generation whose request was denied: its calls wait until the holder's lease
+   * would end (`RetryLease`), or until the fleet's state changes.
+   */
+  readonly denied?: number | undefined
   /** Right after a reconnection: push a local opening before adopting the fleet's view. */
   readonly pushFirst: boolean
-  /** Lease requests made so far. */
+  /** Lease requests made so far (each one's token is fresh). */
   readonly tokens: number
   /**
    * The local generation whose `half_open` period probes on its own: the fleet never opened for
@@ -82,11 +111,17 @@ export interface State {
 /** @internal */
 export interface Config {
   readonly replica: string
+  /** How long a lease lasts in Redis (ms). */
+  readonly leaseTtlMillis: number
+  /** How long after its grant a lease whose probe has not started is given back (ms). */
+  readonly leaseIdleMillis: number
 }
 
 /** @internal */
 export type Event =
   | { readonly _tag: "Local"; readonly local: Local }
+  /** A call arrived in the `half_open` period of `localGeneration` without the lease. */
+  | { readonly _tag: "LeaseAsked"; readonly localGeneration: number }
   /**
    * A view read by a script (`reply`: ordered with this replica's own commands) or received on
    * the channel (`message`: may arrive after a newer reply, so an older one is ignored).
@@ -94,45 +129,56 @@ export type Event =
   | { readonly _tag: "View"; readonly view: View; readonly source?: "reply" | "message" | undefined }
   | {
     readonly _tag: "Proposed"
-    readonly outcome: "applied" | "stale" | "pending"
+    readonly outcome: "applied" | "stale" | "pending" | "late"
     readonly view: View
   }
   | {
     readonly _tag: "LeaseAnswer"
-    readonly outcome: "granted" | "denied" | "stale"
+    readonly outcome: "granted" | "denied" | "stale" | "late"
     readonly token: string
     readonly localGeneration: number
     readonly view: View
   }
-  | { readonly _tag: "Settled"; readonly outcome: "applied" | "rejected"; readonly view: View }
-  /** The lease's time is up (the shell's timer), or a denied request may be retried. */
+  | {
+    readonly _tag: "Settled"
+    readonly outcome: "applied" | "rejected" | "late"
+    readonly token: string
+    readonly view: View
+  }
+  /** The lease's time is up (the shell's timer). */
   | { readonly _tag: "LeaseExpired"; readonly token: string }
-  | { readonly _tag: "RetryLease"; readonly generation: number }
+  /** A while after the grant (the shell's timer): whether a probe started under the lease. */
+  | { readonly _tag: "LeaseIdle"; readonly token: string; readonly probing: boolean }
+  /** A denied replica's wait is over: its next call may ask again. */
+  | { readonly _tag: "RetryLease"; readonly localGeneration: number }
   | { readonly _tag: "Reachable" }
   | { readonly _tag: "Unreachable" }
 
 /** @internal */
 export type Command =
-  | { readonly _tag: "Propose"; readonly knownGeneration: number; readonly durationMillis: number }
+  /** Proposes the local opening: its duration is what remains of it when the command is built. */
+  | { readonly _tag: "Propose"; readonly known: Known }
   | {
     readonly _tag: "Acquire"
-    readonly knownGeneration: number
+    readonly known: Known
     readonly token: string
     readonly localGeneration: number
   }
+  /** Gives an unused lease back. */
+  | { readonly _tag: "Release"; readonly token: string }
+  /** Settles the lease; `open`: for what remains of the local opening when the command is built. */
   | {
     readonly _tag: "Settle"
-    readonly knownGeneration: number
+    readonly known: Known
     readonly token: string
     readonly outcome: "close" | "open"
-    readonly durationMillis: number
   }
   | { readonly _tag: "Read" }
   | { readonly _tag: "Breaker"; readonly event: FleetEvent }
-  /** Feed `LeaseExpired` after `ttl`: the shell's timer on the local clock. */
+  /** Feed `LeaseExpired` a little before the lease's TTL, and `LeaseIdle` halfway: the shell's timers. */
   | { readonly _tag: "WatchLease"; readonly token: string }
-  /** Feed `RetryLease` (for the fleet `generation`) after `delayMillis`. */
-  | { readonly _tag: "RetryLeaseAfter"; readonly delayMillis: number; readonly generation: number }
+  /** Feed `RetryLease` (for the local generation) after `delayMillis`. */
+  | { readonly _tag: "RetryLeaseAfter"; readonly delayMillis: number; readonly localGeneration: number }
 
 /** @internal */
 export interface Step {
@@ -157,7 +203,7 @@ const breaker = (event: FleetEvent): Command => ({ _tag: "Breaker", event })
 
 /**
  * What the local breaker's state asks of the fleet, given what the replica knows: propose an
- * opening, ask for the lease, or settle the lease it holds.
+ * opening, ask for the lease a call asked for, or settle the lease it holds.
  */
 const follow = (state: State, config: Config): Step => {
   const { known, lease, local } = state
@@ -166,30 +212,28 @@ const follow = (state: State, config: Config): Step => {
     // the period of the lease ended locally: the probe's result (or an adoption) ended it
     if (local.generation === lease.localGeneration && local.state === "half_open") return { state, commands: none }
     // isolated by hand while holding the lease: the operator's decision is this replica's own
-    // (its opening has no end to share); the lease is dropped and expires
-    if (local.isolated) return { state: { ...state, lease: undefined }, commands: none }
+    // (its opening has no end to share); the lease is given back
+    if (local.isolated) {
+      return { state: { ...state, lease: undefined }, commands: [{ _tag: "Release", token: lease.token }] }
+    }
     if (local.state === "closed" || local.state === "open") {
-      const outcome = local.state === "closed" ? "close" : "open"
       return {
-        state: { ...state, lease: undefined },
+        state: { ...state, lease: undefined, settling: lease },
         commands: [{
           _tag: "Settle",
-          knownGeneration: lease.generation,
+          known: lease.period,
           token: lease.token,
-          outcome,
-          durationMillis: outcome === "open" ? local.remainingMillis : 0
+          outcome: local.state === "closed" ? "close" : "open"
         }]
       }
     }
-    return { state: { ...state, lease: undefined }, commands: none }
+    // a new local half_open period: the old lease means nothing now
+    return { state: { ...state, lease: undefined }, commands: [{ _tag: "Release", token: lease.token }] }
   }
   switch (local.state) {
     case "open":
       return known.state === "closed" && !local.isolated
-        ? {
-          state,
-          commands: [{ _tag: "Propose", knownGeneration: known.generation, durationMillis: local.remainingMillis }]
-        }
+        ? { state, commands: [{ _tag: "Propose", known: knownOf(known) }] }
         : { state, commands: none }
     case "half_open": {
       if (known.state === "closed") {
@@ -203,22 +247,16 @@ const follow = (state: State, config: Config): Step => {
             commands: [breaker({ _tag: "LeaseGranted", generation: local.generation })]
           }
       }
-      if (state.acquiring) return { state, commands: none }
-      if (known.state === "open") {
-        // this replica's opening ended before the fleet's: ask again when the fleet's ends
-        return {
-          state: { ...state, acquiring: true },
-          commands: [{ _tag: "RetryLeaseAfter", delayMillis: known.remainingMillis, generation: known.generation }]
-        }
-      }
-      // one token per replica and fleet period: a replica asking again in the same period
-      // (its own local period changed meanwhile) gets its own lease back instead of waiting for it
+      // the lease is asked for only when a call wants it, with a fresh token each time; if the
+      // fleet's opening has not ended yet, Redis says so (stale) and the breaker adopts it
+      if (state.acquiring || state.asked !== local.generation) return { state, commands: none }
+      const tokens = state.tokens + 1
       return {
-        state: { ...state, acquiring: true, tokens: state.tokens + 1 },
+        state: { ...state, acquiring: true, asked: undefined, tokens },
         commands: [{
           _tag: "Acquire",
-          knownGeneration: known.generation,
-          token: `${config.replica}:${known.generation}`,
+          known: knownOf(known),
+          token: `${config.replica}:${tokens}`,
           localGeneration: local.generation
         }]
       }
@@ -246,21 +284,18 @@ const adoption = (local: Local, view: View): FleetEvent | undefined => {
 const seeView = (state: State, view: View, config: Config, message = false): Step => {
   const known = state.known
   const local = state.local
-  // a message announces the transition that made its generation: one this replica knows
-  // already (from a reply, which is fresher) adds nothing, and an older one is just late; a
-  // reply with an older generation means Redis lost its data
-  if (message && known !== undefined && view.generation <= known.generation) return { state, commands: none }
-  const lost = known !== undefined && view.generation < known.generation
-  const changed = known === undefined || view.generation !== known.generation || view.state !== known.state
+  // a message announces the transition that made its state: one this replica knows already
+  // (from a reply, which is fresher) adds nothing, and an older one is just late; a reply with
+  // an older state means Redis lost its data
+  if (message && known !== undefined && !isNewer(view, known)) return { state, commands: none }
+  const lost = known !== undefined && isNewer(known, view)
+  const changed = known === undefined || !sameState(view, known) || view.state !== known.state
   const commands: Array<Command> = []
-  // a lease request waiting for a retry was for an older period
-  let next: State = {
-    ...state,
-    known: view,
-    pushFirst: false,
-    // waiting to ask again for the lease: a changed view (the fleet's opening ended, a new
-    // period) is a reason to ask now
-    acquiring: state.acquiring && !changed
+  let next: State = { ...state, known: view, pushFirst: false }
+  if (changed && next.denied !== undefined) {
+    // the lease that denied a request was of another state: the next call asks again now
+    commands.push(breaker({ _tag: "LeaseLost", generation: next.denied }))
+    next = { ...next, denied: undefined }
   }
   const dropLease = () => {
     if (next.lease === undefined) return
@@ -268,7 +303,7 @@ const seeView = (state: State, view: View, config: Config, message = false): Ste
     next = { ...next, lease: undefined }
   }
   // the period of our lease is over (ended by someone else, or forgotten by Redis)
-  if (next.lease !== undefined && next.lease.generation !== view.generation) dropLease()
+  if (next.lease !== undefined && !sameState(next.lease.period, view)) dropLease()
   if (next.localProbe !== undefined && view.state !== "closed") {
     // the fleet opened after all: its probe, not this replica's own, decides
     commands.push(breaker({ _tag: "LeaseLost", generation: next.localProbe }))
@@ -277,7 +312,7 @@ const seeView = (state: State, view: View, config: Config, message = false): Ste
   if (view.state === "closed" && local.state !== "closed" && !local.isolated && (lost || state.pushFirst)) {
     // Redis lost the opening, or this replica saw it while cut off: publish it (again). A
     // replica in half_open publishes an opening that has ended: the fleet then probes once.
-    commands.push({ _tag: "Propose", knownGeneration: view.generation, durationMillis: local.remainingMillis })
+    commands.push({ _tag: "Propose", known: knownOf(view) })
     return { state: next, commands }
   }
   if (changed || state.pushFirst) {
@@ -292,38 +327,58 @@ const seeView = (state: State, view: View, config: Config, message = false): Ste
   return { state: followed.state, commands: [...commands, ...followed.commands] }
 }
 
+/** A lease request that got no lease: the breaker's next call may ask again. */
+const requestEnded = (state: State, localGeneration: number): Command | undefined =>
+  state.local.state === "half_open" && state.local.generation === localGeneration && state.lease === undefined
+    ? breaker({ _tag: "LeaseLost", generation: localGeneration })
+    : undefined
+
+const prepend = (command: Command | undefined, step: Step): Step =>
+  command === undefined ? step : { state: step.state, commands: [command, ...step.commands] }
+
 /** @internal */
 export const step = (state: State, event: Event, config: Config): Step => {
   switch (event._tag) {
-    case "Local": {
-      const next = { ...state, local: event.local }
-      if (
-        next.lease !== undefined && event.local.state === "half_open" &&
-        event.local.generation !== next.lease.localGeneration
-      ) {
-        // a new half_open period locally: the old lease means nothing
-        return follow({ ...next, lease: undefined }, config)
-      }
-      return follow(next, config)
-    }
+    case "Local":
+      return follow({ ...state, local: event.local }, config)
+    case "LeaseAsked":
+      // while Redis is unreachable the breaker does not ask (its gate is lifted)
+      return state.reachable && state.lease === undefined && event.localGeneration === state.local.generation
+        ? follow({ ...state, asked: event.localGeneration }, config)
+        : { state, commands: none }
     case "View":
       return seeView(state, event.view, config, event.source === "message")
-    case "Proposed":
-      return event.outcome === "pending"
-        ? { state, commands: none }
-        : seeView(state, event.view, config)
+    case "Proposed": {
+      if (event.outcome === "pending") return { state, commands: none }
+      const { local } = state
+      if (
+        event.outcome === "late" && state.reachable && event.view.state === "closed" && local.state !== "closed" &&
+        !local.isolated
+      ) {
+        // Redis ran it after its deadline and changed nothing: the opening (or the one that ended
+        // while cut off) is still a fact, proposed again for what remains of it now
+        return { state: { ...state, known: event.view }, commands: [{ _tag: "Propose", known: knownOf(event.view) }] }
+      }
+      return seeView(state, event.view, config)
+    }
     case "LeaseAnswer": {
-      const answered = { ...state, acquiring: false }
+      // the answer serves the calls of its period that asked meanwhile
+      const answered = {
+        ...state,
+        acquiring: false,
+        asked: state.asked === event.localGeneration ? undefined : state.asked
+      }
       if (event.outcome === "granted") {
         if (state.local.state !== "half_open" || state.local.generation !== event.localGeneration) {
-          // the local period ended while we asked: the lease will expire unused
-          return seeView(answered, event.view, config)
+          // the local period ended while we asked: the lease goes back at once
+          const seen = seeView(answered, event.view, config)
+          return { state: seen.state, commands: [{ _tag: "Release", token: event.token }, ...seen.commands] }
         }
         return {
           state: {
             ...answered,
             known: event.view,
-            lease: { generation: event.view.generation, token: event.token, localGeneration: event.localGeneration }
+            lease: { period: knownOf(event.view), token: event.token, localGeneration: event.localGeneration }
           },
           commands: [
             breaker({ _tag: "LeaseGranted", generation: event.localGeneration }),
@@ -332,27 +387,48 @@ export const step = (state: State, event: Event, config: Config): Step => {
         }
       }
       if (event.outcome === "denied") {
-        // still waiting: the next request goes out when the holder's lease would expire (the
-        // view is the fleet's half_open period, which this replica knows now)
-        const seen = seeView({ ...state, known: event.view, acquiring: true }, event.view, config)
+        // another replica holds the lease: this replica's calls wait (rejected) until the holder
+        // would give it back unused, or else until it expires; then the next call asks again
+        const remaining = event.view.leaseRemainingMillis
+        const untilIdle = remaining - (config.leaseTtlMillis - config.leaseIdleMillis)
+        const seen = seeView(answered, event.view, config)
         return {
-          state: seen.state,
+          state: { ...seen.state, denied: event.localGeneration },
           commands: [...seen.commands, {
             _tag: "RetryLeaseAfter",
-            delayMillis: event.view.leaseRemainingMillis,
-            generation: event.view.generation
+            delayMillis: untilIdle > 0 ? untilIdle : remaining,
+            localGeneration: event.localGeneration
           }]
         }
       }
-      return seeView(answered, event.view, config)
+      // stale (the fleet's opening has not ended, or the period is over) or late: the fleet's
+      // state is adopted even if it looks unchanged, and the next call asks again
+      const seen = seeView(
+        event.outcome === "stale" ? { ...answered, known: undefined } : answered,
+        event.view,
+        config
+      )
+      return prepend(requestEnded(seen.state, event.localGeneration), seen)
     }
-    case "Settled":
-      return event.outcome === "applied"
-        ? seeView({ ...state, lease: undefined }, event.view, config)
-        // this replica's probe did not count (its lease had expired, or Redis forgot it): the
-        // fleet's state stands, and the local breaker adopts it even if the view looks unchanged
-        : seeView({ ...state, lease: undefined, known: undefined }, event.view, config)
+    case "Settled": {
+      const settling = state.settling
+      if (event.outcome === "late" && settling !== undefined && settling.token === event.token) {
+        // Redis ran it after its deadline and changed nothing: the lease is still this replica's
+        // (until it expires), and the probe's result is settled again
+        return follow({ ...state, lease: settling, settling: undefined }, config)
+      }
+      state = { ...state, settling: undefined }
+      if (event.outcome === "applied") return seeView({ ...state, lease: undefined }, event.view, config)
+      // Redis lost its data since the lease was granted: the local state is the fact to publish again
+      if (state.known !== undefined && isNewer(state.known, event.view)) {
+        return seeView({ ...state, lease: undefined }, event.view, config)
+      }
+      // this replica's probe did not count (its lease had expired): the fleet's state stands, and
+      // the local breaker adopts it even if the view looks unchanged
+      return seeView({ ...state, lease: undefined, known: undefined }, event.view, config)
+    }
     case "LeaseExpired": {
+      if (state.settling?.token === event.token) return { state: { ...state, settling: undefined }, commands: none }
       const lease = state.lease
       if (lease === undefined || lease.token !== event.token) return { state, commands: none }
       return {
@@ -360,18 +436,38 @@ export const step = (state: State, event: Event, config: Config): Step => {
         commands: [breaker({ _tag: "LeaseLost", generation: lease.localGeneration }), { _tag: "Read" }]
       }
     }
+    case "LeaseIdle": {
+      const lease = state.lease
+      if (lease === undefined || lease.token !== event.token || event.probing) return { state, commands: none }
+      // no probe started under the lease: give it back, so that a replica with calls may probe
+      return {
+        state: { ...state, lease: undefined },
+        commands: [
+          breaker({ _tag: "LeaseLost", generation: lease.localGeneration }),
+          { _tag: "Release", token: lease.token }
+        ]
+      }
+    }
     case "RetryLease":
-      // read the fleet's view again (its opening may have ended, the holder's lease expired);
-      // the view decides whether to ask for the lease
-      return state.local.state === "half_open" && state.lease === undefined &&
-          state.known?.generation === event.generation
-        ? { state: { ...state, acquiring: false }, commands: [{ _tag: "Read" }] }
+      return state.denied === event.localGeneration
+        ? {
+          state: { ...state, denied: undefined },
+          commands: [breaker({ _tag: "LeaseLost", generation: event.localGeneration })]
+        }
         : { state, commands: none }
     case "Unreachable": {
       if (!state.reachable) return { state, commands: none }
       const lease = state.lease
       return {
-        state: { ...state, reachable: false, acquiring: false, lease: undefined },
+        state: {
+          ...state,
+          reachable: false,
+          acquiring: false,
+          asked: undefined,
+          denied: undefined,
+          lease: undefined,
+          settling: undefined
+        },
         commands: lease === undefined
           ? [breaker({ _tag: "FleetReachable", reachable: false })]
           : [
@@ -383,7 +479,7 @@ export const step = (state: State, event: Event, config: Config): Step => {
     case "Reachable":
       if (state.reachable) return { state, commands: none }
       return {
-        state: { ...state, reachable: true, pushFirst: true, acquiring: false },
+        state: { ...state, reachable: true, pushFirst: true, acquiring: false, asked: undefined, denied: undefined },
         commands: [breaker({ _tag: "FleetReachable", reachable: true }), { _tag: "Read" }]
       }
   }

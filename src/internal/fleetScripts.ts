@@ -2,16 +2,19 @@
  * The fleet's shared state in Redis and the Lua scripts that change it. Each script is one atomic
  * step guarded by the service's generation (incremented on every fleet-wide transition), reads
  * the time from Redis (`TIME`) and answers with durations that remain, never with instants, so
- * the clocks of the replicas never meet.
+ * the clocks of the replicas never meet. A state carries its epoch (Redis's time when it was first
+ * written): after a `FLUSHALL`, an eviction or an expiry, the generations start again in a new,
+ * greater epoch, so `(epoch, generation)` orders every state a replica can see.
  *
  * Keys of one service share the hash tag `{<fleet>:<service>}` (names URI-encoded, so a brace in
  * a name cannot move the tag), which keeps every script on one slot of a Redis Cluster:
- * - `fleet:{F:S}:state`: hash `gen`, `state` (`closed` | `open`), `until` (Redis ms), `by`,
- *   `lease_token`, `lease_until`, `lease_holder`. `half_open` is not stored: it is an `open`
- *   state whose `until` has passed.
+ * - `fleet:{F:S}:state`: hash `epoch`, `gen`, `state` (`closed` | `open`), `until` and `since`
+ *   (Redis ms: the opening's end and start), `by`, `lease_token`, `lease_until`, `lease_holder`. `half_open` is not stored: it is an
+ *   `open` state whose `until` has passed. Expires a day after its last use.
  * - `fleet:{F:S}:proposals`: sorted set of replicas proposing an opening (quorum), by time.
- * - `fleet:{F}:replicas`: hash replica → `<until>:<sent>:<statuses JSON>` (the heartbeats).
- * - channel `fleet:{F}:changes`: JSON `{ service, gen, state, remaining, by }` on every
+ * - `fleet:{F}:replicas`: hash replica → `<until>:<sent>:<statuses JSON>` (the heartbeats), and
+ *   `fleet:{F}:replicas:expiries`: sorted set replica → `<until>`.
+ * - channel `fleet:{F}:changes`: JSON `{ service, epoch, gen, state, remaining, by }` on every
  *   fleet-wide opening or closing.
  *
  * @internal
@@ -53,54 +56,100 @@ export const replicasKey = (fleet: string): string => `fleet:{${encode(fleet)}}:
 /** @internal */
 export const channel = (fleet: string): string => `fleet:{${encode(fleet)}}:changes`
 
+/** The replicas' heartbeat expiries: beside the replicas' hash, in its slot. @internal */
+export const expiriesKey = (fleet: string): string => `${replicasKey(fleet)}:expiries`
+
+/**
+ * How long a service's state outlives its last use (a read, a write) beyond the end of its
+ * opening: a service that no replica follows any more leaves nothing behind for long.
+ *
+ * @internal
+ */
+export const retentionMillis = 24 * 60 * 60 * 1000
+
 // Shared head of the service scripts: the time, the stored state and the view to answer with.
+// ARGV[1] of every service script is its deadline in Redis time (ms; 0 for none): a command that
+// runs after it (written before a stall, a pause, a failover) answers `late` and changes nothing.
 const head = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local s = redis.call('HMGET', KEYS[1], 'gen', 'state', 'until', 'by', 'lease_token', 'lease_until')
+local deadline = tonumber(ARGV[1]) or 0
+local s = redis.call('HMGET', KEYS[1], 'gen', 'state', 'until', 'by', 'lease_token', 'lease_until', 'epoch',
+  'since')
 local gen = tonumber(s[1] or '0') or 0
 local state = s[2] or 'closed'
 local untilAt = tonumber(s[3] or '0') or 0
 local by = s[4] or ''
 local leaseToken = s[5] or ''
 local leaseUntil = tonumber(s[6] or '0') or 0
+local epoch = tonumber(s[7] or '0') or 0
+local since = tonumber(s[8] or '0') or 0
+-- the longest opening of the replica asking (ms; 0: none): an opening that has run that long has
+-- ended for it, so that one replica's long opening (or a forged one) cannot hold it open longer
+local horizon = 0
+local function ends()
+  if horizon > 0 and since > 0 and since + horizon < untilAt then return since + horizon end
+  return untilAt
+end
 local function effective()
-  if state == 'open' and now >= untilAt then return 'half_open' end
+  if state == 'open' and now >= ends() then return 'half_open' end
   return state
+end
+local function keep()
+  local left = 0
+  if state == 'open' and untilAt > now then left = untilAt - now end
+  redis.call('PEXPIRE', KEYS[1], left + ${retentionMillis})
 end
 local function view(outcome, extra)
   local eff = effective()
   local remaining = 0
-  if eff == 'open' then remaining = untilAt - now end
+  if eff == 'open' then remaining = ends() - now end
   local lease = 0
   if eff == 'half_open' and leaseToken ~= '' and leaseUntil > now then lease = leaseUntil - now end
-  return {outcome, gen, eff, remaining, lease, by, extra or 0}
+  return {outcome, epoch, gen, eff, remaining, lease, by, extra or 0}
+end
+local function late()
+  return deadline > 0 and now > deadline
+end
+local function known(knownEpoch, knownGen)
+  return knownEpoch == epoch and knownGen == gen
 end
 local function transition(to, duration, replica, channel, service)
+  -- a state that Redis does not hold (never written, flushed, evicted, expired) starts a new epoch
+  if epoch == 0 then epoch = now end
   gen = gen + 1
   state = to
   by = replica
-  if to == 'open' then untilAt = now + duration else untilAt = 0 end
+  if to == 'open' then
+    untilAt = now + duration
+    since = now
+  else
+    untilAt = 0
+    since = 0
+  end
   leaseToken = ''
   leaseUntil = 0
-  redis.call('HSET', KEYS[1], 'gen', gen, 'state', state, 'until', untilAt, 'by', by,
-    'lease_token', '', 'lease_until', 0, 'lease_holder', '')
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'gen', gen, 'state', state, 'until', untilAt, 'since', since,
+    'by', by, 'lease_token', '', 'lease_until', 0, 'lease_holder', '')
+  keep()
   redis.call('DEL', KEYS[2])
-  redis.call('PUBLISH', channel, cjson.encode({service = service, gen = gen, state = to,
+  redis.call('PUBLISH', channel, cjson.encode({service = service, epoch = epoch, gen = gen, state = to,
     remaining = duration, by = replica}))
 end
-`
+`.replace("${retentionMillis}", String(retentionMillis))
 
 /**
- * Proposes an opening. KEYS: state, proposals. ARGV: replica, known generation, duration (ms),
- * quorum, quorum window (ms), channel, service. Applied only if the fleet is `closed` in the
- * generation the proposer knows (an opening counted in a closed period that has since ended is
- * dropped) and, with a quorum above 1, once that many distinct replicas proposed within the window.
+ * Proposes an opening. KEYS: state, proposals. ARGV: deadline, replica, known epoch, known
+ * generation, duration (ms), quorum, quorum window (ms), channel, service. Applied only if the
+ * fleet is `closed` in the epoch and generation the proposer knows (an opening counted in a
+ * closed period that has since ended is dropped) and, with a quorum above 1, once that many
+ * distinct replicas proposed within the window.
  */
 const proposeSource = head + `
-local replica, known, duration = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local quorum, window = tonumber(ARGV[4]), tonumber(ARGV[5])
-if known ~= gen or effective() ~= 'closed' then return view('stale') end
+if late() then return view('late') end
+local replica, duration = ARGV[2], tonumber(ARGV[5])
+local quorum, window = tonumber(ARGV[6]), tonumber(ARGV[7])
+if not known(tonumber(ARGV[3]), tonumber(ARGV[4])) or effective() ~= 'closed' then return view('stale') end
 if quorum > 1 then
   redis.call('ZADD', KEYS[2], now, replica)
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
@@ -108,61 +157,90 @@ if quorum > 1 then
   local count = redis.call('ZCARD', KEYS[2])
   if count < quorum then return view('pending', count) end
 end
-transition('open', duration, replica, ARGV[6], ARGV[7])
+transition('open', duration, replica, ARGV[8], ARGV[9])
 return view('applied')
 `
 
 /**
- * Asks for the half-open probe lease. KEYS: state. ARGV: replica, known generation, token, TTL (ms).
- * Granted to one replica at a time, for the `half_open` period of the generation it knows; a
- * lease that expired may be taken by another replica.
+ * Asks for the half-open probe lease. KEYS: state. ARGV: deadline, replica, known epoch, known
+ * generation, token, TTL (ms), the replica's longest opening (ms). Granted to one replica at a time, for the `half_open` period it
+ * knows, and never renewed: each request carries a fresh token, and while a lease runs every
+ * request is denied, its holder's included. A lease that expired may be taken by another request.
  */
 const acquireSource = head + `
-local replica, known, token, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-if known ~= gen or effective() ~= 'half_open' then return view('stale') end
-if leaseToken ~= '' and leaseUntil > now and leaseToken ~= token then return view('denied') end
+horizon = tonumber(ARGV[7]) or 0
+if late() then return view('late') end
+local replica, token, ttl = ARGV[2], ARGV[5], tonumber(ARGV[6])
+if not known(tonumber(ARGV[3]), tonumber(ARGV[4])) or effective() ~= 'half_open' then return view('stale') end
+if leaseToken ~= '' and leaseUntil > now then return view('denied') end
 leaseToken = token
 leaseUntil = now + ttl
 redis.call('HSET', KEYS[1], 'lease_token', token, 'lease_until', leaseUntil, 'lease_holder', replica)
+keep()
 return view('granted')
 `
 
 /**
- * Ends a half-open period with the probe's result. KEYS: state, proposals. ARGV: replica, known
- * generation, token, outcome (`close` | `open`), duration (ms) of the new opening, channel,
- * service. Only the holder of a lease that has not expired may do it.
+ * Gives a lease back unused. KEYS: state. ARGV: deadline, token. Another replica may take it at
+ * once.
+ */
+const releaseSource = head + `
+if leaseToken == '' or leaseToken ~= ARGV[2] then return view('stale') end
+leaseToken = ''
+leaseUntil = 0
+redis.call('HSET', KEYS[1], 'lease_token', '', 'lease_until', 0, 'lease_holder', '')
+return view('released')
+`
+
+/**
+ * Ends a half-open period with the probe's result. KEYS: state, proposals. ARGV: deadline,
+ * replica, known epoch, known generation, token, outcome (`close` | `open`), duration (ms) of
+ * the new opening, channel, service, the replica's longest opening (ms). Only the holder of a
+ * lease that has not expired may do it.
  */
 const settleSource = head + `
-local replica, known, token, outcome = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-if known ~= gen or effective() ~= 'half_open' or leaseToken ~= token or leaseUntil <= now then
+horizon = tonumber(ARGV[10]) or 0
+if late() then return view('late') end
+local replica, token, outcome = ARGV[2], ARGV[5], ARGV[6]
+if not known(tonumber(ARGV[3]), tonumber(ARGV[4])) or effective() ~= 'half_open' or leaseToken ~= token or
+  leaseUntil <= now then
   return view('rejected')
 end
 if outcome == 'close' then
-  transition('closed', 0, replica, ARGV[6], ARGV[7])
+  transition('closed', 0, replica, ARGV[8], ARGV[9])
 else
-  transition('open', tonumber(ARGV[5]), replica, ARGV[6], ARGV[7])
+  transition('open', tonumber(ARGV[7]), replica, ARGV[8], ARGV[9])
 end
 return view('applied')
 `
 
-/** Reads the view. KEYS: state. */
+/** Reads the view, and keeps the state from expiring while some replica follows it. KEYS: state. */
 const readSource = head + `
+if gen > 0 then keep() end
 return view('read')
 `
 
 /**
- * Publishes one replica's statuses until they expire. KEYS: replicas. ARGV: replica, TTL (ms),
- * statuses (JSON). Drops the entries of replicas whose heartbeats expired.
+ * Publishes one replica's statuses until they expire. KEYS: replicas, expiries. ARGV: replica,
+ * TTL (ms), statuses (JSON). The expiries are a sorted set (replica by the end of its last
+ * heartbeat), so that a heartbeat costs O(log N) plus the entries it drops, whatever the other
+ * replicas' statuses weigh; both keys expire once the last replica's heartbeat has.
  */
 const heartbeatSource = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], ARGV[1], (now + tonumber(ARGV[2])) .. ':' .. now .. ':' .. ARGV[3])
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  local untilAt = tonumber(string.match(all[i + 1], '^(%d+):'))
-  if untilAt == nil or untilAt <= now then redis.call('HDEL', KEYS[1], all[i]) end
+local untilAt = now + tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], untilAt .. ':' .. now .. ':' .. ARGV[3])
+redis.call('ZADD', KEYS[2], untilAt, ARGV[1])
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
+if #gone > 0 then
+  redis.call('HDEL', KEYS[1], unpack(gone))
+  redis.call('ZREM', KEYS[2], unpack(gone))
 end
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+local lastUntil = tonumber(last[2] or untilAt)
+redis.call('PEXPIREAT', KEYS[1], lastUntil + tonumber(ARGV[2]))
+redis.call('PEXPIREAT', KEYS[2], lastUntil + tonumber(ARGV[2]))
 return now
 `
 
@@ -185,6 +263,7 @@ return out
 export interface Scripts {
   readonly propose: Redis.Script
   readonly acquire: Redis.Script
+  readonly release: Redis.Script
   readonly settle: Redis.Script
   readonly read: Redis.Script
   readonly heartbeat: Redis.Script
@@ -195,6 +274,7 @@ export interface Scripts {
 export const scripts: Effect.Effect<Scripts> = Effect.all({
   propose: Redis.script("fleet-propose", proposeSource),
   acquire: Redis.script("fleet-acquire", acquireSource),
+  release: Redis.script("fleet-release", releaseSource),
   settle: Redis.script("fleet-settle", settleSource),
   read: Redis.script("fleet-read", readSource),
   heartbeat: Redis.script("fleet-heartbeat", heartbeatSource),
@@ -219,11 +299,12 @@ const decode = <O extends string>(
   outcomes: ReadonlyArray<O>,
   reply: Redis.Reply
 ): Effect.Effect<Answer<O>, Redis.RedisError> => {
-  if (!Array.isArray(reply) || reply.length < 7) return Effect.fail(malformed(script, reply))
-  const [outcome, generation, state, remaining, lease, by, count] = reply as ReadonlyArray<Redis.Reply>
+  if (!Array.isArray(reply) || reply.length < 8) return Effect.fail(malformed(script, reply))
+  const [outcome, epoch, generation, state, remaining, lease, by, count] = reply as ReadonlyArray<Redis.Reply>
   if (
-    !outcomes.includes(outcome as O) || typeof generation !== "number" || !isFleetState(state) ||
-    typeof remaining !== "number" || typeof lease !== "number" || typeof by !== "string" || typeof count !== "number"
+    !outcomes.includes(outcome as O) || typeof epoch !== "number" || typeof generation !== "number" ||
+    !isFleetState(state) || typeof remaining !== "number" || typeof lease !== "number" || typeof by !== "string" ||
+    typeof count !== "number"
   ) {
     return Effect.fail(malformed(script, reply))
   }
@@ -231,6 +312,7 @@ const decode = <O extends string>(
     outcome: outcome as O,
     count,
     view: {
+      epoch,
       generation,
       state,
       remainingMillis: Math.max(0, remaining),
@@ -241,7 +323,17 @@ const decode = <O extends string>(
 }
 
 /**
- * The scripts bound to one fleet and one connection.
+ * What a replica knows of a service's state in Redis: the life of the state (`epoch`) and the
+ * generation in it. @internal
+ */
+export interface Known {
+  readonly epoch: number
+  readonly generation: number
+}
+
+/**
+ * The scripts bound to one fleet and one connection. `deadline` is in Redis time (ms since the
+ * Unix epoch, as `TIME` gives it), 0 for none: past it, a script answers `late` and changes nothing.
  *
  * @internal
  */
@@ -249,28 +341,35 @@ export interface Client {
   readonly propose: (
     service: string,
     replica: string,
-    knownGeneration: number,
+    known: Known,
     durationMillis: number,
     quorum: number,
-    windowMillis: number
-  ) => Effect.Effect<Answer<"applied" | "stale" | "pending">, Redis.RedisError>
+    windowMillis: number,
+    deadline: number
+  ) => Effect.Effect<Answer<"applied" | "stale" | "pending" | "late">, Redis.RedisError>
   readonly acquire: (
     service: string,
     replica: string,
-    knownGeneration: number,
+    known: Known,
     token: string,
-    ttlMillis: number
-  ) => Effect.Effect<Answer<"granted" | "denied" | "stale">, Redis.RedisError>
+    ttlMillis: number,
+    deadline: number,
+    longestOpeningMillis?: number
+  ) => Effect.Effect<Answer<"granted" | "denied" | "stale" | "late">, Redis.RedisError>
+  readonly release: (service: string, token: string) => Effect.Effect<Answer<"released" | "stale">, Redis.RedisError>
   readonly settle: (
     service: string,
     replica: string,
-    knownGeneration: number,
+    known: Known,
     token: string,
     outcome: "close" | "open",
-    durationMillis: number
-  ) => Effect.Effect<Answer<"applied" | "rejected">, Redis.RedisError>
+    durationMillis: number,
+    deadline: number,
+    longestOpeningMillis?: number
+  ) => Effect.Effect<Answer<"applied" | "rejected" | "late">, Redis.RedisError>
   readonly read: (service: string) => Effect.Effect<Answer<"read">, Redis.RedisError>
-  readonly heartbeat: (replica: string, ttlMillis: number, statuses: string) => Effect.Effect<void, Redis.RedisError>
+  /** Publishes the replica's statuses; answers Redis's time (ms) when it ran. */
+  readonly heartbeat: (replica: string, ttlMillis: number, statuses: string) => Effect.Effect<number, Redis.RedisError>
   readonly replicas: Effect.Effect<
     ReadonlyArray<{ readonly replica: string; readonly ageMillis: number; readonly statuses: string }>,
     Redis.RedisError
@@ -287,45 +386,60 @@ export const client = (connection: Redis.Connection, fleet: string): Effect.Effe
       const keys = serviceKeys(fleet, service)
       return [keys.state, keys.proposals]
     }
+    const run = <O extends string>(
+      script: Redis.Script,
+      outcomes: ReadonlyArray<O>,
+      service: string,
+      args: ReadonlyArray<string>
+    ) =>
+      Effect.flatMap(
+        connection.script(script, keysOf(service), args),
+        (reply) => decode(script.name, outcomes, reply)
+      )
     return {
-      propose: (service, replica, known, duration, quorum, window) =>
-        Effect.flatMap(
-          connection.script(s.propose, keysOf(service), [
-            replica,
-            String(known),
-            integer(duration),
-            String(quorum),
-            integer(window),
-            changes,
-            service
-          ]),
-          (reply) => decode("fleet-propose", ["applied", "stale", "pending"] as const, reply)
-        ),
-      acquire: (service, replica, known, token, ttl) =>
-        Effect.flatMap(
-          connection.script(s.acquire, keysOf(service), [replica, String(known), token, integer(ttl)]),
-          (reply) => decode("fleet-acquire", ["granted", "denied", "stale"] as const, reply)
-        ),
-      settle: (service, replica, known, token, outcome, duration) =>
-        Effect.flatMap(
-          connection.script(s.settle, keysOf(service), [
-            replica,
-            String(known),
-            token,
-            outcome,
-            integer(duration),
-            changes,
-            service
-          ]),
-          (reply) => decode("fleet-settle", ["applied", "rejected"] as const, reply)
-        ),
-      read: (service) =>
-        Effect.flatMap(
-          connection.script(s.read, keysOf(service), []),
-          (reply) => decode("fleet-read", ["read"] as const, reply)
-        ),
+      propose: (service, replica, known, duration, quorum, window, deadline) =>
+        run(s.propose, ["applied", "stale", "pending", "late"] as const, service, [
+          integer(deadline),
+          replica,
+          String(known.epoch),
+          String(known.generation),
+          integer(duration),
+          String(quorum),
+          integer(window),
+          changes,
+          service
+        ]),
+      acquire: (service, replica, known, token, ttl, deadline, longest = 0) =>
+        run(s.acquire, ["granted", "denied", "stale", "late"] as const, service, [
+          integer(deadline),
+          replica,
+          String(known.epoch),
+          String(known.generation),
+          token,
+          integer(ttl),
+          integer(longest)
+        ]),
+      release: (service, token) => run(s.release, ["released", "stale"] as const, service, ["0", token]),
+      settle: (service, replica, known, token, outcome, duration, deadline, longest = 0) =>
+        run(s.settle, ["applied", "rejected", "late"] as const, service, [
+          integer(deadline),
+          replica,
+          String(known.epoch),
+          String(known.generation),
+          token,
+          outcome,
+          integer(duration),
+          changes,
+          service,
+          integer(longest)
+        ]),
+      read: (service) => run(s.read, ["read"] as const, service, ["0"]),
       heartbeat: (replica, ttl, statuses) =>
-        Effect.asVoid(connection.script(s.heartbeat, [replicasKey(fleet)], [replica, integer(ttl), statuses])),
+        Effect.flatMap(
+          connection.script(s.heartbeat, [replicasKey(fleet), expiriesKey(fleet)], [replica, integer(ttl), statuses]),
+          (reply) =>
+            typeof reply === "number" ? Effect.succeed(reply) : Effect.fail(malformed("fleet-heartbeat", reply))
+        ),
       replicas: Effect.flatMap(connection.script(s.replicas, [replicasKey(fleet)], []), (reply) => {
         if (!Array.isArray(reply)) return Effect.fail(malformed("fleet-replicas", reply))
         const out: Array<{ replica: string; ageMillis: number; statuses: string }> = []
@@ -349,6 +463,8 @@ export const client = (connection: Redis.Connection, fleet: string): Effect.Effe
  */
 export interface Change {
   readonly service: string
+  /** 0 from a replica of a version without epochs. */
+  readonly epoch: number
   readonly generation: number
   readonly state: "open" | "closed"
   readonly remainingMillis: number
@@ -359,12 +475,13 @@ export interface Change {
 export const decodeChange = (message: string): Change | undefined => {
   try {
     const parsed = JSON.parse(message) as Record<string, unknown>
-    const { by, gen, remaining, service, state } = parsed
+    const { by, epoch, gen, remaining, service, state } = parsed
     if (
       typeof service !== "string" || typeof gen !== "number" || (state !== "open" && state !== "closed") ||
-      typeof remaining !== "number" || typeof by !== "string"
+      typeof remaining !== "number" || !Number.isFinite(remaining) || typeof by !== "string" ||
+      (epoch !== undefined && typeof epoch !== "number")
     ) return undefined
-    return { service, generation: gen, state, remainingMillis: remaining, by }
+    return { service, epoch: epoch ?? 0, generation: gen, state, remainingMillis: Math.max(0, remaining), by }
   } catch {
     return undefined
   }

@@ -70,6 +70,11 @@ export interface Rejected {
   readonly state: "open" | "half_open"
   /** `Infinity` while the breaker is isolated. */
   readonly retryAfterMillis: number
+  /**
+   * Fleet mode: this rejected call is the first of its `half_open` period to arrive without the
+   * fleet's probe lease; the fleet is to ask for the lease now (the next call may then probe).
+   */
+  readonly asksLease?: true | undefined
 }
 
 /**
@@ -144,6 +149,11 @@ export interface Machine<S> {
   readonly fleetGated?: boolean | undefined
   /** Fleet mode: the generation whose `half_open` period holds the fleet's probe lease. */
   readonly leaseGeneration?: number | undefined
+  /**
+   * Fleet mode: the generation whose `half_open` period has asked the fleet for the probe lease
+   * (a call arrived without it). Cleared by `LeaseLost`, so that the next call asks again.
+   */
+  readonly leaseAsked?: number | undefined
 }
 
 /**
@@ -169,10 +179,11 @@ export type Event =
   | FleetEvent
 
 /**
- * What the fleet tells a breaker: the fleet opened for `remainingMillis` more (`AdoptOpen`) or
- * closed (`AdoptClose`); the probe lease of the `half_open` period of `generation` was granted,
- * or lost (denied, expired); the fleet became reachable or unreachable (`FleetReachable`: while
- * it is reachable, a probe needs the lease).
+ * What the fleet tells a breaker: the fleet opened for `remainingMillis` more (`AdoptOpen`,
+ * never longer than this breaker's longest opening) or closed (`AdoptClose`); the probe lease of
+ * the `half_open` period of `generation` was granted, or lost (denied, expired, given back: the
+ * next call asks again); the fleet became reachable or unreachable (`FleetReachable`: while it
+ * is reachable, a probe needs the lease).
  *
  * @internal
  */
@@ -351,13 +362,23 @@ const hasProbePermit = (machine: Machine<unknown>, config: Pick<Config<unknown>,
 const awaitsLease = (machine: Machine<unknown>): boolean =>
   machine.fleetGated === true && machine.leaseGeneration !== machine.generation
 
+/**
+ * Fleet mode: a call arriving now would be the first to want the lease for this period (a probe
+ * permit is free but the lease is missing, and nobody asked yet): it asks, and is rejected.
+ */
+const asksLease = (machine: Machine<unknown>, config: Pick<Config<unknown>, "halfOpenMaxProbes">): boolean =>
+  awaitsLease(machine) && machine.leaseAsked !== machine.generation &&
+  machine.probesInFlight + machine.probeSuccesses < config.halfOpenMaxProbes
+
 const settleFleet = <S>(machine: Machine<S>, event: FleetEvent, config: Config<S>, now: number): Machine<S> => {
   switch (event._tag) {
     case "AdoptOpen": {
       if (machine.isolated) return machine
       // an opening that has ended changes nothing for a breaker that is testing recovery already
       if (machine.state === "half_open" && event.remainingMillis <= 0) return machine
-      const openUntil = now + Math.max(0, event.remainingMillis)
+      // a remaining time from elsewhere (another replica's configuration, anyone able to publish)
+      // never keeps this breaker open longer than its own longest opening
+      const openUntil = now + Math.min(Math.max(0, event.remainingMillis), longestOpenDuration(config))
       if (machine.state === "open") return openUntil === machine.openUntil ? machine : { ...machine, openUntil }
       return enter(machine, "open", now, "fleet_opened", { opens: machine.opens + 1, openUntil })
     }
@@ -368,9 +389,18 @@ const settleFleet = <S>(machine: Machine<S>, event: FleetEvent, config: Config<S
         ? { ...machine, leaseGeneration: event.generation }
         : machine
     case "LeaseLost":
-      return machine.leaseGeneration === event.generation ? { ...machine, leaseGeneration: undefined } : machine
+      return machine.leaseGeneration === event.generation || machine.leaseAsked === event.generation
+        ? {
+          ...machine,
+          leaseGeneration: machine.leaseGeneration === event.generation ? undefined : machine.leaseGeneration,
+          leaseAsked: machine.leaseAsked === event.generation ? undefined : machine.leaseAsked
+        }
+        : machine
     case "FleetReachable":
-      return (machine.fleetGated === true) === event.reachable ? machine : { ...machine, fleetGated: event.reachable }
+      // a request made before the change is gone with it: the next call asks again
+      return (machine.fleetGated === true) === event.reachable
+        ? machine
+        : { ...machine, fleetGated: event.reachable, leaseAsked: undefined }
   }
 }
 
@@ -479,6 +509,13 @@ const admit = <S>(machine: Machine<S>, config: Config<S>, now: number): Step<S> 
       return { machine, decision: rejectOpen(machine, now), transitions: noTransitions }
     case "half_open": {
       if (!hasProbePermit(machine, config)) {
+        if (asksLease(machine, config)) {
+          return {
+            machine: { ...machine, leaseAsked: machine.generation },
+            decision: { ...rejectHalfOpen(machine), asksLease: true },
+            transitions: noTransitions
+          }
+        }
         return { machine, decision: rejectHalfOpen(machine), transitions: noTransitions }
       }
       const probesInFlight = machine.probesInFlight + 1
@@ -547,7 +584,7 @@ export const peek = <S>(machine: Machine<S>, config: Config<S>, now: () => numbe
     }
     case "half_open": {
       if (machine.probeDeadlines.length > 0 && now() >= machine.probeDeadlines[0]!) return guarded
-      return hasProbePermit(machine, config) ? guarded : rejectHalfOpen(machine)
+      return hasProbePermit(machine, config) || asksLease(machine, config) ? guarded : rejectHalfOpen(machine)
     }
   }
 }

@@ -54,6 +54,15 @@ export const nonEmptyString = (
     : invalid(field, `must be a non-empty string, got ${show(value)}`)
 }
 
+// a surrogate without its pair: a string that UTF-8 (Redis, URIs, JSON over the wire) cannot carry
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** A name that is well-formed UTF-16 (no lone surrogate), else a `ConfigError` naming `field`. @internal */
+export const wellFormed = (field: string, value: string): Effect.Effect<string, ConfigError.ConfigError> =>
+  loneSurrogate.test(value)
+    ? invalid(field, `must be well-formed UTF-16 text (it has a lone surrogate), got ${show(value)}`)
+    : Effect.succeed(value)
+
 /** @internal */
 export const optionalFunction = <F>(
   field: string,
