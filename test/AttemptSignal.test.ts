@@ -19,8 +19,8 @@ import * as Scope from "effect/Scope"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import type * as http from "node:http"
-import type { Dispatcher } from "undici"
 import { ResilientServiceClient, UndiciTransport } from "../src/index.js"
+import { heldDispatcher } from "./utils/dispatchers.js"
 import { answerJson, type FaultServer, httpServer } from "./utils/faultServers.js"
 import { makeLogCapture } from "./utils/logs.js"
 
@@ -123,29 +123,21 @@ describe("an attempt on UndiciTransport stops by its signal", () => {
 
   it.scoped("a dispatcher that ignores the signal and never calls back still times out; a late answer is discarded", () =>
     Effect.gen(function*() {
-      let handler: Dispatcher.DispatchHandler | undefined
-      const sent = yield* Deferred.make<void>()
-      const deaf = {
-        dispatch(_options: unknown, h: Dispatcher.DispatchHandler) {
-          handler = h
-          Deferred.unsafeDone(sent, Exit.void)
-          return true
-        }
-      } as unknown as Dispatcher
+      const deaf = yield* heldDispatcher
       const client = yield* ResilientServiceClient.make({
         baseUrl: "http://127.0.0.1:9",
         timeout: "1 second",
         maxAttempts: 1
-      }).pipe(Effect.provide(UndiciTransport.layerDispatcher(deaf)))
+      }).pipe(Effect.provide(UndiciTransport.layerDispatcher(deaf.dispatcher)))
       const call = yield* Effect.fork(quiet(client.get("/never")))
-      yield* Deferred.await(sent)
+      const handler = yield* deaf.dispatched
       yield* TestClock.adjust("1 second")
       expect(isTimeout(yield* Fiber.await(call))).toBe(true)
       // the dispatcher connects and answers now, to nobody: the request is aborted (its
       // connection freed), once
       const aborted: Array<Error> = []
-      handler!.onConnect!((reason) => aborted.push(reason as Error))
-      handler!.onHeaders!(200, [], () => {}, "OK")
+      handler.onConnect!((reason) => aborted.push(reason as Error))
+      handler.onHeaders!(200, [], () => {}, "OK")
       expect(aborted).toHaveLength(1)
     }))
 

@@ -16,6 +16,7 @@ import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import { type Dispatcher, MockAgent } from "undici"
 import { UndiciTransport } from "../src/index.js"
+import { heldDispatcher } from "./utils/dispatchers.js"
 import { httpServer } from "./utils/faultServers.js"
 
 /** `size` bytes of a pattern that shows a chunk lost, repeated or out of order. */
@@ -49,31 +50,23 @@ describe("UndiciTransport on dispatcher.dispatch", () => {
 
   it.scoped("the socket is paused once 64 KiB wait unread, and resumed by the next pull of the stream", () =>
     Effect.gen(function*() {
-      let handler: Dispatcher.DispatchHandler | undefined
-      const sent = yield* Deferred.make<void>()
+      const held = yield* heldDispatcher
       const resumed = yield* Deferred.make<void>()
-      const dispatcher = {
-        dispatch(_options: unknown, h: Dispatcher.DispatchHandler) {
-          handler = h
-          Deferred.unsafeDone(sent, Exit.void)
-          return true
-        }
-      } as unknown as Dispatcher
-      const client = UndiciTransport.make(dispatcher)
+      const client = UndiciTransport.make(held.dispatcher)
       const fiber = yield* Effect.fork(client.get("http://127.0.0.1:9/big"))
-      yield* Deferred.await(sent)
-      handler!.onConnect!(() => {})
-      handler!.onHeaders!(200, [], () => Deferred.unsafeDone(resumed, Exit.void), "OK")
+      const handler = yield* held.dispatched
+      handler.onConnect!(() => {})
+      handler.onHeaders!(200, [], () => Deferred.unsafeDone(resumed, Exit.void), "OK")
       const response = yield* Fiber.join(fiber)
       const chunk = pattern(16 * 1024)
       // nobody reads: the fourth chunk of 16 KiB fills the window, and the socket is paused
-      const accepted = [1, 2, 3, 4].map(() => handler!.onData!(chunk))
+      const accepted = [1, 2, 3, 4].map(() => handler.onData!(chunk))
       expect(accepted).toEqual([true, true, true, false])
       const reading = yield* Effect.fork(Stream.runCollect(response.stream))
       // the first pull takes the window and resumes the socket
       yield* Deferred.await(resumed)
-      expect(handler!.onData!(chunk)).toBe(true)
-      handler!.onComplete!([])
+      expect(handler.onData!(chunk)).toBe(true)
+      handler.onComplete!([])
       const received = joined(yield* Fiber.join(reading))
       expect(received.length).toBe(5 * chunk.length)
       expect(received.equals(Buffer.concat([chunk, chunk, chunk, chunk, chunk]))).toBe(true)
