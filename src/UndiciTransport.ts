@@ -1,12 +1,13 @@
 /**
  * A lean `HttpClient` for Node: the platform's `HttpClient` service built directly on an undici
- * `Dispatcher` (an `Agent` by default). Anything written against `HttpClient` (this library's
- * client, `HttpApiClient`, your own code) runs on it by swapping one layer.
+ * `Dispatcher` (an `Agent` by default), through its `dispatch` method. Anything written against
+ * `HttpClient` (this library's client, `HttpApiClient`, your own code) runs on it by swapping one
+ * layer.
  *
  * It behaves as `NodeHttpClient.layerUndici` of `@effect/platform-node` does (the same request
  * encoding, response decoding, errors, interruption and spans; the shared test suite runs every
- * case on both) for under half of its CPU per request (docs/transports.md has the figures and
- * the few differences). `undici` is an optional peer dependency, loaded only when a layer or
+ * case on both) for about a quarter of its CPU per request, about what `Effect.tryPromise`
+ * around `undici.request` costs (docs/transports.md has the figures and the few differences). `undici` is an optional peer dependency, loaded only when a layer or
  * agent of this module is built: install it to use them.
  *
  * @since 0.1.0
@@ -19,10 +20,18 @@ import type { Agent, Dispatcher } from "undici"
 import * as internal from "./internal/undiciTransport.js"
 
 /**
- * The `HttpClient` over `dispatcher`. Requests go through `dispatcher.request` with undici's own
+ * The `HttpClient` over `dispatcher`. Requests go through `dispatcher.dispatch` (undici's handler
+ * interface: no stream object per body, headers parsed only when read) with undici's own
  * timeouts switched off (headers: one hour, body: none), since timeouts belong to Effect
  * (`Effect.timeout`, the client's attempt timeout). The dispatcher stays the caller's to close.
  *
+ * - A body is received as it arrives, up to 64 KiB while nobody reads it (most bodies arrive
+ *   whole with their headers); past that the socket is paused until the body is read (`stream`
+ *   resumes it pull by pull). Every whole read (`text`, `json`, `arrayBuffer`, …) gets the same
+ *   bytes, in any order. A response dropped with its body unfinished aborts its request once
+ *   it is garbage-collected, which frees the connection.
+ * - A dispatcher without a `dispatch` method (a mock of undici's `request` API alone) fails
+ *   every request with `RequestError` `Transport`, whose cause says so.
  * - Interrupting a request, or a read of its body (`text`, `json`, `arrayBuffer`, `stream`, …),
  *   aborts it and closes its connection.
  * - Fails with `RequestError` `InvalidUrl` for a URL that does not parse, `Transport` when undici

@@ -19,9 +19,8 @@ import * as Scope from "effect/Scope"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import type * as http from "node:http"
-import { Readable } from "node:stream"
-import type { Dispatcher } from "undici"
 import { ResilientServiceClient, UndiciTransport } from "../src/index.js"
+import { heldDispatcher } from "./utils/dispatchers.js"
 import { answerJson, type FaultServer, httpServer } from "./utils/faultServers.js"
 import { makeLogCapture } from "./utils/logs.js"
 
@@ -124,27 +123,22 @@ describe("an attempt on UndiciTransport stops by its signal", () => {
 
   it.scoped("a dispatcher that ignores the signal and never calls back still times out; a late answer is discarded", () =>
     Effect.gen(function*() {
-      let callback: (error: Error | null, data: unknown) => void = () => {}
-      const sent = yield* Deferred.make<void>()
-      const deaf = {
-        request(_options: unknown, cb: (error: Error | null, data: unknown) => void) {
-          callback = cb
-          Deferred.unsafeDone(sent, Exit.void)
-        }
-      } as unknown as Dispatcher
+      const deaf = yield* heldDispatcher
       const client = yield* ResilientServiceClient.make({
         baseUrl: "http://127.0.0.1:9",
         timeout: "1 second",
         maxAttempts: 1
-      }).pipe(Effect.provide(UndiciTransport.layerDispatcher(deaf)))
+      }).pipe(Effect.provide(UndiciTransport.layerDispatcher(deaf.dispatcher)))
       const call = yield* Effect.fork(quiet(client.get("/never")))
-      yield* Deferred.await(sent)
+      const handler = yield* deaf.dispatched
       yield* TestClock.adjust("1 second")
       expect(isTimeout(yield* Fiber.await(call))).toBe(true)
-      // the dispatcher answers now, to nobody: the body is destroyed (its connection freed)
-      const body = new Readable({ read() {} })
-      callback(null, { statusCode: 200, headers: {}, body })
-      expect(body.destroyed).toBe(true)
+      // the dispatcher connects and answers now, to nobody: the request is aborted (its
+      // connection freed), once
+      const aborted: Array<Error> = []
+      handler.onConnect!((reason) => aborted.push(reason as Error))
+      handler.onHeaders!(200, [], () => {}, "OK")
+      expect(aborted).toHaveLength(1)
     }))
 
   it.scoped("a transport derived from UndiciTransport (HttpClient.mapRequest) runs attempts in a fiber, and times out", () =>

@@ -49,7 +49,7 @@ const drain = (queue: Queue.Dequeue<ResilientServiceClient.CallEvent>) =>
 
 /** An `UndiciTransport` whose dispatcher takes every request and never answers. */
 const deafUndici: Layer.Layer<HttpClient.HttpClient> = UndiciTransport.layerDispatcher(
-  { request: () => true } as unknown as Dispatcher
+  { dispatch: () => true } as unknown as Dispatcher
 )
 
 describe("every attempt that ends publishes an event", () => {

@@ -44,7 +44,7 @@ const timedOut = (exit: Exit.Exit<unknown, unknown>): string | undefined => {
 
 /** An `UndiciTransport` whose dispatcher takes every request and never answers. */
 const deafUndici: Layer.Layer<HttpClient.HttpClient> = UndiciTransport.layerDispatcher(
-  { request: () => true } as unknown as Dispatcher
+  { dispatch: () => true } as unknown as Dispatcher
 )
 
 const transports = [

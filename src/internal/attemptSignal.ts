@@ -48,8 +48,10 @@ export class AbortHook {
  * 25–35 µs of CPU per attempt without sockets, 30–100 µs on loopback: docs/performance.md). Aborting it, from the client's deadline timer or when the client
  * closes, ends the attempt whatever the caller's interruptibility: while the request waits for
  * its headers, the request fails at once with `RequestError` `Transport` (also when a custom
- * dispatcher never calls back); once they came, undici destroys the body, so a read of it fails
- * with `ResponseError` `Decode`. The client reports either as the attempt's timeout.
+ * dispatcher never calls back); once they came, the transport aborts the request, so a read of
+ * the body fails with `ResponseError` `Decode`. The client reports either as the attempt's
+ * timeout. The transport has no interruption handler of its own in this mode: the client
+ * aborts the signal when the attempt is interrupted.
  *
  * @internal
  */
@@ -99,3 +101,23 @@ export const withExecuteWithSignal = (
   client: HttpClient.HttpClient,
   execute: ExecuteWithSignal
 ): HttpClient.HttpClient => Object.assign(client, { [ExecuteWithSignalKey]: execute })
+
+const WholeBodyKey = Symbol.for("effect-resilience/UndiciTransport/wholeBody")
+
+/**
+ * The method of a response of `UndiciTransport` that gives its body when it has arrived whole
+ * (the usual case for a small body: it comes with the headers), without a copy.
+ *
+ * @internal
+ */
+export const wholeBodyKey: typeof WholeBodyKey = WholeBodyKey
+
+/**
+ * The body of `response`, a response of `UndiciTransport`, when it has already arrived whole,
+ * without copying it or parsing the headers; `undefined` for any other response, or for a body
+ * still arriving (or broken off).
+ *
+ * @internal
+ */
+export const wholeBody = (response: HttpClientResponse.HttpClientResponse): Uint8Array | undefined =>
+  (response as { readonly [WholeBodyKey]?: () => Uint8Array | undefined })[WholeBodyKey]?.()

@@ -172,6 +172,8 @@ interface Call {
   /** The deadline as given, in milliseconds (for messages); 0 without one. */
   readonly deadlineMillis: number
   readonly stream: boolean
+  /** Whether Debug lines are logged (the minimum log level, read once where the call starts). */
+  readonly debug: boolean
   /** The limit of the attempt running now (the timeout, or what is left of the deadline). */
   limitMillis: number
   /** A stream body, tracked so that a one-shot one is never sent twice; `undefined` for a body in memory. */
@@ -332,6 +334,9 @@ const core = (
             )
           )
         }
+        // a body already whole is kept in the same step (the usual answer on UndiciTransport)
+        const now = Response.bodyNow(response, maxResponseBytes)
+        if (now !== undefined) return Effect.succeed(new Response.BufferedResponse(response, now))
         return Effect.map(readBodyOf(response), (body) => new Response.BufferedResponse(response, body))
       }
       // an error's body is kept for the caller (it may explain the error), unless it is too
@@ -423,7 +428,9 @@ const core = (
           answered(request, platform.execute(request), call)
         )
         return Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(Effect.fork(exchange), (fiber) => {
+          // a daemon: awaited here, and interrupted here when its caller is, it needs no parent
+          // to supervise it (a child fiber is added to, and removed from, its parent's children)
+          Effect.flatMap(Effect.forkDaemon(exchange), (fiber) => {
             let timedOut = false
             // the scope may have closed between the check above and now: then nobody else will
             // interrupt this attempt
@@ -435,28 +442,26 @@ const core = (
               timedOut = true
               fiber.unsafeInterruptAsFork(FiberId.none)
             })
-            return Effect.flatMap(
-              deadlines.register(Time.monotonicMillis(clock) + limitMillis, expire),
-              (entry) =>
-                Effect.onExit(
-                  // awaited, not joined: the attempt's fiber refs are not the caller's to inherit
-                  restore(
-                    Effect.catchAllCause(
-                      Effect.flatten(Fiber.await(fiber)),
-                      (cause): Effect.Effect<never, ClientError> =>
-                        timedOut && Cause.isInterruptedOnly(cause)
-                          ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
-                          : Effect.failCause(cause)
-                    )
-                  ),
-                  (exit) => {
-                    deadlines.remove(entry)
-                    attemptsInFlight.delete(fiber)
-                    // the caller was interrupted while it waited: its attempt ends with it
-                    return Exit.isInterrupted(exit) && !timedOut ? Fiber.interruptFork(fiber) : Effect.void
-                  }
+            const [entry, startTimer] = deadlines.unsafeRegister(Time.monotonicMillis(clock) + limitMillis, expire)
+            const awaited = Effect.onExit(
+              // awaited, not joined: the attempt's fiber refs are not the caller's to inherit
+              restore(
+                Effect.catchAllCause(
+                  Effect.flatten(Fiber.await(fiber)),
+                  (cause): Effect.Effect<never, ClientError> =>
+                    timedOut && Cause.isInterruptedOnly(cause)
+                      ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
+                      : Effect.failCause(cause)
                 )
+              ),
+              (exit) => {
+                deadlines.remove(entry)
+                attemptsInFlight.delete(fiber)
+                // the caller was interrupted while it waited: its attempt ends with it
+                return Exit.isInterrupted(exit) && !timedOut ? Fiber.interruptFork(fiber) : Effect.void
+              }
             )
+            return startTimer === undefined ? awaited : Effect.zipRight(startTimer, awaited)
           })
         )
       })
@@ -464,11 +469,15 @@ const core = (
     /**
      * One attempt on `UndiciTransport`, in the caller's fiber: the same bounds as
      * {@link attemptInFiber}, enforced by aborting the attempt's signal, which the transport heeds
-     * from the request until the body is read, interruptible or not.
+     * from the request until the body is read, interruptible or not. The deadline is registered
+     * and removed with interruption masked, so that no entry outlives the attempt, and without a
+     * fork unless the timer must start; one cause handler removes it and maps the failure. The
+     * transport installs no interruption handler of its own in this mode: an interrupted attempt
+     * aborts its signal here, which ends its request.
      */
     const attemptWithSignal =
       (execute: AttemptSignal.ExecuteWithSignal): Attempt => (request, call, limitMillis, cutByDeadline) =>
-        Effect.suspend(() => {
+        Effect.uninterruptibleMask((restore) => {
           if (closed) return Effect.interrupt
           const signal = new AttemptSignal.AttemptSignal()
           let timedOut = false
@@ -476,50 +485,41 @@ const core = (
             timedOut = true
             signal.abort()
           })
-          // registered and cleaned up with interruption masked, so that no entry outlives the
-          // attempt; the exchange itself is as interruptible as the caller
-          return Effect.uninterruptibleMask((restore) =>
-            Effect.flatMap(
-              deadlines.register(Time.monotonicMillis(clock) + limitMillis, expire),
-              (entry) => {
-                // the scope may have closed since the check above: then nobody else will stop
-                // this attempt
-                if (closed) signal.abort()
-                else attemptsInFlight.add(signal)
-                call.body?.stopWith(() => signal.abort())
-                return Effect.onExit(
-                  restore(Effect.catchAllCause(
-                    answered(request, execute(request, signal), call),
-                    (cause): Effect.Effect<never, ClientError> => {
-                      // whatever the stopped request failed with, the reason is what stopped it
-                      if (!signal.aborted || Cause.isInterrupted(cause)) return Effect.failCause(cause)
-                      return timedOut
-                        ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline))
-                        : Effect.interrupt
-                    }
-                  )),
-                  () => {
-                    deadlines.remove(entry)
-                    attemptsInFlight.delete(signal)
-                    return Effect.void
-                  }
-                )
+          const [entry, startTimer] = deadlines.unsafeRegister(Time.monotonicMillis(clock) + limitMillis, expire)
+          attemptsInFlight.add(signal)
+          call.body?.stopWith(() => signal.abort())
+          const ended = () => {
+            deadlines.remove(entry)
+            attemptsInFlight.delete(signal)
+          }
+          const exchange = Effect.matchCauseEffect(restore(answered(request, execute(request, signal), call)), {
+            onSuccess: (response) => {
+              ended()
+              return Effect.succeed(response)
+            },
+            onFailure: (cause): Effect.Effect<never, ClientError> => {
+              ended()
+              if (Cause.isInterrupted(cause)) {
+                // the caller was interrupted: its request ends with it
+                signal.abort()
+                return Effect.failCause(cause)
               }
-            )
-          )
+              // whatever the stopped request failed with, the reason is what stopped it
+              if (!signal.aborted) return Effect.failCause(cause)
+              return timedOut ? Effect.fail(attemptTimedOut(call, limitMillis, cutByDeadline)) : Effect.interrupt
+            }
+          })
+          return startTimer === undefined ? exchange : Effect.zipRight(startTimer, exchange)
         })
 
     const withSignal = AttemptSignal.executeWithSignal(platform)
     const attempt = withSignal === undefined ? attemptInFiber : attemptWithSignal(withSignal)
 
-    // the success line is Debug: skip building it (and annotating) unless Debug is enabled
+    // the success line is Debug: it is built (and annotated) only when the call found Debug
+    // enabled (`Call.debug`)
     const logSuccess = (request: HttpClientRequest.HttpClientRequest) =>
-      Effect.withFiberRuntime<void>((fiber) =>
-        LogLevel.lessThan(LogLevel.Debug, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
-          ? Effect.void
-          : annotate(
-            Effect.logDebug(`[${serviceName}] ✓ ${request.method} ${Request.describePath(target, request)} succeeded`)
-          )
+      annotate(
+        Effect.logDebug(`[${serviceName}] ✓ ${request.method} ${Request.describePath(target, request)} succeeded`)
       )
 
     const giveUpLine = (
@@ -755,7 +755,7 @@ const core = (
             if (subscribers > 0) {
               publish({ _tag: "Success", ...common(request), attempt: attemptNumber })
             }
-            return Effect.as(logSuccess(request), response)
+            return call.debug ? Effect.as(logSuccess(request), response) : Effect.succeed(response)
           },
           // a query written in the URL is sent as written: the failure shows it in no message
           onFailure: (cause) => afterFailure(request, Request.redactCause(request, cause), attemptNumber, state, call)
@@ -790,7 +790,8 @@ const core = (
       prepared: HttpClientRequest.HttpClientRequest,
       settings: Options.CallSettings,
       span: Tracer.Span | undefined,
-      body: Request.SentBody | undefined
+      body: Request.SentBody | undefined,
+      debug: boolean
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, ClientError> => {
       if (span !== undefined) {
         span.attribute("http.request.method", prepared.method)
@@ -803,6 +804,7 @@ const core = (
         deadlineAt: settings.deadlineMillis > 0 ? started + settings.deadlineMillis : Infinity,
         deadlineMillis: settings.deadlineMillis,
         stream: settings.stream,
+        debug,
         limitMillis: settings.timeoutMillis,
         body
       }
@@ -855,12 +857,13 @@ const core = (
         const prepared = tracked === undefined ? resolved : tracked.request
         const body = tracked?.body
         const tracer = fiber.currentTracer
+        const debug = !LogLevel.lessThan(LogLevel.Debug, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
         return tracer === builtInTracer
-          ? callWith(prepared, settings.right, undefined, body)
+          ? callWith(prepared, settings.right, undefined, body, debug)
           : Effect.useSpan(
             "effect-resilience.call",
             { kind: "client", captureStackTrace: false, attributes: { "resilience.service": serviceName } },
-            (span) => callWith(prepared, settings.right, span, body)
+            (span) => callWith(prepared, settings.right, span, body, debug)
           )
       })
 

@@ -40,6 +40,16 @@ export interface Deadlines {
    * the wall clock fires nothing early or late; `expire` runs when it passes, unless removed.
    */
   readonly register: (deadline: number, expire: Effect.Effect<void>) => Effect.Effect<Entry>
+  /**
+   * `register`, done at once where it is called (the caller masks interruption): the entry, and
+   * the effect that starts the timer when this deadline is earlier than the one the timer sleeps
+   * towards (to run at once, before the attempt), or `undefined` (the usual case: the timer is
+   * already due no later). Saves the suspension and the step of an `Effect` per attempt.
+   */
+  readonly unsafeRegister: (
+    deadline: number,
+    expire: Effect.Effect<void>
+  ) => readonly [Entry, Effect.Effect<void> | undefined]
   /** Removes an entry; a no-op if it already fired. Synchronous and cheap. */
   readonly remove: (entry: Entry) => void
   /** Entries pending (for tests). */
@@ -139,20 +149,29 @@ export const make = (clock: Clock.Clock, scope: Scope.Scope): Deadlines => {
       )
     })
 
+  const unsafeRegister = (
+    deadline: number,
+    expire: Effect.Effect<void>
+  ): readonly [Entry, Effect.Effect<void> | undefined] => {
+    const entry: Entry = { deadline, expire, index: -1 }
+    heap.push(entry)
+    if (deadline >= target) return [entry, undefined]
+    const id = ++owner
+    target = deadline
+    // forked from wherever the attempt runs, possibly an uninterruptible region: the timer
+    // itself must stay interruptible so that the client's scope can close
+    return [entry, Effect.asVoid(Effect.forkIn(Effect.interruptible(timer(id)), scope))]
+  }
+
   const register = (deadline: number, expire: Effect.Effect<void>): Effect.Effect<Entry> =>
     Effect.suspend(() => {
-      const entry: Entry = { deadline, expire, index: -1 }
-      heap.push(entry)
-      if (deadline >= target) return Effect.succeed(entry)
-      const id = ++owner
-      target = deadline
-      // forked from wherever the attempt runs, possibly an uninterruptible region: the timer
-      // itself must stay interruptible so that the client's scope can close
-      return Effect.as(Effect.forkIn(Effect.interruptible(timer(id)), scope), entry)
+      const [entry, startTimer] = unsafeRegister(deadline, expire)
+      return startTimer === undefined ? Effect.succeed(entry) : Effect.as(startTimer, entry)
     })
 
   return {
     register,
+    unsafeRegister,
     remove: (entry) => heap.remove(entry),
     size: () => heap.items.length
   }

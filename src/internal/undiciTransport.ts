@@ -49,32 +49,29 @@ const scopedRequests = globalValue(
 )
 
 /**
- * A body nobody reads (the response was dropped) would keep its connection busy, since the
- * transport sets no body timeout: once the response is garbage-collected its body is destroyed,
- * which frees the connection. `HttpClient.make` does the same with its `AbortController`s.
- */
-const unreadBodies = globalValue(
-  "effect-resilience/UndiciTransport/unreadBodies",
-  () =>
-    typeof FinalizationRegistry === "function"
-      ? new FinalizationRegistry<Dispatcher.ResponseData["body"]>((body) => {
-        if (!body.destroyed) body.destroy()
-      })
-      : undefined
-)
-
-/**
  * Effect's built-in tracer: its spans are never exported, so a request can skip building one
  * (measured: about 130 µs of client CPU per request instead of 180 µs with the full span, on the
  * HTTP bench's loopback load; the trace headers are the same).
  */
 const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
-const hexDigits = "0123456789abcdef"
-const randomHex = (length: number): string => {
-  let out = ""
-  for (let i = 0; i < length; i++) out += hexDigits[(Math.random() * 16) | 0]
-  return out
+/**
+ * Random lowercase hex ids, eight digits per `Math.random` call, written as character codes into
+ * one buffer and decoded once: one flat string per id (a digit at a time made a chain of 32
+ * concatenated strings per trace id, about 2 KB of garbage per request).
+ */
+const hexCodes = Uint8Array.from("0123456789abcdef", (c) => c.charCodeAt(0))
+const hexBuffer = new Uint8Array(32)
+const hexDecoder = new TextDecoder()
+const randomHex = (length: 16 | 32): string => {
+  for (let i = 0; i < length; i += 8) {
+    let r = (Math.random() * 0x100000000) >>> 0
+    for (let j = 0; j < 8; j++) {
+      hexBuffer[i + j] = hexCodes[r & 15]!
+      r >>>= 4
+    }
+  }
+  return hexDecoder.decode(hexBuffer.subarray(0, length))
 }
 
 /** The parent a span would get: the current span, skipping any that disable propagation. */
@@ -140,14 +137,195 @@ const formDataBody = (
   })
 
 /**
+ * How much of a body is buffered while nobody reads it before the socket is paused (the
+ * `highWaterMark` undici's `request` gives its body streams). A body that fits is received whole
+ * in the background, so an unread small body never holds its connection.
+ */
+const highWaterMark = 64 * 1024
+
+/**
+ * One request on `dispatcher.dispatch`, as the handler undici's core calls directly: no
+ * `Readable` per body, no `AsyncResource`, no header object until one is asked for. It holds the
+ * body as it arrives (the socket paused once {@link highWaterMark} bytes wait for a reader that
+ * is not reading to the end). It never refers to the response made over it, so that
+ * `unreadExchanges` can hold it while that response is collected.
+ */
+class Exchange {
+  private abortRequest: ((reason: Error) => void) | undefined = undefined
+  /** Why the exchange was aborted, once it was (if undici had not connected it yet, `onConnect` aborts it). */
+  private abortReason: Error | undefined = undefined
+  /** The headers phase: one of the two is called, once. */
+  onResponse: ((exchange: Exchange) => void) | undefined = undefined
+  onFailure: ((cause: unknown) => void) | undefined = undefined
+  statusCode = 0
+  rawHeaders: ReadonlyArray<Buffer> = noHeaders
+  private chunks: Array<Buffer> = []
+  private buffered = 0
+  /** The body has arrived whole. */
+  complete = false
+  /** The exchange failed (or was aborted) after its headers came; `failure` says why. */
+  failed = false
+  failure: unknown = undefined
+  /** A reader takes the body to its end (`text`, `json`, …): the socket is never paused. */
+  draining = false
+  private paused = false
+  private resumeSocket: (() => void) | undefined = undefined
+  /** The reader waiting for more of the body (one at a time). */
+  waiter: (() => void) | undefined = undefined
+  /** Registered in `unreadExchanges`. */
+  watched = false
+
+  onConnect(abort: (reason: Error) => void) {
+    if (this.abortReason !== undefined) abort(this.abortReason)
+    else this.abortRequest = abort
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Array<Buffer>, resume: () => void) {
+    // informational (1xx: 100 Continue, 103 Early Hints): the answer follows
+    if (statusCode < 200) return true
+    this.statusCode = statusCode
+    this.rawHeaders = rawHeaders
+    this.resumeSocket = resume
+    const onResponse = this.onResponse
+    this.onResponse = undefined
+    this.onFailure = undefined
+    if (onResponse !== undefined) onResponse(this)
+    return true
+  }
+
+  onData(chunk: Buffer) {
+    this.chunks.push(chunk)
+    this.buffered += chunk.length
+    this.wake()
+    if (!this.draining && this.buffered >= highWaterMark) {
+      this.paused = true
+      return false
+    }
+    return true
+  }
+
+  onComplete() {
+    this.complete = true
+    this.unwatch()
+    this.wake()
+  }
+
+  onError(error: unknown) {
+    const onFailure = this.onFailure
+    if (onFailure !== undefined) {
+      this.onFailure = undefined
+      this.onResponse = undefined
+      onFailure(error)
+      return
+    }
+    if (this.complete || this.failed) return
+    this.failed = true
+    this.failure = error
+    this.unwatch()
+    this.wake()
+  }
+
+  /** Aborts the request, or its body, which closes its connection; a no-op once it ended. */
+  abort(reason: Error) {
+    if (this.complete || this.failed || this.abortReason !== undefined) return
+    this.abortReason = reason
+    this.abortRequest?.(reason)
+  }
+
+  /** Whether some of the body is buffered, not yet taken. */
+  get hasChunks(): boolean {
+    return this.chunks.length > 0
+  }
+
+  /** Everything buffered, taken; the socket resumes if it was paused. */
+  take(): Array<Buffer> {
+    const chunks = this.chunks
+    this.chunks = []
+    this.buffered = 0
+    this.resume()
+    return chunks
+  }
+
+  /** Resumes the socket, if it was paused. */
+  resume() {
+    if (this.paused) {
+      this.paused = false
+      this.resumeSocket?.()
+    }
+  }
+
+  private wake() {
+    const waiter = this.waiter
+    if (waiter !== undefined) {
+      this.waiter = undefined
+      waiter()
+    }
+  }
+
+  private unwatch() {
+    if (this.watched) {
+      this.watched = false
+      unreadExchanges?.unregister(this)
+    }
+  }
+}
+
+const noHeaders: ReadonlyArray<Buffer> = []
+
+/**
+ * An exchange whose body had not arrived whole once its headers were parsed is watched: if its
+ * response is garbage-collected before the body ends, the exchange is aborted, which frees the
+ * connection (the transport sets no body timeout). The target is a token only the response
+ * holds, never the exchange or its body: a registered target is kept alive by V8's scavenger
+ * for a while, and with it all it refers to (a registration per response, on the response,
+ * kept about 19 MB of bodies alive under load). A body that is whole is never registered.
+ */
+const unreadExchanges = globalValue(
+  "effect-resilience/UndiciTransport/unreadExchanges",
+  () =>
+    typeof FinalizationRegistry === "function"
+      ? new FinalizationRegistry<Exchange>((exchange) => exchange.abort(new Error("the response was dropped unread")))
+      : undefined
+)
+
+/**
+ * The responses made since the last check, as token and exchange pairs. A response is made while
+ * undici parses its headers; what came with them is parsed in the same turn, and most bodies end
+ * there: so the check runs once that turn is over, once for every response made in it (Node's
+ * `queueMicrotask` would make an `AsyncResource` per response).
+ */
+let unchecked: Array<object | Exchange> = []
+const resolved = Promise.resolve()
+
+const watchUnfinished = () => {
+  const batch = unchecked
+  unchecked = []
+  for (let i = 0; i < batch.length; i += 2) {
+    const exchange = batch[i + 1] as Exchange
+    if (!exchange.complete && !exchange.failed) {
+      exchange.watched = true
+      unreadExchanges!.register(batch[i]!, exchange, exchange)
+    }
+  }
+}
+
+const watchIfUnfinished = (token: object, exchange: Exchange) => {
+  if (unchecked.length === 0) resolved.then(watchUnfinished)
+  unchecked.push(token, exchange)
+}
+
+const interruptedRequest = () => new Error("the request was interrupted")
+
+/**
  * Sends one request and resumes with the response once its headers arrived. With an attempt
- * `signal`, the signal aborts it (and, through undici, its body); without one, interrupting it
- * does.
+ * `signal`, the signal ends it (and its body), interruptible or not, and nothing else does: the
+ * client aborts the signal when the attempt is interrupted. Without one, interrupting it before
+ * its headers came aborts it, unless its scope (`HttpClient.withScope`) does that.
  */
 const send = (
   dispatcher: Dispatcher,
   request: HttpClientRequest.HttpClientRequest,
-  url: URL,
+  url: Destination,
   scoped: AbortController | undefined,
   signal: AttemptSignal.AttemptSignal | undefined,
   body: UndiciBody,
@@ -155,7 +333,7 @@ const send = (
   stop?: Deferred.Deferred<never, Error>
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
-    const hook = signal ?? (scoped === undefined ? new AttemptSignal.AbortHook() : undefined)
+    const exchange = new Exchange()
     let settled = false
     const settle = (result: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>) => {
       settled = true
@@ -166,58 +344,110 @@ const send = (
       if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
       settle(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
     }
+    exchange.onFailure = (cause) => {
+      if (!settled) failed(cause)
+    }
+    exchange.onResponse = (exchange) => {
+      // the signal ended the request first: nobody will read this body
+      if (settled) exchange.abort(stoppedBySignal())
+      else settle(Effect.succeed(new DispatchResponse(request, exchange)))
+    }
     if (signal !== undefined) {
       if (signal.aborted) {
         failed(stoppedBySignal())
         return
       }
-      // undici gets the signal too (it aborts the request, or the body once the headers came);
+      signal.on("abort", () => {
+        exchange.abort(stoppedBySignal())
+        if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
+      })
       // this ends the wait even when the dispatcher never calls back
       signal.whileSending = () => {
         if (!settled) failed(stoppedBySignal())
       }
-      // a scoped request is also aborted by its scope, as always
-      scoped?.signal.addEventListener("abort", () => signal.abort(), { once: true })
     }
-    const options: Dispatcher.RequestOptions = {
-      signal: hook ?? scoped!.signal,
-      method: request.method,
-      headers,
-      origin: url.origin,
-      path: url.pathname + url.search + url.hash,
-      body,
-      // timeouts belong to Effect (Effect.timeout, the client's attempt timeout)
-      headersTimeout: 60 * 60 * 1000,
-      bodyTimeout: 0
-    }
+    // a scoped request is aborted by its scope, as always
+    scoped?.signal.addEventListener("abort", () => {
+      if (signal !== undefined) signal.abort()
+      else exchange.abort(new Error("the request's scope closed"))
+    }, { once: true })
     try {
-      dispatcher.request(options, (error, data) => {
-        if (settled) {
-          // the signal ended the request first: nobody will read this body
-          if (error === null) data.body.destroy()
-        } else if (error !== null) {
-          failed(error)
-        } else {
-          settle(Effect.succeed(new UndiciResponse(request, data)))
-        }
-      })
+      dispatcher.dispatch({
+        method: request.method as Dispatcher.HttpMethod,
+        headers,
+        origin: url.origin,
+        path: url.path,
+        body,
+        // timeouts belong to Effect (Effect.timeout, the client's attempt timeout)
+        headersTimeout: 60 * 60 * 1000,
+        bodyTimeout: 0
+      }, exchange as unknown as Dispatcher.DispatchHandler)
     } catch (cause) {
-      // undici throws synchronously on options it rejects (a bad header value, for instance)
-      failed(cause)
+      // a dispatcher may throw on options it rejects (undici's own call `onError` instead)
+      if (!settled) failed(cause)
     }
-    // interrupting before the headers arrived aborts the request and closes its connection;
-    // a scoped request is aborted by its scope instead
-    return hook === undefined ? undefined : Effect.sync(() => {
-      hook.abort()
+    // with a signal, the client that made it stops the request; a scoped request, its scope
+    if (signal !== undefined || scoped !== undefined) return
+    // interrupting before the headers arrived aborts the request and closes its connection
+    return Effect.sync(() => {
+      exchange.abort(interruptedRequest())
       if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
     })
   })
 
+/**
+ * What every request fails with on a dispatcher that has no `dispatch` method (a mock of
+ * undici's `request` API alone, say): the transport needs the handler interface.
+ */
+const noDispatch = (dispatcher: unknown) =>
+  new TypeError(
+    `UndiciTransport needs an undici Dispatcher (Agent, Pool, Client, MockAgent…) with a dispatch method; got ${
+      dispatcher === null ? "null" : typeof dispatcher === "object" ? "an object without one" : typeof dispatcher
+    }`
+  )
+
+/** Where a request goes: its URL, and the origin and path undici takes, read from it once. */
+class Destination {
+  readonly origin: string
+  readonly path: string
+  constructor(readonly url: URL) {
+    this.origin = url.origin
+    this.path = url.pathname + url.search + url.hash
+  }
+}
+
+/**
+ * The destinations of URLs without params or fragment, by URL as written (most requests go to a
+ * few URLs, and parsing one costs more than the rest of a request's setup). Cleared when full.
+ */
+const destinations = new Map<string, Destination>()
+const maxDestinations = 512
+
+/** The destination of `request`, or why its URL does not parse (as `HttpClient.make` parses it). */
+const destinationOf = (request: HttpClientRequest.HttpClientRequest): Destination | unknown => {
+  const plain = request.urlParams.length === 0 && request.hash._tag === "None"
+  if (plain) {
+    const known = destinations.get(request.url)
+    if (known !== undefined) return known
+  }
+  const parsed = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+  if (parsed._tag === "Left") return parsed.left
+  const destination = new Destination(parsed.right)
+  if (plain) {
+    if (destinations.size >= maxDestinations) destinations.clear()
+    destinations.set(request.url, destination)
+  }
+  return destination
+}
+
 /** @internal */
 export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
+  const unusable = typeof (dispatcher as Partial<Dispatcher> | null | undefined)?.dispatch === "function"
+    ? undefined
+    : noDispatch(dispatcher)
   const dispatch = (
     request: HttpClientRequest.HttpClientRequest,
-    url: URL,
+    url: Destination,
     scoped: AbortController | undefined,
     signal: AttemptSignal.AttemptSignal | undefined
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> => {
@@ -246,13 +476,13 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
     signal: AttemptSignal.AttemptSignal | undefined
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
     Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
-      const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-      if (urlResult._tag === "Left") {
-        return Effect.fail(
-          new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left })
-        )
+      const url = destinationOf(request)
+      if (!(url instanceof Destination)) {
+        return Effect.fail(new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause: url }))
       }
-      const url = urlResult.right
+      if (unusable !== undefined) {
+        return Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: unusable }))
+      }
       // looked up before trace headers make a new request object
       const scoped = scopedRequests.get(request)
       if (
@@ -282,6 +512,12 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
     (effect) => Effect.flatMap(effect, (request) => execute(request, undefined)),
     Effect.succeed as HttpClient.HttpClient.Preprocess<never, never>
   )
+  // what `makeWith`'s `execute` amounts to, without its two steps (a succeed, then a flatMap);
+  // clients derived with `HttpClient.mapRequest` and the like go through `preprocess` and
+  // `postprocess` as before
+  Object.assign(client, {
+    execute: (request: HttpClientRequest.HttpClientRequest) => execute(request, undefined)
+  })
   const withSignal: AttemptSignal.ExecuteWithSignal = execute
   return AttemptSignal.withExecuteWithSignal(client, withSignal)
 }
@@ -289,7 +525,7 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
 /** The span of `HttpClient.make`, attribute for attribute, for a tracer that exports spans. */
 const traced = (
   request: HttpClientRequest.HttpClientRequest,
-  url: URL,
+  { url }: Destination,
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   dispatch: (
     request: HttpClientRequest.HttpClientRequest
@@ -325,32 +561,52 @@ const traced = (
   })
 }
 
+const textDecoder = new TextDecoder()
+
 /**
- * A response over undici's body. Each way of reading it is one `Effect.async` over undici's own
- * promise, kept so a second read returns the same result; interrupting a read destroys the
- * body, which aborts the request and closes its connection.
+ * undici's header object (its `parseHeaders`: names lowercased, values as Latin-1) and
+ * `Headers.fromInput`'s joining of repeated names (`, `), in one pass over the raw pairs.
  */
-class UndiciResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+const parseRawHeaders = (raw: ReadonlyArray<Buffer>): Headers.Headers => {
+  // no prototype while filling: a header named `__proto__` is a plain entry
+  const out: Record<string, string> = Object.create(null)
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString("latin1").toLowerCase()
+    const value = raw[i + 1]!.toString("latin1")
+    const seen = out[name]
+    out[name] = seen === undefined ? value : `${seen}, ${value}`
+  }
+  return Headers.unsafeFromRecord(out)
+}
+
+/**
+ * A response over an {@link Exchange}. A body that has arrived whole is read without waiting
+ * (the usual case for a small body: it comes with the headers); otherwise a read waits for its
+ * end, and interrupting the read aborts the request, which closes its connection. A body read
+ * whole is kept, so every later read (`text` after `arrayBuffer`, a second `json`) gets the same
+ * bytes.
+ */
+class DispatchResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
   readonly status: number
-  private readonly body: Dispatcher.ResponseData["body"]
   private cachedHeaders: Headers.Headers | undefined = undefined
   private cachedCookies: Cookies.Cookies | undefined = undefined
-  private textPromise: Promise<string> | undefined = undefined
-  private bytesPromise: Promise<ArrayBuffer> | undefined = undefined
-  private formDataPromise: Promise<FormData> | undefined = undefined
+  private bytes: Uint8Array | undefined = undefined
+  /** Held only here: `unreadExchanges` watches it (see there). */
+  readonly token: object | undefined = undefined
 
   constructor(
     readonly request: HttpClientRequest.HttpClientRequest,
-    private readonly source: Dispatcher.ResponseData
+    private readonly exchange: Exchange
   ) {
     super()
-    this.status = source.statusCode
-    this.body = source.body
-    // an error of a body nobody reads must not crash the process
-    this.body.on("error", ignore)
-    unreadBodies?.register(this, this.body)
+    this.status = exchange.statusCode
+    if (unreadExchanges !== undefined) {
+      const token = {}
+      this.token = token
+      watchIfUnfinished(token, exchange)
+    }
   }
 
   get statusText(): string | undefined {
@@ -358,15 +614,20 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
   }
 
   get headers(): Headers.Headers {
-    return this.cachedHeaders ??= Headers.fromInput(this.source.headers as Headers.Input)
+    return this.cachedHeaders ??= parseRawHeaders(this.exchange.rawHeaders)
   }
 
   get cookies(): Cookies.Cookies {
     if (this.cachedCookies !== undefined) return this.cachedCookies
-    const header = this.source.headers["set-cookie"]
-    return this.cachedCookies = header === undefined
-      ? Cookies.empty
-      : Cookies.fromSetCookie(Array.isArray(header) ? header : [header])
+    const header = this.headers["set-cookie"]
+    if (header === undefined) return this.cachedCookies = Cookies.empty
+    // each `set-cookie` line, not their joined value (a cookie's date has a comma)
+    const raw = this.exchange.rawHeaders
+    const lines: Array<string> = []
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]!.toString("latin1").toLowerCase() === "set-cookie") lines.push(raw[i + 1]!.toString("latin1"))
+    }
+    return this.cachedCookies = Cookies.fromSetCookie(lines)
   }
 
   get remoteAddress(): Option.Option<string> {
@@ -377,26 +638,43 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
     return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
   }
 
-  private read<A>(promise: () => Promise<A>): Effect.Effect<A, HttpClientError.ResponseError> {
-    return Effect.async<A, HttpClientError.ResponseError>((resume) => {
-      let pending: Promise<A>
-      try {
-        pending = promise()
-      } catch (cause) {
-        return resume(Effect.fail(this.decodeError(cause)))
+  /** The whole body, once it has arrived (joined once, then kept). */
+  private collect(): Uint8Array {
+    if (this.bytes !== undefined) return this.bytes
+    const chunks = this.exchange.take()
+    return this.bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+  }
+
+  /** See `AttemptSignal.wholeBody`: the body if it is whole now, without waiting. */
+  [AttemptSignal.wholeBodyKey](): Uint8Array | undefined {
+    return this.bytes !== undefined || this.exchange.complete ? this.collect() : undefined
+  }
+
+  /** The whole body: at once if it has arrived, else once it has. */
+  private get all(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
+    const exchange = this.exchange
+    if (this.bytes !== undefined || exchange.complete) return Effect.sync(() => this.collect())
+    if (exchange.failed) return Effect.fail(this.decodeError(exchange.failure))
+    return Effect.async<Uint8Array, HttpClientError.ResponseError>((resume) => {
+      const check = () => {
+        if (exchange.complete) resume(Effect.sync(() => this.collect()))
+        else if (exchange.failed) resume(Effect.fail(this.decodeError(exchange.failure)))
+        else exchange.waiter = check
       }
-      pending.then(
-        (value) => resume(Effect.succeed(value)),
-        (cause) => resume(Effect.fail(this.decodeError(cause)))
-      )
+      exchange.draining = true
+      exchange.resume()
+      check()
       return Effect.sync(() => {
-        this.body.destroy()
+        exchange.waiter = undefined
+        exchange.abort(new Error("the read of the body was interrupted"))
       })
     })
   }
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    return this.read(() => this.textPromise ??= this.body.text())
+    // a body that has arrived whole is decoded in one step
+    if (this.bytes !== undefined || this.exchange.complete) return Effect.sync(() => textDecoder.decode(this.collect()))
+    return Effect.map(this.all, (bytes) => textDecoder.decode(bytes))
   }
 
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
@@ -420,22 +698,48 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    return this.read(() => this.bytesPromise ??= this.body.arrayBuffer())
+    // a copy of exactly the body's bytes (a chunk may sit in a larger, shared buffer)
+    return Effect.map(
+      this.all,
+      (bytes) => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+    )
   }
 
   get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
-    // undici's `request` API does not parse multipart bodies: this fails with a `Decode`
-    // error, as the platform's undici client does
-    return this.read(() => this.formDataPromise ??= this.body.formData() as Promise<FormData>)
+    // as the platform's undici client: a multipart body is not parsed, this fails with `Decode`
+    // once the body has been read
+    return Effect.flatMap(
+      this.all,
+      () => Effect.fail(this.decodeError(new TypeError("the response body cannot be read as FormData")))
+    )
   }
 
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
-    return Stream.ensuring(
-      Stream.repeatEffectChunkOption(pullBody(this.body, (cause) => this.decodeError(cause))),
-      Effect.sync(() => {
-        this.body.destroy()
-      })
-    )
+    return Stream.suspend(() => {
+      const bytes = this.bytes
+      if (bytes !== undefined) return bytes.length === 0 ? Stream.empty : Stream.succeed(bytes)
+      const exchange = this.exchange
+      // one pull: what is buffered, at once, else the end, the failure or the next chunk; the
+      // socket, paused while nobody pulls, resumes on a pull
+      const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>> = Effect
+        .suspend(() => {
+          if (exchange.hasChunks) return Effect.succeed(Chunk.unsafeFromArray<Uint8Array>(exchange.take()))
+          if (exchange.complete) return Effect.fail(Option.none())
+          if (exchange.failed) return Effect.fail(Option.some(this.decodeError(exchange.failure)))
+          return Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>>((resume) => {
+            exchange.waiter = () => resume(pull)
+            exchange.resume()
+            return Effect.sync(() => {
+              exchange.waiter = undefined
+            })
+          })
+        })
+      return Stream.ensuring(
+        Stream.repeatEffectChunkOption(pull),
+        // a stream ended early (taken in part, failed, interrupted) aborts the request
+        Effect.sync(() => exchange.abort(new Error("the body stream ended early")))
+      )
+    })
   }
 
   toJSON(): unknown {
@@ -445,51 +749,6 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
       status: this.status
     })
   }
-}
-
-const ignore = (_: unknown) => {}
-
-/**
- * One pull of a body stream: what undici has buffered, at once, or else the next chunk, the end
- * or the failure, whichever comes first. Pulling with `read()` keeps undici's backpressure (the
- * socket pauses while nobody pulls). Measured against `Stream.fromAsyncIterable` over the same
- * body: about 510 µs of CPU per small response read with `Stream.runFold` instead of 750 µs (most
- * of either is the Stream machinery itself). The fault suite aims at its ends: a body reset
- * mid-way, a stream taken in part, a large body in many chunks.
- */
-const pullBody = <E>(
-  body: Dispatcher.ResponseData["body"],
-  onError: (cause: unknown) => E
-): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> => {
-  const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> = Effect.suspend(() => {
-    const chunk = body.read() as Uint8Array | null
-    if (chunk !== null) return Effect.succeed(Chunk.of(chunk))
-    if (body.readableEnded) return Effect.fail(Option.none())
-    if (body.errored !== null) return Effect.fail(Option.some(onError(body.errored)))
-    if (body.destroyed) return Effect.fail(Option.some(onError(new Error("the response body was destroyed"))))
-    return Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<E>>((resume) => {
-      const settle = (next: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>>) => {
-        cleanup()
-        resume(next)
-      }
-      const onReadable = () => settle(pull)
-      const onEnd = () => settle(Effect.fail(Option.none()))
-      const onFailure = (cause: unknown) => settle(Effect.fail(Option.some(onError(cause))))
-      const onClose = () => settle(pull)
-      const cleanup = () => {
-        body.off("readable", onReadable)
-        body.off("end", onEnd)
-        body.off("error", onFailure)
-        body.off("close", onClose)
-      }
-      body.on("readable", onReadable)
-      body.on("end", onEnd)
-      body.on("error", onFailure)
-      body.on("close", onClose)
-      return Effect.sync(cleanup)
-    })
-  })
-  return pull
 }
 
 /** @internal */

@@ -88,7 +88,17 @@ export const prepare = (
   target: Target,
   request: HttpClientRequest.HttpClientRequest
 ): HttpClientRequest.HttpClientRequest => {
-  const [path, query] = splitQuery(request.url)
+  // the usual call, a path under the base URL without query or fragment, without the regular
+  // expressions and the split below (which would give the same request)
+  const written = request.url
+  if (written.charCodeAt(0) === 47 && written.indexOf("?") === -1 && written.indexOf("#") === -1) {
+    const url = target.baseUrl + written
+    const resolved = url === written ? request : HttpClientRequest.setUrl(request, url)
+    return target.authorization !== undefined && resolved.headers["authorization"] === undefined
+      ? HttpClientRequest.setHeader(resolved, "authorization", target.authorization)
+      : resolved
+  }
+  const [path, query] = splitQuery(written)
   let url = isAbsolute(path) ? path : target.baseUrl + (path.startsWith("/") ? path : `/${path}`)
   let authorization: string | undefined
   if (hasUserinfo(url)) {
@@ -235,7 +245,11 @@ export const pathRefused = (
   request: HttpClientRequest.HttpClientRequest,
   target: Target
 ): HttpClientError.RequestError | undefined => {
-  const [path] = splitQuery(request.url)
+  // the usual path: relative (so not absolute), and without a dot or a percent sign (so no `..`
+  // segment, written or encoded): nothing to split or scan
+  const written = request.url
+  if (written.charCodeAt(0) === 47 && written.indexOf(".") === -1 && written.indexOf("%") === -1) return undefined
+  const [path] = splitQuery(written)
   const problem = outsideBase(path, target.baseUrl)
   if (problem === undefined) return undefined
   const shown = path.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1")

@@ -22,6 +22,7 @@ import * as Fiber from "effect/Fiber"
 import * as Inspectable from "effect/Inspectable"
 import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as AttemptSignal from "../attemptSignal.js"
 import * as Time from "../time.js"
 
 const decodeError = (
@@ -45,8 +46,6 @@ export class BufferedResponse extends Inspectable.Class implements HttpClientRes
   readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
   readonly request: HttpClientRequest.HttpClientRequest
   readonly status: number
-  readonly headers: Headers.Headers
-  readonly remoteAddress: Option.Option<string>
   readonly body: Uint8Array
   private readonly source: HttpClientResponse.HttpClientResponse
   private textCache: string | undefined
@@ -56,9 +55,16 @@ export class BufferedResponse extends Inspectable.Class implements HttpClientRes
     this.source = source
     this.request = source.request
     this.status = source.status
-    this.headers = source.headers
-    this.remoteAddress = source.remoteAddress
     this.body = body
+  }
+
+  // read from the source when asked for: a transport may parse its headers only then
+  get headers(): Headers.Headers {
+    return this.source.headers
+  }
+
+  get remoteAddress(): Option.Option<string> {
+    return this.source.remoteAddress
   }
 
   get cookies(): Cookies.Cookies {
@@ -172,6 +178,19 @@ export const discardBody = (response: HttpClientResponse.HttpClientResponse): Ef
   )
 
 /**
+ * The body of `response` when it can be had without waiting and is kept: none for a bodyless
+ * answer, or the whole body `UndiciTransport` already has (without a copy or a header parse),
+ * if it is no longer than `maxBytes`; else `undefined` (read it with {@link readBody}).
+ *
+ * @internal
+ */
+export const bodyNow = (response: HttpClientResponse.HttpClientResponse, maxBytes: number): Uint8Array | undefined => {
+  if (bodyless(response)) return emptyBody
+  const whole = AttemptSignal.wholeBody(response)
+  return whole !== undefined && whole.length <= maxBytes ? whole : undefined
+}
+
+/**
  * Reads the whole body of `response` into memory, failing with {@link tooLarge} as soon as it
  * is longer than `maxBytes` (from its `content-length`, before reading anything, or while
  * reading one without), and with a `RequestError` (reason `Transport`) when it breaks off.
@@ -186,6 +205,12 @@ export const readBody = (
   maxBytes: number
 ): Effect.Effect<Uint8Array, HttpClientError.HttpClientError> => {
   if (bodyless(response)) return Effect.succeed(emptyBody)
+  // UndiciTransport: a body that has arrived whole (with its headers, usually), without a copy
+  // or a header parse
+  const whole = AttemptSignal.wholeBody(response)
+  if (whole !== undefined) {
+    return whole.length > maxBytes ? Effect.fail(tooLarge(response, maxBytes, whole.length)) : Effect.succeed(whole)
+  }
   const announced = response.headers["content-length"]
   if (announced !== undefined) {
     const length = Number(announced)
