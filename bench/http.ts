@@ -202,8 +202,8 @@ const countSteps = async (run: (n: number) => Promise<unknown>, n: number): Prom
 }
 
 export const runHttp = async (opts: Options) => {
-  const REQUESTS = opts.quick ? 1_500 : 5_000
-  const REPEATS = opts.quick ? 3 : 5
+  const REQUESTS = opts.quick ? 1_500 : 12_000
+  const REPEATS = opts.quick ? 3 : 7
   const upstream = await startUpstream("ok")
   const url = `${upstream.url}/item`
   const runtime = ManagedRuntime.make(NodeHttpClient.layerUndici)

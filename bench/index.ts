@@ -1,7 +1,7 @@
 /**
  * The benchmarks against the peers (opossum, cockatiel, undici), one entry point:
  *
- *   npm run bench                 full run (under 5 minutes on 2 cores)
+ *   npm run bench                 full run (about 6 minutes on 2 cores)
  *   npm run bench -- --quick      under 60 s, every duration of the "service down" section / 10
  *   npm run bench -- --only breaker,http     some sections (breaker, memory, http, down, fleet)
  *   npm run bench -- --wall       micro-benchmarks on the wall clock (default: process CPU time)
