@@ -82,6 +82,30 @@ const propagatedParent = (span: Option.Option<Tracer.AnySpan>): Option.Option<Tr
   return span
 }
 
+/**
+ * The trace headers `HttpTraceContext.toHeaders` gives a span of the current trace (a fresh
+ * one without a parent) and a fresh span id, sampled: the strings, without the span.
+ */
+const traceHeaders = (parent: Option.Option<Tracer.AnySpan>): Record<string, string> => {
+  const traceId = parent._tag === "Some" ? parent.value.traceId : randomHex(32)
+  const spanId = randomHex(16)
+  return {
+    b3: parent._tag === "Some" ? `${traceId}-${spanId}-1-${parent.value.spanId}` : `${traceId}-${spanId}-1`,
+    traceparent: `00-${traceId}-${spanId}-01`
+  }
+}
+
+/** The headers sent: `headers` with the trace headers set over them (as `Headers.setAll`). */
+const withTrace = (headers: Headers.Headers, trace: Record<string, string>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const name in headers) {
+    if (name !== "b3" && name !== "traceparent") out[name] = headers[name]!
+  }
+  out.b3 = trace.b3!
+  out.traceparent = trace.traceparent!
+  return out
+}
+
 /** The reason a request stopped by its {@link AttemptSignal.AttemptSignal} fails with. */
 const stoppedBySignal = () => new Error("the request was aborted: its attempt ended")
 
@@ -118,6 +142,7 @@ const requestEnded = Exit.fail(new Error("the request ended before its body was 
  */
 const formDataBody = (
   request: HttpClientRequest.HttpClientRequest,
+  headers: Record<string, string>,
   formData: FormData
 ): Effect.Effect<
   { readonly body: UndiciBody; readonly headers: Record<string, string> },
@@ -126,12 +151,14 @@ const formDataBody = (
   Effect.try({
     try: () => {
       const encoded = Multipart.encodeMultipart(formData)
-      const headers = {
-        ...request.headers,
-        "content-type": encoded.contentType,
-        "content-length": String(encoded.contentLength)
+      return {
+        body: encoded.body as unknown as UndiciBody,
+        headers: {
+          ...headers,
+          "content-type": encoded.contentType,
+          "content-length": String(encoded.contentLength)
+        }
       }
-      return { body: encoded.body as unknown as UndiciBody, headers }
     },
     catch: (cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause })
   })
@@ -143,20 +170,27 @@ const formDataBody = (
  */
 const highWaterMark = 64 * 1024
 
+/** What `send` resumes its fiber with. */
+type Sent = Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>
+
 /**
  * One request on `dispatcher.dispatch`, as the handler undici's core calls directly: no
- * `Readable` per body, no `AsyncResource`, no header object until one is asked for. It holds the
- * body as it arrives (the socket paused once {@link highWaterMark} bytes wait for a reader that
- * is not reading to the end). It never refers to the response made over it, so that
+ * `Readable` per body, no `AsyncResource`, no header object until one is asked for. Until its
+ * headers come it is also the sending side of `send` (what resumes the caller's fiber, the
+ * attempt signal it heeds): one object per request, no closure per callback. It holds the body
+ * as it arrives (the socket paused once {@link highWaterMark} bytes wait for a reader that is
+ * not reading to the end). It never refers to the response made over it, so that
  * `unreadExchanges` can hold it while that response is collected.
  */
-class Exchange {
+class Exchange implements AttemptSignal.SignalledRequest {
   private abortRequest: ((reason: Error) => void) | undefined = undefined
   /** Why the exchange was aborted, once it was (if undici had not connected it yet, `onConnect` aborts it). */
   private abortReason: Error | undefined = undefined
-  /** The headers phase: one of the two is called, once. */
-  onResponse: ((exchange: Exchange) => void) | undefined = undefined
-  onFailure: ((cause: unknown) => void) | undefined = undefined
+  /** The headers have not come yet (nor a failure): the sending phase. */
+  private sending = true
+  /** `send`'s fiber was resumed (with the response, or a failure). */
+  private settled = false
+  private resumeSend: ((sent: Sent) => void) | undefined
   statusCode = 0
   rawHeaders: ReadonlyArray<Buffer> = noHeaders
   private chunks: Array<Buffer> = []
@@ -175,6 +209,49 @@ class Exchange {
   /** Registered in `unreadExchanges`. */
   watched = false
 
+  constructor(
+    /** The request as the caller gave it (without the trace headers, see {@link sent}). */
+    private readonly request: HttpClientRequest.HttpClientRequest,
+    /** The trace headers sent with it, if any. */
+    private readonly trace: Record<string, string> | undefined,
+    resume: (sent: Sent) => void,
+    private readonly stop: Deferred.Deferred<never, Error> | undefined
+  ) {
+    this.resumeSend = resume
+  }
+
+  /** The request as sent, made only when asked for (a response's `request`, an error). */
+  sent(): HttpClientRequest.HttpClientRequest {
+    return this.trace === undefined ? this.request : HttpClientRequest.setHeaders(this.request, this.trace)
+  }
+
+  private settle(result: Sent) {
+    this.settled = true
+    const resume = this.resumeSend!
+    this.resumeSend = undefined
+    resume(result)
+  }
+
+  /** The request failed before its headers came: `send` fails with `Transport`. */
+  sendFailed(cause: unknown) {
+    if (this.stop !== undefined) Deferred.unsafeDone(this.stop, requestEnded)
+    this.settle(Effect.fail(new HttpClientError.RequestError({ request: this.sent(), reason: "Transport", cause })))
+  }
+
+  /** The attempt signal was aborted: the request (and its body) ends, and a wait for the headers at once. */
+  attemptStopped() {
+    this.abort(stoppedBySignal())
+    if (this.stop !== undefined) Deferred.unsafeDone(this.stop, requestEnded)
+    // this ends the wait even when the dispatcher never calls back
+    if (this.sending && !this.settled) this.sendFailed(stoppedBySignal())
+  }
+
+  /** The caller's fiber was interrupted while it waited for the headers (no signal, no scope). */
+  interrupted() {
+    this.abort(interruptedRequest())
+    if (this.stop !== undefined) Deferred.unsafeDone(this.stop, requestEnded)
+  }
+
   onConnect(abort: (reason: Error) => void) {
     if (this.abortReason !== undefined) abort(this.abortReason)
     else this.abortRequest = abort
@@ -186,10 +263,12 @@ class Exchange {
     this.statusCode = statusCode
     this.rawHeaders = rawHeaders
     this.resumeSocket = resume
-    const onResponse = this.onResponse
-    this.onResponse = undefined
-    this.onFailure = undefined
-    if (onResponse !== undefined) onResponse(this)
+    if (this.sending) {
+      this.sending = false
+      // the signal ended the request first: nobody will read this body
+      if (this.settled) this.abort(stoppedBySignal())
+      else this.settle(Effect.succeed(new DispatchResponse(this)))
+    }
     return true
   }
 
@@ -211,11 +290,9 @@ class Exchange {
   }
 
   onError(error: unknown) {
-    const onFailure = this.onFailure
-    if (onFailure !== undefined) {
-      this.onFailure = undefined
-      this.onResponse = undefined
-      onFailure(error)
+    if (this.sending) {
+      this.sending = false
+      if (!this.settled) this.sendFailed(error)
       return
     }
     if (this.complete || this.failed) return
@@ -325,46 +402,22 @@ const interruptedRequest = () => new Error("the request was interrupted")
 const send = (
   dispatcher: Dispatcher,
   request: HttpClientRequest.HttpClientRequest,
+  trace: Record<string, string> | undefined,
   url: Destination,
   scoped: AbortController | undefined,
   signal: AttemptSignal.AttemptSignal | undefined,
   body: UndiciBody,
-  headers: Record<string, string> = request.headers,
+  headers: Record<string, string>,
   stop?: Deferred.Deferred<never, Error>
-): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
+): Sent =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
-    const exchange = new Exchange()
-    let settled = false
-    const settle = (result: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>) => {
-      settled = true
-      if (signal !== undefined) signal.whileSending = undefined
-      resume(result)
-    }
-    const failed = (cause: unknown) => {
-      if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
-      settle(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
-    }
-    exchange.onFailure = (cause) => {
-      if (!settled) failed(cause)
-    }
-    exchange.onResponse = (exchange) => {
-      // the signal ended the request first: nobody will read this body
-      if (settled) exchange.abort(stoppedBySignal())
-      else settle(Effect.succeed(new DispatchResponse(request, exchange)))
-    }
+    const exchange = new Exchange(request, trace, resume, stop)
     if (signal !== undefined) {
       if (signal.aborted) {
-        failed(stoppedBySignal())
+        exchange.sendFailed(stoppedBySignal())
         return
       }
-      signal.on("abort", () => {
-        exchange.abort(stoppedBySignal())
-        if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
-      })
-      // this ends the wait even when the dispatcher never calls back
-      signal.whileSending = () => {
-        if (!settled) failed(stoppedBySignal())
-      }
+      signal.request = exchange
     }
     // a scoped request is aborted by its scope, as always
     scoped?.signal.addEventListener("abort", () => {
@@ -384,15 +437,12 @@ const send = (
       }, exchange as unknown as Dispatcher.DispatchHandler)
     } catch (cause) {
       // a dispatcher may throw on options it rejects (undici's own call `onError` instead)
-      if (!settled) failed(cause)
+      exchange.onError(cause)
     }
     // with a signal, the client that made it stops the request; a scoped request, its scope
     if (signal !== undefined || scoped !== undefined) return
     // interrupting before the headers arrived aborts the request and closes its connection
-    return Effect.sync(() => {
-      exchange.abort(interruptedRequest())
-      if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
-    })
+    return Effect.sync(() => exchange.interrupted())
   })
 
 /**
@@ -447,27 +497,29 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
     : noDispatch(dispatcher)
   const dispatch = (
     request: HttpClientRequest.HttpClientRequest,
+    trace: Record<string, string> | undefined,
     url: Destination,
     scoped: AbortController | undefined,
     signal: AttemptSignal.AttemptSignal | undefined
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> => {
     const body = request.body
+    const headers = trace === undefined ? request.headers : withTrace(request.headers, trace)
     switch (body._tag) {
       case "Stream":
         return Effect.suspend(() => {
           const stop = Deferred.unsafeMake<never, Error>(FiberId.none)
           return Effect.flatMap(
             streamBody(body, stop),
-            (converted) => send(dispatcher, request, url, scoped, signal, converted, request.headers, stop)
+            (converted) => send(dispatcher, request, trace, url, scoped, signal, converted, headers, stop)
           )
         })
       case "FormData":
         return Effect.flatMap(
-          formDataBody(request, body.formData),
-          (form) => send(dispatcher, request, url, scoped, signal, form.body, form.headers)
+          formDataBody(request, headers, body.formData),
+          (form) => send(dispatcher, request, trace, url, scoped, signal, form.body, form.headers)
         )
       default:
-        return send(dispatcher, request, url, scoped, signal, requestBodyNow(body))
+        return send(dispatcher, request, trace, url, scoped, signal, requestBodyNow(body), headers)
     }
   }
 
@@ -489,23 +541,20 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
         !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
         fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
       ) {
-        return dispatch(request, url, scoped, signal)
+        return dispatch(request, undefined, url, scoped, signal)
       }
       const tracer = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer)
       if (tracer === nativeTracer) {
         // Effect's built-in tracer records nothing anyone can read: skip the span, but send
-        // the same trace headers its span would have (the current trace, a fresh span id).
-        if (!fiber.getFiberRef(HttpClient.currentTracerPropagation)) return dispatch(request, url, scoped, signal)
+        // the same trace headers its span would have (the current trace, a fresh span id); the
+        // request that carries them is made only if someone asks for it (`response.request`)
+        if (!fiber.getFiberRef(HttpClient.currentTracerPropagation)) {
+          return dispatch(request, undefined, url, scoped, signal)
+        }
         const parent = propagatedParent(Context.getOption(fiber.currentContext, Tracer.ParentSpan))
-        const headers = HttpTraceContext.toHeaders({
-          traceId: parent._tag === "Some" ? parent.value.traceId : randomHex(32),
-          spanId: randomHex(16),
-          sampled: true,
-          parent
-        } as Tracer.Span)
-        return dispatch(HttpClientRequest.setHeaders(request, headers), url, scoped, signal)
+        return dispatch(request, traceHeaders(parent), url, scoped, signal)
       }
-      return traced(request, url, fiber, (sent) => dispatch(sent, url, scoped, signal))
+      return traced(request, url, fiber, (sent) => dispatch(sent, undefined, url, scoped, signal))
     })
 
   const client = HttpClient.makeWith(
@@ -596,10 +645,9 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
   /** Held only here: `unreadExchanges` watches it (see there). */
   readonly token: object | undefined = undefined
 
-  constructor(
-    readonly request: HttpClientRequest.HttpClientRequest,
-    private readonly exchange: Exchange
-  ) {
+  private sentRequest: HttpClientRequest.HttpClientRequest | undefined = undefined
+
+  constructor(private readonly exchange: Exchange) {
     super()
     this.status = exchange.statusCode
     if (unreadExchanges !== undefined) {
@@ -607,6 +655,11 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
       this.token = token
       watchIfUnfinished(token, exchange)
     }
+  }
+
+  /** The request as sent (with its trace headers), made the first time it is asked for. */
+  get request(): HttpClientRequest.HttpClientRequest {
+    return this.sentRequest ??= this.exchange.sent()
   }
 
   get statusText(): string | undefined {

@@ -44,7 +44,6 @@ const emptyBody = new Uint8Array(0)
 export class BufferedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
   readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
-  readonly request: HttpClientRequest.HttpClientRequest
   readonly status: number
   readonly body: Uint8Array
   private readonly source: HttpClientResponse.HttpClientResponse
@@ -53,9 +52,14 @@ export class BufferedResponse extends Inspectable.Class implements HttpClientRes
   constructor(source: HttpClientResponse.HttpClientResponse, body: Uint8Array) {
     super()
     this.source = source
-    this.request = source.request
     this.status = source.status
     this.body = body
+  }
+
+  // read from the source when asked for: a transport may make its request (with the trace
+  // headers) or parse its headers only then
+  get request(): HttpClientRequest.HttpClientRequest {
+    return this.source.request
   }
 
   // read from the source when asked for: a transport may parse its headers only then
