@@ -267,7 +267,9 @@ class Exchange implements AttemptSignal.SignalledRequest {
       this.sending = false
       // the signal ended the request first: nobody will read this body
       if (this.settled) this.abort(stoppedBySignal())
-      else this.settle(Effect.succeed(new DispatchResponse(this)))
+      // the response is made when the fiber resumes, once undici has parsed what came with the
+      // headers (most bodies end there: a whole body is never watched)
+      else this.settle(Effect.sync(() => new DispatchResponse(this)))
     }
     return true
   }
@@ -356,6 +358,9 @@ const noHeaders: ReadonlyArray<Buffer> = []
  * holds, never the exchange or its body: a registered target is kept alive by V8's scavenger
  * for a while, and with it all it refers to (a registration per response, on the response,
  * kept about 19 MB of bodies alive under load). A body that is whole is never registered.
+ *
+ * The check is made when the response is, in the step that resumes the request's fiber: undici
+ * parses what came with the headers in the same turn as them, and most bodies end there.
  */
 const unreadExchanges = globalValue(
   "effect-resilience/UndiciTransport/unreadExchanges",
@@ -364,32 +369,6 @@ const unreadExchanges = globalValue(
       ? new FinalizationRegistry<Exchange>((exchange) => exchange.abort(new Error("the response was dropped unread")))
       : undefined
 )
-
-/**
- * The responses made since the last check, as token and exchange pairs. A response is made while
- * undici parses its headers; what came with them is parsed in the same turn, and most bodies end
- * there: so the check runs once that turn is over, once for every response made in it (Node's
- * `queueMicrotask` would make an `AsyncResource` per response).
- */
-let unchecked: Array<object | Exchange> = []
-const resolved = Promise.resolve()
-
-const watchUnfinished = () => {
-  const batch = unchecked
-  unchecked = []
-  for (let i = 0; i < batch.length; i += 2) {
-    const exchange = batch[i + 1] as Exchange
-    if (!exchange.complete && !exchange.failed) {
-      exchange.watched = true
-      unreadExchanges!.register(batch[i]!, exchange, exchange)
-    }
-  }
-}
-
-const watchIfUnfinished = (token: object, exchange: Exchange) => {
-  if (unchecked.length === 0) resolved.then(watchUnfinished)
-  unchecked.push(token, exchange)
-}
 
 const interruptedRequest = () => new Error("the request was interrupted")
 
@@ -650,10 +629,11 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
   constructor(private readonly exchange: Exchange) {
     super()
     this.status = exchange.statusCode
-    if (unreadExchanges !== undefined) {
+    if (unreadExchanges !== undefined && !exchange.complete && !exchange.failed) {
       const token = {}
       this.token = token
-      watchIfUnfinished(token, exchange)
+      exchange.watched = true
+      unreadExchanges.register(token, exchange, exchange)
     }
   }
 
