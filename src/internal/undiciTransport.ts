@@ -57,22 +57,40 @@ const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 /**
  * Random lowercase hex ids, eight digits per `Math.random` call, written as character codes into
- * one buffer and decoded once: one flat string per id (a digit at a time made a chain of 32
+ * one buffer and read out as flat Latin-1 strings (a digit at a time made a chain of 32
  * concatenated strings per trace id, about 2 KB of garbage per request).
  */
 const hexCodes = Uint8Array.from("0123456789abcdef", (c) => c.charCodeAt(0))
-const hexBuffer = new Uint8Array(32)
-const hexDecoder = new TextDecoder()
-const randomHex = (length: 16 | 32): string => {
-  for (let i = 0; i < length; i += 8) {
+const idBytes = Buffer.alloc(160)
+
+/** Writes `length` random hex digits into `idBytes` at `at`. */
+const writeRandomHex = (at: number, length: number): void => {
+  for (let i = at; i < at + length; i += 8) {
     let r = (Math.random() * 0x100000000) >>> 0
     for (let j = 0; j < 8; j++) {
-      hexBuffer[i + j] = hexCodes[r & 15]!
+      idBytes[i + j] = hexCodes[r & 15]!
       r >>>= 4
     }
   }
-  return hexDecoder.decode(hexBuffer.subarray(0, length))
 }
+
+/** A random id, written at 128 (past the headers written in place below). */
+const randomHex = (length: 16 | 32): string => {
+  writeRandomHex(128, length)
+  return idBytes.toString("latin1", 128, 128 + length)
+}
+
+const writeAscii = (at: number, text: string): void => {
+  for (let i = 0; i < text.length; i++) idBytes[at + i] = text.charCodeAt(i)
+}
+
+// a new trace's headers, written in place: `traceparent` at 0 (`00-`, the trace id at 3, `-`,
+// the span id at 36, `-01`), `b3` at 64 (the trace id, `-`, the span id at 97, `-1`)
+writeAscii(0, "00-")
+writeAscii(35, "-")
+writeAscii(52, "-01")
+writeAscii(96, "-")
+writeAscii(113, "-1")
 
 /** The parent a span would get: the current span, skipping any that disable propagation. */
 const propagatedParent = (span: Option.Option<Tracer.AnySpan>): Option.Option<Tracer.AnySpan> => {
@@ -87,12 +105,20 @@ const propagatedParent = (span: Option.Option<Tracer.AnySpan>): Option.Option<Tr
  * one without a parent) and a fresh span id, sampled: the strings, without the span.
  */
 const traceHeaders = (parent: Option.Option<Tracer.AnySpan>): Record<string, string> => {
-  const traceId = parent._tag === "Some" ? parent.value.traceId : randomHex(32)
-  const spanId = randomHex(16)
-  return {
-    b3: parent._tag === "Some" ? `${traceId}-${spanId}-1-${parent.value.spanId}` : `${traceId}-${spanId}-1`,
-    traceparent: `00-${traceId}-${spanId}-01`
+  if (parent._tag === "Some") {
+    const traceId = parent.value.traceId
+    const spanId = randomHex(16)
+    return {
+      b3: `${traceId}-${spanId}-1-${parent.value.spanId}`,
+      traceparent: `00-${traceId}-${spanId}-01`
+    }
   }
+  // a new trace: both headers written as bytes and read out once each, as flat strings
+  writeRandomHex(3, 32)
+  writeRandomHex(36, 16)
+  idBytes.copy(idBytes, 64, 3, 35)
+  idBytes.copy(idBytes, 97, 36, 52)
+  return { b3: idBytes.toString("latin1", 64, 115), traceparent: idBytes.toString("latin1", 0, 55) }
 }
 
 /** The headers sent: `headers` with the trace headers set over them (as `Headers.setAll`). */
