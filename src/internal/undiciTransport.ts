@@ -63,12 +63,14 @@ const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 const hexCodes = Uint8Array.from("0123456789abcdef", (c) => c.charCodeAt(0))
 const idBytes = Buffer.alloc(160)
 
-/** Writes `length` random hex digits into `idBytes` at `at`. */
-const writeRandomHex = (at: number, length: number): void => {
-  for (let i = at; i < at + length; i += 8) {
+/** Writes `length` random hex digits into `idBytes` at `at`, and the same at `copyAt`. */
+const writeRandomHex = (at: number, length: number, copyAt = at): void => {
+  for (let i = 0; i < length; i += 8) {
     let r = (Math.random() * 0x100000000) >>> 0
-    for (let j = 0; j < 8; j++) {
-      idBytes[i + j] = hexCodes[r & 15]!
+    for (let j = i; j < i + 8; j++) {
+      const digit = hexCodes[r & 15]!
+      idBytes[at + j] = digit
+      idBytes[copyAt + j] = digit
       r >>>= 4
     }
   }
@@ -114,10 +116,8 @@ const traceHeaders = (parent: Option.Option<Tracer.AnySpan>): Record<string, str
     }
   }
   // a new trace: both headers written as bytes and read out once each, as flat strings
-  writeRandomHex(3, 32)
-  writeRandomHex(36, 16)
-  idBytes.copy(idBytes, 64, 3, 35)
-  idBytes.copy(idBytes, 97, 36, 52)
+  writeRandomHex(3, 32, 64)
+  writeRandomHex(36, 16, 97)
   return { b3: idBytes.toString("latin1", 64, 115), traceparent: idBytes.toString("latin1", 0, 55) }
 }
 
