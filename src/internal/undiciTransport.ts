@@ -121,12 +121,16 @@ const traceHeaders = (parent: Option.Option<Tracer.AnySpan>): Record<string, str
   return { b3: idBytes.toString("latin1", 64, 115), traceparent: idBytes.toString("latin1", 0, 55) }
 }
 
-/** The headers sent: `headers` with the trace headers set over them (as `Headers.setAll`). */
+/**
+ * The headers sent: `headers` with the trace headers set over them (as `Headers.setAll`); the
+ * trace headers alone, as they are, when `headers` has no others (a plain `GET`).
+ */
 const withTrace = (headers: Headers.Headers, trace: Record<string, string>): Record<string, string> => {
-  const out: Record<string, string> = {}
+  let out: Record<string, string> | undefined
   for (const name in headers) {
-    if (name !== "b3" && name !== "traceparent") out[name] = headers[name]!
+    if (name !== "b3" && name !== "traceparent") (out ??= {})[name] = headers[name]!
   }
+  if (out === undefined) return trace
   out.b3 = trace.b3!
   out.traceparent = trace.traceparent!
   return out
