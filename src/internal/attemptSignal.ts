@@ -56,16 +56,26 @@ export class AbortHook {
  * @internal
  */
 export class AttemptSignal extends AbortHook {
-  /** What ends the request while it waits for its headers (set by `send`). */
-  whileSending: (() => void) | undefined = undefined
+  /** The request it stops (set by the transport when it sends one): told once, when aborted. */
+  request: SignalledRequest | undefined = undefined
 
   override abort() {
     if (this.aborted) return
     super.abort()
-    const whileSending = this.whileSending
-    this.whileSending = undefined
-    if (whileSending !== undefined) whileSending()
+    const request = this.request
+    this.request = undefined
+    if (request !== undefined) request.attemptStopped()
   }
+}
+
+/**
+ * A request an {@link AttemptSignal} stops: `attemptStopped` ends it (and its body), and fails
+ * its wait for the headers at once, even when the dispatcher never calls back.
+ *
+ * @internal
+ */
+export interface SignalledRequest {
+  attemptStopped(): void
 }
 
 /**

@@ -335,7 +335,8 @@ const core = (
           )
         }
         // a body already whole is kept in the same step (the usual answer on UndiciTransport)
-        const now = Response.bodyNow(response, maxResponseBytes)
+        // the method of the request at hand: a transport may make `response.request` only when asked
+        const now = Response.bodyNow(response, maxResponseBytes, request.method)
         if (now !== undefined) return Effect.succeed(new Response.BufferedResponse(response, now))
         return Effect.map(readBodyOf(response), (body) => new Response.BufferedResponse(response, body))
       }

@@ -57,22 +57,42 @@ const nativeTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 /**
  * Random lowercase hex ids, eight digits per `Math.random` call, written as character codes into
- * one buffer and decoded once: one flat string per id (a digit at a time made a chain of 32
+ * one buffer and read out as flat Latin-1 strings (a digit at a time made a chain of 32
  * concatenated strings per trace id, about 2 KB of garbage per request).
  */
 const hexCodes = Uint8Array.from("0123456789abcdef", (c) => c.charCodeAt(0))
-const hexBuffer = new Uint8Array(32)
-const hexDecoder = new TextDecoder()
-const randomHex = (length: 16 | 32): string => {
+const idBytes = Buffer.alloc(160)
+
+/** Writes `length` random hex digits into `idBytes` at `at`, and the same at `copyAt`. */
+const writeRandomHex = (at: number, length: number, copyAt = at): void => {
   for (let i = 0; i < length; i += 8) {
     let r = (Math.random() * 0x100000000) >>> 0
-    for (let j = 0; j < 8; j++) {
-      hexBuffer[i + j] = hexCodes[r & 15]!
+    for (let j = i; j < i + 8; j++) {
+      const digit = hexCodes[r & 15]!
+      idBytes[at + j] = digit
+      idBytes[copyAt + j] = digit
       r >>>= 4
     }
   }
-  return hexDecoder.decode(hexBuffer.subarray(0, length))
 }
+
+/** A random id, written at 128 (past the headers written in place below). */
+const randomHex = (length: 16 | 32): string => {
+  writeRandomHex(128, length)
+  return idBytes.toString("latin1", 128, 128 + length)
+}
+
+const writeAscii = (at: number, text: string): void => {
+  for (let i = 0; i < text.length; i++) idBytes[at + i] = text.charCodeAt(i)
+}
+
+// a new trace's headers, written in place: `traceparent` at 0 (`00-`, the trace id at 3, `-`,
+// the span id at 36, `-01`), `b3` at 64 (the trace id, `-`, the span id at 97, `-1`)
+writeAscii(0, "00-")
+writeAscii(35, "-")
+writeAscii(52, "-01")
+writeAscii(96, "-")
+writeAscii(113, "-1")
 
 /** The parent a span would get: the current span, skipping any that disable propagation. */
 const propagatedParent = (span: Option.Option<Tracer.AnySpan>): Option.Option<Tracer.AnySpan> => {
@@ -80,6 +100,40 @@ const propagatedParent = (span: Option.Option<Tracer.AnySpan>): Option.Option<Tr
     span = span.value._tag === "Span" ? span.value.parent : Option.none()
   }
   return span
+}
+
+/**
+ * The trace headers `HttpTraceContext.toHeaders` gives a span of the current trace (a fresh
+ * one without a parent) and a fresh span id, sampled: the strings, without the span.
+ */
+const traceHeaders = (parent: Option.Option<Tracer.AnySpan>): Record<string, string> => {
+  if (parent._tag === "Some") {
+    const traceId = parent.value.traceId
+    const spanId = randomHex(16)
+    return {
+      b3: `${traceId}-${spanId}-1-${parent.value.spanId}`,
+      traceparent: `00-${traceId}-${spanId}-01`
+    }
+  }
+  // a new trace: both headers written as bytes and read out once each, as flat strings
+  writeRandomHex(3, 32, 64)
+  writeRandomHex(36, 16, 97)
+  return { b3: idBytes.toString("latin1", 64, 115), traceparent: idBytes.toString("latin1", 0, 55) }
+}
+
+/**
+ * The headers sent: `headers` with the trace headers set over them (as `Headers.setAll`); the
+ * trace headers alone, as they are, when `headers` has no others (a plain `GET`).
+ */
+const withTrace = (headers: Headers.Headers, trace: Record<string, string>): Record<string, string> => {
+  let out: Record<string, string> | undefined
+  for (const name in headers) {
+    if (name !== "b3" && name !== "traceparent") (out ??= {})[name] = headers[name]!
+  }
+  if (out === undefined) return trace
+  out.b3 = trace.b3!
+  out.traceparent = trace.traceparent!
+  return out
 }
 
 /** The reason a request stopped by its {@link AttemptSignal.AttemptSignal} fails with. */
@@ -118,6 +172,7 @@ const requestEnded = Exit.fail(new Error("the request ended before its body was 
  */
 const formDataBody = (
   request: HttpClientRequest.HttpClientRequest,
+  headers: Record<string, string>,
   formData: FormData
 ): Effect.Effect<
   { readonly body: UndiciBody; readonly headers: Record<string, string> },
@@ -126,12 +181,14 @@ const formDataBody = (
   Effect.try({
     try: () => {
       const encoded = Multipart.encodeMultipart(formData)
-      const headers = {
-        ...request.headers,
-        "content-type": encoded.contentType,
-        "content-length": String(encoded.contentLength)
+      return {
+        body: encoded.body as unknown as UndiciBody,
+        headers: {
+          ...headers,
+          "content-type": encoded.contentType,
+          "content-length": String(encoded.contentLength)
+        }
       }
-      return { body: encoded.body as unknown as UndiciBody, headers }
     },
     catch: (cause) => new HttpClientError.RequestError({ request, reason: "Encode", cause })
   })
@@ -143,20 +200,27 @@ const formDataBody = (
  */
 const highWaterMark = 64 * 1024
 
+/** What `send` resumes its fiber with. */
+type Sent = Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>
+
 /**
  * One request on `dispatcher.dispatch`, as the handler undici's core calls directly: no
- * `Readable` per body, no `AsyncResource`, no header object until one is asked for. It holds the
- * body as it arrives (the socket paused once {@link highWaterMark} bytes wait for a reader that
- * is not reading to the end). It never refers to the response made over it, so that
+ * `Readable` per body, no `AsyncResource`, no header object until one is asked for. Until its
+ * headers come it is also the sending side of `send` (what resumes the caller's fiber, the
+ * attempt signal it heeds): one object per request, no closure per callback. It holds the body
+ * as it arrives (the socket paused once {@link highWaterMark} bytes wait for a reader that is
+ * not reading to the end). It never refers to the response made over it, so that
  * `unreadExchanges` can hold it while that response is collected.
  */
-class Exchange {
+class Exchange implements AttemptSignal.SignalledRequest {
   private abortRequest: ((reason: Error) => void) | undefined = undefined
   /** Why the exchange was aborted, once it was (if undici had not connected it yet, `onConnect` aborts it). */
   private abortReason: Error | undefined = undefined
-  /** The headers phase: one of the two is called, once. */
-  onResponse: ((exchange: Exchange) => void) | undefined = undefined
-  onFailure: ((cause: unknown) => void) | undefined = undefined
+  /** The headers have not come yet (nor a failure): the sending phase. */
+  private sending = true
+  /** `send`'s fiber was resumed (with the response, or a failure). */
+  private settled = false
+  private resumeSend: ((sent: Sent) => void) | undefined
   statusCode = 0
   rawHeaders: ReadonlyArray<Buffer> = noHeaders
   private chunks: Array<Buffer> = []
@@ -175,6 +239,49 @@ class Exchange {
   /** Registered in `unreadExchanges`. */
   watched = false
 
+  constructor(
+    /** The request as the caller gave it (without the trace headers, see {@link sent}). */
+    private readonly request: HttpClientRequest.HttpClientRequest,
+    /** The trace headers sent with it, if any. */
+    private readonly trace: Record<string, string> | undefined,
+    resume: (sent: Sent) => void,
+    private readonly stop: Deferred.Deferred<never, Error> | undefined
+  ) {
+    this.resumeSend = resume
+  }
+
+  /** The request as sent, made only when asked for (a response's `request`, an error). */
+  sent(): HttpClientRequest.HttpClientRequest {
+    return this.trace === undefined ? this.request : HttpClientRequest.setHeaders(this.request, this.trace)
+  }
+
+  private settle(result: Sent) {
+    this.settled = true
+    const resume = this.resumeSend!
+    this.resumeSend = undefined
+    resume(result)
+  }
+
+  /** The request failed before its headers came: `send` fails with `Transport`. */
+  sendFailed(cause: unknown) {
+    if (this.stop !== undefined) Deferred.unsafeDone(this.stop, requestEnded)
+    this.settle(Effect.fail(new HttpClientError.RequestError({ request: this.sent(), reason: "Transport", cause })))
+  }
+
+  /** The attempt signal was aborted: the request (and its body) ends, and a wait for the headers at once. */
+  attemptStopped() {
+    this.abort(stoppedBySignal())
+    if (this.stop !== undefined) Deferred.unsafeDone(this.stop, requestEnded)
+    // this ends the wait even when the dispatcher never calls back
+    if (this.sending && !this.settled) this.sendFailed(stoppedBySignal())
+  }
+
+  /** The caller's fiber was interrupted while it waited for the headers (no signal, no scope). */
+  interrupted() {
+    this.abort(interruptedRequest())
+    if (this.stop !== undefined) Deferred.unsafeDone(this.stop, requestEnded)
+  }
+
   onConnect(abort: (reason: Error) => void) {
     if (this.abortReason !== undefined) abort(this.abortReason)
     else this.abortRequest = abort
@@ -186,10 +293,14 @@ class Exchange {
     this.statusCode = statusCode
     this.rawHeaders = rawHeaders
     this.resumeSocket = resume
-    const onResponse = this.onResponse
-    this.onResponse = undefined
-    this.onFailure = undefined
-    if (onResponse !== undefined) onResponse(this)
+    if (this.sending) {
+      this.sending = false
+      // the signal ended the request first: nobody will read this body
+      if (this.settled) this.abort(stoppedBySignal())
+      // the response is made when the fiber resumes, once undici has parsed what came with the
+      // headers (most bodies end there: a whole body is never watched)
+      else this.settle(Effect.sync(() => new DispatchResponse(this)))
+    }
     return true
   }
 
@@ -211,11 +322,9 @@ class Exchange {
   }
 
   onError(error: unknown) {
-    const onFailure = this.onFailure
-    if (onFailure !== undefined) {
-      this.onFailure = undefined
-      this.onResponse = undefined
-      onFailure(error)
+    if (this.sending) {
+      this.sending = false
+      if (!this.settled) this.sendFailed(error)
       return
     }
     if (this.complete || this.failed) return
@@ -279,6 +388,9 @@ const noHeaders: ReadonlyArray<Buffer> = []
  * holds, never the exchange or its body: a registered target is kept alive by V8's scavenger
  * for a while, and with it all it refers to (a registration per response, on the response,
  * kept about 19 MB of bodies alive under load). A body that is whole is never registered.
+ *
+ * The check is made when the response is, in the step that resumes the request's fiber: undici
+ * parses what came with the headers in the same turn as them, and most bodies end there.
  */
 const unreadExchanges = globalValue(
   "effect-resilience/UndiciTransport/unreadExchanges",
@@ -287,32 +399,6 @@ const unreadExchanges = globalValue(
       ? new FinalizationRegistry<Exchange>((exchange) => exchange.abort(new Error("the response was dropped unread")))
       : undefined
 )
-
-/**
- * The responses made since the last check, as token and exchange pairs. A response is made while
- * undici parses its headers; what came with them is parsed in the same turn, and most bodies end
- * there: so the check runs once that turn is over, once for every response made in it (Node's
- * `queueMicrotask` would make an `AsyncResource` per response).
- */
-let unchecked: Array<object | Exchange> = []
-const resolved = Promise.resolve()
-
-const watchUnfinished = () => {
-  const batch = unchecked
-  unchecked = []
-  for (let i = 0; i < batch.length; i += 2) {
-    const exchange = batch[i + 1] as Exchange
-    if (!exchange.complete && !exchange.failed) {
-      exchange.watched = true
-      unreadExchanges!.register(batch[i]!, exchange, exchange)
-    }
-  }
-}
-
-const watchIfUnfinished = (token: object, exchange: Exchange) => {
-  if (unchecked.length === 0) resolved.then(watchUnfinished)
-  unchecked.push(token, exchange)
-}
 
 const interruptedRequest = () => new Error("the request was interrupted")
 
@@ -325,46 +411,22 @@ const interruptedRequest = () => new Error("the request was interrupted")
 const send = (
   dispatcher: Dispatcher,
   request: HttpClientRequest.HttpClientRequest,
+  trace: Record<string, string> | undefined,
   url: Destination,
   scoped: AbortController | undefined,
   signal: AttemptSignal.AttemptSignal | undefined,
   body: UndiciBody,
-  headers: Record<string, string> = request.headers,
+  headers: Record<string, string>,
   stop?: Deferred.Deferred<never, Error>
-): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
+): Sent =>
   Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
-    const exchange = new Exchange()
-    let settled = false
-    const settle = (result: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>) => {
-      settled = true
-      if (signal !== undefined) signal.whileSending = undefined
-      resume(result)
-    }
-    const failed = (cause: unknown) => {
-      if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
-      settle(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
-    }
-    exchange.onFailure = (cause) => {
-      if (!settled) failed(cause)
-    }
-    exchange.onResponse = (exchange) => {
-      // the signal ended the request first: nobody will read this body
-      if (settled) exchange.abort(stoppedBySignal())
-      else settle(Effect.succeed(new DispatchResponse(request, exchange)))
-    }
+    const exchange = new Exchange(request, trace, resume, stop)
     if (signal !== undefined) {
       if (signal.aborted) {
-        failed(stoppedBySignal())
+        exchange.sendFailed(stoppedBySignal())
         return
       }
-      signal.on("abort", () => {
-        exchange.abort(stoppedBySignal())
-        if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
-      })
-      // this ends the wait even when the dispatcher never calls back
-      signal.whileSending = () => {
-        if (!settled) failed(stoppedBySignal())
-      }
+      signal.request = exchange
     }
     // a scoped request is aborted by its scope, as always
     scoped?.signal.addEventListener("abort", () => {
@@ -384,15 +446,12 @@ const send = (
       }, exchange as unknown as Dispatcher.DispatchHandler)
     } catch (cause) {
       // a dispatcher may throw on options it rejects (undici's own call `onError` instead)
-      if (!settled) failed(cause)
+      exchange.onError(cause)
     }
     // with a signal, the client that made it stops the request; a scoped request, its scope
     if (signal !== undefined || scoped !== undefined) return
     // interrupting before the headers arrived aborts the request and closes its connection
-    return Effect.sync(() => {
-      exchange.abort(interruptedRequest())
-      if (stop !== undefined) Deferred.unsafeDone(stop, requestEnded)
-    })
+    return Effect.sync(() => exchange.interrupted())
   })
 
 /**
@@ -447,27 +506,29 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
     : noDispatch(dispatcher)
   const dispatch = (
     request: HttpClientRequest.HttpClientRequest,
+    trace: Record<string, string> | undefined,
     url: Destination,
     scoped: AbortController | undefined,
     signal: AttemptSignal.AttemptSignal | undefined
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> => {
     const body = request.body
+    const headers = trace === undefined ? request.headers : withTrace(request.headers, trace)
     switch (body._tag) {
       case "Stream":
         return Effect.suspend(() => {
           const stop = Deferred.unsafeMake<never, Error>(FiberId.none)
           return Effect.flatMap(
             streamBody(body, stop),
-            (converted) => send(dispatcher, request, url, scoped, signal, converted, request.headers, stop)
+            (converted) => send(dispatcher, request, trace, url, scoped, signal, converted, headers, stop)
           )
         })
       case "FormData":
         return Effect.flatMap(
-          formDataBody(request, body.formData),
-          (form) => send(dispatcher, request, url, scoped, signal, form.body, form.headers)
+          formDataBody(request, headers, body.formData),
+          (form) => send(dispatcher, request, trace, url, scoped, signal, form.body, form.headers)
         )
       default:
-        return send(dispatcher, request, url, scoped, signal, requestBodyNow(body))
+        return send(dispatcher, request, trace, url, scoped, signal, requestBodyNow(body), headers)
     }
   }
 
@@ -489,23 +550,20 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
         !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
         fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
       ) {
-        return dispatch(request, url, scoped, signal)
+        return dispatch(request, undefined, url, scoped, signal)
       }
       const tracer = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Tracer.Tracer)
       if (tracer === nativeTracer) {
         // Effect's built-in tracer records nothing anyone can read: skip the span, but send
-        // the same trace headers its span would have (the current trace, a fresh span id).
-        if (!fiber.getFiberRef(HttpClient.currentTracerPropagation)) return dispatch(request, url, scoped, signal)
+        // the same trace headers its span would have (the current trace, a fresh span id); the
+        // request that carries them is made only if someone asks for it (`response.request`)
+        if (!fiber.getFiberRef(HttpClient.currentTracerPropagation)) {
+          return dispatch(request, undefined, url, scoped, signal)
+        }
         const parent = propagatedParent(Context.getOption(fiber.currentContext, Tracer.ParentSpan))
-        const headers = HttpTraceContext.toHeaders({
-          traceId: parent._tag === "Some" ? parent.value.traceId : randomHex(32),
-          spanId: randomHex(16),
-          sampled: true,
-          parent
-        } as Tracer.Span)
-        return dispatch(HttpClientRequest.setHeaders(request, headers), url, scoped, signal)
+        return dispatch(request, traceHeaders(parent), url, scoped, signal)
       }
-      return traced(request, url, fiber, (sent) => dispatch(sent, url, scoped, signal))
+      return traced(request, url, fiber, (sent) => dispatch(sent, undefined, url, scoped, signal))
     })
 
   const client = HttpClient.makeWith(
@@ -596,17 +654,22 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
   /** Held only here: `unreadExchanges` watches it (see there). */
   readonly token: object | undefined = undefined
 
-  constructor(
-    readonly request: HttpClientRequest.HttpClientRequest,
-    private readonly exchange: Exchange
-  ) {
+  private sentRequest: HttpClientRequest.HttpClientRequest | undefined = undefined
+
+  constructor(private readonly exchange: Exchange) {
     super()
     this.status = exchange.statusCode
-    if (unreadExchanges !== undefined) {
+    if (unreadExchanges !== undefined && !exchange.complete && !exchange.failed) {
       const token = {}
       this.token = token
-      watchIfUnfinished(token, exchange)
+      exchange.watched = true
+      unreadExchanges.register(token, exchange, exchange)
     }
+  }
+
+  /** The request as sent (with its trace headers), made the first time it is asked for. */
+  get request(): HttpClientRequest.HttpClientRequest {
+    return this.sentRequest ??= this.exchange.sent()
   }
 
   get statusText(): string | undefined {

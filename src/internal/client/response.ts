@@ -44,7 +44,6 @@ const emptyBody = new Uint8Array(0)
 export class BufferedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
   readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
-  readonly request: HttpClientRequest.HttpClientRequest
   readonly status: number
   readonly body: Uint8Array
   private readonly source: HttpClientResponse.HttpClientResponse
@@ -53,9 +52,14 @@ export class BufferedResponse extends Inspectable.Class implements HttpClientRes
   constructor(source: HttpClientResponse.HttpClientResponse, body: Uint8Array) {
     super()
     this.source = source
-    this.request = source.request
     this.status = source.status
     this.body = body
+  }
+
+  // read from the source when asked for: a transport may make its request (with the trace
+  // headers) or parse its headers only then
+  get request(): HttpClientRequest.HttpClientRequest {
+    return this.source.request
   }
 
   // read from the source when asked for: a transport may parse its headers only then
@@ -125,9 +129,11 @@ export class BufferedResponse extends Inspectable.Class implements HttpClientRes
   }
 }
 
-/** Statuses whose answers carry no body. */
-const bodyless = (response: HttpClientResponse.HttpClientResponse): boolean =>
-  response.request.method === "HEAD" || response.status === 204 || response.status === 304
+/** Statuses whose answers carry no body, and the answers to a `HEAD` (`method`, the request's). */
+const bodyless = (
+  response: HttpClientResponse.HttpClientResponse,
+  method: string = response.request.method
+): boolean => response.status === 204 || response.status === 304 || method === "HEAD"
 
 /**
  * Why a body was not kept: it is longer than the limit.
@@ -181,11 +187,16 @@ export const discardBody = (response: HttpClientResponse.HttpClientResponse): Ef
  * The body of `response` when it can be had without waiting and is kept: none for a bodyless
  * answer, or the whole body `UndiciTransport` already has (without a copy or a header parse),
  * if it is no longer than `maxBytes`; else `undefined` (read it with {@link readBody}).
+ * `method` is the request's, when the caller has it (`response.request` may be made when read).
  *
  * @internal
  */
-export const bodyNow = (response: HttpClientResponse.HttpClientResponse, maxBytes: number): Uint8Array | undefined => {
-  if (bodyless(response)) return emptyBody
+export const bodyNow = (
+  response: HttpClientResponse.HttpClientResponse,
+  maxBytes: number,
+  method?: string
+): Uint8Array | undefined => {
+  if (bodyless(response, method)) return emptyBody
   const whole = AttemptSignal.wholeBody(response)
   return whole !== undefined && whole.length <= maxBytes ? whole : undefined
 }
