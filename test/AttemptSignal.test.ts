@@ -158,3 +158,24 @@ describe("an attempt on UndiciTransport stops by its signal", () => {
       expect(isTimeout(yield* Fiber.join(call))).toBe(true)
     }))
 })
+
+describe("after the headers, a timeout ends the body's read whatever the dispatcher does with its abort", () => {
+  it.scoped("a dispatcher whose abort does nothing, or that never connected: a TimeoutException at 1 s", () =>
+    Effect.gen(function*() {
+      for (const connects of [true, false]) {
+        const deaf = yield* heldDispatcher
+        const client = yield* ResilientServiceClient.make({
+          baseUrl: "http://127.0.0.1:9",
+          timeout: "1 second",
+          maxAttempts: 1
+        }).pipe(Effect.provide(UndiciTransport.layerDispatcher(deaf.dispatcher)))
+        const call = yield* Effect.fork(quiet(client.get("/stall")))
+        const handler = yield* deaf.dispatched
+        if (connects) handler.onConnect!(() => {})
+        handler.onHeaders!(200, [Buffer.from("content-length"), Buffer.from("100")], () => {}, "OK")
+        handler.onData!(Buffer.from("x".repeat(10)))
+        yield* TestClock.adjust("1 second")
+        expect(isTimeout(yield* Fiber.await(call))).toBe(true)
+      }
+    }))
+})

@@ -13,8 +13,9 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { type Dispatcher, MockAgent } from "undici"
+import { Agent, type Dispatcher, interceptors, MockAgent } from "undici"
 import { UndiciTransport } from "../src/index.js"
 import { heldDispatcher } from "./utils/dispatchers.js"
 import { httpServer } from "./utils/faultServers.js"
@@ -151,5 +152,49 @@ describe("UndiciTransport on dispatcher.dispatch", () => {
         )
       )
       expect(String((viaLayer as HttpClientError.RequestError).cause)).toMatch(/dispatch method/)
+    }))
+
+  it.scoped("two whole-body reads at once of a body still arriving both get it", () =>
+    Effect.gen(function*() {
+      const held = yield* heldDispatcher
+      const client = UndiciTransport.make(held.dispatcher)
+      const fiber = yield* Effect.fork(client.get("http://127.0.0.1:9/split"))
+      const handler = yield* held.dispatched
+      handler.onConnect!(() => {})
+      handler.onHeaders!(200, [Buffer.from("content-length"), Buffer.from("4")], () => {}, "OK")
+      const response = yield* Fiber.join(fiber)
+      handler.onData!(Buffer.from("ab"))
+      const reads = yield* Effect.fork(
+        Effect.all([response.text, response.arrayBuffer], { concurrency: "unbounded" })
+      )
+      // both readers start and wait for the rest of the body
+      for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+      expect(Option.isNone(yield* Fiber.poll(reads))).toBe(true)
+      handler.onData!(Buffer.from("cd"))
+      handler.onComplete!([])
+      const [text, bytes] = yield* Fiber.join(reads)
+      expect(text).toBe("abcd")
+      expect(Buffer.from(bytes).toString("latin1")).toBe("abcd")
+    }))
+
+  it.scoped("through an agent composed with an interceptor: each Set-Cookie line and repeated headers", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res) => {
+        res.setHeader("set-cookie", ["a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT", "b=2"])
+        res.setHeader("x-many", ["one", "two"])
+        res.setHeader("x-latin", "caf\u00e9")
+        res.writeHead(200, { "content-type": "text/plain" })
+        res.end("ok")
+      })
+      const agent = yield* Effect.acquireRelease(
+        Effect.sync(() => new Agent().compose(interceptors.retry())),
+        (agent) => Effect.promise(() => agent.destroy())
+      )
+      const response = yield* UndiciTransport.make(agent).get(`${server.url}/cookies`)
+      expect(response.headers["x-many"]).toBe("one, two")
+      expect(response.headers["x-latin"]).toBe("caf\u00e9")
+      expect(response.cookies.cookies["a"]?.value).toBe("1")
+      expect(response.cookies.cookies["b"]?.value).toBe("2")
+      expect(yield* response.text).toBe("ok")
     }))
 })
