@@ -6,7 +6,9 @@
  * fails every request with an error that says so.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -196,5 +198,46 @@ describe("UndiciTransport on dispatcher.dispatch", () => {
       expect(response.cookies.cookies["a"]?.value).toBe("1")
       expect(response.cookies.cookies["b"]?.value).toBe("2")
       expect(yield* response.text).toBe("ok")
+    }))
+
+  it.scoped("a request body stream still being sent stops once the exchange ends after its headers", () =>
+    Effect.gen(function*() {
+      for (const end of ["complete", "error", "abort"] as const) {
+        const held = yield* heldDispatcher
+        const client = UndiciTransport.make(held.dispatcher)
+        // one chunk, then a body that never ends
+        const body = HttpBody.stream(Stream.concat(Stream.make(new Uint8Array([1])), Stream.never))
+        const fiber = yield* Effect.fork(client.post("http://127.0.0.1:9/upload", { body }))
+        const handler = yield* held.dispatched
+        const iterator = (held.options()!.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
+        expect((yield* Effect.promise(() => iterator.next())).value).toEqual(new Uint8Array([1]))
+        const pending = iterator.next().then(() => "ended", () => "failed")
+        handler.onConnect!(() => {})
+        handler.onHeaders!(200, [], () => {}, "OK")
+        const response = yield* Fiber.join(fiber)
+        if (end === "complete") handler.onComplete!([])
+        else if (end === "error") handler.onError!(new Error("reset"))
+        else {
+          // a response stream taken in part aborts the exchange
+          handler.onData!(Buffer.from("x"))
+          yield* Stream.runHead(response.stream)
+        }
+        expect(yield* Effect.promise(() => pending)).toBe("failed")
+      }
+    }))
+
+  it.scoped("a request header named __proto__ is sent with the trace headers", () =>
+    Effect.gen(function*() {
+      const held = yield* heldDispatcher
+      const client = UndiciTransport.make(held.dispatcher)
+      const request = HttpClientRequest.get("http://127.0.0.1:9/").pipe(
+        HttpClientRequest.setHeaders(JSON.parse("{\"__proto__\":\"kept\",\"x-other\":\"1\"}"))
+      )
+      yield* Effect.fork(client.execute(request))
+      yield* held.dispatched
+      const headers = held.options()!.headers as Record<string, string>
+      expect(Object.keys(headers)).toContain("__proto__")
+      expect(Object.getOwnPropertyDescriptor(headers, "__proto__")?.value).toBe("kept")
+      expect(headers["traceparent"]).toMatch(/^00-/)
     }))
 })
