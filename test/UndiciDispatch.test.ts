@@ -5,8 +5,8 @@
  * not the answer; every read of a body gets the same bytes; a dispatcher without `dispatch`
  * fails every request with an error that says so.
  */
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { describe, expect, it } from "@effect/vitest"

@@ -128,7 +128,9 @@ const traceHeaders = (parent: Option.Option<Tracer.AnySpan>): Record<string, str
 const withTrace = (headers: Headers.Headers, trace: Record<string, string>): Record<string, string> => {
   let out: Record<string, string> | undefined
   for (const name in headers) {
-    if (name !== "b3" && name !== "traceparent") (out ??= Object.create(null) as Record<string, string>)[name] = headers[name]!
+    if (name !== "b3" && name !== "traceparent") {
+      ;(out ??= Object.create(null) as Record<string, string>)[name] = headers[name]!
+    }
   }
   if (out === undefined) return trace
   out.b3 = trace.b3!
@@ -408,7 +410,7 @@ class Exchange implements AttemptSignal.SignalledRequest {
     const waiters = this.waiters
     this.waiters = undefined
     waiter()
-    if (waiters !== undefined) for (const other of waiters) other()
+    if (waiters !== undefined) { for (const other of waiters) other() }
   }
 
   private unwatch() {
@@ -744,7 +746,7 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
     for (let i = 0; i < raw.length; i += 2) {
       if (raw[i]!.toString("latin1").toLowerCase() !== "set-cookie") continue
       const value = raw[i + 1]!
-      if (Array.isArray(value)) for (const each of value) lines.push(each.toString("latin1"))
+      if (Array.isArray(value)) { for (const each of value) lines.push(each.toString("latin1")) }
       else lines.push(value.toString("latin1"))
     }
     return this.cachedCookies = Cookies.fromSetCookie(lines)
