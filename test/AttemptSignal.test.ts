@@ -20,6 +20,8 @@ import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import type * as http from "node:http"
 import { ResilientServiceClient, UndiciTransport } from "../src/index.js"
+import * as Deadlines from "../src/internal/deadlines.js"
+import * as Time from "../src/internal/time.js"
 import { heldDispatcher } from "./utils/dispatchers.js"
 import { answerJson, type FaultServer, httpServer } from "./utils/faultServers.js"
 import { makeLogCapture } from "./utils/logs.js"
@@ -160,9 +162,9 @@ describe("an attempt on UndiciTransport stops by its signal", () => {
 })
 
 describe("after the headers, a timeout ends the body's read whatever the dispatcher does with its abort", () => {
-  it.scoped("a dispatcher whose abort does nothing, or that never connected: a TimeoutException at 1 s", () =>
+  it.scoped("a dispatcher whose abort does nothing or throws, or that never connected: a TimeoutException at 1 s", () =>
     Effect.gen(function*() {
-      for (const connects of [true, false]) {
+      for (const connects of ["abort does nothing", "abort throws", "never connects"] as const) {
         const deaf = yield* heldDispatcher
         const client = yield* ResilientServiceClient.make({
           baseUrl: "http://127.0.0.1:9",
@@ -171,11 +173,39 @@ describe("after the headers, a timeout ends the body's read whatever the dispatc
         }).pipe(Effect.provide(UndiciTransport.layerDispatcher(deaf.dispatcher)))
         const call = yield* Effect.fork(quiet(client.get("/stall")))
         const handler = yield* deaf.dispatched
-        if (connects) handler.onConnect!(() => {})
+        if (connects === "abort does nothing") handler.onConnect!(() => {})
+        if (connects === "abort throws") {
+          handler.onConnect!(() => {
+            throw new Error("the dispatcher's abort throws")
+          })
+        }
         handler.onHeaders!(200, [Buffer.from("content-length"), Buffer.from("100")], () => {}, "OK")
         handler.onData!(Buffer.from("x".repeat(10)))
         yield* TestClock.adjust("1 second")
         expect(isTimeout(yield* Fiber.await(call))).toBe(true)
       }
+    }))
+})
+
+describe("the deadline timer survives an expire that throws", () => {
+  it.scoped("the other entries due fire, and a later deadline still starts a timer", () =>
+    Effect.gen(function*() {
+      const clock = yield* Effect.clock
+      const deadlines = Deadlines.make(clock, yield* Effect.scope)
+      const fired: Array<string> = []
+      const now = Time.monotonicMillis(clock)
+      yield* deadlines.register(
+        now + 100,
+        Effect.sync(() => {
+          throw new Error("a dispatcher's abort that throws")
+        })
+      )
+      yield* deadlines.register(now + 100, Effect.sync(() => fired.push("same time")))
+      yield* TestClock.adjust("100 millis")
+      expect(fired).toEqual(["same time"])
+      yield* deadlines.register(now + 300, Effect.sync(() => fired.push("later")))
+      yield* TestClock.adjust("200 millis")
+      expect(fired).toEqual(["same time", "later"])
+      expect(deadlines.size()).toBe(0)
     }))
 })
