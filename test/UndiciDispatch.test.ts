@@ -240,4 +240,25 @@ describe("UndiciTransport on dispatcher.dispatch", () => {
       expect(Object.getOwnPropertyDescriptor(headers, "__proto__")?.value).toBe("kept")
       expect(headers["traceparent"]).toMatch(/^00-/)
     }))
+
+  it.scoped("a whole-body read after a stream took part of the body fails with Decode", () =>
+    Effect.gen(function*() {
+      const held = yield* heldDispatcher
+      const client = UndiciTransport.make(held.dispatcher)
+      const fiber = yield* Effect.fork(client.get("http://127.0.0.1:9/parts"))
+      const handler = yield* held.dispatched
+      handler.onConnect!(() => {})
+      handler.onHeaders!(200, [], () => {}, "OK")
+      const response = yield* Fiber.join(fiber)
+      handler.onData!(Buffer.from("first"))
+      // the stream is still open (a stream ended early aborts the request)
+      const pull = yield* Stream.toPull(response.stream)
+      expect(Buffer.concat(Chunk.toReadonlyArray(yield* pull)).toString()).toBe("first")
+      handler.onData!(Buffer.from("rest"))
+      handler.onComplete!([])
+      for (const read of [Effect.asVoid(response.text), Effect.asVoid(response.arrayBuffer)]) {
+        const error = yield* Effect.flip(read)
+        expect(error._tag === "ResponseError" && error.reason).toBe("Decode")
+      }
+    }))
 })

@@ -239,6 +239,8 @@ class Exchange implements AttemptSignal.SignalledRequest {
   /** A reader waiting for more of the body; the others, if several wait at once, in `waiters`. */
   private waiter: (() => void) | undefined = undefined
   private waiters: Array<() => void> | undefined = undefined
+  /** Part of the body was taken by a stream: it can no longer be read whole. */
+  streamed = false
   /** Registered in `unreadExchanges`. */
   watched = false
 
@@ -670,6 +672,9 @@ const traced = (
 
 const textDecoder = new TextDecoder()
 
+/** Why a body cannot be read whole once a stream took part of it. */
+const bodyStreamed = () => new Error("the response body was already read in part as a stream")
+
 /**
  * undici's header object (its `parseHeaders`: names lowercased, values as Latin-1) and
  * `Headers.fromInput`'s joining of repeated names (`, `), in one pass over the raw pairs.
@@ -769,12 +774,13 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
 
   /** See `AttemptSignal.wholeBody`: the body if it is whole now, without waiting. */
   [AttemptSignal.wholeBodyKey](): Uint8Array | undefined {
-    return this.bytes !== undefined || this.exchange.complete ? this.collect() : undefined
+    return this.bytes !== undefined || (this.exchange.complete && !this.exchange.streamed) ? this.collect() : undefined
   }
 
   /** The whole body: at once if it has arrived, else once it has. */
   private get all(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
     const exchange = this.exchange
+    if (this.bytes === undefined && exchange.streamed) return Effect.fail(this.decodeError(bodyStreamed()))
     if (this.bytes !== undefined || exchange.complete) return Effect.sync(() => this.collect())
     if (exchange.failed) return Effect.fail(this.decodeError(exchange.failure))
     return Effect.async<Uint8Array, HttpClientError.ResponseError>((resume) => {
@@ -795,7 +801,9 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
     // a body that has arrived whole is decoded in one step
-    if (this.bytes !== undefined || this.exchange.complete) return Effect.sync(() => textDecoder.decode(this.collect()))
+    if (this.bytes !== undefined || (this.exchange.complete && !this.exchange.streamed)) {
+      return Effect.sync(() => textDecoder.decode(this.collect()))
+    }
     return Effect.map(this.all, (bytes) => textDecoder.decode(bytes))
   }
 
@@ -845,7 +853,10 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
       // socket, paused while nobody pulls, resumes on a pull
       const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>> = Effect
         .suspend(() => {
-          if (exchange.hasChunks) return Effect.succeed(Chunk.unsafeFromArray<Uint8Array>(exchange.take()))
+          if (exchange.hasChunks) {
+            exchange.streamed = true
+            return Effect.succeed(Chunk.unsafeFromArray<Uint8Array>(exchange.take()))
+          }
           if (exchange.complete) return Effect.fail(Option.none())
           if (exchange.failed) return Effect.fail(Option.some(this.decodeError(exchange.failure)))
           return Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>>((resume) => {
