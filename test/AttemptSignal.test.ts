@@ -19,6 +19,7 @@ import * as Scope from "effect/Scope"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import type * as http from "node:http"
+import type { Dispatcher } from "undici"
 import { ResilientServiceClient, UndiciTransport } from "../src/index.js"
 import * as Deadlines from "../src/internal/deadlines.js"
 import * as Time from "../src/internal/time.js"
@@ -60,6 +61,12 @@ const clientIn = (scope: Scope.Scope, server: FaultServer, options: Partial<Resi
     return yield* ResilientServiceClient.make({ baseUrl: server.url, timeout: "1 second", maxAttempts: 1, ...options })
       .pipe(Effect.provide(context), Scope.extend(scope))
   })
+
+/** A client (timeout 1 s, one attempt) on `UndiciTransport` over `dispatcher`. */
+const clientOnDispatcher = (dispatcher: Dispatcher) =>
+  ResilientServiceClient.make({ baseUrl: "http://127.0.0.1:9", timeout: "1 second", maxAttempts: 1 }).pipe(
+    Effect.provide(UndiciTransport.layerDispatcher(dispatcher))
+  )
 
 describe("an attempt on UndiciTransport stops by its signal", () => {
   it.scoped("it runs in the caller's fiber: a call on UndiciTransport forks no fiber, one on the platform's does", () =>
@@ -126,11 +133,7 @@ describe("an attempt on UndiciTransport stops by its signal", () => {
   it.scoped("a dispatcher that ignores the signal and never calls back still times out; a late answer is discarded", () =>
     Effect.gen(function*() {
       const deaf = yield* heldDispatcher
-      const client = yield* ResilientServiceClient.make({
-        baseUrl: "http://127.0.0.1:9",
-        timeout: "1 second",
-        maxAttempts: 1
-      }).pipe(Effect.provide(UndiciTransport.layerDispatcher(deaf.dispatcher)))
+      const client = yield* clientOnDispatcher(deaf.dispatcher)
       const call = yield* Effect.fork(quiet(client.get("/never")))
       const handler = yield* deaf.dispatched
       yield* TestClock.adjust("1 second")
@@ -166,11 +169,7 @@ describe("after the headers, a timeout ends the body's read whatever the dispatc
     Effect.gen(function*() {
       for (const connects of ["abort does nothing", "abort throws", "never connects"] as const) {
         const deaf = yield* heldDispatcher
-        const client = yield* ResilientServiceClient.make({
-          baseUrl: "http://127.0.0.1:9",
-          timeout: "1 second",
-          maxAttempts: 1
-        }).pipe(Effect.provide(UndiciTransport.layerDispatcher(deaf.dispatcher)))
+        const client = yield* clientOnDispatcher(deaf.dispatcher)
         const call = yield* Effect.fork(quiet(client.get("/stall")))
         const handler = yield* deaf.dispatched
         if (connects === "abort does nothing") handler.onConnect!(() => {})
