@@ -19,7 +19,10 @@ import * as Scope from "effect/Scope"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import type * as http from "node:http"
+import type { Dispatcher } from "undici"
 import { ResilientServiceClient, UndiciTransport } from "../src/index.js"
+import * as Deadlines from "../src/internal/deadlines.js"
+import * as Time from "../src/internal/time.js"
 import { heldDispatcher } from "./utils/dispatchers.js"
 import { answerJson, type FaultServer, httpServer } from "./utils/faultServers.js"
 import { makeLogCapture } from "./utils/logs.js"
@@ -58,6 +61,12 @@ const clientIn = (scope: Scope.Scope, server: FaultServer, options: Partial<Resi
     return yield* ResilientServiceClient.make({ baseUrl: server.url, timeout: "1 second", maxAttempts: 1, ...options })
       .pipe(Effect.provide(context), Scope.extend(scope))
   })
+
+/** A client (timeout 1 s, one attempt) on `UndiciTransport` over `dispatcher`. */
+const clientOnDispatcher = (dispatcher: Dispatcher) =>
+  ResilientServiceClient.make({ baseUrl: "http://127.0.0.1:9", timeout: "1 second", maxAttempts: 1 }).pipe(
+    Effect.provide(UndiciTransport.layerDispatcher(dispatcher))
+  )
 
 describe("an attempt on UndiciTransport stops by its signal", () => {
   it.scoped("it runs in the caller's fiber: a call on UndiciTransport forks no fiber, one on the platform's does", () =>
@@ -124,11 +133,7 @@ describe("an attempt on UndiciTransport stops by its signal", () => {
   it.scoped("a dispatcher that ignores the signal and never calls back still times out; a late answer is discarded", () =>
     Effect.gen(function*() {
       const deaf = yield* heldDispatcher
-      const client = yield* ResilientServiceClient.make({
-        baseUrl: "http://127.0.0.1:9",
-        timeout: "1 second",
-        maxAttempts: 1
-      }).pipe(Effect.provide(UndiciTransport.layerDispatcher(deaf.dispatcher)))
+      const client = yield* clientOnDispatcher(deaf.dispatcher)
       const call = yield* Effect.fork(quiet(client.get("/never")))
       const handler = yield* deaf.dispatched
       yield* TestClock.adjust("1 second")
@@ -156,5 +161,50 @@ describe("an attempt on UndiciTransport stops by its signal", () => {
       yield* arrived
       yield* TestClock.adjust("1 second")
       expect(isTimeout(yield* Fiber.join(call))).toBe(true)
+    }))
+})
+
+describe("after the headers, a timeout ends the body's read whatever the dispatcher does with its abort", () => {
+  it.scoped("a dispatcher whose abort does nothing or throws, or that never connected: a TimeoutException at 1 s", () =>
+    Effect.gen(function*() {
+      for (const connects of ["abort does nothing", "abort throws", "never connects"] as const) {
+        const deaf = yield* heldDispatcher
+        const client = yield* clientOnDispatcher(deaf.dispatcher)
+        const call = yield* Effect.fork(quiet(client.get("/stall")))
+        const handler = yield* deaf.dispatched
+        if (connects === "abort does nothing") handler.onConnect!(() => {})
+        if (connects === "abort throws") {
+          handler.onConnect!(() => {
+            throw new Error("the dispatcher's abort throws")
+          })
+        }
+        handler.onHeaders!(200, [Buffer.from("content-length"), Buffer.from("100")], () => {}, "OK")
+        handler.onData!(Buffer.from("x".repeat(10)))
+        yield* TestClock.adjust("1 second")
+        expect(isTimeout(yield* Fiber.await(call))).toBe(true)
+      }
+    }))
+})
+
+describe("the deadline timer survives an expire that throws", () => {
+  it.scoped("the other entries due fire, and a later deadline still starts a timer", () =>
+    Effect.gen(function*() {
+      const clock = yield* Effect.clock
+      const deadlines = Deadlines.make(clock, yield* Effect.scope)
+      const fired: Array<string> = []
+      const now = Time.monotonicMillis(clock)
+      yield* deadlines.register(
+        now + 100,
+        Effect.sync(() => {
+          throw new Error("a dispatcher's abort that throws")
+        })
+      )
+      yield* deadlines.register(now + 100, Effect.sync(() => fired.push("same time")))
+      yield* TestClock.adjust("100 millis")
+      expect(fired).toEqual(["same time"])
+      yield* deadlines.register(now + 300, Effect.sync(() => fired.push("later")))
+      yield* TestClock.adjust("200 millis")
+      expect(fired).toEqual(["same time", "later"])
+      expect(deadlines.size()).toBe(0)
     }))
 })

@@ -5,16 +5,19 @@
  * not the answer; every read of a body gets the same bytes; a dispatcher without `dispatch`
  * fails every request with an error that says so.
  */
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { type Dispatcher, MockAgent } from "undici"
+import { Agent, type Dispatcher, interceptors, MockAgent } from "undici"
 import { UndiciTransport } from "../src/index.js"
 import { heldDispatcher } from "./utils/dispatchers.js"
 import { httpServer } from "./utils/faultServers.js"
@@ -151,5 +154,111 @@ describe("UndiciTransport on dispatcher.dispatch", () => {
         )
       )
       expect(String((viaLayer as HttpClientError.RequestError).cause)).toMatch(/dispatch method/)
+    }))
+
+  it.scoped("two whole-body reads at once of a body still arriving both get it", () =>
+    Effect.gen(function*() {
+      const held = yield* heldDispatcher
+      const client = UndiciTransport.make(held.dispatcher)
+      const fiber = yield* Effect.fork(client.get("http://127.0.0.1:9/split"))
+      const handler = yield* held.dispatched
+      handler.onConnect!(() => {})
+      handler.onHeaders!(200, [Buffer.from("content-length"), Buffer.from("4")], () => {}, "OK")
+      const response = yield* Fiber.join(fiber)
+      handler.onData!(Buffer.from("ab"))
+      const reads = yield* Effect.fork(
+        Effect.all([response.text, response.arrayBuffer], { concurrency: "unbounded" })
+      )
+      // both readers start and wait for the rest of the body
+      for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+      expect(Option.isNone(yield* Fiber.poll(reads))).toBe(true)
+      handler.onData!(Buffer.from("cd"))
+      handler.onComplete!([])
+      const [text, bytes] = yield* Fiber.join(reads)
+      expect(text).toBe("abcd")
+      expect(Buffer.from(bytes).toString("latin1")).toBe("abcd")
+    }))
+
+  it.scoped("through an agent composed with an interceptor: each Set-Cookie line and repeated headers", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_req, res) => {
+        res.setHeader("set-cookie", ["a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT", "b=2"])
+        res.setHeader("x-many", ["one", "two"])
+        res.setHeader("x-latin", "caf\u00e9")
+        res.writeHead(200, { "content-type": "text/plain" })
+        res.end("ok")
+      })
+      const agent = yield* Effect.acquireRelease(
+        Effect.sync(() => new Agent().compose(interceptors.retry())),
+        (agent) => Effect.promise(() => agent.destroy())
+      )
+      const response = yield* UndiciTransport.make(agent).get(`${server.url}/cookies`)
+      expect(response.headers["x-many"]).toBe("one, two")
+      expect(response.headers["x-latin"]).toBe("caf\u00e9")
+      expect(response.cookies.cookies["a"]?.value).toBe("1")
+      expect(response.cookies.cookies["b"]?.value).toBe("2")
+      expect(yield* response.text).toBe("ok")
+    }))
+
+  it.scoped("a request body stream still being sent stops once the exchange ends after its headers", () =>
+    Effect.gen(function*() {
+      for (const end of ["complete", "error", "abort"] as const) {
+        const held = yield* heldDispatcher
+        const client = UndiciTransport.make(held.dispatcher)
+        // one chunk, then a body that never ends
+        const body = HttpBody.stream(Stream.concat(Stream.make(new Uint8Array([1])), Stream.never))
+        const fiber = yield* Effect.fork(client.post("http://127.0.0.1:9/upload", { body }))
+        const handler = yield* held.dispatched
+        const iterator = (held.options()!.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
+        expect((yield* Effect.promise(() => iterator.next())).value).toEqual(new Uint8Array([1]))
+        const pending = iterator.next().then(() => "ended", () => "failed")
+        handler.onConnect!(() => {})
+        handler.onHeaders!(200, [], () => {}, "OK")
+        const response = yield* Fiber.join(fiber)
+        if (end === "complete") handler.onComplete!([])
+        else if (end === "error") handler.onError!(new Error("reset"))
+        else {
+          // a response stream taken in part aborts the exchange
+          handler.onData!(Buffer.from("x"))
+          yield* Stream.runHead(response.stream)
+        }
+        expect(yield* Effect.promise(() => pending)).toBe("failed")
+      }
+    }))
+
+  it.scoped("a request header named __proto__ is sent with the trace headers", () =>
+    Effect.gen(function*() {
+      const held = yield* heldDispatcher
+      const client = UndiciTransport.make(held.dispatcher)
+      const request = HttpClientRequest.get("http://127.0.0.1:9/").pipe(
+        HttpClientRequest.setHeaders(JSON.parse("{\"__proto__\":\"kept\",\"x-other\":\"1\"}"))
+      )
+      yield* Effect.fork(client.execute(request))
+      yield* held.dispatched
+      const headers = held.options()!.headers as Record<string, string>
+      expect(Object.keys(headers)).toContain("__proto__")
+      expect(Object.getOwnPropertyDescriptor(headers, "__proto__")?.value).toBe("kept")
+      expect(headers["traceparent"]).toMatch(/^00-/)
+    }))
+
+  it.scoped("a whole-body read after a stream took part of the body fails with Decode", () =>
+    Effect.gen(function*() {
+      const held = yield* heldDispatcher
+      const client = UndiciTransport.make(held.dispatcher)
+      const fiber = yield* Effect.fork(client.get("http://127.0.0.1:9/parts"))
+      const handler = yield* held.dispatched
+      handler.onConnect!(() => {})
+      handler.onHeaders!(200, [], () => {}, "OK")
+      const response = yield* Fiber.join(fiber)
+      handler.onData!(Buffer.from("first"))
+      // the stream is still open (a stream ended early aborts the request)
+      const pull = yield* Stream.toPull(response.stream)
+      expect(Buffer.concat(Chunk.toReadonlyArray(yield* pull)).toString()).toBe("first")
+      handler.onData!(Buffer.from("rest"))
+      handler.onComplete!([])
+      for (const read of [Effect.asVoid(response.text), Effect.asVoid(response.arrayBuffer)]) {
+        const error = yield* Effect.flip(read)
+        expect(error._tag === "ResponseError" && error.reason).toBe("Decode")
+      }
     }))
 })

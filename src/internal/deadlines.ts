@@ -129,8 +129,22 @@ export const make = (clock: Clock.Clock, scope: Scope.Scope): Deadlines => {
       heap.remove(top)
       due.push(top.expire)
     }
-    return due.length === 0 ? Effect.void : Effect.forEach(due, (expire) => expire, { discard: true })
+    // each on its own: one that fails or dies (a dispatcher's abort that throws) keeps neither
+    // the others from running nor the timer from going on
+    return due.length === 0 ? Effect.void : Effect.forEach(due, guarded, { discard: true })
   })
+
+  const guarded = (expire: Effect.Effect<void>) => Effect.catchAllCause(expire, () => Effect.void)
+
+  // a timer that ends while it owns the heap (its scope closed) hands it on: the next
+  // registration starts a timer instead of waiting for one that is gone
+  const released = (id: number) =>
+    Effect.sync(() => {
+      if (id === owner) {
+        owner++
+        target = Infinity
+      }
+    })
 
   const timer = (id: number): Effect.Effect<void> =>
     Effect.suspend(() => {
@@ -160,7 +174,7 @@ export const make = (clock: Clock.Clock, scope: Scope.Scope): Deadlines => {
     target = deadline
     // forked from wherever the attempt runs, possibly an uninterruptible region: the timer
     // itself must stay interruptible so that the client's scope can close
-    return [entry, Effect.asVoid(Effect.forkIn(Effect.interruptible(timer(id)), scope))]
+    return [entry, Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.ensuring(timer(id), released(id))), scope))]
   }
 
   const register = (deadline: number, expire: Effect.Effect<void>): Effect.Effect<Entry> =>

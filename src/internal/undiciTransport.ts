@@ -128,7 +128,9 @@ const traceHeaders = (parent: Option.Option<Tracer.AnySpan>): Record<string, str
 const withTrace = (headers: Headers.Headers, trace: Record<string, string>): Record<string, string> => {
   let out: Record<string, string> | undefined
   for (const name in headers) {
-    if (name !== "b3" && name !== "traceparent") (out ??= {})[name] = headers[name]!
+    if (name !== "b3" && name !== "traceparent") {
+      ;(out ??= Object.create(null) as Record<string, string>)[name] = headers[name]!
+    }
   }
   if (out === undefined) return trace
   out.b3 = trace.b3!
@@ -222,7 +224,7 @@ class Exchange implements AttemptSignal.SignalledRequest {
   private settled = false
   private resumeSend: ((sent: Sent) => void) | undefined
   statusCode = 0
-  rawHeaders: ReadonlyArray<Buffer> = noHeaders
+  rawHeaders: RawHeaders = noHeaders
   private chunks: Array<Buffer> = []
   private buffered = 0
   /** The body has arrived whole. */
@@ -234,8 +236,11 @@ class Exchange implements AttemptSignal.SignalledRequest {
   draining = false
   private paused = false
   private resumeSocket: (() => void) | undefined = undefined
-  /** The reader waiting for more of the body (one at a time). */
-  waiter: (() => void) | undefined = undefined
+  /** A reader waiting for more of the body; the others, if several wait at once, in `waiters`. */
+  private waiter: (() => void) | undefined = undefined
+  private waiters: Array<() => void> | undefined = undefined
+  /** Part of the body was taken by a stream: it can no longer be read whole. */
+  streamed = false
   /** Registered in `unreadExchanges`. */
   watched = false
 
@@ -287,7 +292,7 @@ class Exchange implements AttemptSignal.SignalledRequest {
     else this.abortRequest = abort
   }
 
-  onHeaders(statusCode: number, rawHeaders: Array<Buffer>, resume: () => void) {
+  onHeaders(statusCode: number, rawHeaders: RawHeaders, resume: () => void) {
     // informational (1xx: 100 Continue, 103 Early Hints): the answer follows
     if (statusCode < 200) return true
     this.statusCode = statusCode
@@ -305,6 +310,7 @@ class Exchange implements AttemptSignal.SignalledRequest {
   }
 
   onData(chunk: Buffer) {
+    if (this.failed) return true
     this.chunks.push(chunk)
     this.buffered += chunk.length
     this.wake()
@@ -316,7 +322,9 @@ class Exchange implements AttemptSignal.SignalledRequest {
   }
 
   onComplete() {
+    if (this.failed) return
     this.complete = true
+    if (this.stop !== undefined) Deferred.unsafeDone(this.stop, requestEnded)
     this.unwatch()
     this.wake()
   }
@@ -328,17 +336,34 @@ class Exchange implements AttemptSignal.SignalledRequest {
       return
     }
     if (this.complete || this.failed) return
+    if (this.stop !== undefined) Deferred.unsafeDone(this.stop, requestEnded)
     this.failed = true
     this.failure = error
     this.unwatch()
     this.wake()
   }
 
-  /** Aborts the request, or its body, which closes its connection; a no-op once it ended. */
+  /**
+   * Aborts the request, or its body, which closes its connection; a no-op once it ended. After
+   * the headers the exchange fails here and now, its readers woken: a dispatcher that never
+   * connected it, or whose abort never calls `onError`, cannot leave a read waiting.
+   */
   abort(reason: Error) {
     if (this.complete || this.failed || this.abortReason !== undefined) return
     this.abortReason = reason
-    this.abortRequest?.(reason)
+    if (this.stop !== undefined) Deferred.unsafeDone(this.stop, requestEnded)
+    const received = !this.sending
+    if (received) {
+      this.failed = true
+      this.failure = reason
+      this.unwatch()
+    }
+    try {
+      this.abortRequest?.(reason)
+    } catch {
+      // a dispatcher's abort that throws: the exchange has ended all the same
+    }
+    if (received) this.wake()
   }
 
   /** Whether some of the body is buffered, not yet taken. */
@@ -363,12 +388,31 @@ class Exchange implements AttemptSignal.SignalledRequest {
     }
   }
 
+  /** `waiter` is called once the body moves on (more of it, its end, a failure). */
+  addWaiter(waiter: () => void) {
+    if (this.waiter === undefined) this.waiter = waiter
+    else (this.waiters ??= []).push(waiter)
+  }
+
+  /** Removes `waiter` (and no other); whether any other reader still waits. */
+  removeWaiter(waiter: () => void): boolean {
+    if (this.waiter === waiter) this.waiter = this.waiters?.shift()
+    else if (this.waiters !== undefined) {
+      const i = this.waiters.indexOf(waiter)
+      if (i >= 0) this.waiters.splice(i, 1)
+    }
+    return this.waiter !== undefined
+  }
+
+  /** Wakes every waiting reader (a reader still waiting adds itself again). */
   private wake() {
     const waiter = this.waiter
-    if (waiter !== undefined) {
-      this.waiter = undefined
-      waiter()
-    }
+    if (waiter === undefined) return
+    this.waiter = undefined
+    const waiters = this.waiters
+    this.waiters = undefined
+    waiter()
+    if (waiters !== undefined) { for (const other of waiters) other() }
   }
 
   private unwatch() {
@@ -379,7 +423,14 @@ class Exchange implements AttemptSignal.SignalledRequest {
   }
 }
 
-const noHeaders: ReadonlyArray<Buffer> = []
+/**
+ * Raw response headers, name and value in turn. A value is one `Buffer` from undici's own
+ * handlers, and an array of them (one per line of a repeated name) when undici wraps the
+ * handler for a dispatcher composed with interceptors.
+ */
+type RawHeaders = ReadonlyArray<Buffer | ReadonlyArray<Buffer>>
+
+const noHeaders: RawHeaders = []
 
 /**
  * An exchange whose body had not arrived whole once its headers were parsed is watched: if its
@@ -621,18 +672,28 @@ const traced = (
 
 const textDecoder = new TextDecoder()
 
+/** Why a body cannot be read whole once a stream took part of it. */
+const bodyStreamed = () => new Error("the response body was already read in part as a stream")
+
 /**
  * undici's header object (its `parseHeaders`: names lowercased, values as Latin-1) and
  * `Headers.fromInput`'s joining of repeated names (`, `), in one pass over the raw pairs.
  */
-const parseRawHeaders = (raw: ReadonlyArray<Buffer>): Headers.Headers => {
+const parseRawHeaders = (raw: RawHeaders): Headers.Headers => {
   // no prototype while filling: a header named `__proto__` is a plain entry
   const out: Record<string, string> = Object.create(null)
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString("latin1").toLowerCase()
-    const value = raw[i + 1]!.toString("latin1")
-    const seen = out[name]
-    out[name] = seen === undefined ? value : `${seen}, ${value}`
+    const value = raw[i + 1]!
+    if (Array.isArray(value)) {
+      for (const each of value) {
+        const seen = out[name]
+        out[name] = seen === undefined ? each.toString("latin1") : `${seen}, ${each.toString("latin1")}`
+      }
+    } else {
+      const seen = out[name]
+      out[name] = seen === undefined ? value.toString("latin1") : `${seen}, ${value.toString("latin1")}`
+    }
   }
   return Headers.unsafeFromRecord(out)
 }
@@ -688,7 +749,10 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
     const raw = this.exchange.rawHeaders
     const lines: Array<string> = []
     for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i]!.toString("latin1").toLowerCase() === "set-cookie") lines.push(raw[i + 1]!.toString("latin1"))
+      if (raw[i]!.toString("latin1").toLowerCase() !== "set-cookie") continue
+      const value = raw[i + 1]!
+      if (Array.isArray(value)) { for (const each of value) lines.push(each.toString("latin1")) }
+      else lines.push(value.toString("latin1"))
     }
     return this.cachedCookies = Cookies.fromSetCookie(lines)
   }
@@ -710,33 +774,36 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
 
   /** See `AttemptSignal.wholeBody`: the body if it is whole now, without waiting. */
   [AttemptSignal.wholeBodyKey](): Uint8Array | undefined {
-    return this.bytes !== undefined || this.exchange.complete ? this.collect() : undefined
+    return this.bytes !== undefined || (this.exchange.complete && !this.exchange.streamed) ? this.collect() : undefined
   }
 
   /** The whole body: at once if it has arrived, else once it has. */
   private get all(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
     const exchange = this.exchange
+    if (this.bytes === undefined && exchange.streamed) return Effect.fail(this.decodeError(bodyStreamed()))
     if (this.bytes !== undefined || exchange.complete) return Effect.sync(() => this.collect())
     if (exchange.failed) return Effect.fail(this.decodeError(exchange.failure))
     return Effect.async<Uint8Array, HttpClientError.ResponseError>((resume) => {
       const check = () => {
         if (exchange.complete) resume(Effect.sync(() => this.collect()))
         else if (exchange.failed) resume(Effect.fail(this.decodeError(exchange.failure)))
-        else exchange.waiter = check
+        else exchange.addWaiter(check)
       }
       exchange.draining = true
       exchange.resume()
       check()
       return Effect.sync(() => {
-        exchange.waiter = undefined
-        exchange.abort(new Error("the read of the body was interrupted"))
+        // another reader still waiting keeps the request going
+        if (!exchange.removeWaiter(check)) exchange.abort(new Error("the read of the body was interrupted"))
       })
     })
   }
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
     // a body that has arrived whole is decoded in one step
-    if (this.bytes !== undefined || this.exchange.complete) return Effect.sync(() => textDecoder.decode(this.collect()))
+    if (this.bytes !== undefined || (this.exchange.complete && !this.exchange.streamed)) {
+      return Effect.sync(() => textDecoder.decode(this.collect()))
+    }
     return Effect.map(this.all, (bytes) => textDecoder.decode(bytes))
   }
 
@@ -786,14 +853,18 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
       // socket, paused while nobody pulls, resumes on a pull
       const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>> = Effect
         .suspend(() => {
-          if (exchange.hasChunks) return Effect.succeed(Chunk.unsafeFromArray<Uint8Array>(exchange.take()))
+          if (exchange.hasChunks) {
+            exchange.streamed = true
+            return Effect.succeed(Chunk.unsafeFromArray<Uint8Array>(exchange.take()))
+          }
           if (exchange.complete) return Effect.fail(Option.none())
           if (exchange.failed) return Effect.fail(Option.some(this.decodeError(exchange.failure)))
           return Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>>((resume) => {
-            exchange.waiter = () => resume(pull)
+            const waiter = () => resume(pull)
+            exchange.addWaiter(waiter)
             exchange.resume()
             return Effect.sync(() => {
-              exchange.waiter = undefined
+              exchange.removeWaiter(waiter)
             })
           })
         })
