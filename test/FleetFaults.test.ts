@@ -302,4 +302,34 @@ describeWithRedis("Fleet under Redis faults", () => {
       }),
     30_000
   )
+
+  it.scopedLive(
+    "a replica whose shorter recovery ends the fleet's long opening probes with sparse calls, and closes the fleet",
+    () =>
+      Effect.gen(function*() {
+        const own = yield* ownRedis
+        const fleet = freshFleet()
+        const slow = yield* makeReplica({ url: own.url, fleet, name: "slow", breaker: { recoveryTimeout: "1 hour" } })
+        const quick = yield* makeReplica({
+          url: own.url,
+          fleet,
+          name: "quick",
+          breaker: { recoveryTimeout: "300 millis" }
+        })
+        yield* allReachable([slow, quick])
+        yield* Effect.zipRight(trip(slow), awaitState(quick.breaker, "open"), { concurrent: true })
+        // a call every 500 ms, several heartbeats apart: before, each heartbeat's read (without
+        // quick's horizon) said `open` again, took the granted lease away and left it in Redis
+        // until its TTL, so no call ever probed
+        const result = yield* quick.breaker.state.pipe(
+          Effect.tap((state) => state === "closed" ? Effect.void : Effect.ignore(quick.breaker(Effect.void))),
+          Effect.repeat({ until: (state) => state === "closed", schedule: Schedule.spaced("500 millis") }),
+          Effect.timeoutFail({ duration: Duration.seconds(12), onTimeout: () => "quick never closed" }),
+          Effect.either
+        )
+        expect(result._tag).toBe("Right")
+        yield* awaitState(slow.breaker, "closed")
+      }),
+    30_000
+  )
 })

@@ -596,6 +596,48 @@ describe("fleet protocol (model-based)", () => {
     expect(idle.state.lease).toBeUndefined()
   })
 
+  it("a period seen half_open is never open again in the same state: the holder keeps its lease", () => {
+    // the fleet opened for an hour elsewhere; this replica's shorter recovery ended it here, and
+    // Redis granted the lease (the request carried the replica's horizon)
+    const halfOpen = view(1, 1, "half_open", 0, 1_000)
+    const granted = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: view(1, 1, "open", 3_600_000) },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
+    )
+    expect(granted.lease?.token).toBe("r:1")
+    // a view of the same state that says open (computed without the horizon) changes nothing
+    const read = Protocol.step(granted, { _tag: "View", view: view(1, 1, "open", 3_599_000) }, config)
+    expect(read.commands).toEqual([])
+    expect(read.state.lease?.token).toBe("r:1")
+    expect(read.state.known?.state).toBe("half_open")
+    // a newer opening does end the period
+    const reopened = Protocol.step(granted, { _tag: "View", view: view(1, 2, "open", 500) }, config)
+    expect(reopened.commands).toContainEqual({ _tag: "Breaker", event: { _tag: "AdoptOpen", remainingMillis: 500 } })
+  })
+
+  it("an adoption that drops a lease whose period Redis still holds gives the lease back", () => {
+    const halfOpen = view(1, 1, "half_open", 0, 1_000)
+    const granted = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: halfOpen },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
+    )
+    // (the replica forgot the fleet's view, as after an answer it must adopt whatever it says)
+    const adopted = Protocol.step({ ...granted, known: undefined }, {
+      _tag: "View",
+      view: view(1, 1, "open", 200)
+    }, config)
+    expect(adopted.commands).toEqual([
+      { _tag: "Breaker", event: { _tag: "LeaseLost", generation: 2 } },
+      { _tag: "Release", token: "r:1" },
+      { _tag: "Breaker", event: { _tag: "AdoptOpen", remainingMillis: 200 } }
+    ])
+    expect(adopted.state.lease).toBeUndefined()
+  })
+
   it("a lease granted after the local period ended goes back at once", () => {
     const halfOpen = view(1, 1, "half_open")
     const state = steps(

@@ -397,7 +397,8 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                     duration,
                     config.quorum,
                     config.quorumWindowMillis,
-                    deadline()
+                    deadline(),
+                    longest
                   )),
                 (a) => ({ _tag: "Proposed", outcome: a.outcome, view: a.view })
               )
@@ -421,7 +422,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                 })
               )
             case "Release":
-              return answer(client.release(service, command.token), (a) => ({ _tag: "View", view: a.view }))
+              return answer(client.release(service, command.token, longest), (a) => ({ _tag: "View", view: a.view }))
             case "Settle":
               return answer(
                 Effect.flatMap(command.outcome === "open" ? remaining : Effect.succeed(0), (duration) =>
@@ -438,7 +439,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                 (a) => ({ _tag: "Settled", outcome: a.outcome, token: command.token, view: a.view })
               )
             case "Read":
-              return answer(client.read(service), (a) => ({ _tag: "View", view: a.view }))
+              return answer(client.read(service, longest), (a) => ({ _tag: "View", view: a.view }))
             case "Breaker":
               // the protocol learns the breaker's new state at once, not when its change arrives
               return Effect.flatMap(

@@ -281,9 +281,15 @@ const adoption = (local: Local, view: View): FleetEvent | undefined => {
   }
 }
 
-const seeView = (state: State, view: View, config: Config, message = false): Step => {
+const seeView = (state: State, seen: View, config: Config, message = false): Step => {
   const known = state.known
   const local = state.local
+  // an opening that has ended stays ended: a period seen `half_open` is never `open` again within
+  // the same state (a view computed without this replica's horizon would say so)
+  const view: View = known !== undefined && sameState(seen, known) && known.state === "half_open" &&
+      seen.state === "open"
+    ? { ...seen, state: "half_open", remainingMillis: 0 }
+    : seen
   // a message announces the transition that made its state: one this replica knows already
   // (from a reply, which is fresher) adds nothing, and an older one is just late; a reply with
   // an older state means Redis lost its data
@@ -298,8 +304,11 @@ const seeView = (state: State, view: View, config: Config, message = false): Ste
     next = { ...next, denied: undefined }
   }
   const dropLease = () => {
-    if (next.lease === undefined) return
-    commands.push(breaker({ _tag: "LeaseLost", generation: next.lease.localGeneration }))
+    const lease = next.lease
+    if (lease === undefined) return
+    commands.push(breaker({ _tag: "LeaseLost", generation: lease.localGeneration }))
+    // a lease whose period Redis still holds would block every replica until it expires: give it back
+    if (sameState(lease.period, view)) commands.push({ _tag: "Release", token: lease.token })
     next = { ...next, lease: undefined }
   }
   // the period of our lease is over (ended by someone else, or forgotten by Redis)
