@@ -100,15 +100,28 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
       )
     const millis = (field: string, value: unknown, fallback: Duration.DurationInput) =>
       Effect.map(validate.positiveDuration(field, value, fallback), Duration.toMillis)
+    const quorum = yield* validate.positiveInteger("quorum", options.quorum, defaults.quorum)
+    const quorumWindowMillis = yield* millis("quorumWindow", options.quorumWindow, defaults.quorumWindow)
+    const leaseTtlMillis = yield* millis("leaseTtl", options.leaseTtl, defaults.leaseTtl)
+    const heartbeatMillis = yield* millis("heartbeat", options.heartbeat, defaults.heartbeat)
+    const commandTimeoutMillis = yield* millis("commandTimeout", options.commandTimeout, defaults.commandTimeout)
+    // the holder gives its lease up a command's time before Redis does, and its settling needs a
+    // command's time too: a shorter lease would be dropped as soon as it is granted
+    if (leaseTtlMillis < 2 * commandTimeoutMillis) {
+      return yield* validate.invalid(
+        "leaseTtl",
+        `must be at least twice commandTimeout (${commandTimeoutMillis} ms), got ${leaseTtlMillis} ms`
+      )
+    }
     return {
       fleet,
       url,
       replica,
-      quorum: yield* validate.positiveInteger("quorum", options.quorum, defaults.quorum),
-      quorumWindowMillis: yield* millis("quorumWindow", options.quorumWindow, defaults.quorumWindow),
-      leaseTtlMillis: yield* millis("leaseTtl", options.leaseTtl, defaults.leaseTtl),
-      heartbeatMillis: yield* millis("heartbeat", options.heartbeat, defaults.heartbeat),
-      commandTimeoutMillis: yield* millis("commandTimeout", options.commandTimeout, defaults.commandTimeout),
+      quorum,
+      quorumWindowMillis,
+      leaseTtlMillis,
+      heartbeatMillis,
+      commandTimeoutMillis,
       connectTimeoutMillis: yield* millis("connectTimeout", options.connectTimeout, defaults.connectTimeout),
       cluster: yield* Redis.clusterOption(url, options.cluster)
     }
