@@ -332,4 +332,48 @@ describeWithRedis("Fleet under Redis faults", () => {
       }),
     30_000
   )
+
+  it.scopedLive(
+    "a holder that loses Redis while its probe runs keeps the lease and settles the probe's success once Redis is back",
+    () =>
+      Effect.gen(function*() {
+        const own = yield* ownRedis
+        const fleet = freshFleet()
+        // a lease far longer than the wait below: only the holder's settling can close the fleet
+        const [a, b] = yield* replicas(own.url, fleet, 2, {
+          fleetOptions: { leaseTtl: "30 seconds" },
+          breaker: { recoveryTimeout: "300 millis" }
+        })
+        yield* allReachable([a!, b!])
+        yield* Effect.zipRight(trip(a!), allOpen([a!, b!]), { concurrent: true })
+        // a calls until one of its calls is a probe under the lease; the probe waits, then succeeds
+        const started = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        let running = false
+        const call = Effect.suspend(() => {
+          running = true
+          return Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release))
+        })
+        yield* Effect.forkScoped(
+          Effect.ignore(a!.breaker(call)).pipe(
+            Effect.repeat({ until: () => running, schedule: Schedule.spaced("20 millis") })
+          )
+        )
+        yield* Deferred.await(started)
+        // Redis stalls while the probe runs: a's commands time out, and the probe succeeds meanwhile
+        own.signal("SIGSTOP")
+        yield* Effect.addFinalizer(() => Effect.sync(() => own.signal("SIGCONT")))
+        yield* pollUntil(a!.fleet.reachable, (reachable) => !reachable)
+        yield* Deferred.succeed(release, undefined)
+        yield* awaitState(a!.breaker, "closed")
+        own.signal("SIGCONT")
+        yield* allReachable([a!, b!])
+        // before, a forgot its lease (left in Redis for leaseTtl), adopted the fleet's half_open
+        // and its probe's success was lost: nobody closed the fleet
+        yield* awaitState(b!.breaker, "closed")
+        expect((yield* readView(own.url, fleet)).state).toBe("closed")
+        expect(yield* a!.breaker.state).toBe("closed")
+      }),
+    30_000
+  )
 })

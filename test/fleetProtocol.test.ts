@@ -638,6 +638,58 @@ describe("fleet protocol (model-based)", () => {
     expect(adopted.state.lease).toBeUndefined()
   })
 
+  it("a lease held when Redis becomes unreachable is kept, and settled with the breaker's state once it is back", () => {
+    const halfOpen = view(1, 1, "half_open", 0, 900)
+    const granted = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: halfOpen },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
+    )
+    const lost = Protocol.step(granted, { _tag: "Unreachable" }, config)
+    expect(lost.commands).toEqual([{ _tag: "Breaker", event: { _tag: "FleetReachable", reachable: false } }])
+    expect(lost.state.lease?.token).toBe("r:1")
+    // the probe succeeds meanwhile: nothing is sent while Redis is unreachable, nor given back
+    const closed = Protocol.step(lost.state, { _tag: "Local", local: local("closed", 3) }, config)
+    expect(closed.commands).toEqual([])
+    expect(Protocol.step(closed.state, { _tag: "LeaseIdle", token: "r:1", probing: false }, config).commands)
+      .toEqual([])
+    const back = steps(closed.state, { _tag: "Reachable" })
+    // Redis still holds the period and the lease: the probe's result settles it (before: the
+    // lease was forgotten, the fleet's half_open adopted and the success lost)
+    const read = Protocol.step(back, { _tag: "View", view: view(1, 1, "half_open", 0, 400) }, config)
+    expect(read.commands).toEqual([{
+      _tag: "Settle",
+      known: { epoch: 1, generation: 1 },
+      token: "r:1",
+      outcome: "close"
+    }])
+    // a settling cut off by the outage is kept as the lease too, and sent again
+    const settling = Protocol.step(granted, { _tag: "Local", local: local("closed", 3) }, config)
+    expect(settling.commands).toMatchObject([{ _tag: "Settle", token: "r:1" }])
+    const cut = steps(settling.state, { _tag: "Unreachable" }, { _tag: "Reachable" })
+    expect(Protocol.step(cut, { _tag: "View", view: view(1, 1, "half_open", 0, 400) }, config).commands)
+      .toEqual([{ _tag: "Settle", known: { epoch: 1, generation: 1 }, token: "r:1", outcome: "close" }])
+  })
+
+  it("a denied replica asks again as soon as a read shows the lease given back", () => {
+    const denied = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: view(1, 1, "half_open") },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      {
+        _tag: "LeaseAnswer",
+        outcome: "denied",
+        token: "r:1",
+        localGeneration: 2,
+        view: view(1, 1, "half_open", 0, 900)
+      }
+    )
+    expect(Protocol.step(denied, { _tag: "View", view: view(1, 1, "half_open", 0, 800) }, config).commands).toEqual([])
+    expect(Protocol.step(denied, { _tag: "View", view: view(1, 1, "half_open", 0, 0) }, config).commands)
+      .toEqual([{ _tag: "Breaker", event: { _tag: "LeaseLost", generation: 2 } }])
+  })
+
   it("a lease granted after the local period ended goes back at once", () => {
     const halfOpen = view(1, 1, "half_open")
     const state = steps(

@@ -28,7 +28,10 @@
  * - An opening the fleet did not take (a quorum not reached) stays local: in `half_open` the
  *   replica probes on its own, until the fleet opens after all.
  * - Channel messages can arrive late: one of a state the replica knows is ignored.
- * - While Redis is unreachable the breaker decides alone; the probe gate is lifted.
+ * - While Redis is unreachable the breaker decides alone; the probe gate is lifted. A lease held
+ *   (or being settled) then is kept, and settled with the breaker's state once Redis is back:
+ *   Redis refuses it if the lease expired meanwhile.
+ * - A denied replica asks again as soon as a view shows the lease given back.
  *
  * @internal
  */
@@ -298,8 +301,10 @@ const seeView = (state: State, seen: View, config: Config, message = false): Ste
   const changed = known === undefined || !sameState(view, known) || view.state !== known.state
   const commands: Array<Command> = []
   let next: State = { ...state, known: view, pushFirst: false }
-  if (changed && next.denied !== undefined) {
-    // the lease that denied a request was of another state: the next call asks again now
+  const leaseFree = view.state === "half_open" && view.leaseRemainingMillis === 0
+  if ((changed || leaseFree) && next.denied !== undefined) {
+    // the lease that denied a request was of another state, or was given back: the next call
+    // asks again now
     commands.push(breaker({ _tag: "LeaseLost", generation: next.denied }))
     next = { ...next, denied: undefined }
   }
@@ -324,7 +329,10 @@ const seeView = (state: State, seen: View, config: Config, message = false): Ste
     commands.push({ _tag: "Propose", known: knownOf(view) })
     return { state: next, commands }
   }
-  if (changed || state.pushFirst) {
+  // right after a reconnection, a lease kept through the outage (its period is still Redis's) is
+  // settled with the breaker's state first, not lost to an adoption
+  const settleFirst = state.pushFirst && next.lease !== undefined
+  if ((changed || state.pushFirst) && !settleFirst) {
     const adopt = adoption(local, view)
     if (adopt !== undefined) {
       dropLease()
@@ -442,12 +450,17 @@ export const step = (state: State, event: Event, config: Config): Step => {
       if (lease === undefined || lease.token !== event.token) return { state, commands: none }
       return {
         state: { ...state, lease: undefined },
-        commands: [breaker({ _tag: "LeaseLost", generation: lease.localGeneration }), { _tag: "Read" }]
+        commands: state.reachable
+          ? [breaker({ _tag: "LeaseLost", generation: lease.localGeneration }), { _tag: "Read" }]
+          : [breaker({ _tag: "LeaseLost", generation: lease.localGeneration })]
       }
     }
     case "LeaseIdle": {
       const lease = state.lease
-      if (lease === undefined || lease.token !== event.token || event.probing) return { state, commands: none }
+      // (while Redis is unreachable the lease cannot be given back: it is settled once Redis is back)
+      if (lease === undefined || lease.token !== event.token || event.probing || !state.reachable) {
+        return { state, commands: none }
+      }
       // no probe started under the lease: give it back, so that a replica with calls may probe
       return {
         state: { ...state, lease: undefined },
@@ -466,7 +479,9 @@ export const step = (state: State, event: Event, config: Config): Step => {
         : { state, commands: none }
     case "Unreachable": {
       if (!state.reachable) return { state, commands: none }
-      const lease = state.lease
+      // a lease (or one being settled: the settling may not have reached Redis) is kept through
+      // the outage, and settled with what the breaker decided meanwhile once Redis is back; the
+      // settle script's token and expiry checks make that safe
       return {
         state: {
           ...state,
@@ -474,15 +489,10 @@ export const step = (state: State, event: Event, config: Config): Step => {
           acquiring: false,
           asked: undefined,
           denied: undefined,
-          lease: undefined,
+          lease: state.lease ?? state.settling,
           settling: undefined
         },
-        commands: lease === undefined
-          ? [breaker({ _tag: "FleetReachable", reachable: false })]
-          : [
-            breaker({ _tag: "LeaseLost", generation: lease.localGeneration }),
-            breaker({ _tag: "FleetReachable", reachable: false })
-          ]
+        commands: [breaker({ _tag: "FleetReachable", reachable: false })]
       }
     }
     case "Reachable":
