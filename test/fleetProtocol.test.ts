@@ -672,6 +672,27 @@ describe("fleet protocol (model-based)", () => {
       .toEqual([{ _tag: "Settle", known: { epoch: 1, generation: 1 }, token: "r:1", outcome: "close" }])
   })
 
+  it("a holder whose breaker is in a new half_open period already settles its failed probe as an ended opening", () => {
+    const halfOpen = view(1, 1, "half_open", 0, 900)
+    const granted = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: halfOpen },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
+    )
+    // the probe failed and the opening ended while Redis was unreachable: giving the lease back
+    // (before) let another replica probe again in the same fleet period
+    const back = steps(granted, { _tag: "Unreachable" }, { _tag: "Local", local: local("half_open", 4) }, {
+      _tag: "Reachable"
+    })
+    expect(Protocol.step(back, { _tag: "View", view: halfOpen }, config).commands).toEqual([{
+      _tag: "Settle",
+      known: { epoch: 1, generation: 1 },
+      token: "r:1",
+      outcome: "open"
+    }])
+  })
+
   it("a denied replica asks again as soon as a read shows the lease given back", () => {
     const denied = steps(
       reachable(local("half_open", 2)),

@@ -230,8 +230,13 @@ const follow = (state: State, config: Config): Step => {
         }]
       }
     }
-    // a new local half_open period: the old lease means nothing now
-    return { state: { ...state, lease: undefined }, commands: [{ _tag: "Release", token: lease.token }] }
+    // a new local half_open period: the probe failed and the opening that followed has ended
+    // already (its changes were seen together, or while Redis was unreachable): settled as an
+    // opening with nothing left, so that the period's probe is not taken again in the same period
+    return {
+      state: { ...state, lease: undefined, settling: lease },
+      commands: [{ _tag: "Settle", known: lease.period, token: lease.token, outcome: "open" }]
+    }
   }
   switch (local.state) {
     case "open":
