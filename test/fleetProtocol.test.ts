@@ -338,6 +338,7 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
   const heartbeat = (replica: Replica) => {
     if (!replica.connected) return feed(replica, { _tag: "Unreachable" })
     if (!replica.protocol.reachable) feed(replica, { _tag: "Reachable" })
+    if (replica.protocol.reachable) feed(replica, { _tag: "Heartbeat" })
     if (replica.protocol.reachable) feed(replica, { _tag: "View", view: redis.view() })
   }
 
@@ -751,8 +752,12 @@ describe("fleet protocol (model-based)", () => {
     )
     expect(rejected.commands).toEqual([{ _tag: "Breaker", event: { _tag: "AdoptOpen", remainingMillis: 0 } }])
     // one that ran late changed nothing: the lease is still this replica's, and it settles again
+    // after the next heartbeat (before: at once, and late again while Redis's clock was ahead)
     const late = Protocol.step(closed.state, { _tag: "Settled", outcome: "late", token: "r:1", view: halfOpen }, config)
-    expect(late.commands).toEqual(closed.commands)
+    expect(late.commands).toEqual([])
+    expect(late.state.settling?.token).toBe("r:1")
+    expect(Protocol.step(late.state, { _tag: "View", view: halfOpen }, config).commands).toEqual([])
+    expect(Protocol.step(late.state, { _tag: "Heartbeat" }, config).commands).toEqual(closed.commands)
   })
 
   it("a settling rejected because Redis lost its data publishes the local state again instead of adopting it", () => {
@@ -779,11 +784,19 @@ describe("fleet protocol (model-based)", () => {
     const closed = view(1, 2, "closed")
     const state = steps(reachable(local("closed", 0)), { _tag: "View", view: closed })
     const opened = Protocol.step(state, { _tag: "Local", local: local("open", 1) }, config)
+    // after the next heartbeat, with a new deadline (before: at once, and late again while
+    // Redis's clock was ahead of the recorded offset)
     const late = Protocol.step(opened.state, { _tag: "Proposed", outcome: "late", view: closed }, config)
-    expect(late.commands).toEqual([{ _tag: "Propose", known: { epoch: 1, generation: 2 } }])
+    expect(late.commands).toEqual([])
+    expect(Protocol.step(late.state, { _tag: "View", view: closed }, config).commands).toEqual([])
+    expect(Protocol.step(late.state, { _tag: "Heartbeat" }, config).commands)
+      .toEqual([{ _tag: "Propose", known: { epoch: 1, generation: 2 } }])
     // and one that ended meanwhile (the breaker closed again) is not
-    const ended = steps(opened.state, { _tag: "Local", local: local("closed", 3) })
-    expect(Protocol.step(ended, { _tag: "Proposed", outcome: "late", view: closed }, config).commands).toEqual([])
+    const ended = steps(opened.state, { _tag: "Proposed", outcome: "late", view: closed }, {
+      _tag: "Local",
+      local: local("closed", 3)
+    })
+    expect(Protocol.step(ended, { _tag: "Heartbeat" }, config).commands).toEqual([])
   })
 
   it("a replica probing on its own gives that probe up when the fleet opens after all", () => {

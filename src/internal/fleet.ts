@@ -507,7 +507,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
           Effect.zipRight(
             refresh,
             item._tag === "Sync"
-              ? (state.reachable ? run({ _tag: "Read" }) : Effect.void)
+              ? (state.reachable ? Effect.zipRight(handle({ _tag: "Heartbeat" }), run({ _tag: "Read" })) : Effect.void)
               : item._tag === "Changed"
               ? Effect.void
               : handle(item)

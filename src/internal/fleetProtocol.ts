@@ -24,7 +24,9 @@
  *   probe's result, or gives the lease back if no probe started (`LeaseIdle`); a denied replica
  *   lets its next call ask again once the holder's lease would have expired. A settling that
  *   Redis rejects (the lease expired or was given up) leaves the breaker with the fleet's state.
- * - A command that Redis ran past its deadline (after a stall) answers `late` and changed nothing.
+ * - A command that Redis ran past its deadline (after a stall) answers `late` and changed nothing;
+ *   a proposal or settling is sent again after the next heartbeat, whose answer measures Redis's
+ *   clock anew (at once, it would run late again while Redis's clock is ahead of the last measure).
  * - An opening the fleet did not take (a quorum not reached) stays local: in `half_open` the
  *   replica probes on its own, until the fleet opens after all.
  * - Channel messages can arrive late: one of a state the replica knows is ignored.
@@ -89,8 +91,8 @@ export interface State {
   readonly known: View | undefined
   readonly local: Local
   readonly lease: Lease | undefined
-  /** The lease whose settling is in flight. */
-  readonly settling?: Lease | undefined
+  /** The lease whose settling is in flight (or, answered `late`, waits to be sent again), and its outcome. */
+  readonly settling?: (Lease & { readonly outcome: "close" | "open" }) | undefined
   /** A lease request is in flight. */
   readonly acquiring: boolean
   /** The local generation whose `half_open` period a call asked the lease for, not yet requested. */
@@ -109,6 +111,12 @@ export interface State {
    * it (a quorum not reached, a proposal that failed), so there is no fleet probe to wait for.
    */
   readonly localProbe?: number | undefined
+  /**
+   * A proposal or settling that Redis answered `late`, to be sent again after the next heartbeat
+   * (which measures Redis's clock anew: if it stepped forward, a deadline taken from the old
+   * measure would be late again at once). Nothing else is sent meanwhile.
+   */
+  readonly lateRetry?: "propose" | "settle" | undefined
 }
 
 /** @internal */
@@ -156,6 +164,8 @@ export type Event =
   | { readonly _tag: "RetryLease"; readonly localGeneration: number }
   | { readonly _tag: "Reachable" }
   | { readonly _tag: "Unreachable" }
+  /** A heartbeat was answered (Redis's clock measured anew): a command that ran late is retried. */
+  | { readonly _tag: "Heartbeat" }
 
 /** @internal */
 export type Command =
@@ -210,7 +220,7 @@ const breaker = (event: FleetEvent): Command => ({ _tag: "Breaker", event })
  */
 const follow = (state: State, config: Config): Step => {
   const { known, lease, local } = state
-  if (!state.reachable || known === undefined) return { state, commands: none }
+  if (!state.reachable || known === undefined || state.lateRetry !== undefined) return { state, commands: none }
   if (lease !== undefined) {
     // the period of the lease ended locally: the probe's result (or an adoption) ended it
     if (local.generation === lease.localGeneration && local.state === "half_open") return { state, commands: none }
@@ -220,21 +230,17 @@ const follow = (state: State, config: Config): Step => {
       return { state: { ...state, lease: undefined }, commands: [{ _tag: "Release", token: lease.token }] }
     }
     if (local.state === "closed" || local.state === "open") {
+      const outcome = local.state === "closed" ? "close" : "open"
       return {
-        state: { ...state, lease: undefined, settling: lease },
-        commands: [{
-          _tag: "Settle",
-          known: lease.period,
-          token: lease.token,
-          outcome: local.state === "closed" ? "close" : "open"
-        }]
+        state: { ...state, lease: undefined, settling: { ...lease, outcome } },
+        commands: [{ _tag: "Settle", known: lease.period, token: lease.token, outcome }]
       }
     }
     // a new local half_open period: the probe failed and the opening that followed has ended
     // already (its changes were seen together, or while Redis was unreachable): settled as an
     // opening with nothing left, so that the period's probe is not taken again in the same period
     return {
-      state: { ...state, lease: undefined, settling: lease },
+      state: { ...state, lease: undefined, settling: { ...lease, outcome: "open" } },
       commands: [{ _tag: "Settle", known: lease.period, token: lease.token, outcome: "open" }]
     }
   }
@@ -378,8 +384,9 @@ export const step = (state: State, event: Event, config: Config): Step => {
         !local.isolated
       ) {
         // Redis ran it after its deadline and changed nothing: the opening (or the one that ended
-        // while cut off) is still a fact, proposed again for what remains of it now
-        return { state: { ...state, known: event.view }, commands: [{ _tag: "Propose", known: knownOf(event.view) }] }
+        // while cut off) is still a fact, proposed again after the next heartbeat (with a new
+        // deadline) for what remains of it then
+        return { state: { ...state, known: event.view, lateRetry: "propose" }, commands: none }
       }
       return seeView(state, event.view, config)
     }
@@ -436,8 +443,8 @@ export const step = (state: State, event: Event, config: Config): Step => {
       const settling = state.settling
       if (event.outcome === "late" && settling !== undefined && settling.token === event.token) {
         // Redis ran it after its deadline and changed nothing: the lease is still this replica's
-        // (until it expires), and the probe's result is settled again
-        return follow({ ...state, lease: settling, settling: undefined }, config)
+        // (until it expires), and the probe's result is settled again after the next heartbeat
+        return { state: { ...state, lateRetry: "settle" }, commands: none }
       }
       state = { ...state, settling: undefined }
       if (event.outcome === "applied") return seeView({ ...state, lease: undefined }, event.view, config)
@@ -482,6 +489,27 @@ export const step = (state: State, event: Event, config: Config): Step => {
           commands: [breaker({ _tag: "LeaseLost", generation: event.localGeneration })]
         }
         : { state, commands: none }
+    case "Heartbeat": {
+      const retry = state.lateRetry
+      if (retry === undefined || !state.reachable) return { state, commands: none }
+      const next: State = { ...state, lateRetry: undefined }
+      const { known, local, settling } = next
+      if (retry === "settle" && settling !== undefined) {
+        // the probe's result as it was decided (an opening that has ended meanwhile is settled
+        // for what remains of it: none, and the fleet's next period probes again)
+        return {
+          state: next,
+          commands: [{ _tag: "Settle", known: settling.period, token: settling.token, outcome: settling.outcome }]
+        }
+      }
+      if (
+        retry === "propose" && known?.state === "closed" && local.state !== "closed" && !local.isolated &&
+        next.lease === undefined
+      ) {
+        return { state: next, commands: [{ _tag: "Propose", known: knownOf(known) }] }
+      }
+      return follow(next, config)
+    }
     case "Unreachable": {
       if (!state.reachable) return { state, commands: none }
       // a lease (or one being settled: the settling may not have reached Redis) is kept through
@@ -495,7 +523,8 @@ export const step = (state: State, event: Event, config: Config): Step => {
           asked: undefined,
           denied: undefined,
           lease: state.lease ?? state.settling,
-          settling: undefined
+          settling: undefined,
+          lateRetry: undefined
         },
         commands: [breaker({ _tag: "FleetReachable", reachable: false })]
       }
