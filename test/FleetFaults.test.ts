@@ -60,6 +60,16 @@ describeWithRedis("Fleet under Redis faults", () => {
       Effect.timeoutFail({ duration: within, onTimeout: () => `${replica.name} never closed` })
     )
 
+  /** Replica "slow" (recovery 1 h) opens the fleet; replica "quick" (300 ms) follows it. */
+  const slowOpensQuick = (url: string, fleet: string) =>
+    Effect.gen(function*() {
+      const slow = yield* makeReplica({ url, fleet, name: "slow", breaker: { recoveryTimeout: "1 hour" } })
+      const quick = yield* makeReplica({ url, fleet, name: "quick", breaker: { recoveryTimeout: "300 millis" } })
+      yield* allReachable([slow, quick])
+      yield* Effect.zipRight(trip(slow), awaitState(quick.breaker, "open"), { concurrent: true })
+      return { quick, slow }
+    })
+
   const retryAfterMillis = (replica: Replica) =>
     Effect.map(
       Effect.flip(replica.breaker(Effect.void)),
@@ -276,15 +286,7 @@ describeWithRedis("Fleet under Redis faults", () => {
       Effect.gen(function*() {
         const own = yield* ownRedis
         const fleet = freshFleet()
-        const slow = yield* makeReplica({ url: own.url, fleet, name: "slow", breaker: { recoveryTimeout: "1 hour" } })
-        const quick = yield* makeReplica({
-          url: own.url,
-          fleet,
-          name: "quick",
-          breaker: { recoveryTimeout: "300 millis" }
-        })
-        yield* allReachable([slow, quick])
-        yield* Effect.zipRight(trip(slow), awaitState(quick.breaker, "open"), { concurrent: true })
+        const { quick, slow } = yield* slowOpensQuick(own.url, fleet)
         expect(yield* retryAfterMillis(quick)).toBeLessThanOrEqual(300)
         // its opening ends after its own recovery: its probe closes the fleet (before: an hour;
         // the guard allows for a lease of quick's own lost in a moment without Redis, 3 s at most)
@@ -309,15 +311,7 @@ describeWithRedis("Fleet under Redis faults", () => {
       Effect.gen(function*() {
         const own = yield* ownRedis
         const fleet = freshFleet()
-        const slow = yield* makeReplica({ url: own.url, fleet, name: "slow", breaker: { recoveryTimeout: "1 hour" } })
-        const quick = yield* makeReplica({
-          url: own.url,
-          fleet,
-          name: "quick",
-          breaker: { recoveryTimeout: "300 millis" }
-        })
-        yield* allReachable([slow, quick])
-        yield* Effect.zipRight(trip(slow), awaitState(quick.breaker, "open"), { concurrent: true })
+        const { quick, slow } = yield* slowOpensQuick(own.url, fleet)
         // a call every 500 ms, several heartbeats apart: before, each heartbeat's read (without
         // quick's horizon) said `open` again, took the granted lease away and left it in Redis
         // until its TTL, so no call ever probed

@@ -456,6 +456,14 @@ describe("fleet protocol (model-based)", () => {
   const reachable = (l: Protocol.Local) => Protocol.step(Protocol.initial(l), { _tag: "Reachable" }, config).state
   const steps = (state: Protocol.State, ...events: ReadonlyArray<Protocol.Event>) =>
     events.reduce((s, event) => Protocol.step(s, event, config).state, state)
+  /** A replica in its local half_open period 2 holding the lease `r:1`, granted in `halfOpen`. */
+  const holding = (halfOpen: Protocol.View) =>
+    steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: halfOpen },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
+    )
 
   it("a replica that opened while cut off pushes its opening when it is back, before adopting the fleet's view", () => {
     const state = reachable(local("open", 1))
@@ -581,12 +589,7 @@ describe("fleet protocol (model-based)", () => {
 
   it("a holder whose probe has not started gives the lease back; one whose probe runs keeps it", () => {
     const halfOpen = view(1, 1, "half_open")
-    const granted = steps(
-      reachable(local("half_open", 2)),
-      { _tag: "View", view: halfOpen },
-      { _tag: "LeaseAsked", localGeneration: 2 },
-      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
-    )
+    const granted = holding(halfOpen)
     expect(granted.lease?.token).toBe("r:1")
     expect(Protocol.step(granted, { _tag: "LeaseIdle", token: "r:1", probing: true }, config).commands).toEqual([])
     const idle = Protocol.step(granted, { _tag: "LeaseIdle", token: "r:1", probing: false }, config)
@@ -620,12 +623,7 @@ describe("fleet protocol (model-based)", () => {
 
   it("an adoption that drops a lease whose period Redis still holds gives the lease back", () => {
     const halfOpen = view(1, 1, "half_open", 0, 1_000)
-    const granted = steps(
-      reachable(local("half_open", 2)),
-      { _tag: "View", view: halfOpen },
-      { _tag: "LeaseAsked", localGeneration: 2 },
-      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
-    )
+    const granted = holding(halfOpen)
     // (the replica forgot the fleet's view, as after an answer it must adopt whatever it says)
     const adopted = Protocol.step({ ...granted, known: undefined }, {
       _tag: "View",
@@ -641,12 +639,7 @@ describe("fleet protocol (model-based)", () => {
 
   it("a lease held when Redis becomes unreachable is kept, and settled with the breaker's state once it is back", () => {
     const halfOpen = view(1, 1, "half_open", 0, 900)
-    const granted = steps(
-      reachable(local("half_open", 2)),
-      { _tag: "View", view: halfOpen },
-      { _tag: "LeaseAsked", localGeneration: 2 },
-      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
-    )
+    const granted = holding(halfOpen)
     const lost = Protocol.step(granted, { _tag: "Unreachable" }, config)
     expect(lost.commands).toEqual([{ _tag: "Breaker", event: { _tag: "FleetReachable", reachable: false } }])
     expect(lost.state.lease?.token).toBe("r:1")
@@ -675,12 +668,7 @@ describe("fleet protocol (model-based)", () => {
 
   it("a holder whose breaker is in a new half_open period already settles its failed probe as an ended opening", () => {
     const halfOpen = view(1, 1, "half_open", 0, 900)
-    const granted = steps(
-      reachable(local("half_open", 2)),
-      { _tag: "View", view: halfOpen },
-      { _tag: "LeaseAsked", localGeneration: 2 },
-      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
-    )
+    const granted = holding(halfOpen)
     // the probe failed and the opening ended while Redis was unreachable: giving the lease back
     // (before) let another replica probe again in the same fleet period
     const back = steps(granted, { _tag: "Unreachable" }, { _tag: "Local", local: local("half_open", 4) }, {
@@ -732,12 +720,7 @@ describe("fleet protocol (model-based)", () => {
 
   it("a probe that did not count (settling rejected) leaves the local breaker with the fleet's state", () => {
     const halfOpen = view(1, 1, "half_open")
-    const state = steps(
-      reachable(local("half_open", 2)),
-      { _tag: "View", view: halfOpen },
-      { _tag: "LeaseAsked", localGeneration: 2 },
-      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
-    )
+    const state = holding(halfOpen)
     const closed = Protocol.step(state, { _tag: "Local", local: local("closed", 3) }, config)
     expect(closed.commands).toEqual([{
       _tag: "Settle",
@@ -762,12 +745,7 @@ describe("fleet protocol (model-based)", () => {
 
   it("a settling rejected because Redis lost its data publishes the local state again instead of adopting it", () => {
     const halfOpen = view(4, 1, "half_open")
-    const state = steps(
-      reachable(local("half_open", 2)),
-      { _tag: "View", view: halfOpen },
-      { _tag: "LeaseAsked", localGeneration: 2 },
-      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
-    )
+    const state = holding(halfOpen)
     // the probe failed: the breaker opened again, and Redis was flushed meanwhile
     const failed = Protocol.step(state, { _tag: "Local", local: local("open", 3) }, config)
     expect(failed.commands).toMatchObject([{ _tag: "Settle", outcome: "open" }])
