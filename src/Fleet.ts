@@ -34,7 +34,9 @@ import type { ServiceStatusJson } from "./ServiceStatus.js"
  * - `leaseTtl` (default `"15 seconds"`): how long the half-open probe lease lasts; a probe still
  *   running after it cannot close or open the fleet, and another replica may probe. The lease is
  *   asked for by a call that arrives in `half_open`, never renewed, and given back after half of
- *   it when no probe started under it.
+ *   it when no probe started under it. It must be at least twice `commandTimeout` (the holder
+ *   gives the lease up a command's time before Redis does): a shorter one is a `ConfigError`
+ *   naming `leaseTtl`.
  * - `heartbeat` (default `"1 second"`): how often the replica publishes its statuses and
  *   re-reads the fleet's state; a replica is gone from the status after 3 missed heartbeats.
  *   It also paces liveness: each connection sends a `PING` every half heartbeat, and one that
@@ -43,7 +45,8 @@ import type { ServiceStatusJson } from "./ServiceStatus.js"
  * - `commandTimeout` (default `"500 millis"`): the bound on one Redis command, and on when a
  *   change may still apply: a proposal, lease request or settling that Redis runs later than
  *   that after it was sent (a stall, a failover's paused writes) changes nothing. A command that
- *   reaches it also replaces the connection it was sent on.
+ *   reaches it also replaces the connection it was sent on. At most half of `leaseTtl` (else a
+ *   `ConfigError` naming `leaseTtl`).
  * - `connectTimeout` (default `"1 second"`): the bound on opening a connection.
  * - `cluster` (default `false`): `true` when `url` is a node of a Redis Cluster (the other nodes
  *   are discovered), or `{ rootNodes: ["redis://…", …] }` to name more nodes to try at start.

@@ -60,6 +60,16 @@ describeWithRedis("Fleet under Redis faults", () => {
       Effect.timeoutFail({ duration: within, onTimeout: () => `${replica.name} never closed` })
     )
 
+  /** Replica "slow" (recovery 1 h) opens the fleet; replica "quick" (300 ms) follows it. */
+  const slowOpensQuick = (url: string, fleet: string) =>
+    Effect.gen(function*() {
+      const slow = yield* makeReplica({ url, fleet, name: "slow", breaker: { recoveryTimeout: "1 hour" } })
+      const quick = yield* makeReplica({ url, fleet, name: "quick", breaker: { recoveryTimeout: "300 millis" } })
+      yield* allReachable([slow, quick])
+      yield* Effect.zipRight(trip(slow), awaitState(quick.breaker, "open"), { concurrent: true })
+      return { quick, slow }
+    })
+
   const retryAfterMillis = (replica: Replica) =>
     Effect.map(
       Effect.flip(replica.breaker(Effect.void)),
@@ -276,15 +286,7 @@ describeWithRedis("Fleet under Redis faults", () => {
       Effect.gen(function*() {
         const own = yield* ownRedis
         const fleet = freshFleet()
-        const slow = yield* makeReplica({ url: own.url, fleet, name: "slow", breaker: { recoveryTimeout: "1 hour" } })
-        const quick = yield* makeReplica({
-          url: own.url,
-          fleet,
-          name: "quick",
-          breaker: { recoveryTimeout: "300 millis" }
-        })
-        yield* allReachable([slow, quick])
-        yield* Effect.zipRight(trip(slow), awaitState(quick.breaker, "open"), { concurrent: true })
+        const { quick, slow } = yield* slowOpensQuick(own.url, fleet)
         expect(yield* retryAfterMillis(quick)).toBeLessThanOrEqual(300)
         // its opening ends after its own recovery: its probe closes the fleet (before: an hour;
         // the guard allows for a lease of quick's own lost in a moment without Redis, 3 s at most)
@@ -299,6 +301,72 @@ describeWithRedis("Fleet under Redis faults", () => {
         ])
         yield* awaitState(quick.breaker, "open")
         expect(yield* retryAfterMillis(quick)).toBeLessThanOrEqual(300)
+      }),
+    30_000
+  )
+
+  it.scopedLive(
+    "a replica whose shorter recovery ends the fleet's long opening probes with sparse calls, and closes the fleet",
+    () =>
+      Effect.gen(function*() {
+        const own = yield* ownRedis
+        const fleet = freshFleet()
+        const { quick, slow } = yield* slowOpensQuick(own.url, fleet)
+        // a call every 500 ms, several heartbeats apart: before, each heartbeat's read (without
+        // quick's horizon) said `open` again, took the granted lease away and left it in Redis
+        // until its TTL, so no call ever probed
+        const result = yield* quick.breaker.state.pipe(
+          Effect.tap((state) => state === "closed" ? Effect.void : Effect.ignore(quick.breaker(Effect.void))),
+          Effect.repeat({ until: (state) => state === "closed", schedule: Schedule.spaced("500 millis") }),
+          Effect.timeoutFail({ duration: Duration.seconds(12), onTimeout: () => "quick never closed" }),
+          Effect.either
+        )
+        expect(result._tag).toBe("Right")
+        yield* awaitState(slow.breaker, "closed")
+      }),
+    30_000
+  )
+
+  it.scopedLive(
+    "a holder that loses Redis while its probe runs keeps the lease and settles the probe's success once Redis is back",
+    () =>
+      Effect.gen(function*() {
+        const own = yield* ownRedis
+        const fleet = freshFleet()
+        // a lease far longer than the wait below: only the holder's settling can close the fleet
+        const [a, b] = yield* replicas(own.url, fleet, 2, {
+          fleetOptions: { leaseTtl: "30 seconds" },
+          breaker: { recoveryTimeout: "300 millis" }
+        })
+        yield* allReachable([a!, b!])
+        yield* Effect.zipRight(trip(a!), allOpen([a!, b!]), { concurrent: true })
+        // a calls until one of its calls is a probe under the lease; the probe waits, then succeeds
+        const started = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        let running = false
+        const call = Effect.suspend(() => {
+          running = true
+          return Effect.zipRight(Deferred.succeed(started, undefined), Deferred.await(release))
+        })
+        yield* Effect.forkScoped(
+          Effect.ignore(a!.breaker(call)).pipe(
+            Effect.repeat({ until: () => running, schedule: Schedule.spaced("20 millis") })
+          )
+        )
+        yield* Deferred.await(started)
+        // Redis stalls while the probe runs: a's commands time out, and the probe succeeds meanwhile
+        own.signal("SIGSTOP")
+        yield* Effect.addFinalizer(() => Effect.sync(() => own.signal("SIGCONT")))
+        yield* pollUntil(a!.fleet.reachable, (reachable) => !reachable)
+        yield* Deferred.succeed(release, undefined)
+        yield* awaitState(a!.breaker, "closed")
+        own.signal("SIGCONT")
+        yield* allReachable([a!, b!])
+        // before, a forgot its lease (left in Redis for leaseTtl), adopted the fleet's half_open
+        // and its probe's success was lost: nobody closed the fleet
+        yield* awaitState(b!.breaker, "closed")
+        expect((yield* readView(own.url, fleet)).state).toBe("closed")
+        expect(yield* a!.breaker.state).toBe("closed")
       }),
     30_000
   )

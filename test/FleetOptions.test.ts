@@ -38,6 +38,10 @@ describe("Fleet.layerRedis options", () => {
     ["leaseTtl", { ...valid, leaseTtl: -1 }],
     ["heartbeat", { ...valid, heartbeat: 0 }],
     ["commandTimeout", { ...valid, commandTimeout: "forever" }],
+    // the holder's timer (leaseTtl − commandTimeout) would drop a lease as soon as it is granted
+    ["leaseTtl", { ...valid, leaseTtl: "200 millis", commandTimeout: "200 millis" }],
+    ["leaseTtl", { ...valid, leaseTtl: "399 millis", commandTimeout: "200 millis" }],
+    ["leaseTtl", { ...valid, leaseTtl: "999 millis" }],
     ["connectTimeout", { ...valid, connectTimeout: Infinity }]
   ]
   for (const [field, options] of cases) {

@@ -338,6 +338,7 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
   const heartbeat = (replica: Replica) => {
     if (!replica.connected) return feed(replica, { _tag: "Unreachable" })
     if (!replica.protocol.reachable) feed(replica, { _tag: "Reachable" })
+    if (replica.protocol.reachable) feed(replica, { _tag: "Heartbeat" })
     if (replica.protocol.reachable) feed(replica, { _tag: "View", view: redis.view() })
   }
 
@@ -455,6 +456,14 @@ describe("fleet protocol (model-based)", () => {
   const reachable = (l: Protocol.Local) => Protocol.step(Protocol.initial(l), { _tag: "Reachable" }, config).state
   const steps = (state: Protocol.State, ...events: ReadonlyArray<Protocol.Event>) =>
     events.reduce((s, event) => Protocol.step(s, event, config).state, state)
+  /** A replica in its local half_open period 2 holding the lease `r:1`, granted in `halfOpen`. */
+  const holding = (halfOpen: Protocol.View) =>
+    steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: halfOpen },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
+    )
 
   it("a replica that opened while cut off pushes its opening when it is back, before adopting the fleet's view", () => {
     const state = reachable(local("open", 1))
@@ -580,12 +589,7 @@ describe("fleet protocol (model-based)", () => {
 
   it("a holder whose probe has not started gives the lease back; one whose probe runs keeps it", () => {
     const halfOpen = view(1, 1, "half_open")
-    const granted = steps(
-      reachable(local("half_open", 2)),
-      { _tag: "View", view: halfOpen },
-      { _tag: "LeaseAsked", localGeneration: 2 },
-      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
-    )
+    const granted = holding(halfOpen)
     expect(granted.lease?.token).toBe("r:1")
     expect(Protocol.step(granted, { _tag: "LeaseIdle", token: "r:1", probing: true }, config).commands).toEqual([])
     const idle = Protocol.step(granted, { _tag: "LeaseIdle", token: "r:1", probing: false }, config)
@@ -594,6 +598,106 @@ describe("fleet protocol (model-based)", () => {
       { _tag: "Release", token: "r:1" }
     ])
     expect(idle.state.lease).toBeUndefined()
+  })
+
+  it("a period seen half_open is never open again in the same state: the holder keeps its lease", () => {
+    // the fleet opened for an hour elsewhere; this replica's shorter recovery ended it here, and
+    // Redis granted the lease (the request carried the replica's horizon)
+    const halfOpen = view(1, 1, "half_open", 0, 1_000)
+    const granted = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: view(1, 1, "open", 3_600_000) },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
+    )
+    expect(granted.lease?.token).toBe("r:1")
+    // a view of the same state that says open (computed without the horizon) changes nothing
+    const read = Protocol.step(granted, { _tag: "View", view: view(1, 1, "open", 3_599_000) }, config)
+    expect(read.commands).toEqual([])
+    expect(read.state.lease?.token).toBe("r:1")
+    expect(read.state.known?.state).toBe("half_open")
+    // a newer opening does end the period
+    const reopened = Protocol.step(granted, { _tag: "View", view: view(1, 2, "open", 500) }, config)
+    expect(reopened.commands).toContainEqual({ _tag: "Breaker", event: { _tag: "AdoptOpen", remainingMillis: 500 } })
+  })
+
+  it("an adoption that drops a lease whose period Redis still holds gives the lease back", () => {
+    const halfOpen = view(1, 1, "half_open", 0, 1_000)
+    const granted = holding(halfOpen)
+    // (the replica forgot the fleet's view, as after an answer it must adopt whatever it says)
+    const adopted = Protocol.step({ ...granted, known: undefined }, {
+      _tag: "View",
+      view: view(1, 1, "open", 200)
+    }, config)
+    expect(adopted.commands).toEqual([
+      { _tag: "Breaker", event: { _tag: "LeaseLost", generation: 2 } },
+      { _tag: "Release", token: "r:1" },
+      { _tag: "Breaker", event: { _tag: "AdoptOpen", remainingMillis: 200 } }
+    ])
+    expect(adopted.state.lease).toBeUndefined()
+  })
+
+  it("a lease held when Redis becomes unreachable is kept, and settled with the breaker's state once it is back", () => {
+    const halfOpen = view(1, 1, "half_open", 0, 900)
+    const granted = holding(halfOpen)
+    const lost = Protocol.step(granted, { _tag: "Unreachable" }, config)
+    expect(lost.commands).toEqual([{ _tag: "Breaker", event: { _tag: "FleetReachable", reachable: false } }])
+    expect(lost.state.lease?.token).toBe("r:1")
+    // the probe succeeds meanwhile: nothing is sent while Redis is unreachable, nor given back
+    const closed = Protocol.step(lost.state, { _tag: "Local", local: local("closed", 3) }, config)
+    expect(closed.commands).toEqual([])
+    expect(Protocol.step(closed.state, { _tag: "LeaseIdle", token: "r:1", probing: false }, config).commands)
+      .toEqual([])
+    const back = steps(closed.state, { _tag: "Reachable" })
+    // Redis still holds the period and the lease: the probe's result settles it (before: the
+    // lease was forgotten, the fleet's half_open adopted and the success lost)
+    const read = Protocol.step(back, { _tag: "View", view: view(1, 1, "half_open", 0, 400) }, config)
+    expect(read.commands).toEqual([{
+      _tag: "Settle",
+      known: { epoch: 1, generation: 1 },
+      token: "r:1",
+      outcome: "close"
+    }])
+    // a settling cut off by the outage is kept as the lease too, and sent again
+    const settling = Protocol.step(granted, { _tag: "Local", local: local("closed", 3) }, config)
+    expect(settling.commands).toMatchObject([{ _tag: "Settle", token: "r:1" }])
+    const cut = steps(settling.state, { _tag: "Unreachable" }, { _tag: "Reachable" })
+    expect(Protocol.step(cut, { _tag: "View", view: view(1, 1, "half_open", 0, 400) }, config).commands)
+      .toEqual([{ _tag: "Settle", known: { epoch: 1, generation: 1 }, token: "r:1", outcome: "close" }])
+  })
+
+  it("a holder whose breaker is in a new half_open period already settles its failed probe as an ended opening", () => {
+    const halfOpen = view(1, 1, "half_open", 0, 900)
+    const granted = holding(halfOpen)
+    // the probe failed and the opening ended while Redis was unreachable: giving the lease back
+    // (before) let another replica probe again in the same fleet period
+    const back = steps(granted, { _tag: "Unreachable" }, { _tag: "Local", local: local("half_open", 4) }, {
+      _tag: "Reachable"
+    })
+    expect(Protocol.step(back, { _tag: "View", view: halfOpen }, config).commands).toEqual([{
+      _tag: "Settle",
+      known: { epoch: 1, generation: 1 },
+      token: "r:1",
+      outcome: "open"
+    }])
+  })
+
+  it("a denied replica asks again as soon as a read shows the lease given back", () => {
+    const denied = steps(
+      reachable(local("half_open", 2)),
+      { _tag: "View", view: view(1, 1, "half_open") },
+      { _tag: "LeaseAsked", localGeneration: 2 },
+      {
+        _tag: "LeaseAnswer",
+        outcome: "denied",
+        token: "r:1",
+        localGeneration: 2,
+        view: view(1, 1, "half_open", 0, 900)
+      }
+    )
+    expect(Protocol.step(denied, { _tag: "View", view: view(1, 1, "half_open", 0, 800) }, config).commands).toEqual([])
+    expect(Protocol.step(denied, { _tag: "View", view: view(1, 1, "half_open", 0, 0) }, config).commands)
+      .toEqual([{ _tag: "Breaker", event: { _tag: "LeaseLost", generation: 2 } }])
   })
 
   it("a lease granted after the local period ended goes back at once", () => {
@@ -616,12 +720,7 @@ describe("fleet protocol (model-based)", () => {
 
   it("a probe that did not count (settling rejected) leaves the local breaker with the fleet's state", () => {
     const halfOpen = view(1, 1, "half_open")
-    const state = steps(
-      reachable(local("half_open", 2)),
-      { _tag: "View", view: halfOpen },
-      { _tag: "LeaseAsked", localGeneration: 2 },
-      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
-    )
+    const state = holding(halfOpen)
     const closed = Protocol.step(state, { _tag: "Local", local: local("closed", 3) }, config)
     expect(closed.commands).toEqual([{
       _tag: "Settle",
@@ -636,18 +735,17 @@ describe("fleet protocol (model-based)", () => {
     )
     expect(rejected.commands).toEqual([{ _tag: "Breaker", event: { _tag: "AdoptOpen", remainingMillis: 0 } }])
     // one that ran late changed nothing: the lease is still this replica's, and it settles again
+    // after the next heartbeat (before: at once, and late again while Redis's clock was ahead)
     const late = Protocol.step(closed.state, { _tag: "Settled", outcome: "late", token: "r:1", view: halfOpen }, config)
-    expect(late.commands).toEqual(closed.commands)
+    expect(late.commands).toEqual([])
+    expect(late.state.settling?.token).toBe("r:1")
+    expect(Protocol.step(late.state, { _tag: "View", view: halfOpen }, config).commands).toEqual([])
+    expect(Protocol.step(late.state, { _tag: "Heartbeat" }, config).commands).toEqual(closed.commands)
   })
 
   it("a settling rejected because Redis lost its data publishes the local state again instead of adopting it", () => {
     const halfOpen = view(4, 1, "half_open")
-    const state = steps(
-      reachable(local("half_open", 2)),
-      { _tag: "View", view: halfOpen },
-      { _tag: "LeaseAsked", localGeneration: 2 },
-      { _tag: "LeaseAnswer", outcome: "granted", token: "r:1", localGeneration: 2, view: halfOpen }
-    )
+    const state = holding(halfOpen)
     // the probe failed: the breaker opened again, and Redis was flushed meanwhile
     const failed = Protocol.step(state, { _tag: "Local", local: local("open", 3) }, config)
     expect(failed.commands).toMatchObject([{ _tag: "Settle", outcome: "open" }])
@@ -664,11 +762,19 @@ describe("fleet protocol (model-based)", () => {
     const closed = view(1, 2, "closed")
     const state = steps(reachable(local("closed", 0)), { _tag: "View", view: closed })
     const opened = Protocol.step(state, { _tag: "Local", local: local("open", 1) }, config)
+    // after the next heartbeat, with a new deadline (before: at once, and late again while
+    // Redis's clock was ahead of the recorded offset)
     const late = Protocol.step(opened.state, { _tag: "Proposed", outcome: "late", view: closed }, config)
-    expect(late.commands).toEqual([{ _tag: "Propose", known: { epoch: 1, generation: 2 } }])
+    expect(late.commands).toEqual([])
+    expect(Protocol.step(late.state, { _tag: "View", view: closed }, config).commands).toEqual([])
+    expect(Protocol.step(late.state, { _tag: "Heartbeat" }, config).commands)
+      .toEqual([{ _tag: "Propose", known: { epoch: 1, generation: 2 } }])
     // and one that ended meanwhile (the breaker closed again) is not
-    const ended = steps(opened.state, { _tag: "Local", local: local("closed", 3) })
-    expect(Protocol.step(ended, { _tag: "Proposed", outcome: "late", view: closed }, config).commands).toEqual([])
+    const ended = steps(opened.state, { _tag: "Proposed", outcome: "late", view: closed }, {
+      _tag: "Local",
+      local: local("closed", 3)
+    })
+    expect(Protocol.step(ended, { _tag: "Heartbeat" }, config).commands).toEqual([])
   })
 
   it("a replica probing on its own gives that probe up when the fleet opens after all", () => {

@@ -100,15 +100,28 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
       )
     const millis = (field: string, value: unknown, fallback: Duration.DurationInput) =>
       Effect.map(validate.positiveDuration(field, value, fallback), Duration.toMillis)
+    const quorum = yield* validate.positiveInteger("quorum", options.quorum, defaults.quorum)
+    const quorumWindowMillis = yield* millis("quorumWindow", options.quorumWindow, defaults.quorumWindow)
+    const leaseTtlMillis = yield* millis("leaseTtl", options.leaseTtl, defaults.leaseTtl)
+    const heartbeatMillis = yield* millis("heartbeat", options.heartbeat, defaults.heartbeat)
+    const commandTimeoutMillis = yield* millis("commandTimeout", options.commandTimeout, defaults.commandTimeout)
+    // the holder gives its lease up a command's time before Redis does, and its settling needs a
+    // command's time too: a shorter lease would be dropped as soon as it is granted
+    if (leaseTtlMillis < 2 * commandTimeoutMillis) {
+      return yield* validate.invalid(
+        "leaseTtl",
+        `must be at least twice commandTimeout (${commandTimeoutMillis} ms), got ${leaseTtlMillis} ms`
+      )
+    }
     return {
       fleet,
       url,
       replica,
-      quorum: yield* validate.positiveInteger("quorum", options.quorum, defaults.quorum),
-      quorumWindowMillis: yield* millis("quorumWindow", options.quorumWindow, defaults.quorumWindow),
-      leaseTtlMillis: yield* millis("leaseTtl", options.leaseTtl, defaults.leaseTtl),
-      heartbeatMillis: yield* millis("heartbeat", options.heartbeat, defaults.heartbeat),
-      commandTimeoutMillis: yield* millis("commandTimeout", options.commandTimeout, defaults.commandTimeout),
+      quorum,
+      quorumWindowMillis,
+      leaseTtlMillis,
+      heartbeatMillis,
+      commandTimeoutMillis,
       connectTimeoutMillis: yield* millis("connectTimeout", options.connectTimeout, defaults.connectTimeout),
       cluster: yield* Redis.clusterOption(url, options.cluster)
     }
@@ -397,7 +410,8 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                     duration,
                     config.quorum,
                     config.quorumWindowMillis,
-                    deadline()
+                    deadline(),
+                    longest
                   )),
                 (a) => ({ _tag: "Proposed", outcome: a.outcome, view: a.view })
               )
@@ -421,7 +435,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                 })
               )
             case "Release":
-              return answer(client.release(service, command.token), (a) => ({ _tag: "View", view: a.view }))
+              return answer(client.release(service, command.token, longest), (a) => ({ _tag: "View", view: a.view }))
             case "Settle":
               return answer(
                 Effect.flatMap(command.outcome === "open" ? remaining : Effect.succeed(0), (duration) =>
@@ -438,7 +452,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                 (a) => ({ _tag: "Settled", outcome: a.outcome, token: command.token, view: a.view })
               )
             case "Read":
-              return answer(client.read(service), (a) => ({ _tag: "View", view: a.view }))
+              return answer(client.read(service, longest), (a) => ({ _tag: "View", view: a.view }))
             case "Breaker":
               // the protocol learns the breaker's new state at once, not when its change arrives
               return Effect.flatMap(
@@ -493,7 +507,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
           Effect.zipRight(
             refresh,
             item._tag === "Sync"
-              ? (state.reachable ? run({ _tag: "Read" }) : Effect.void)
+              ? (state.reachable ? Effect.zipRight(handle({ _tag: "Heartbeat" }), run({ _tag: "Read" })) : Effect.void)
               : item._tag === "Changed"
               ? Effect.void
               : handle(item)

@@ -24,11 +24,16 @@
  *   probe's result, or gives the lease back if no probe started (`LeaseIdle`); a denied replica
  *   lets its next call ask again once the holder's lease would have expired. A settling that
  *   Redis rejects (the lease expired or was given up) leaves the breaker with the fleet's state.
- * - A command that Redis ran past its deadline (after a stall) answers `late` and changed nothing.
+ * - A command that Redis ran past its deadline (after a stall) answers `late` and changed nothing;
+ *   a proposal or settling is sent again after the next heartbeat, whose answer measures Redis's
+ *   clock anew (at once, it would run late again while Redis's clock is ahead of the last measure).
  * - An opening the fleet did not take (a quorum not reached) stays local: in `half_open` the
  *   replica probes on its own, until the fleet opens after all.
  * - Channel messages can arrive late: one of a state the replica knows is ignored.
- * - While Redis is unreachable the breaker decides alone; the probe gate is lifted.
+ * - While Redis is unreachable the breaker decides alone; the probe gate is lifted. A lease held
+ *   (or being settled) then is kept, and settled with the breaker's state once Redis is back:
+ *   Redis refuses it if the lease expired meanwhile.
+ * - A denied replica asks again as soon as a view shows the lease given back.
  *
  * @internal
  */
@@ -86,8 +91,8 @@ export interface State {
   readonly known: View | undefined
   readonly local: Local
   readonly lease: Lease | undefined
-  /** The lease whose settling is in flight. */
-  readonly settling?: Lease | undefined
+  /** The lease whose settling is in flight (or, answered `late`, waits to be sent again), and its outcome. */
+  readonly settling?: (Lease & { readonly outcome: "close" | "open" }) | undefined
   /** A lease request is in flight. */
   readonly acquiring: boolean
   /** The local generation whose `half_open` period a call asked the lease for, not yet requested. */
@@ -106,6 +111,12 @@ export interface State {
    * it (a quorum not reached, a proposal that failed), so there is no fleet probe to wait for.
    */
   readonly localProbe?: number | undefined
+  /**
+   * A proposal or settling that Redis answered `late`, to be sent again after the next heartbeat
+   * (which measures Redis's clock anew: if it stepped forward, a deadline taken from the old
+   * measure would be late again at once). Nothing else is sent meanwhile.
+   */
+  readonly lateRetry?: "propose" | "settle" | undefined
 }
 
 /** @internal */
@@ -153,6 +164,8 @@ export type Event =
   | { readonly _tag: "RetryLease"; readonly localGeneration: number }
   | { readonly _tag: "Reachable" }
   | { readonly _tag: "Unreachable" }
+  /** A heartbeat was answered (Redis's clock measured anew): a command that ran late is retried. */
+  | { readonly _tag: "Heartbeat" }
 
 /** @internal */
 export type Command =
@@ -207,7 +220,7 @@ const breaker = (event: FleetEvent): Command => ({ _tag: "Breaker", event })
  */
 const follow = (state: State, config: Config): Step => {
   const { known, lease, local } = state
-  if (!state.reachable || known === undefined) return { state, commands: none }
+  if (!state.reachable || known === undefined || state.lateRetry !== undefined) return { state, commands: none }
   if (lease !== undefined) {
     // the period of the lease ended locally: the probe's result (or an adoption) ended it
     if (local.generation === lease.localGeneration && local.state === "half_open") return { state, commands: none }
@@ -217,18 +230,19 @@ const follow = (state: State, config: Config): Step => {
       return { state: { ...state, lease: undefined }, commands: [{ _tag: "Release", token: lease.token }] }
     }
     if (local.state === "closed" || local.state === "open") {
+      const outcome = local.state === "closed" ? "close" : "open"
       return {
-        state: { ...state, lease: undefined, settling: lease },
-        commands: [{
-          _tag: "Settle",
-          known: lease.period,
-          token: lease.token,
-          outcome: local.state === "closed" ? "close" : "open"
-        }]
+        state: { ...state, lease: undefined, settling: { ...lease, outcome } },
+        commands: [{ _tag: "Settle", known: lease.period, token: lease.token, outcome }]
       }
     }
-    // a new local half_open period: the old lease means nothing now
-    return { state: { ...state, lease: undefined }, commands: [{ _tag: "Release", token: lease.token }] }
+    // a new local half_open period: the probe failed and the opening that followed has ended
+    // already (its changes were seen together, or while Redis was unreachable): settled as an
+    // opening with nothing left, so that the period's probe is not taken again in the same period
+    return {
+      state: { ...state, lease: undefined, settling: { ...lease, outcome: "open" } },
+      commands: [{ _tag: "Settle", known: lease.period, token: lease.token, outcome: "open" }]
+    }
   }
   switch (local.state) {
     case "open":
@@ -281,9 +295,15 @@ const adoption = (local: Local, view: View): FleetEvent | undefined => {
   }
 }
 
-const seeView = (state: State, view: View, config: Config, message = false): Step => {
+const seeView = (state: State, seen: View, config: Config, message = false): Step => {
   const known = state.known
   const local = state.local
+  // an opening that has ended stays ended: a period seen `half_open` is never `open` again within
+  // the same state (a view computed without this replica's horizon would say so)
+  const view: View = known !== undefined && sameState(seen, known) && known.state === "half_open" &&
+      seen.state === "open"
+    ? { ...seen, state: "half_open", remainingMillis: 0 }
+    : seen
   // a message announces the transition that made its state: one this replica knows already
   // (from a reply, which is fresher) adds nothing, and an older one is just late; a reply with
   // an older state means Redis lost its data
@@ -292,14 +312,19 @@ const seeView = (state: State, view: View, config: Config, message = false): Ste
   const changed = known === undefined || !sameState(view, known) || view.state !== known.state
   const commands: Array<Command> = []
   let next: State = { ...state, known: view, pushFirst: false }
-  if (changed && next.denied !== undefined) {
-    // the lease that denied a request was of another state: the next call asks again now
+  const leaseFree = view.state === "half_open" && view.leaseRemainingMillis === 0
+  if ((changed || leaseFree) && next.denied !== undefined) {
+    // the lease that denied a request was of another state, or was given back: the next call
+    // asks again now
     commands.push(breaker({ _tag: "LeaseLost", generation: next.denied }))
     next = { ...next, denied: undefined }
   }
   const dropLease = () => {
-    if (next.lease === undefined) return
-    commands.push(breaker({ _tag: "LeaseLost", generation: next.lease.localGeneration }))
+    const lease = next.lease
+    if (lease === undefined) return
+    commands.push(breaker({ _tag: "LeaseLost", generation: lease.localGeneration }))
+    // a lease whose period Redis still holds would block every replica until it expires: give it back
+    if (sameState(lease.period, view)) commands.push({ _tag: "Release", token: lease.token })
     next = { ...next, lease: undefined }
   }
   // the period of our lease is over (ended by someone else, or forgotten by Redis)
@@ -315,7 +340,10 @@ const seeView = (state: State, view: View, config: Config, message = false): Ste
     commands.push({ _tag: "Propose", known: knownOf(view) })
     return { state: next, commands }
   }
-  if (changed || state.pushFirst) {
+  // right after a reconnection, a lease kept through the outage (its period is still Redis's) is
+  // settled with the breaker's state first, not lost to an adoption
+  const settleFirst = state.pushFirst && next.lease !== undefined
+  if ((changed || state.pushFirst) && !settleFirst) {
     const adopt = adoption(local, view)
     if (adopt !== undefined) {
       dropLease()
@@ -356,8 +384,9 @@ export const step = (state: State, event: Event, config: Config): Step => {
         !local.isolated
       ) {
         // Redis ran it after its deadline and changed nothing: the opening (or the one that ended
-        // while cut off) is still a fact, proposed again for what remains of it now
-        return { state: { ...state, known: event.view }, commands: [{ _tag: "Propose", known: knownOf(event.view) }] }
+        // while cut off) is still a fact, proposed again after the next heartbeat (with a new
+        // deadline) for what remains of it then
+        return { state: { ...state, known: event.view, lateRetry: "propose" }, commands: none }
       }
       return seeView(state, event.view, config)
     }
@@ -414,8 +443,8 @@ export const step = (state: State, event: Event, config: Config): Step => {
       const settling = state.settling
       if (event.outcome === "late" && settling !== undefined && settling.token === event.token) {
         // Redis ran it after its deadline and changed nothing: the lease is still this replica's
-        // (until it expires), and the probe's result is settled again
-        return follow({ ...state, lease: settling, settling: undefined }, config)
+        // (until it expires), and the probe's result is settled again after the next heartbeat
+        return { state: { ...state, lateRetry: "settle" }, commands: none }
       }
       state = { ...state, settling: undefined }
       if (event.outcome === "applied") return seeView({ ...state, lease: undefined }, event.view, config)
@@ -433,12 +462,17 @@ export const step = (state: State, event: Event, config: Config): Step => {
       if (lease === undefined || lease.token !== event.token) return { state, commands: none }
       return {
         state: { ...state, lease: undefined },
-        commands: [breaker({ _tag: "LeaseLost", generation: lease.localGeneration }), { _tag: "Read" }]
+        commands: state.reachable
+          ? [breaker({ _tag: "LeaseLost", generation: lease.localGeneration }), { _tag: "Read" }]
+          : [breaker({ _tag: "LeaseLost", generation: lease.localGeneration })]
       }
     }
     case "LeaseIdle": {
       const lease = state.lease
-      if (lease === undefined || lease.token !== event.token || event.probing) return { state, commands: none }
+      // (while Redis is unreachable the lease cannot be given back: it is settled once Redis is back)
+      if (lease === undefined || lease.token !== event.token || event.probing || !state.reachable) {
+        return { state, commands: none }
+      }
       // no probe started under the lease: give it back, so that a replica with calls may probe
       return {
         state: { ...state, lease: undefined },
@@ -455,9 +489,32 @@ export const step = (state: State, event: Event, config: Config): Step => {
           commands: [breaker({ _tag: "LeaseLost", generation: event.localGeneration })]
         }
         : { state, commands: none }
+    case "Heartbeat": {
+      const retry = state.lateRetry
+      if (retry === undefined || !state.reachable) return { state, commands: none }
+      const next: State = { ...state, lateRetry: undefined }
+      const { known, local, settling } = next
+      if (retry === "settle" && settling !== undefined) {
+        // the probe's result as it was decided (an opening that has ended meanwhile is settled
+        // for what remains of it: none, and the fleet's next period probes again)
+        return {
+          state: next,
+          commands: [{ _tag: "Settle", known: settling.period, token: settling.token, outcome: settling.outcome }]
+        }
+      }
+      if (
+        retry === "propose" && known?.state === "closed" && local.state !== "closed" && !local.isolated &&
+        next.lease === undefined
+      ) {
+        return { state: next, commands: [{ _tag: "Propose", known: knownOf(known) }] }
+      }
+      return follow(next, config)
+    }
     case "Unreachable": {
       if (!state.reachable) return { state, commands: none }
-      const lease = state.lease
+      // a lease (or one being settled: the settling may not have reached Redis) is kept through
+      // the outage, and settled with what the breaker decided meanwhile once Redis is back; the
+      // settle script's token and expiry checks make that safe
       return {
         state: {
           ...state,
@@ -465,15 +522,11 @@ export const step = (state: State, event: Event, config: Config): Step => {
           acquiring: false,
           asked: undefined,
           denied: undefined,
-          lease: undefined,
-          settling: undefined
+          lease: state.lease ?? state.settling,
+          settling: undefined,
+          lateRetry: undefined
         },
-        commands: lease === undefined
-          ? [breaker({ _tag: "FleetReachable", reachable: false })]
-          : [
-            breaker({ _tag: "LeaseLost", generation: lease.localGeneration }),
-            breaker({ _tag: "FleetReachable", reachable: false })
-          ]
+        commands: [breaker({ _tag: "FleetReachable", reachable: false })]
       }
     }
     case "Reachable":

@@ -140,12 +140,14 @@ end
 
 /**
  * Proposes an opening. KEYS: state, proposals. ARGV: deadline, replica, known epoch, known
- * generation, duration (ms), quorum, quorum window (ms), channel, service. Applied only if the
+ * generation, duration (ms), quorum, quorum window (ms), channel, service, the replica's longest
+ * opening (ms). Applied only if the
  * fleet is `closed` in the epoch and generation the proposer knows (an opening counted in a
  * closed period that has since ended is dropped) and, with a quorum above 1, once that many
  * distinct replicas proposed within the window.
  */
 const proposeSource = head + `
+horizon = tonumber(ARGV[10]) or 0
 if late() then return view('late') end
 local replica, duration = ARGV[2], tonumber(ARGV[5])
 local quorum, window = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -181,10 +183,11 @@ return view('granted')
 `
 
 /**
- * Gives a lease back unused. KEYS: state. ARGV: deadline, token. Another replica may take it at
- * once.
+ * Gives a lease back unused. KEYS: state. ARGV: deadline, token, the replica's longest opening
+ * (ms). Another replica may take it at once.
  */
 const releaseSource = head + `
+horizon = tonumber(ARGV[3]) or 0
 if leaseToken == '' or leaseToken ~= ARGV[2] then return view('stale') end
 leaseToken = ''
 leaseUntil = 0
@@ -214,8 +217,13 @@ end
 return view('applied')
 `
 
-/** Reads the view, and keeps the state from expiring while some replica follows it. KEYS: state. */
+/**
+ * Reads the view, and keeps the state from expiring while some replica follows it. KEYS: state.
+ * ARGV: deadline (unused), the replica's longest opening (ms): a replica sees every view through
+ * its own horizon, so that a read never answers `open` for a period its lease request saw ended.
+ */
 const readSource = head + `
+horizon = tonumber(ARGV[2]) or 0
 if gen > 0 then keep() end
 return view('read')
 `
@@ -345,7 +353,8 @@ export interface Client {
     durationMillis: number,
     quorum: number,
     windowMillis: number,
-    deadline: number
+    deadline: number,
+    longestOpeningMillis?: number
   ) => Effect.Effect<Answer<"applied" | "stale" | "pending" | "late">, Redis.RedisError>
   readonly acquire: (
     service: string,
@@ -356,7 +365,11 @@ export interface Client {
     deadline: number,
     longestOpeningMillis?: number
   ) => Effect.Effect<Answer<"granted" | "denied" | "stale" | "late">, Redis.RedisError>
-  readonly release: (service: string, token: string) => Effect.Effect<Answer<"released" | "stale">, Redis.RedisError>
+  readonly release: (
+    service: string,
+    token: string,
+    longestOpeningMillis?: number
+  ) => Effect.Effect<Answer<"released" | "stale">, Redis.RedisError>
   readonly settle: (
     service: string,
     replica: string,
@@ -367,7 +380,7 @@ export interface Client {
     deadline: number,
     longestOpeningMillis?: number
   ) => Effect.Effect<Answer<"applied" | "rejected" | "late">, Redis.RedisError>
-  readonly read: (service: string) => Effect.Effect<Answer<"read">, Redis.RedisError>
+  readonly read: (service: string, longestOpeningMillis?: number) => Effect.Effect<Answer<"read">, Redis.RedisError>
   /** Publishes the replica's statuses; answers Redis's time (ms) when it ran. */
   readonly heartbeat: (replica: string, ttlMillis: number, statuses: string) => Effect.Effect<number, Redis.RedisError>
   readonly replicas: Effect.Effect<
@@ -397,7 +410,7 @@ export const client = (connection: Redis.Connection, fleet: string): Effect.Effe
         (reply) => decode(script.name, outcomes, reply)
       )
     return {
-      propose: (service, replica, known, duration, quorum, window, deadline) =>
+      propose: (service, replica, known, duration, quorum, window, deadline, longest = 0) =>
         run(s.propose, ["applied", "stale", "pending", "late"] as const, service, [
           integer(deadline),
           replica,
@@ -407,7 +420,8 @@ export const client = (connection: Redis.Connection, fleet: string): Effect.Effe
           String(quorum),
           integer(window),
           changes,
-          service
+          service,
+          integer(longest)
         ]),
       acquire: (service, replica, known, token, ttl, deadline, longest = 0) =>
         run(s.acquire, ["granted", "denied", "stale", "late"] as const, service, [
@@ -419,7 +433,8 @@ export const client = (connection: Redis.Connection, fleet: string): Effect.Effe
           integer(ttl),
           integer(longest)
         ]),
-      release: (service, token) => run(s.release, ["released", "stale"] as const, service, ["0", token]),
+      release: (service, token, longest = 0) =>
+        run(s.release, ["released", "stale"] as const, service, ["0", token, integer(longest)]),
       settle: (service, replica, known, token, outcome, duration, deadline, longest = 0) =>
         run(s.settle, ["applied", "rejected", "late"] as const, service, [
           integer(deadline),
@@ -433,7 +448,7 @@ export const client = (connection: Redis.Connection, fleet: string): Effect.Effe
           service,
           integer(longest)
         ]),
-      read: (service) => run(s.read, ["read"] as const, service, ["0"]),
+      read: (service, longest = 0) => run(s.read, ["read"] as const, service, ["0", integer(longest)]),
       heartbeat: (replica, ttl, statuses) =>
         Effect.flatMap(
           connection.script(s.heartbeat, [replicasKey(fleet), expiriesKey(fleet)], [replica, integer(ttl), statuses]),
