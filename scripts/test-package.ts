@@ -8,63 +8,18 @@
  * and imports the package's entry points from plain Node.
  *
  * Needs the npm registry (the app installs Effect 3 and the test tools). Leaves nothing behind
- * when it passes; on a failure it keeps the folder and prints its path.
+ * when it passes; on a failure it keeps the folder and prints its path. `npm run test:package`
+ * then checks the Effect 4 edition's tarball the same way (effect4/scripts/test-package.ts).
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
 import { action, read, type Step } from "./gettingStarted.js"
+import { check, CheckFailed, mustRun, start as startCheck } from "./packageCheck.js"
 
 const root = path.resolve(import.meta.dirname, "..")
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "effect-resilience-package-"))
-const started = performance.now()
-
-const say = (line: string) =>
-  console.log(`[test:package ${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`)
-
-class CheckFailed extends Error {}
-const check = (condition: unknown, message: string): void => {
-  if (!condition) throw new CheckFailed(message)
-}
-
-const env = {
-  ...process.env,
-  npm_config_audit: "false",
-  npm_config_fund: "false",
-  npm_config_update_notifier: "false",
-  npm_config_prefer_offline: "true",
-  NO_COLOR: "1"
-}
-
-interface Ran {
-  readonly code: number | null
-  readonly output: string
-}
-
-/** Runs a command to its end, with stdout and stderr collected together (printed if it fails). */
-const run = (command: string, args: ReadonlyArray<string>, options: { cwd: string; extraEnv?: object }) =>
-  new Promise<Ran>((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: { ...env, ...options.extraEnv },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let output = ""
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    child.on("error", reject)
-    // colours (on under CI=true) would split the lines the checks read
-    child.on("close", (code) => resolve({ code, output: output.replace(/\u001b\[[0-9;]*m/g, "") }))
-  })
-
-const mustRun = async (command: string, args: ReadonlyArray<string>, options: { cwd: string; extraEnv?: object }) => {
-  const ran = await run(command, args, options)
-  check(ran.code === 0, `\`${[command, ...args].join(" ")}\` exited with ${ran.code}:\n${ran.output}`)
-  return ran.output
-}
+const { main: runCheck, say, work } = startCheck("test:package", "effect-resilience-package-")
 
 // ---------------------------------------------------------------------------------------------
 // The tarball
@@ -88,6 +43,7 @@ const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
   }
   for (const file of files) {
     check(!/\.test\.ts$/.test(file), `the tarball ships a test: ${file}`)
+    check(!file.startsWith("effect4/"), `the Effect 3 edition's tarball ships the Effect 4 edition's ${file}`)
     // declaration maps: go-to-definition lands in the shipped src/
     if (file.endsWith(".d.ts")) {
       check(files.has(`${file}.map`), `${file} has no declaration map`)
@@ -302,7 +258,7 @@ const follow = async (steps: ReadonlyArray<Step>, tarball: string) => {
   return app!
 }
 
-const main = async () => {
+runCheck(async () => {
   say(`working in ${work}`)
   const { files, tarball } = await pack()
   say(`packed ${path.basename(tarball)}`)
@@ -313,12 +269,4 @@ const main = async () => {
   say("the finished app type-checks under moduleResolution NodeNext and Bundler")
   await checkDeclarations(app)
   await importEntryPoints(app)
-  fs.rmSync(work, { recursive: true, force: true })
-  say("passed")
-}
-
-main().catch((error: unknown) => {
-  console.error(error instanceof CheckFailed ? `[test:package] FAILED: ${error.message}` : error)
-  console.error(`[test:package] the folder is kept for inspection: ${work}`)
-  process.exit(1)
 })
