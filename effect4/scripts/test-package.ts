@@ -12,8 +12,17 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { check, CheckFailed, mustRun, start as startCheck } from "../../scripts/packageCheck.js"
-import { action, read, type Step } from "./gettingStarted.js"
+import {
+  check,
+  checkDocLinks,
+  follow,
+  mustRun,
+  pack,
+  start as startCheck,
+  typecheckBoth,
+  unpack
+} from "../../scripts/packageCheck.js"
+import { read } from "./gettingStarted.js"
 
 const edition = path.resolve(import.meta.dirname, "..")
 const { version } = JSON.parse(fs.readFileSync(path.join(edition, "package.json"), "utf8")) as { version: string }
@@ -28,18 +37,6 @@ const atLeast = (actual: string, major: number, minor: number): boolean => {
 // The tarball
 // ---------------------------------------------------------------------------------------------
 
-const pack = async (): Promise<{ tarball: string; files: ReadonlySet<string> }> => {
-  // without a dist/ left over from an earlier build, the tarball's dist/ proves that packing builds it
-  fs.rmSync(path.join(edition, "dist"), { recursive: true, force: true })
-  const output = await mustRun("npm", ["pack", "--json", "--pack-destination", work], { cwd: edition })
-  // lifecycle scripts print before the JSON
-  const [packed] = JSON.parse(output.slice(output.indexOf("[\n"))) as Array<
-    { filename: string; files: Array<{ path: string }> }
-  >
-  check(packed !== undefined, `npm pack printed no result:\n${output}`)
-  return { tarball: path.join(work, packed!.filename), files: new Set(packed!.files.map((file) => file.path)) }
-}
-
 const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
   for (const required of ["LICENSE", "README.md", "package.json", "dist/effect4/src/index.js"]) {
     check(files.has(required), `the tarball lacks ${required}`)
@@ -52,10 +49,7 @@ const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
     )
     if (file.endsWith(".js")) check(files.has(file.replace(/\.js$/, ".d.ts")), `${file} has no declarations`)
   }
-  const unpacked = path.join(work, "unpacked")
-  fs.mkdirSync(unpacked)
-  await mustRun("tar", ["-xzf", tarball, "-C", unpacked], { cwd: work })
-  const base = path.join(unpacked, "package")
+  const base = await unpack(tarball, work)
   // the pure core is compiled into dist/core/: every relative import of the shipped code lands in the tarball
   let imports = 0
   for (const file of files) {
@@ -67,18 +61,7 @@ const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
       imports++
     }
   }
-  // every relative link of the shipped README and docs reaches a shipped file
-  let links = 0
-  for (const file of files) {
-    if (!file.endsWith(".md")) continue
-    const text = fs.readFileSync(path.join(base, file), "utf8")
-    for (const [, href] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
-      if (/^[a-z]+:/.test(href!) || href!.startsWith("#")) continue
-      const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), href!.replace(/#.*$/, "")))
-      check(files.has(target), `${file} links to ${href}, which is not in the tarball`)
-      links++
-    }
-  }
+  const links = checkDocLinks(files, base)
   say(`tarball: ${files.size} files; ${imports} relative imports and ${links} doc links resolve inside it`)
 }
 
@@ -86,66 +69,11 @@ const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
 // The page, step by step
 // ---------------------------------------------------------------------------------------------
 
-const typecheckBoth = async (app: string) => {
-  await mustRun("npm", ["run", "typecheck"], { cwd: app })
-  // the same sources under Bundler resolution
-  fs.writeFileSync(
-    path.join(app, "tsconfig.bundler.json"),
-    JSON.stringify({ extends: "./tsconfig.json", compilerOptions: { module: "Preserve", moduleResolution: "Bundler" } })
-  )
-  await mustRun("npx", ["tsc", "-p", "tsconfig.bundler.json"], { cwd: app })
-}
-
 const start = async (app: string) => {
   const output = await mustRun("npm", ["start"], { cwd: app })
   const expected = `effect-resilience ${version} on Effect 4`
   check(output.includes(expected), `npm start did not log "${expected}":\n${output}`)
   say(`npm start: logged "${expected}"`)
-}
-
-const follow = async (steps: ReadonlyArray<Step>, tarball: string) => {
-  let cwd = work
-  let app: string | undefined
-  for (const step of steps) {
-    if (step._tag === "File") {
-      check(app !== undefined, `${step.path} is written before the project folder is made`)
-      const file = path.join(cwd, step.path)
-      fs.mkdirSync(path.dirname(file), { recursive: true })
-      if (step.continued) fs.appendFileSync(file, `\n${step.text}`)
-      else fs.writeFileSync(file, step.text, { flag: "wx" })
-      continue
-    }
-    const todo = action(step.command)
-    if (todo === undefined) {
-      throw new CheckFailed(`effect4/docs/getting-started.md runs \`${step.command}\`, which this check does not know`)
-    }
-    say(`$ ${step.command}`)
-    switch (todo._tag) {
-      case "Enter": {
-        cwd = path.join(cwd, todo.directory)
-        fs.mkdirSync(cwd) // fails if it exists: the page starts from an empty folder
-        app = cwd
-        break
-      }
-      case "Install": {
-        // exactly the page's line, with the packed tarball standing in for the registry's copy
-        await mustRun("npm", todo.args.map((arg) => arg === "effect-resilience" ? tarball : arg), { cwd })
-        break
-      }
-      case "Script": {
-        if (todo.script === "typecheck") await typecheckBoth(cwd)
-        else if (todo.script === "start") await start(cwd)
-        else await mustRun("npm", ["test"], { cwd })
-        break
-      }
-      case "Serve": {
-        say("  (not run: it listens on every interface; this check listens only on 127.0.0.1:0)")
-        break
-      }
-    }
-  }
-  check(app !== undefined, "effect4/docs/getting-started.md never makes its project folder")
-  return app!
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,9 +91,8 @@ const checkRuntime = async (app: string) => {
 const importEntryPoints = async (app: string) => {
   const script = [
     "const main = await import('effect-resilience')",
-    `if (main.version !== ${
-      JSON.stringify(version)
-    }) throw new Error('effect-resilience exports version ' + main.version)`,
+    `const expected = ${JSON.stringify(version)}`,
+    "if (main.version !== expected) throw new Error('effect-resilience exports version ' + main.version)",
     "const hidden = await import('effect-resilience/internal/x.js').then(() => 'importable', (e) => e.code)",
     "if (hidden !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw new Error('internal/ is ' + hidden)",
     "console.log('entry points ok')"
@@ -177,10 +104,17 @@ const importEntryPoints = async (app: string) => {
 
 runCheck(async () => {
   say(`working in ${work}`)
-  const { files, tarball } = await pack()
+  const { files, tarball } = await pack(edition, work)
   say(`packed ${path.basename(tarball)}`)
   await checkContents(files, tarball)
-  const app = await follow(read(), tarball)
+  const app = await follow({
+    name: "effect4/docs/getting-started.md",
+    steps: read(),
+    work,
+    tarball,
+    say,
+    scripts: { typecheck: typecheckBoth, start, test: (app) => mustRun("npm", ["test"], { cwd: app }).then(() => {}) }
+  })
   await checkRuntime(app)
   await importEntryPoints(app)
 })
