@@ -4,8 +4,9 @@ import tseslint from "typescript-eslint"
 
 /**
  * The house rules, shared with the Effect 4 edition's effect4/eslint.config.js (which lints
- * effect4/ with this same binary, resolved from the top-level node_modules). None of them needs
- * type information, so neither edition's lint needs the other's dependencies.
+ * effect4/ with this same eslint, from the top-level node_modules). None of them needs type
+ * information, so the top-level lint, which ignores effect4/, runs without effect4/node_modules.
+ * The `files` patterns are relative to the folder of the config that uses them.
  */
 export const houseRules = [
   ...tseslint.configs.recommended,

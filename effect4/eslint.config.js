@@ -5,9 +5,5 @@ import { houseRules } from "../eslint.config.js"
 
 export default [
   { ignores: ["dist/**", "node_modules/**", "bench/.build/**", "bench/results/**"] },
-  ...houseRules,
-  {
-    files: ["test/**", "bench/**", "scripts/**"],
-    rules: { "no-restricted-syntax": "off" }
-  }
+  ...houseRules
 ]
