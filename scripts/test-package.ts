@@ -8,79 +8,31 @@
  * and imports the package's entry points from plain Node.
  *
  * Needs the npm registry (the app installs Effect 3 and the test tools). Leaves nothing behind
- * when it passes; on a failure it keeps the folder and prints its path.
+ * when it passes; on a failure it keeps the folder and prints its path. `npm run test:package`
+ * then checks the Effect 4 edition's tarball the same way (effect4/scripts/test-package.ts).
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
-import { action, read, type Step } from "./gettingStarted.js"
+import { read } from "./gettingStarted.js"
+import {
+  check,
+  checkDocLinks,
+  follow,
+  mustRun,
+  pack,
+  start as startCheck,
+  typecheckBoth,
+  unpack
+} from "./packageCheck.js"
 
 const root = path.resolve(import.meta.dirname, "..")
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "effect-resilience-package-"))
-const started = performance.now()
-
-const say = (line: string) =>
-  console.log(`[test:package ${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}`)
-
-class CheckFailed extends Error {}
-const check = (condition: unknown, message: string): void => {
-  if (!condition) throw new CheckFailed(message)
-}
-
-const env = {
-  ...process.env,
-  npm_config_audit: "false",
-  npm_config_fund: "false",
-  npm_config_update_notifier: "false",
-  npm_config_prefer_offline: "true",
-  NO_COLOR: "1"
-}
-
-interface Ran {
-  readonly code: number | null
-  readonly output: string
-}
-
-/** Runs a command to its end, with stdout and stderr collected together (printed if it fails). */
-const run = (command: string, args: ReadonlyArray<string>, options: { cwd: string; extraEnv?: object }) =>
-  new Promise<Ran>((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: { ...env, ...options.extraEnv },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let output = ""
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
-    child.on("error", reject)
-    // colours (on under CI=true) would split the lines the checks read
-    child.on("close", (code) => resolve({ code, output: output.replace(/\u001b\[[0-9;]*m/g, "") }))
-  })
-
-const mustRun = async (command: string, args: ReadonlyArray<string>, options: { cwd: string; extraEnv?: object }) => {
-  const ran = await run(command, args, options)
-  check(ran.code === 0, `\`${[command, ...args].join(" ")}\` exited with ${ran.code}:\n${ran.output}`)
-  return ran.output
-}
+const { main: runCheck, say, work } = startCheck("test:package", "effect-resilience-package-")
 
 // ---------------------------------------------------------------------------------------------
 // The tarball
 // ---------------------------------------------------------------------------------------------
-
-const pack = async (): Promise<{ tarball: string; files: ReadonlySet<string> }> => {
-  // without a dist/ left over from an earlier build, the tarball's dist/ proves that packing builds it
-  fs.rmSync(path.join(root, "dist"), { recursive: true, force: true })
-  const output = await mustRun("npm", ["pack", "--json", "--pack-destination", work], { cwd: root })
-  // lifecycle scripts print before the JSON on some npm versions
-  const [packed] = JSON.parse(output.slice(output.indexOf("[\n"))) as Array<
-    { filename: string; files: Array<{ path: string }> }
-  >
-  check(packed !== undefined, `npm pack printed no result:\n${output}`)
-  return { tarball: path.join(work, packed!.filename), files: new Set(packed!.files.map((file) => file.path)) }
-}
 
 const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
   for (const required of ["LICENSE", "README.md", "package.json", "dist/index.js", "dist/Testing.js"]) {
@@ -88,15 +40,13 @@ const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
   }
   for (const file of files) {
     check(!/\.test\.ts$/.test(file), `the tarball ships a test: ${file}`)
+    check(!file.startsWith("effect4/"), `the Effect 3 edition's tarball ships the Effect 4 edition's ${file}`)
     // declaration maps: go-to-definition lands in the shipped src/
     if (file.endsWith(".d.ts")) {
       check(files.has(`${file}.map`), `${file} has no declaration map`)
     }
   }
-  const unpacked = path.join(work, "unpacked")
-  fs.mkdirSync(unpacked)
-  await mustRun("tar", ["-xzf", tarball, "-C", unpacked], { cwd: work })
-  const base = path.join(unpacked, "package")
+  const base = await unpack(tarball, work)
   for (const file of files) {
     if (!file.endsWith(".d.ts.map")) continue
     const map = JSON.parse(fs.readFileSync(path.join(base, file), "utf8")) as { sources: Array<string> }
@@ -105,18 +55,7 @@ const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
       check(files.has(target), `${file} points to ${target}, which is not in the tarball`)
     }
   }
-  // every relative link of the shipped README and docs reaches a shipped file
-  let links = 0
-  for (const file of files) {
-    if (!file.endsWith(".md")) continue
-    const text = fs.readFileSync(path.join(base, file), "utf8")
-    for (const [, href] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
-      if (/^[a-z]+:/.test(href!) || href!.startsWith("#")) continue
-      const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), href!.replace(/#.*$/, "")))
-      check(files.has(target), `${file} links to ${href}, which is not in the tarball`)
-      links++
-    }
-  }
+  const links = checkDocLinks(files, base)
   say(`tarball: ${files.size} files; every declaration has its map into src/; ${links} doc links resolve inside it`)
 }
 
@@ -165,16 +104,6 @@ const refusingChroma = async (): Promise<string> => {
 // ---------------------------------------------------------------------------------------------
 // The page, step by step
 // ---------------------------------------------------------------------------------------------
-
-const typecheckBoth = async (app: string) => {
-  await mustRun("npm", ["run", "typecheck"], { cwd: app })
-  // the same sources under Bundler resolution
-  fs.writeFileSync(
-    path.join(app, "tsconfig.bundler.json"),
-    JSON.stringify({ extends: "./tsconfig.json", compilerOptions: { module: "Preserve", moduleResolution: "Bundler" } })
-  )
-  await mustRun("npx", ["tsc", "-p", "tsconfig.bundler.json"], { cwd: app })
-}
 
 /**
  * The package's own declarations, checked rather than skipped (`skipLibCheck: false`), under
@@ -256,69 +185,22 @@ const importEntryPoints = async (app: string) => {
   say("node imports effect-resilience and effect-resilience/testing; effect-resilience/internal/* stays hidden")
 }
 
-const follow = async (steps: ReadonlyArray<Step>, tarball: string) => {
-  let cwd = work
-  let app: string | undefined
-  for (const step of steps) {
-    if (step._tag === "File") {
-      check(app !== undefined, `${step.path} is written before the project folder is made`)
-      const file = path.join(cwd, step.path)
-      fs.mkdirSync(path.dirname(file), { recursive: true })
-      if (step.continued) fs.appendFileSync(file, `\n${step.text}`)
-      else fs.writeFileSync(file, step.text, { flag: "wx" })
-      continue
-    }
-    const todo = action(step.command)
-    if (todo === undefined) {
-      throw new CheckFailed(`docs/getting-started.md runs \`${step.command}\`, which this check does not know`)
-    }
-    say(`$ ${step.command}`)
-    switch (todo._tag) {
-      case "Enter": {
-        cwd = path.join(cwd, todo.directory)
-        fs.mkdirSync(cwd) // fails if it exists: the page starts from an empty folder
-        app = cwd
-        break
-      }
-      case "Install": {
-        // exactly the page's line, with the packed tarball standing in for the registry's copy
-        check(todo.args.includes("effect-resilience") || !step.command.includes("effect-resilience"), step.command)
-        await mustRun("npm", todo.args.map((arg) => arg === "effect-resilience" ? tarball : arg), { cwd })
-        break
-      }
-      case "Script": {
-        if (todo.script === "typecheck") await typecheckBoth(cwd)
-        else if (todo.script === "start") await start(cwd)
-        else await test(cwd)
-        break
-      }
-      case "Serve": {
-        say("  (not run: it listens on port 3000 of every interface; this check listens only on 127.0.0.1:0)")
-        break
-      }
-    }
-  }
-  check(app !== undefined, "docs/getting-started.md never makes its project folder")
-  return app!
-}
-
-const main = async () => {
+runCheck(async () => {
   say(`working in ${work}`)
-  const { files, tarball } = await pack()
+  const { files, tarball } = await pack(root, work)
   say(`packed ${path.basename(tarball)}`)
   await checkContents(files, tarball)
-  const app = await follow(read(), tarball)
+  const app = await follow({
+    name: "docs/getting-started.md",
+    steps: read(),
+    work,
+    tarball,
+    say,
+    scripts: { typecheck: typecheckBoth, start, test }
+  })
   // once every file of the page is written, the whole app once more under both resolutions
   await typecheckBoth(app)
   say("the finished app type-checks under moduleResolution NodeNext and Bundler")
   await checkDeclarations(app)
   await importEntryPoints(app)
-  fs.rmSync(work, { recursive: true, force: true })
-  say("passed")
-}
-
-main().catch((error: unknown) => {
-  console.error(error instanceof CheckFailed ? `[test:package] FAILED: ${error.message}` : error)
-  console.error(`[test:package] the folder is kept for inspection: ${work}`)
-  process.exit(1)
 })

@@ -1,0 +1,10 @@
+/**
+ * effect-resilience for Effect 4: circuit breaker, retry with exponential backoff and per-attempt
+ * timeouts for calls between services. The modules of the Effect 3 edition (`CircuitBreaker`,
+ * `RetryPolicy`, `ResilientServiceClient`, …) are exported from here as they are ported.
+ *
+ * @module
+ */
+
+/** This edition's package version (the 0.4 line is the Effect 4 edition; 0.3.x is the Effect 3 one). */
+export const version = "0.4.0"
