@@ -33,7 +33,7 @@ export const StrategyIssueId: unique symbol = Symbol.for("effect-resilience/Trip
  *
  * @internal
  */
-export const strategyIssue = (strategy: TrippingStrategy<unknown>): Issue | undefined =>
+export const strategyIssue = <S>(strategy: TrippingStrategy<S>): Issue | undefined =>
   (strategy as { readonly [StrategyIssueId]?: Issue })[StrategyIssueId]
 
 /** @internal */
