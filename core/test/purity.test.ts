@@ -1,7 +1,7 @@
 /**
  * The core is shared by both editions: its sources import nothing but other core sources (no
- * `effect`, no Node module, nothing of an edition), so that each edition can compile them as they
- * are.
+ * `effect`, no Node module, nothing of an edition) and use no platform global, clock or timer,
+ * so that each edition can compile them as they are.
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
@@ -35,6 +35,15 @@ describe("core purity", () => {
 
   it.each(files)("%s imports nothing outside core/src", (name) => {
     expect(outside(join(sourceDir, name))).toEqual([])
+  })
+
+  // what only Node has, and what reads the clock or schedules work behind the caller
+  const forbiddenGlobals =
+    /\b(?:process\.|Buffer\b|setTimeout\b|setInterval\b|Date\.now\b|console\.|new Promise\b|globalThis\b)/
+
+  it.each(files)("%s uses no platform global, clock or timer", (name) => {
+    const found = readFileSync(join(sourceDir, name), "utf8").split("\n").filter((line) => forbiddenGlobals.test(line))
+    expect(found).toEqual([])
   })
 
   it("the check sees every kind of import that leaves core", () => {
