@@ -7,7 +7,9 @@ import { configDefaults, defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: [
-      "test/machine.test.ts",
+      "core/test/machine.test.ts",
+      "core/test/strategies.test.ts",
+      "core/test/retry.test.ts",
       "test/CircuitBreaker.test.ts",
       "test/CircuitBreakerShell.test.ts",
       "test/Strategies.test.ts",

@@ -35,7 +35,16 @@ const { main: runCheck, say, work } = startCheck("test:package", "effect-resilie
 // ---------------------------------------------------------------------------------------------
 
 const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
-  for (const required of ["LICENSE", "README.md", "package.json", "dist/index.js", "dist/Testing.js"]) {
+  for (
+    const required of [
+      "LICENSE",
+      "README.md",
+      "package.json",
+      "dist/src/index.js",
+      "dist/src/Testing.js",
+      "dist/core/src/machine.js"
+    ]
+  ) {
     check(files.has(required), `the tarball lacks ${required}`)
   }
   for (const file of files) {

@@ -1,146 +1,44 @@
 /**
- * The names every options object takes, one table per options type. Each table must list exactly
- * the keys of its type (the compiler checks it), so an option added to a type is added here in
- * the same change, or the build fails; the constructors then refuse any other name with a
- * `ConfigError` that suggests the nearest (see `validate.unknownNames`).
+ * The names every options object takes: the tables are the core's (`core/src/optionNames.ts`,
+ * shared with the Effect 4 edition); this module checks at compile time that each lists exactly
+ * the keys of this edition's options type, so an option added to a type and not to its table (or
+ * the reverse) fails the build.
  *
  * @internal
  */
+import * as Core from "../../core/src/optionNames.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as Fleet from "../Fleet.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 import type * as RetryPolicy from "../RetryPolicy.js"
-import type { OptionNames } from "./validate.js"
 
-/** The keys of `T`, from a record that must name each of them once. */
+/** The table, accepted only if its record names each key of `T` once and nothing else. */
 const namesOf = <T>() =>
 <const R extends { readonly [K in keyof Required<T>]: true }>(
-  record: R & { readonly [K in Exclude<keyof R, keyof T>]: never }
-): ReadonlyArray<string> => Object.keys(record)
-
-const names = (what: string, path: ReadonlyArray<string>, known: ReadonlyArray<string>): OptionNames => ({
-  what,
-  path,
-  known
-})
+  table: Core.OptionTable<R> & { readonly record: { readonly [K in Exclude<keyof R, keyof T>]: never } }
+): Core.OptionTable<R> => table
 
 /** @internal */
-export const client = names(
-  "client option",
-  [],
-  namesOf<ResilientServiceClient.TransformOptions>()({
-    baseUrl: true,
-    serviceName: true,
-    id: true,
-    maxAttempts: true,
-    timeout: true,
-    failureThreshold: true,
-    recoveryTimeout: true,
-    maxResponseBytes: true,
-    deadline: true,
-    isFailure: true,
-    retry: true,
-    breaker: true,
-    bulkhead: true,
-    retryBudget: true,
-    backoff: true,
-    maxDelay: true,
-    jitter: true,
-    retryOn: true,
-    maxRetryAfter: true,
-    retryUnsafeMethods: true,
-    strategy: true,
-    halfOpenMaxProbes: true,
-    probeTimeout: true,
-    store: true,
-    storeKey: true,
-    storeTimeout: true,
-    maxConcurrent: true,
-    maxQueued: true
-  })
-)
+export const client = namesOf<ResilientServiceClient.TransformOptions>()(Core.client)
 
 /** @internal */
-export const clientRetry = names(
-  "retry option",
-  ["retry"],
-  namesOf<ResilientServiceClient.RetryOptions>()({
-    maxAttempts: true,
-    backoff: true,
-    maxDelay: true,
-    jitter: true,
-    retryOn: true,
-    maxRetryAfter: true,
-    retryUnsafeMethods: true
-  })
-)
+export const clientRetry = namesOf<ResilientServiceClient.RetryOptions>()(Core.clientRetry)
 
 /** @internal */
-export const clientBreaker = names(
-  "breaker option",
-  ["breaker"],
-  namesOf<ResilientServiceClient.BreakerOptions>()({
-    failureThreshold: true,
-    recoveryTimeout: true,
-    strategy: true,
-    halfOpenMaxProbes: true,
-    probeTimeout: true,
-    store: true,
-    storeKey: true,
-    storeTimeout: true
-  })
-)
+export const clientBreaker = namesOf<ResilientServiceClient.BreakerOptions>()(Core.clientBreaker)
 
 /** @internal */
-export const clientBulkhead = names(
-  "bulkhead option",
-  ["bulkhead"],
-  namesOf<ResilientServiceClient.BulkheadOptions>()({ maxConcurrent: true, maxQueued: true })
-)
+export const clientBulkhead = namesOf<ResilientServiceClient.BulkheadOptions>()(Core.clientBulkhead)
 
 /** @internal */
 export const retryBudget = (path: ReadonlyArray<string>) =>
-  names("retry budget option", path, namesOf<RetryPolicy.RetryBudgetOptions>()({ maxTokens: true, tokenRatio: true }))
+  namesOf<RetryPolicy.RetryBudgetOptions>()(Core.retryBudget(path))
 
 /** @internal */
-export const retryPolicy = names(
-  "retry policy option",
-  [],
-  namesOf<RetryPolicy.Options>()({ maxAttempts: true, baseDelay: true, factor: true, maxDelay: true, jitter: true })
-)
+export const retryPolicy = namesOf<RetryPolicy.Options>()(Core.retryPolicy)
 
 /** @internal */
-export const breaker = names(
-  "circuit breaker option",
-  [],
-  namesOf<CircuitBreaker.Options>()({
-    name: true,
-    failureThreshold: true,
-    recoveryTimeout: true,
-    halfOpenMaxProbes: true,
-    probeTimeout: true,
-    isFailure: true,
-    strategy: true,
-    store: true,
-    storeKey: true,
-    storeTimeout: true
-  })
-)
+export const breaker = namesOf<CircuitBreaker.Options>()(Core.breaker)
 
 /** @internal */
-export const fleet = names(
-  "fleet option",
-  [],
-  namesOf<Fleet.Options>()({
-    fleet: true,
-    url: true,
-    replica: true,
-    quorum: true,
-    quorumWindow: true,
-    leaseTtl: true,
-    heartbeat: true,
-    commandTimeout: true,
-    connectTimeout: true,
-    cluster: true
-  })
-)
+export const fleet = namesOf<Fleet.Options>()(Core.fleet)

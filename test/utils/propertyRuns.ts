@@ -1,8 +1,2 @@
-/**
- * How many generated runs the model-based property tests make: `RESILIENCE_PROPERTY_RUNS` when
- * set to a positive integer (`npm run test:long` sets 10,000, the mutation run 60), else 300.
- */
-export const propertyRuns = (() => {
-  const fromEnv = Number(process.env["RESILIENCE_PROPERTY_RUNS"])
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 300
-})()
+/** The property-run count of the core's tests, shared by the edition's model tests. */
+export { propertyRuns } from "../../core/test/utils/propertyRuns.js"

@@ -1,63 +1,18 @@
 /**
- * The three outcomes of an attempt, decided in one place.
- *
- * Every attempt ends as exactly one of:
- *
- * - `answered`: the service answered: a success, or a failure the breaker does not count (a
- *   status such as 404, or anything `isFailure` turns down);
- * - `failed`: the service failed: counted by the breaker (by default a transport error, a
- *   timeout, 408/429/500/502/503/504, a defect);
- * - `silent`: the attempt says nothing about the service: it was never sent (an invalid URL, a
- *   body that could not be encoded), it was interrupted (by the caller, or by the client's scope
- *   closing), or the call's deadline cut it before it had had a fair time to answer.
- *
- * A `silent` attempt neither counts nor resets the breaker's count, and a probe that ends so
- * gives its permit back without closing the breaker.
+ * The three outcomes of an attempt (`answered`, `failed`, `silent`): the rules live in the core
+ * shared by both editions (`core/src/outcome.ts`); this module reads an Effect 3 `Cause` for them.
  *
  * @internal
  */
 import * as Cause from "effect/Cause"
+import type { Ending, Outcome } from "../../../core/src/outcome.js"
+import { judgeEnding } from "../../../core/src/outcome.js"
 
-/** @internal */
-export type Outcome = "answered" | "failed" | "silent"
+export * from "../../../core/src/outcome.js"
 
-/**
- * Marks the `TimeoutException` of an attempt cut short by the call's deadline, and says whether
- * the attempt had a fair time to answer. A property, not a WeakSet: Effect may hand on a failure
- * wrapped in a Proxy (to attach its span).
- *
- * @internal
- */
-export const DeadlineCutId: unique symbol = Symbol.for("effect-resilience/ResilientServiceClient/deadlineCut")
-
-/** @internal */
-export interface DeadlineCut {
-  readonly [DeadlineCutId]: { readonly fair: boolean }
-}
-
-/** @internal */
-export const deadlineCut = (error: unknown): DeadlineCut[typeof DeadlineCutId] | undefined =>
-  typeof error === "object" && error !== null && DeadlineCutId in error
-    ? (error as DeadlineCut)[DeadlineCutId]
-    : undefined
-
-/**
- * Whether an attempt cut short by the deadline after running `ranMillis` had a fair time to
- * answer: at least half of the shorter of the attempt timeout and the whole deadline. A first
- * attempt under `deadline: "800 millis"` (against the default 10 s timeout) runs its 800 ms and
- * counts, so a hanging upstream opens the breaker; a retry left with a sliver of the deadline
- * says nothing.
- *
- * @internal
- */
-export const isFairCut = (ranMillis: number, timeoutMillis: number, deadlineMillis: number): boolean =>
-  ranMillis * 2 >= Math.min(timeoutMillis, deadlineMillis)
-
-const neverSent = (error: unknown): boolean => {
-  if (typeof error !== "object" || error === null) return false
-  const { _tag, reason } = error as { readonly _tag?: unknown; readonly reason?: unknown }
-  return _tag === "RequestError" && (reason === "InvalidUrl" || reason === "Encode")
-}
+const succeeded: Ending = { _tag: "Succeeded" }
+const died: Ending = { _tag: "Died" }
+const interrupted: Ending = { _tag: "Interrupted" }
 
 /**
  * The judge: the outcome of an attempt that ended with `exit`'s cause (`undefined` for a
@@ -69,14 +24,8 @@ export const judge = (
   cause: Cause.Cause<unknown> | undefined,
   isFailure: (error: unknown) => boolean
 ): Outcome => {
-  if (cause === undefined) return "answered"
-  if (Cause.isDie(cause)) return "failed"
+  if (cause === undefined) return judgeEnding(succeeded, isFailure)
+  if (Cause.isDie(cause)) return judgeEnding(died, isFailure)
   const failure = Cause.failureOption(cause)
-  if (failure._tag === "None") return "silent"
-  const error = failure.value
-  if (neverSent(error)) return "silent"
-  // a cut after a fair time is a timeout like any other (isFailure decides); before, it is silent
-  const cut = deadlineCut(error)
-  if (cut !== undefined && !cut.fair) return "silent"
-  return isFailure(error) ? "failed" : "answered"
+  return judgeEnding(failure._tag === "None" ? interrupted : { _tag: "Failed", error: failure.value }, isFailure)
 }

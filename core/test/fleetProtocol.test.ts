@@ -10,10 +10,10 @@
  * agrees with the fleet, epoch included, and none waits in half_open for a probe that cannot come. (A lease outlives a `FLUSHALL` in its holder until that replica next reads Redis: the one
  * extra probe per such replica that docs/fleet.md admits.)
  */
-import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import * as Protocol from "../src/internal/fleetProtocol.js"
-import * as Machine from "../src/internal/machine.js"
+import { describe, expect, it } from "vitest"
+import * as Protocol from "../src/fleetProtocol.js"
+import * as Machine from "../src/machine.js"
 import { propertyRuns } from "./utils/propertyRuns.js"
 
 const config: Machine.Config<number> = {

@@ -1,6 +1,6 @@
-import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import * as Machine from "../src/internal/machine.js"
+import { describe, expect, it } from "vitest"
+import * as Machine from "../src/machine.js"
 import { propertyRuns } from "./utils/propertyRuns.js"
 
 // A reference model of the breaker written from DESIGN.md's "Circuit breaker" section alone

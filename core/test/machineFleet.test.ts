@@ -3,9 +3,9 @@
  * lease, and the fleet becoming unreachable. Without them (the default) the machine is the local
  * breaker, which test/machine.test.ts and test/BreakerModel.test.ts check.
  */
-import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import * as Machine from "../src/internal/machine.js"
+import { describe, expect, it } from "vitest"
+import * as Machine from "../src/machine.js"
 import { propertyRuns } from "./utils/propertyRuns.js"
 
 const config: Machine.Config<number> = {
