@@ -8,3 +8,10 @@
 
 /** This edition's package version (the 0.4 line is the Effect 4 edition; 0.3.x is the Effect 3 one). */
 export const version = "0.4.0"
+
+/**
+ * A lean `HttpClient` layer on an undici dispatcher (needs the optional peer `undici` ^8).
+ *
+ * @since 0.4.0
+ */
+export * as UndiciTransport from "./UndiciTransport.js"
