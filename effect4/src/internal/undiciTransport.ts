@@ -21,7 +21,7 @@ import type * as Scope from "effect/Scope"
 import type * as Socket from "effect/socket/Socket"
 import * as Stream from "effect/Stream"
 import type { Agent, Dispatcher } from "undici"
-import * as Multipart from "../../../core/src/multipart.js"
+import * as Multipart from "./multipart.js"
 import * as AttemptSignal from "./attemptSignal.js"
 
 /**
