@@ -1,7 +1,7 @@
 /**
  * The error a client fails a call with when its bulkhead has no place left for it.
  *
- * @since 0.1.0
+ * @since 0.4.0
  */
 import * as Schema from "effect/Schema"
 
@@ -30,7 +30,7 @@ import * as Schema from "effect/Schema"
  * const shed = search.pipe(Effect.catchTag("BulkheadFull", () => Effect.succeed([])))
  * ```
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category errors
  */
 export class BulkheadFull extends Schema.TaggedError<BulkheadFull>()(
@@ -43,7 +43,7 @@ export class BulkheadFull extends Schema.TaggedError<BulkheadFull>()(
   { httpApiStatus: 503 }
 ) {
   /**
-   * @since 0.1.0
+   * @since 0.4.0
    */
   override get message(): string {
     return `[${this.service}] Bulkhead full: ${this.maxConcurrent} calls running and ${this.maxQueued} queued, call rejected`
@@ -55,7 +55,7 @@ export class BulkheadFull extends Schema.TaggedError<BulkheadFull>()(
  * integers are not re-checked; Effect 4 still checks the fields' types) and without capturing a
  * stack trace; this is what the client uses when it rejects a call.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category constructors
  */
 export const unsafeMake = (service: string, maxConcurrent: number, maxQueued: number): BulkheadFull => {
@@ -71,7 +71,7 @@ export const unsafeMake = (service: string, maxConcurrent: number, maxQueued: nu
 /**
  * Whether a value is a {@link BulkheadFull}.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category guards
  */
 export const isBulkheadFull = (u: unknown): u is BulkheadFull => u instanceof BulkheadFull

@@ -9,14 +9,14 @@
  * const billing = ResilientServiceClient.make({ baseUrl: "http://billing:8080", ...Presets.fastOperations })
  * ```
  *
- * @since 0.1.0
+ * @since 0.4.0
  */
 import type * as Duration from "effect/Duration"
 
 /**
  * The options a preset sets.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export interface Preset {
@@ -29,7 +29,7 @@ export interface Preset {
 /**
  * Vector search, file I/O: 3 attempts, 15 s per attempt.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category presets
  */
 export const slowOperations: Preset = { maxAttempts: 3, timeout: "15 seconds" }
@@ -37,7 +37,7 @@ export const slowOperations: Preset = { maxAttempts: 3, timeout: "15 seconds" }
 /**
  * Billing, auth: 2 attempts, 5 s per attempt.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category presets
  */
 export const fastOperations: Preset = { maxAttempts: 2, timeout: "5 seconds" }
@@ -45,7 +45,7 @@ export const fastOperations: Preset = { maxAttempts: 2, timeout: "5 seconds" }
 /**
  * Git and other long operations: 3 attempts, 30 s per attempt, 90 s before a probe.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category presets
  */
 export const complexOperations: Preset = { maxAttempts: 3, timeout: "30 seconds", recoveryTimeout: "90 seconds" }
@@ -53,7 +53,7 @@ export const complexOperations: Preset = { maxAttempts: 3, timeout: "30 seconds"
 /**
  * Development: 3 attempts, 10 s per attempt.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category presets
  */
 export const development: Preset = { maxAttempts: 3, timeout: "10 seconds" }
@@ -61,7 +61,7 @@ export const development: Preset = { maxAttempts: 3, timeout: "10 seconds" }
 /**
  * Production: 3 attempts, 10 s per attempt, open after 5 failures, 60 s before a probe.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category presets
  */
 export const production: Preset = {

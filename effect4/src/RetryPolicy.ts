@@ -2,7 +2,7 @@
  * Retry with exponential backoff capped by a number of attempts, and the classification of
  * which failures of a call to another service are worth retrying.
  *
- * @since 0.1.0
+ * @since 0.4.0
  */
 import type * as Config from "effect/Config"
 import type * as Duration from "effect/Duration"
@@ -21,7 +21,7 @@ import * as internal from "./internal/retryPolicy.js"
  * that returns given doubles (`Effect.provideService(effect, Random.Random, …)`) or a seed
  * (`Random.withSeed`) makes them exact in tests.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export type Jitter = "none" | "full" | "decorrelated"
@@ -29,7 +29,7 @@ export type Jitter = "none" | "full" | "decorrelated"
 /**
  * Options of {@link schedule} and {@link make}.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export interface Options {
@@ -48,7 +48,7 @@ export interface Options {
 /**
  * Options with every default filled in.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export interface Resolved {
@@ -62,7 +62,7 @@ export interface Resolved {
 /**
  * A validated policy and its schedule.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export interface RetryPolicy extends Resolved {
@@ -93,7 +93,7 @@ export interface RetryPolicy extends Resolved {
  * })
  * ```
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category constructors
  */
 export const schedule: (options?: Options) => Schedule.Schedule<Duration.Duration> = internal.schedule
@@ -104,7 +104,7 @@ export const schedule: (options?: Options) => Schedule.Schedule<Duration.Duratio
  * non-positive delay, an unknown `jitter`, a name that is not an option, such as `maxRetries`:
  * the message suggests the nearest).
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category constructors
  */
 export const make: (options?: Options) => Effect.Effect<RetryPolicy, Config.ConfigError> = internal.make
@@ -119,7 +119,7 @@ export const make: (options?: Options) => Effect.Effect<RetryPolicy, Config.Conf
  * | `HttpClientError` whose `reason` is a `StatusCodeError` with 408, 429, 500, 502, 503, 504 | yes |
  * | any other status, `InvalidUrlError`, `EncodeError`, `DecodeError`, `EmptyBodyError`, `ServiceUnavailable`, anything else | no |
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category predicates
  */
 export const isTransient: (error: unknown) => boolean = internal.isTransient
@@ -127,7 +127,7 @@ export const isTransient: (error: unknown) => boolean = internal.isTransient
 /**
  * Whether an HTTP status is retried: 408, 429, 500, 502, 503 and 504.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category predicates
  */
 export const isTransientStatus: (status: number) => boolean = internal.isTransientStatus
@@ -156,7 +156,7 @@ export const isTransientStatus: (status: number) => boolean = internal.isTransie
  * RetryPolicy.parseRetryAfter("soon", 0) // Option.none()
  * ```
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category parsing
  */
 export const parseRetryAfter: (
@@ -167,7 +167,7 @@ export const parseRetryAfter: (
 /**
  * Options of {@link makeBudget}.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export interface RetryBudgetOptions {
@@ -189,7 +189,7 @@ export interface RetryBudgetOptions {
 /**
  * A snapshot of a retry budget.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export interface RetryBudgetState {
@@ -211,7 +211,7 @@ export interface RetryBudgetState {
  *
  * The `unsafe*` methods are synchronous (one plain update each), for hot paths.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export interface RetryBudget {
@@ -260,7 +260,7 @@ export interface RetryBudget {
  * })
  * ```
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category constructors
  */
 export const makeBudget: (options?: RetryBudgetOptions) => Effect.Effect<RetryBudget, Config.ConfigError> =
