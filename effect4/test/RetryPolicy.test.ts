@@ -11,7 +11,7 @@ import * as Ref from "effect/Ref"
 import type * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/testing/TestClock"
 import * as fc from "fast-check"
-import { RetryPolicy } from "../src/index.js"
+import { RetryPolicy, ServiceUnavailable } from "../src/index.js"
 import {
   decodeError,
   delaysOf,
