@@ -36,3 +36,10 @@ export * as ServiceUnavailable from "./ServiceUnavailable.js"
  * @since 0.4.0
  */
 export * as Metrics from "./Metrics.js"
+
+/**
+ * Fleet mode: replicas share their breakers through Redis (optional, needs `@redis/client`).
+ *
+ * @since 0.4.0
+ */
+export * as Fleet from "./Fleet.js"
