@@ -18,7 +18,7 @@ import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import type * as UrlParams from "effect/http/UrlParams"
 import * as Layer from "effect/Layer"
 import type * as KeyValueStore from "effect/persistence/KeyValueStore"
-import type * as Queue from "effect/Queue"
+import type * as PubSub from "effect/PubSub"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -571,11 +571,13 @@ export interface ResilientServiceClient {
   readonly events: Stream.Stream<CallEvent>
   /**
    * Subscribes to {@link CallEvent}s now, for the life of the scope: unlike `events`, which
-   * subscribes when the stream starts, no event after this effect completes is missed.
+   * subscribes when the stream starts, no event after this effect completes is missed. Read it
+   * with `PubSub.take` (Effect 4 gives a `PubSub.Subscription`, where Effect 3 gave a
+   * `Queue.Dequeue`).
    *
    * @since 0.2.0
    */
-  readonly subscribeEvents: Effect.Effect<Queue.Dequeue<CallEvent>, never, Scope.Scope>
+  readonly subscribeEvents: Effect.Effect<PubSub.Subscription<CallEvent>, never, Scope.Scope>
 }
 
 /**

@@ -888,7 +888,7 @@ const core = (
           ? callWith(prepared, settings.success, undefined, body, debug)
           : Effect.useSpan(
             "effect-resilience.call",
-            { kind: "client", captureStackTrace: false, attributes: { "resilience.service": serviceName } },
+            { kind: "client", attributes: { "resilience.service": serviceName } },
             (span) => callWith(prepared, settings.success, span, body, debug)
           )
       })

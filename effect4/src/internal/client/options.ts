@@ -23,6 +23,7 @@ import * as RetryPolicy from "../../RetryPolicy.js"
 import * as CircuitBreakerInternal from "../circuitBreaker.js"
 import * as Defaults from "../defaults.js"
 import * as OptionNames from "../optionNames.js"
+import * as RetryPolicyInternal from "../retryPolicy.js"
 import * as validate from "../validate.js"
 import { basicAuthorization, type Target } from "./request.js"
 
@@ -144,7 +145,7 @@ const retryBudgetSettings = (
   if (typeof value !== "object" || value === null) {
     return validate.invalid("retryBudget", "must be false, true or { maxTokens, tokenRatio }")
   }
-  const resolved = Retry.resolveBudget(value, OptionNames.retryBudget([]))
+  const resolved = Retry.resolveBudget(value, RetryPolicyInternal.budgetOptionNames([]))
   return resolved._tag === "Valid"
     ? Effect.succeed(resolved.value)
     : invalidAt(["retryBudget", ...resolved.issue.path], resolved.issue.message)
@@ -393,7 +394,7 @@ const unknownNames = (
   inGroup(OptionNames.clientRetry, options.retry)
   inGroup(OptionNames.clientBreaker, options.breaker)
   inGroup(OptionNames.clientBulkhead, options.bulkhead)
-  inGroup(OptionNames.retryBudget(["retryBudget"]), options.retryBudget)
+  inGroup(RetryPolicyInternal.budgetOptionNames(["retryBudget"]), options.retryBudget)
   const error = validate.configError(issues)
   return error === undefined ? Effect.void : Effect.fail(error)
 }
