@@ -33,6 +33,7 @@ import * as HttpClientError from "effect/http/HttpClientError"
 import type * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Layer from "effect/Layer"
+import { failWhenAborted } from "./internal/aborted.js"
 
 /**
  * What the fake upstream does with one request.
@@ -223,16 +224,6 @@ const transportError = (request: HttpClientRequest.HttpClientRequest, cause: unk
     reason: new HttpClientError.TransportError(
       description === undefined ? { request, cause } : { request, cause, description }
     )
-  })
-
-// What a transport that honours its signal does while it waits: fail once the request is
-// aborted (at once if it already is), with the signal's reason as the cause; never succeed.
-const failWhenAborted = (request: HttpClientRequest.HttpClientRequest, signal: AbortSignal) =>
-  Effect.callback<never, HttpClientError.HttpClientError>((resume) => {
-    const onAbort = () => resume(Effect.fail(transportError(request, signal.reason)))
-    if (signal.aborted) return onAbort()
-    signal.addEventListener("abort", onAbort, { once: true })
-    return Effect.sync(() => signal.removeEventListener("abort", onAbort))
   })
 
 /**

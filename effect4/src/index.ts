@@ -59,6 +59,21 @@ export * as ResilientServiceClient from "./ResilientServiceClient.js"
 export * as Presets from "./Presets.js"
 
 /**
+ * Where clients and breakers list themselves for the status endpoint.
+ *
+ * @since 0.4.0
+ */
+export * as ServiceRegistry from "./ServiceRegistry.js"
+
+/**
+ * The monitoring endpoint `GET /v1/api/status/services`, as an `HttpApiGroup` and router routes,
+ * and the status page.
+ *
+ * @since 0.4.0
+ */
+export * as StatusApi from "./StatusApi.js"
+
+/**
  * The metrics recorded by clients and breakers.
  *
  * @since 0.4.0
