@@ -57,3 +57,10 @@ export * as Presets from "./Presets.js"
  * @since 0.4.0
  */
 export * as Metrics from "./Metrics.js"
+
+/**
+ * A lean `HttpClient` layer on an undici dispatcher (needs the optional peer `undici` ^8).
+ *
+ * @since 0.4.0
+ */
+export * as UndiciTransport from "./UndiciTransport.js"
