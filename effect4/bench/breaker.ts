@@ -2,7 +2,7 @@
  * Our breaker against Effect 4's own, `effect/persistence/CircuitBreaker`, on its memory store and
  * on its Redis store (a private redis-server on a free loopback port, started here):
  *
- *   npm run bench:breaker               (in effect4/; about a minute on 2 cores)
+ *   npm run bench:breaker               (in effect4/; under 3 minutes on 2 busy cores)
  *   npm run bench:breaker -- --quick    (fewer calls and repeats, a 1 s Redis stop)
  *   npm run bench:breaker -- --wall     (micro-benchmarks on the wall clock, default: CPU time)
  *

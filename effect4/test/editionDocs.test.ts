@@ -47,4 +47,13 @@ describe("the Effect 4 edition's pages", () => {
       }
     })
   }
+
+  it("the comparison with effect/persistence/CircuitBreaker gives the bench command and its figures", () => {
+    const page = fs.readFileSync(path.join(edition, "docs/coming-from-effect-circuit-breaker.md"), "utf8")
+    const pkg = JSON.parse(fs.readFileSync(path.join(edition, "package.json"), "utf8"))
+    expect(pkg.scripts["bench:breaker"]).toContain("bench/breaker.ts")
+    expect(page).toContain("npm run bench:breaker")
+    expect(fs.existsSync(path.join(edition, "bench/breaker.ts"))).toBe(true)
+    for (const measured of ["× bare", "EVALSHA", "Redis stopped", "p99"]) expect(page).toContain(measured)
+  })
 })
