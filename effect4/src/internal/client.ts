@@ -24,8 +24,8 @@ import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as Pull from "effect/Pull"
 import * as PubSub from "effect/PubSub"
+import * as Pull from "effect/Pull"
 import * as References from "effect/References"
 import * as Result from "effect/Result"
 import type * as Schedule from "effect/Schedule"
@@ -164,7 +164,6 @@ const describeError = (error: ClientError): string => {
 }
 
 const isAnswer = (status: number): boolean => status >= 200 && status < 400
-
 
 /** Per call: how many attempts ran (for metrics and the call's span), and its limits. */
 interface Call {
@@ -403,8 +402,10 @@ const core = (
      */
     const requestFailed = (error: HttpClientError.HttpClientError): Effect.Effect<never, ClientError> =>
       error.response !== undefined && !(error.response instanceof Response.BufferedResponse)
-        ? Effect.flatMap(readErrorBody(error.response), (body) =>
-          Effect.fail(Response.withResponse(error, new Response.BufferedResponse(error.response!, body))))
+        ? Effect.flatMap(
+          readErrorBody(error.response),
+          (body) => Effect.fail(Response.withResponse(error, new Response.BufferedResponse(error.response!, body)))
+        )
         : Effect.fail(error)
 
     /** The request of an attempt and its answer, received. */
