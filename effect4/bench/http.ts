@@ -16,7 +16,8 @@
  * Prints a table and writes bench/results/http.json and .md.
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import type { Layer } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import { FetchHttpClient, HttpClient } from "effect/http"
 import { fork } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
