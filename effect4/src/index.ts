@@ -17,6 +17,13 @@ export const version = "0.4.0"
 export * as CircuitBreaker from "./CircuitBreaker.js"
 
 /**
+ * Exponential backoff capped by attempts, jitter, and which failures are transient.
+ *
+ * @since 0.4.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"
+
+/**
  * The status snapshot of a breaker and its wire JSON.
  *
  * @since 0.4.0
@@ -31,6 +38,42 @@ export * as ServiceStatus from "./ServiceStatus.js"
 export * as ServiceUnavailable from "./ServiceUnavailable.js"
 
 /**
+ * The tagged error of a call rejected by a full bulkhead.
+ *
+ * @since 0.4.0
+ */
+export * as BulkheadFull from "./BulkheadFull.js"
+
+/**
+ * An HTTP client for one service with retry, per-attempt timeouts and a circuit breaker.
+ *
+ * @since 0.4.0
+ */
+export * as ResilientServiceClient from "./ResilientServiceClient.js"
+
+/**
+ * Named configurations from the Python client's guide.
+ *
+ * @since 0.4.0
+ */
+export * as Presets from "./Presets.js"
+
+/**
+ * Where clients and breakers list themselves for the status endpoint.
+ *
+ * @since 0.4.0
+ */
+export * as ServiceRegistry from "./ServiceRegistry.js"
+
+/**
+ * The monitoring endpoint `GET /v1/api/status/services`, as an `HttpApiGroup` and router routes,
+ * and the status page.
+ *
+ * @since 0.4.0
+ */
+export * as StatusApi from "./StatusApi.js"
+
+/**
  * The metrics recorded by clients and breakers.
  *
  * @since 0.4.0
@@ -43,3 +86,10 @@ export * as Metrics from "./Metrics.js"
  * @since 0.4.0
  */
 export * as UndiciTransport from "./UndiciTransport.js"
+
+/**
+ * Fleet mode: replicas share their breakers through Redis (optional, needs `@redis/client`).
+ *
+ * @since 0.4.0
+ */
+export * as Fleet from "./Fleet.js"
