@@ -5,6 +5,7 @@
  * are checked against the data. The Effect 4 edition runs the same data in
  * effect4/test/BreakerScenarios.test.ts.
  */
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -15,10 +16,13 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import type * as Data from "../core/scenarios/breaker.js"
 import { scenarios, stepKinds } from "../core/scenarios/breaker.js"
-import { CircuitBreaker, ServiceUnavailable } from "../src/index.js"
+import * as Wire from "../core/scenarios/wire.js"
+import { CircuitBreaker, ServiceStatus, ServiceUnavailable } from "../src/index.js"
 
 class ScenarioFailure {
   readonly _tag = "ScenarioFailure"
@@ -244,4 +248,73 @@ describe("breaker scenarios (shared with the Effect 4 edition)", () => {
         expect(String(Cause.squash(exit.cause))).toContain("unknown step kind \"teleport\"")
       }
     }))
+})
+
+describe("wire fixtures (shared with the Effect 4 edition)", () => {
+  const decodeStatus = Schema.decodeUnknownSync(ServiceStatus.ServiceStatus)
+  const encodeStatus = Schema.encodeSync(ServiceStatus.ServiceStatus)
+  const decodeRejection = Schema.decodeUnknownSync(ServiceUnavailable.ServiceUnavailable)
+  const encodeRejection = Schema.encodeSync(ServiceUnavailable.ServiceUnavailable)
+
+  it.each(Wire.statuses)("status $name: decodes to its fields and encodes back to the same bytes", (fixture) => {
+    const status = decodeStatus(JSON.parse(fixture.json))
+    expect({
+      service: status.service,
+      state: status.state,
+      failureCount: status.failureCount,
+      lastFailure: Option.match(status.lastFailure, { onNone: () => null, onSome: (date) => date.getTime() }),
+      lastStateChange: status.lastStateChange.getTime()
+    }).toEqual(fixture.fields)
+    expect(JSON.stringify(encodeStatus(status))).toBe(fixture.json)
+    expect(JSON.stringify(ServiceStatus.fromMillis({
+      ...fixture.fields,
+      lastFailure: fixture.fields.lastFailure ?? undefined
+    }))).toBe(fixture.json)
+  })
+
+  it.each(Wire.invalidStatuses)("not a status: $name", (fixture) => {
+    expect(() => decodeStatus(JSON.parse(fixture.json))).toThrow()
+  })
+
+  // the same fields and values; the key order differs between the editions (Effect 3's schema
+  // writes `_tag` last, Effect 4's first), so the JSON is compared parsed
+  it.each(Wire.rejections)("rejection $name: decodes to its fields and encodes back to the same JSON", (fixture) => {
+    const error = decodeRejection(JSON.parse(fixture.json))
+    expect({
+      service: error.service,
+      state: error.state,
+      retryAfterMillis: Duration.isFinite(error.retryAfter) ? Duration.toMillis(error.retryAfter) : null
+    }).toEqual(fixture.fields)
+    expect(JSON.parse(JSON.stringify(encodeRejection(error)))).toEqual(JSON.parse(fixture.json))
+    const made = ServiceUnavailable.unsafeMake(
+      fixture.fields.service,
+      fixture.fields.state,
+      fixture.fields.retryAfterMillis ?? Infinity
+    )
+    expect(JSON.parse(JSON.stringify(encodeRejection(made)))).toEqual(JSON.parse(fixture.json))
+  })
+
+  for (const fixture of Wire.stored) {
+    it.scoped(`stored snapshot ${fixture.name}: resumed from, and written byte for byte`, () =>
+      Effect.gen(function*() {
+        const store = yield* KeyValueStore.KeyValueStore
+        const key = `effect-resilience/circuit-breaker/${fixture.service}`
+        yield* store.set(key, fixture.json)
+        const resumed = yield* CircuitBreaker.make({ name: fixture.service, store })
+        expect(yield* resumed.state).toBe(fixture.state)
+        expect(yield* resumed.isolated).toBe(fixture.isolated)
+
+        // a fresh breaker making the same transitions at 0 stores the same text
+        yield* store.remove(key)
+        const scope = yield* Scope.make()
+        const fresh = yield* Scope.extend(
+          CircuitBreaker.make({ name: fixture.service, failureThreshold: 1, store }),
+          scope
+        )
+        if (fixture.isolated) yield* fresh.isolate
+        else yield* Effect.ignore(fresh(Effect.fail("boom")))
+        yield* Scope.close(scope, Exit.void) // waits for the last write
+        expect(Option.getOrThrow(yield* store.get(key))).toBe(fixture.json)
+      }).pipe(Effect.provide(KeyValueStore.layerMemory)))
+  }
 })
