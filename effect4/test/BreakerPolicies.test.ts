@@ -827,6 +827,13 @@ describe("CircuitBreaker policies", () => {
           })
         expect(yield* messageOf({ strategy: window("sliding") })).toBe("must be \"count\" or \"time\", got \"sliding\"")
         expect(yield* messageOf({ strategy: window(42) })).toBe("must be \"count\" or \"time\", got number")
+        // an empty object of units is no duration (Effect 4 would read it as zero)
+        expect(yield* messageOf({ recoveryTimeout: {} as Duration.Input })).toBe(
+          "must be a duration such as \"10 seconds\" or a number of milliseconds, got object"
+        )
+        expect(yield* messageOf({ recoveryTimeout: { seconds: 0 } })).toBe(
+          "must be a positive, finite duration, got object"
+        )
         // delays of 1 s, 2 s, then 0 (Effect 4 has no Schedule.fromDelays)
         const delays = Schedule.recurs(3).pipe(
           Schedule.modifyDelay((meta) => Effect.succeed(Duration.millis([1_000, 2_000, 0][meta.attempt - 1] ?? 0)))
