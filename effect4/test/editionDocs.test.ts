@@ -15,7 +15,8 @@ const pages = [
   "docs/coming-from-effect-circuit-breaker.md",
   "docs/migrating-from-effect3.md",
   "docs/retry.md",
-  "docs/circuit-breaker.md"
+  "docs/circuit-breaker.md",
+  "docs/client.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {
