@@ -8,7 +8,7 @@ import type * as Config from "effect/Config"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as KeyValueStore from "effect/persistence/KeyValueStore"
-import type * as Queue from "effect/Queue"
+import type * as PubSub from "effect/PubSub"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -91,10 +91,11 @@ export interface CircuitBreaker {
   readonly changes: Stream.Stream<StateChange>
   /**
    * Subscribes now, in the current scope: every transition after this effect completes is in
-   * the queue. Use it where missing a transition matters (tests, metrics); `changes` subscribes
-   * only when the stream starts running.
+   * the subscription (read it with `PubSub.take`). Use it where missing a transition matters
+   * (tests, metrics); `changes` subscribes only when the stream starts running. (In the Effect 3
+   * edition this is a `Queue.Dequeue`; Effect 4's `PubSub.subscribe` gives a `Subscription`.)
    */
-  readonly subscribe: Effect.Effect<Queue.Dequeue<StateChange>, never, Scope.Scope>
+  readonly subscribe: Effect.Effect<PubSub.Subscription<StateChange>, never, Scope.Scope>
   /**
    * Forces the breaker open until {@link CircuitBreaker.reset}: every call is rejected with a
    * `ServiceUnavailable` whose `retryAfter` is infinite, no probe runs and no recovery timeout

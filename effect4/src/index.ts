@@ -38,6 +38,13 @@ export * as ServiceUnavailable from "./ServiceUnavailable.js"
 export * as Metrics from "./Metrics.js"
 
 /**
+ * A lean `HttpClient` layer on an undici dispatcher (needs the optional peer `undici` ^8).
+ *
+ * @since 0.4.0
+ */
+export * as UndiciTransport from "./UndiciTransport.js"
+
+/**
  * Fleet mode: replicas share their breakers through Redis (optional, needs `@redis/client`).
  *
  * @since 0.4.0

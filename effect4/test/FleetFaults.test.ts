@@ -10,7 +10,7 @@ import { expect, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Queue from "effect/Queue"
+import * as PubSub from "effect/PubSub"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import { startRedis } from "../../test/utils/redisServer.js"
@@ -49,7 +49,7 @@ describeWithRedis("Fleet under Redis faults", () => {
     Effect.gen(function*() {
       const seen: Array<CircuitBreaker.State> = []
       const changes = yield* breaker.subscribe
-      yield* Effect.forkScoped(Effect.forever(Effect.map(Queue.take(changes), (change) => seen.push(change.to))))
+      yield* Effect.forkScoped(Effect.forever(Effect.map(PubSub.take(changes), (change) => seen.push(change.to))))
       return seen
     })
 
