@@ -6,16 +6,19 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
 import * as OpenApi from "effect/http-api/OpenApi"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as TestClock from "effect/testing/TestClock"
 import * as Core from "../../core/src/statusPage.js"
-import { type CircuitBreaker, ServiceRegistry, ServiceStatus, StatusApi } from "../src/index.js"
+import { CircuitBreaker, ServiceRegistry, ServiceStatus, StatusApi } from "../src/index.js"
 import type { BreakerState } from "../src/ServiceStatus.js"
+import { pathOf } from "./utils/configErrors.js"
 import { getText, serve, TestLive } from "./utils/statusServer.js"
 
 const T0 = Date.parse("2025-11-15T10:30:45.000Z")
@@ -253,6 +256,115 @@ describe("StatusApi.renderPage", () => {
   })
 })
 
+describe("ServiceRegistry details and snapshot", () => {
+  it.effect("a breaker's transitions are kept from its registration, and its next probe while open", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const registry = yield* ServiceRegistry.ServiceRegistry
+      const breaker = yield* CircuitBreaker.make({ name: "Git", failureThreshold: 1, recoveryTimeout: "60 seconds" })
+      yield* registry.register("git", breaker.status, breaker)
+
+      const fresh = yield* registry.snapshot
+      expect(fresh.takenAt).toEqual(at(0))
+      expect(fresh.services["git"]!.status.state).toBe("closed")
+      expect(Option.isNone(fresh.services["git"]!.nextProbeIn)).toBe(true)
+      expect(fresh.services["git"]!.recentTransitions).toEqual([])
+
+      yield* TestClock.adjust("2 seconds")
+      yield* Effect.flip(breaker(Effect.fail("push failed")))
+      yield* TestClock.adjust("15 seconds")
+      yield* Effect.yieldNow
+      const open = Option.getOrThrow(yield* registry.details("git"))
+      expect(open.status.state).toBe("open")
+      expect(open.nextProbeIn).toEqual(Option.some(Duration.seconds(45)))
+      expect(open.recentTransitions).toEqual([{ service: "Git", from: "closed", to: "open", at: at(2_000) }])
+
+      // the recovery timeout passes without any call: half_open, no probe time
+      yield* TestClock.adjust("45 seconds")
+      yield* Effect.yieldNow
+      const halfOpen = Option.getOrThrow(yield* registry.details("git"))
+      expect(halfOpen.status.state).toBe("half_open")
+      expect(Option.isNone(halfOpen.nextProbeIn)).toBe(true)
+      expect(halfOpen.recentTransitions.map((c) => [c.from, c.to, c.at])).toEqual([
+        ["closed", "open", at(2_000)],
+        ["open", "half_open", at(62_000)]
+      ])
+
+      // isolated: open with no probe until reset
+      yield* breaker.isolate
+      yield* Effect.yieldNow
+      const isolated = Option.getOrThrow(yield* registry.details("git"))
+      expect(isolated.status.state).toBe("open")
+      expect(isolated.nextProbeIn).toEqual(Option.some(Duration.infinity))
+      expect(isolated.recentTransitions.at(-1)).toMatchObject({ from: "half_open", to: "open" })
+
+      expect(Option.isNone(yield* registry.details("nope"))).toBe(true)
+    }).pipe(Effect.provide(ServiceRegistry.layer)))
+
+  it.effect("only the last 20 transitions are kept, oldest first", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const registry = yield* ServiceRegistry.ServiceRegistry
+      const breaker = yield* CircuitBreaker.make({ name: "Flaky", failureThreshold: 1 })
+      yield* registry.register("flaky", breaker.status, breaker)
+      // 13 openings and 13 resets: 26 transitions, one second apart
+      for (let i = 0; i < 13; i++) {
+        yield* Effect.flip(breaker(Effect.fail("down")))
+        yield* TestClock.adjust("1 second")
+        yield* breaker.reset
+        yield* TestClock.adjust("1 second")
+      }
+      yield* Effect.yieldNow
+      const kept = Option.getOrThrow(yield* registry.details("flaky")).recentTransitions
+      expect(ServiceRegistry.recentTransitionsLimit).toBe(20)
+      expect(kept).toHaveLength(20)
+      // the first 6 (3 openings, 3 resets) are gone
+      expect(kept[0]).toEqual({ service: "Flaky", from: "closed", to: "open", at: at(6_000) })
+      expect(kept.at(-1)).toEqual({ service: "Flaky", from: "open", to: "closed", at: at(25_000) })
+      expect(kept.map((c) => c.at.getTime())).toEqual([...kept.map((c) => c.at.getTime())].sort((a, b) => a - b))
+    }).pipe(Effect.provide(ServiceRegistry.layer)))
+
+  it.effect("an entry registered without a breaker has no probe time and no transitions", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const registry = yield* ServiceRegistry.ServiceRegistry
+      const breaker = yield* CircuitBreaker.make({ name: "Git", failureThreshold: 1 })
+      yield* registry.register("git", breaker.status)
+      yield* Effect.flip(breaker(Effect.fail("push failed")))
+      yield* Effect.yieldNow
+      const snapshot = yield* registry.snapshot
+      expect(snapshot.services["git"]!.status.state).toBe("open")
+      expect(Option.isNone(snapshot.services["git"]!.nextProbeIn)).toBe(true)
+      expect(snapshot.services["git"]!.recentTransitions).toEqual([])
+    }).pipe(Effect.provide(ServiceRegistry.layer)))
+
+  it.effect("the snapshot lists entries in registration order, and forgets an entry when its scope closes", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const registry = yield* ServiceRegistry.ServiceRegistry
+      const a = yield* CircuitBreaker.make({ name: "A", failureThreshold: 1 })
+      const b = yield* CircuitBreaker.make({ name: "B", failureThreshold: 1 })
+      yield* registry.register("a", a.status, a)
+      const scope = yield* Scope.make()
+      // registered where interruption is off (as in a resource's acquisition): the scope still closes
+      yield* Scope.provide(Effect.uninterruptible(registry.register("b", b.status, b)), scope)
+      // a duplicate id fails and leaves the live entry as it was
+      const duplicate = yield* Effect.flip(registry.register("b", a.status, a))
+      expect(pathOf(duplicate)).toEqual(["id"])
+      expect(Object.keys((yield* registry.snapshot).services)).toEqual(["a", "b"])
+
+      yield* Scope.close(scope, Exit.void)
+      expect(Object.keys((yield* registry.snapshot).services)).toEqual(["a"])
+
+      // registered again: only the transitions since the new registration
+      yield* Effect.flip(b(Effect.fail("down")))
+      yield* registry.register("b", b.status, b)
+      yield* b.reset
+      yield* Effect.yieldNow
+      expect(Option.getOrThrow(yield* registry.details("b")).recentTransitions.map((c) => c.to)).toEqual(["closed"])
+    }).pipe(Effect.provide(ServiceRegistry.layer)))
+})
+
 describe("StatusApi.renderPage is the core's page, byte for byte", () => {
   it("the same HTML as core's render of the same data in milliseconds (what the Effect 3 edition renders)", () => {
     const snapshot = snapshotOf({
@@ -307,27 +419,26 @@ describe("StatusApi.renderPage is the core's page, byte for byte", () => {
   })
 })
 
-/** Two entries registered with their statuses only: "chroma" closed, "billing" open since T0 + 5 s. */
-const twoStatuses = Effect.gen(function*() {
-  yield* TestClock.setTime(T0 + 25_000)
+/** Two breakers: "chroma" closed, "billing" opened at T0 + 5 s. */
+const twoBreakers = Effect.gen(function*() {
+  yield* TestClock.setTime(T0)
   const registry = yield* ServiceRegistry.ServiceRegistry
-  const status = (service: string, state: BreakerState, lastFailure?: number) =>
-    Effect.succeed(ServiceStatus.fromMillis({
-      service,
-      state,
-      failureCount: lastFailure === undefined ? 0 : 1,
-      lastFailure: lastFailure === undefined ? undefined : T0 + lastFailure,
-      lastStateChange: T0 + (lastFailure ?? 0)
-    }))
-  yield* registry.register("chroma", status("Chroma Server", "closed"))
-  yield* registry.register("billing", status("Billing", "open", 5_000))
+  const chroma = yield* CircuitBreaker.make({ name: "Chroma Server" })
+  const billing = yield* CircuitBreaker.make({ name: "Billing", failureThreshold: 1 })
+  yield* registry.register("chroma", chroma.status, chroma)
+  yield* registry.register("billing", billing.status, billing)
+  yield* TestClock.adjust("5 seconds")
+  yield* Effect.flip(billing(Effect.fail("503")))
+  yield* TestClock.adjust("20 seconds")
+  yield* Effect.yieldNow
 })
 
-const expectTwoCards = (html: string) => {
+const expectBillingOpen = (html: string) => {
   expect(cardOf(html, "chroma").state).toBe("closed")
   const billing = cardOf(html, "billing")
   expect(billing.state).toBe("open")
-  expect(fieldOf(billing.body, "last-failure")).toBe("2025-11-15 10:30:50 UTC (20 s ago)")
+  expect(fieldOf(billing.body, "next-probe")).toBe("in 40 s")
+  expect(transitionsOf(html)).toEqual(["billing closed→open"])
 }
 
 describe("GET /v1/api/status (served by NodeHttpServer on 127.0.0.1)", () => {
@@ -340,13 +451,13 @@ describe("GET /v1/api/status (served by NodeHttpServer on 127.0.0.1)", () => {
     it.effect(`${name} serves the page as HTML, not cached`, () =>
       Effect.gen(function*() {
         yield* serve(app)
-        yield* twoStatuses
+        yield* twoBreakers
         const response = yield* getText("/v1/api/status")
         expect(response.status).toBe(200)
         expect(response.headers["content-type"]).toBe("text/html; charset=utf-8")
         expect(response.headers["cache-control"]).toBe("no-store")
         expect(response.headers["x-content-type-options"]).toBe("nosniff")
-        expectTwoCards(response.body)
+        expectBillingOpen(response.body)
         // the page of the registry's snapshot as it is now: the same bytes
         const registry = yield* ServiceRegistry.ServiceRegistry
         expect(response.body).toBe(StatusApi.renderPage(yield* registry.snapshot))
@@ -362,7 +473,7 @@ describe("GET /v1/api/status (served by NodeHttpServer on 127.0.0.1)", () => {
   it.effect("StatusApi.routerWithPage answers the JSON endpoints too", () =>
     Effect.gen(function*() {
       yield* serve(StatusApi.routerWithPage)
-      yield* twoStatuses
+      yield* twoBreakers
       const listing = yield* getText("/v1/api/status/services")
       expect(listing.status).toBe(200)
       expect(Object.keys(JSON.parse(listing.body))).toEqual(["chroma", "billing"])
@@ -374,7 +485,7 @@ describe("GET /v1/api/status (served by NodeHttpServer on 127.0.0.1)", () => {
         HttpRouter.add("GET", "/v1/api/status", HttpServerResponse.text("the application's own status")),
         StatusApi.router
       ))
-      yield* twoStatuses
+      yield* twoBreakers
       const own = yield* getText("/v1/api/status")
       expect(own.status).toBe(200)
       expect(own.body).toBe("the application's own status")
@@ -390,10 +501,10 @@ describe("GET /v1/api/status (served by NodeHttpServer on 127.0.0.1)", () => {
   it.effect("the page under a prefix, alone: StatusApi.page.pipe(StatusApi.prefixed(\"/admin\"))", () =>
     Effect.gen(function*() {
       yield* serve(StatusApi.page.pipe(StatusApi.prefixed("/admin")))
-      yield* twoStatuses
+      yield* twoBreakers
       const response = yield* getText("/admin/v1/api/status")
       expect(response.status).toBe(200)
-      expectTwoCards(response.body)
+      expectBillingOpen(response.body)
       expect((yield* getText("/v1/api/status")).status).toBe(404)
       expect((yield* getText("/admin/v1/api/status/services")).status).toBe(404)
     }).pipe(Effect.provide(TestLive)))
@@ -401,12 +512,12 @@ describe("GET /v1/api/status (served by NodeHttpServer on 127.0.0.1)", () => {
   it.effect("the HttpApi group serves the same page, documented as text/html", () =>
     Effect.gen(function*() {
       yield* serve(HttpApiBuilder.layer(StatusApi.api).pipe(Layer.provide(StatusApi.handlers(StatusApi.api))))
-      yield* twoStatuses
+      yield* twoBreakers
       const response = yield* getText("/v1/api/status")
       expect(response.status).toBe(200)
       expect(response.headers["content-type"]).toBe("text/html; charset=utf-8")
       expect(response.headers["cache-control"]).toBe("no-store")
-      expectTwoCards(response.body)
+      expectBillingOpen(response.body)
       expect((yield* getText("/v1/api/status/services")).status).toBe(200)
 
       const spec = OpenApi.fromApi(StatusApi.api)
