@@ -45,6 +45,13 @@ export * as ServiceUnavailable from "./ServiceUnavailable.js"
 export * as BulkheadFull from "./BulkheadFull.js"
 
 /**
+ * An HTTP client for one service with retry, per-attempt timeouts and a circuit breaker.
+ *
+ * @since 0.4.0
+ */
+export * as ResilientServiceClient from "./ResilientServiceClient.js"
+
+/**
  * Named configurations from the Python client's guide.
  *
  * @since 0.4.0
