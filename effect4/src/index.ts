@@ -17,6 +17,13 @@ export const version = "0.4.0"
 export * as CircuitBreaker from "./CircuitBreaker.js"
 
 /**
+ * Exponential backoff capped by attempts, jitter, and which failures are transient.
+ *
+ * @since 0.4.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"
+
+/**
  * The status snapshot of a breaker and its wire JSON.
  *
  * @since 0.4.0
@@ -29,6 +36,20 @@ export * as ServiceStatus from "./ServiceStatus.js"
  * @since 0.4.0
  */
 export * as ServiceUnavailable from "./ServiceUnavailable.js"
+
+/**
+ * The tagged error of a call rejected by a full bulkhead.
+ *
+ * @since 0.4.0
+ */
+export * as BulkheadFull from "./BulkheadFull.js"
+
+/**
+ * Named configurations from the Python client's guide.
+ *
+ * @since 0.4.0
+ */
+export * as Presets from "./Presets.js"
 
 /**
  * The metrics recorded by clients and breakers.
