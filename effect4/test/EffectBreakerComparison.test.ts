@@ -3,12 +3,13 @@ import { Effect, Fiber } from "effect"
 import { HttpClient, HttpClientResponse } from "effect/http"
 import { CircuitBreaker as EffectBreaker } from "effect/persistence"
 import { TestClock } from "effect/testing"
+import { CircuitBreaker } from "../src/index.js"
 
 /**
- * The behaviour of Effect 4's own breaker that docs/coming-from-effect-circuit-breaker.md states,
+ * The behaviour of Effect 4's own breaker (and of ours) that docs/coming-from-effect-circuit-breaker.md states,
  * checked on the installed `effect`: if a release changes it, this fails and the page is updated.
  */
-describe("effect/persistence/CircuitBreaker, as the comparison page describes it", () => {
+describe("docs/coming-from-effect-circuit-breaker.md: the behaviour it states", () => {
   it.effect("has no probe timeout: a probe that hangs keeps the circuit HalfOpen, an hour later as at once", () =>
     Effect.gen(function*() {
       const breaker = yield* EffectBreaker.make({ tripPolicy: EffectBreaker.consecutive(1), openDuration: "1 minute" })
@@ -23,6 +24,27 @@ describe("effect/persistence/CircuitBreaker, as the comparison page describes it
       expect(rejected._tag === "CircuitBreakerError" && rejected.reason._tag).toBe("CircuitHalfOpen")
       yield* Fiber.interrupt(probe)
     }).pipe(Effect.provide(EffectBreaker.layerStoreMemory())))
+
+  it.effect("ours, with probeTimeout: the hung probe counts as failed, and a later call probes and closes", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make({
+        name: "git",
+        failureThreshold: 1,
+        recoveryTimeout: "1 minute",
+        probeTimeout: "10 seconds"
+      })
+      yield* Effect.flip(breaker(Effect.fail("down")))
+      yield* TestClock.adjust("1 minute")
+      const probe = yield* Effect.forkChild(breaker(Effect.never))
+      yield* Effect.yieldNow
+      expect(yield* breaker.state).toBe("half_open")
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* breaker.state).toBe("open")
+      yield* TestClock.adjust("1 minute")
+      expect(yield* breaker(Effect.succeed("up"))).toBe("up")
+      expect(yield* breaker.state).toBe("closed")
+      yield* Fiber.interrupt(probe)
+    }))
 
   it.effect("its HTTP classifier ignores a 429 (ours counts it): the circuit stays closed", () =>
     Effect.gen(function*() {

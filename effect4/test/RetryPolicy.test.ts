@@ -11,7 +11,7 @@ import * as Ref from "effect/Ref"
 import type * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/testing/TestClock"
 import * as fc from "fast-check"
-import { RetryPolicy } from "../src/index.js"
+import { RetryPolicy, ServiceUnavailable } from "../src/index.js"
 import {
   decodeError,
   delaysOf,
@@ -307,10 +307,9 @@ describe("RetryPolicy", () => {
       { name: "DecodeError (503)", error: decodeError(503), transient: false },
       { name: "EmptyBodyError (503)", error: emptyBodyError(503), transient: false },
       { name: "TimeoutError", error: new Cause.TimeoutError("attempt timed out"), transient: true },
-      // the breaker's rejection (ServiceUnavailable) is a tagged error of its own: its look-alike here
       {
-        name: "a ServiceUnavailable-like error",
-        error: { _tag: "ServiceUnavailable", state: "open" },
+        name: "ServiceUnavailable",
+        error: ServiceUnavailable.unsafeMake("Chroma Server", "open", 30_000),
         transient: false
       },
       { name: "an Error", error: new Error("ECONNREFUSED"), transient: false },

@@ -1,0 +1,191 @@
+/**
+ * Attempt timeouts with one timer per client instead of one per attempt.
+ *
+ * (Measured on the Effect 3 edition, whose design this is:) `Effect.timeoutFail` forks a sleeping fiber beside the timed effect and races them, for every
+ * attempt: measured on loopback at 50 requests in flight (`bench/prof` variants of the HTTP
+ * section), it adds 100–200 µs of CPU to a request that costs the raw platform client about
+ * 300 µs, where forking the attempt alone adds 20–40 µs. So every attempt registers its
+ * deadline in a heap, and one timer fiber per client sleeps (on the client's `Clock`, so
+ * `TestClock` drives it) until the earliest deadline, every deadline being on the clock's
+ * monotonic time and runs the `expire` effect of every entry
+ * that is due: the client's `expire` interrupts the attempt's fiber, which ends it whatever the
+ * transport does with its `AbortSignal`. An attempt that ends first removes its entry. The
+ * timer is forked only when it is idle or when a new deadline is earlier than the one it sleeps
+ * towards; a timer that wakes early sleeps again for what is left.
+ *
+ * Its own behaviour (order, removal, a timer that wakes early, a failing `expire`, a closed scope)
+ * is tested in effect4/test/Deadlines.test.ts; the client's use of it in the client's tests.
+ *
+ * @internal
+ */
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Time from "./time.js"
+
+/** @internal */
+export interface Entry {
+  readonly deadline: number
+  readonly expire: Effect.Effect<void>
+  /** Position in the heap; -1 once removed or fired. */
+  index: number
+}
+
+/** @internal */
+export interface Deadlines {
+  /**
+   * Registers a deadline in monotonic milliseconds (`Time.monotonicMillis`), so that a step of
+   * the wall clock fires nothing early or late; `expire` runs when it passes, unless removed.
+   */
+  readonly register: (deadline: number, expire: Effect.Effect<void>) => Effect.Effect<Entry>
+  /**
+   * `register`, done at once where it is called (the caller masks interruption): the entry, and
+   * the effect that starts the timer when this deadline is earlier than the one the timer sleeps
+   * towards (to run at once, before the attempt), or `undefined` (the usual case: the timer is
+   * already due no later). Saves the suspension and the step of an `Effect` per attempt.
+   */
+  readonly unsafeRegister: (
+    deadline: number,
+    expire: Effect.Effect<void>
+  ) => readonly [Entry, Effect.Effect<void> | undefined]
+  /** Removes an entry; a no-op if it already fired. Synchronous and cheap. */
+  readonly remove: (entry: Entry) => void
+  /** Entries pending (for tests). */
+  readonly size: () => number
+}
+
+class Heap {
+  readonly items: Array<Entry> = []
+
+  peek(): Entry | undefined {
+    return this.items[0]
+  }
+
+  push(entry: Entry): void {
+    entry.index = this.items.length
+    this.items.push(entry)
+    this.up(entry.index)
+  }
+
+  remove(entry: Entry): void {
+    const index = entry.index
+    if (index < 0) return
+    entry.index = -1
+    const last = this.items.pop()!
+    if (index === this.items.length) return
+    this.items[index] = last
+    last.index = index
+    this.down(index)
+    this.up(last.index)
+  }
+
+  private swap(i: number, j: number): void {
+    const a = this.items[i]!
+    const b = this.items[j]!
+    this.items[i] = b
+    this.items[j] = a
+    a.index = j
+    b.index = i
+  }
+
+  private up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (this.items[parent]!.deadline <= this.items[i]!.deadline) return
+      this.swap(i, parent)
+      i = parent
+    }
+  }
+
+  private down(i: number): void {
+    const n = this.items.length
+    for (;;) {
+      const left = 2 * i + 1
+      const right = left + 1
+      let smallest = i
+      if (left < n && this.items[left]!.deadline < this.items[smallest]!.deadline) smallest = left
+      if (right < n && this.items[right]!.deadline < this.items[smallest]!.deadline) smallest = right
+      if (smallest === i) return
+      this.swap(i, smallest)
+      i = smallest
+    }
+  }
+}
+
+/** @internal */
+export const make = (clock: Clock.Clock, scope: Scope.Scope): Deadlines => {
+  const heap = new Heap()
+  // The timer that currently owns the heap, and the deadline it sleeps towards. A superseded
+  // timer still fires what is due when it wakes, then stops.
+  let owner = 0
+  let target = Infinity
+
+  const fireDue = Effect.suspend(() => {
+    const now = Time.monotonicMillis(clock)
+    const due: Array<Effect.Effect<void>> = []
+    for (let top = heap.peek(); top !== undefined && top.deadline <= now; top = heap.peek()) {
+      heap.remove(top)
+      due.push(top.expire)
+    }
+    // each on its own: one that fails or dies (a dispatcher's abort that throws) keeps neither
+    // the others from running nor the timer from going on
+    return due.length === 0 ? Effect.void : Effect.forEach(due, guarded, { discard: true })
+  })
+
+  const guarded = (expire: Effect.Effect<void>) => Effect.catchCause(expire, () => Effect.void)
+
+  // a timer that ends while it owns the heap (its scope closed) hands it on: the next
+  // registration starts a timer instead of waiting for one that is gone
+  const released = (id: number) =>
+    Effect.sync(() => {
+      if (id === owner) {
+        owner++
+        target = Infinity
+      }
+    })
+
+  const timer = (id: number): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (id !== owner) return Effect.void
+      const top = heap.peek()
+      if (top === undefined) {
+        owner++
+        target = Infinity
+        return Effect.void
+      }
+      target = top.deadline
+      const wait = top.deadline - Time.monotonicMillis(clock)
+      return Effect.andThen(
+        wait > 0 ? clock.sleep(Duration.millis(wait)) : Effect.void,
+        Effect.andThen(Effect.uninterruptible(fireDue), timer(id))
+      )
+    })
+
+  const unsafeRegister = (
+    deadline: number,
+    expire: Effect.Effect<void>
+  ): readonly [Entry, Effect.Effect<void> | undefined] => {
+    const entry: Entry = { deadline, expire, index: -1 }
+    heap.push(entry)
+    if (deadline >= target) return [entry, undefined]
+    const id = ++owner
+    target = deadline
+    // forked from wherever the attempt runs, possibly an uninterruptible region: the timer
+    // itself must stay interruptible so that the client's scope can close
+    return [entry, Effect.asVoid(Effect.forkIn(Effect.interruptible(Effect.ensuring(timer(id), released(id))), scope))]
+  }
+
+  const register = (deadline: number, expire: Effect.Effect<void>): Effect.Effect<Entry> =>
+    Effect.suspend(() => {
+      const [entry, startTimer] = unsafeRegister(deadline, expire)
+      return startTimer === undefined ? Effect.succeed(entry) : Effect.as(startTimer, entry)
+    })
+
+  return {
+    register,
+    unsafeRegister,
+    remove: (entry) => heap.remove(entry),
+    size: () => heap.items.length
+  }
+}
