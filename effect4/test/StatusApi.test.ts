@@ -19,9 +19,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import { ServiceRegistry, ServiceStatus, StatusApi } from "../src/index.js"
+import * as TestClock from "effect/testing/TestClock"
+import { CircuitBreaker, ServiceRegistry, ServiceStatus, StatusApi } from "../src/index.js"
 import type { BreakerState } from "../src/ServiceStatus.js"
-import { configErrorPath, getJson, getText, serve, TestLive } from "./utils/statusServer.js"
+import { pathOf } from "./utils/configErrors.js"
+import { getJson, getText, serve, TestLive } from "./utils/statusServer.js"
 
 const T0 = Date.parse("2025-11-15T10:30:45.000Z")
 const iso = (millis: number) => new Date(millis).toISOString()
@@ -162,7 +164,7 @@ describe("StatusApi.router (served by NodeHttpServer on 127.0.0.1)", () => {
 
       const second = yield* Effect.flip(registry.register("chroma", entry("Chroma Replica").status))
       expect(second).toBeInstanceOf(Config.ConfigError)
-      expect(configErrorPath(second)).toEqual(["id"])
+      expect(pathOf(second)).toEqual(["id"])
       expect(second.message).toContain("\"chroma\" is already registered by another live client or breaker")
       expect(second.message).toContain("[\"id\"]")
 
@@ -174,6 +176,40 @@ describe("StatusApi.router (served by NodeHttpServer on 127.0.0.1)", () => {
       expect((yield* getJson("/v1/api/status/services")).body).toEqual({})
       yield* registry.register("chroma", entry("Chroma Replica").status)
       expect((yield* getJson("/v1/api/status/services/chroma")).body).toMatchObject({ service: "Chroma Replica" })
+    }).pipe(Effect.provide(TestLive)))
+
+  it.effect("a standalone breaker is listed with registry.register(id, breaker.status)", () =>
+    Effect.gen(function*() {
+      yield* serve(StatusApi.router)
+      yield* TestClock.setTime(T0)
+      const registry = yield* ServiceRegistry.ServiceRegistry
+      const breaker = yield* CircuitBreaker.make({ name: "Git", failureThreshold: 1 })
+      yield* registry.register("git", breaker.status)
+
+      const closed = yield* getJson("/v1/api/status/services/git")
+      expect(closed.body).toEqual({
+        service: "Git",
+        state: "closed",
+        failure_count: 0,
+        last_failure: null,
+        last_state_change: iso(T0)
+      })
+
+      yield* TestClock.adjust("2 seconds")
+      yield* Effect.flip(breaker(Effect.fail("git push failed")))
+      const open = yield* getJson("/v1/api/status/services/git")
+      expect(open.body).toEqual({
+        service: "Git",
+        state: "open",
+        failure_count: 1,
+        last_failure: iso(T0 + 2_000),
+        last_state_change: iso(T0 + 2_000)
+      })
+
+      // register itself refuses a live duplicate
+      const duplicate = yield* Effect.flip(registry.register("git", breaker.status))
+      expect(pathOf(duplicate)).toEqual(["id"])
+      expect(Object.keys((yield* getJson("/v1/api/status/services")).body as object)).toEqual(["git"])
     }).pipe(Effect.provide(TestLive)))
 
   it.effect("the routes merge with an app's own routes", () =>
