@@ -10,7 +10,12 @@ import * as path from "node:path"
  */
 const edition = path.resolve(import.meta.dirname, "..")
 
-const pages = ["README.md", "docs/coming-from-effect-circuit-breaker.md", "docs/migrating-from-effect3.md"]
+const pages = [
+  "README.md",
+  "docs/coming-from-effect-circuit-breaker.md",
+  "docs/migrating-from-effect3.md",
+  "docs/fleet.md"
+]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {
   const full = path.join(edition, file)
