@@ -1,7 +1,8 @@
 /**
- * Fleet mode's effectful shell (the Effect 4 edition). One Redis connection (and one subscriber) per fleet layer; per
- * joined breaker, one fiber that feeds the pure protocol (`fleetProtocol.ts`) its events in
- * order (local transitions, fleet messages, answers, timers) and runs the commands it returns.
+ * Fleet mode's effectful shell in the Effect 4 edition. One Redis connection (and one
+ * subscriber) per fleet layer; per joined breaker, one fiber that feeds the pure protocol
+ * (`core/src/fleetProtocol.ts`) its events in order (local transitions, fleet messages, answers,
+ * timers) and runs the commands it returns.
  * A heartbeat fiber publishes the replica's statuses, re-reads every breaker's fleet view (so a
  * lost message costs at most one heartbeat) and notices Redis coming back.
  *
