@@ -14,6 +14,7 @@ const pages = [
   "README.md",
   "docs/coming-from-effect-circuit-breaker.md",
   "docs/migrating-from-effect3.md",
+  "docs/fleet.md",
   "docs/observability.md",
   "docs/testing.md"
 ]
