@@ -16,7 +16,10 @@ const pages = [
   "docs/migrating-from-effect3.md",
   "docs/retry.md",
   "docs/circuit-breaker.md",
-  "docs/client.md"
+  "docs/client.md",
+  "docs/fleet.md",
+  "docs/observability.md",
+  "docs/testing.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {
