@@ -51,12 +51,8 @@ const requestEnded = Exit.fail(new Error("the request ended before its body was 
  */
 const highWaterMark = 64 * 1024
 
-const transportError = (request: HttpClientRequest.HttpClientRequest, cause: unknown, description?: string) =>
-  new HttpClientError.HttpClientError({
-    reason: new HttpClientError.TransportError(
-      description === undefined ? { request, cause } : { request, cause, description }
-    )
-  })
+const transportError = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
+  new HttpClientError.HttpClientError({ reason: new HttpClientError.TransportError({ request, cause }) })
 
 /** undici 8's parsed response headers: names lower-cased, a repeated name's values in an array. */
 type UndiciHeaders = Record<string, string | Array<string> | undefined>
@@ -485,13 +481,9 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
     return Option.none()
   }
 
-  private decodeError(cause: unknown, description?: string): HttpClientError.HttpClientError {
+  private decodeError(cause: unknown): HttpClientError.HttpClientError {
     return new HttpClientError.HttpClientError({
-      reason: new HttpClientError.DecodeError(
-        description === undefined
-          ? { request: this.request, response: this, cause }
-          : { request: this.request, response: this, cause, description }
-      )
+      reason: new HttpClientError.DecodeError({ request: this.request, response: this, cause })
     })
   }
 
