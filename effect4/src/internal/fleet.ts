@@ -16,6 +16,7 @@ import type * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
@@ -371,7 +372,7 @@ export const make = (options: Options): Effect.Effect<Fleet, Config.ConfigError,
         const longest = Math.min(Machine.longestOpenDuration(hook.config), Number.MAX_SAFE_INTEGER)
         const changes = yield* breaker.subscribe
         yield* Effect.forkScoped(
-          Effect.forever(Effect.andThen(Queue.take(changes), Queue.offer(queue, { _tag: "Changed" })))
+          Effect.forever(Effect.andThen(PubSub.take(changes), Queue.offer(queue, { _tag: "Changed" })))
         )
         // a call in half_open asks for the lease (synchronously, on the caller's fiber)
         yield* Effect.acquireRelease(

@@ -10,7 +10,7 @@ import type * as Config from "effect/Config"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
+import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as ServiceRegistry from "../ServiceRegistry.js"
@@ -78,7 +78,7 @@ export const make = (): ServiceRegistry.Registry => {
   // acquisition), and it must end with the registration's scope.
   const follow = (entry: Entry, breaker: CircuitBreaker.CircuitBreaker) =>
     Effect.flatMap(breaker.subscribe, (changes) =>
-      Queue.take(changes).pipe(
+      PubSub.take(changes).pipe(
         Effect.map((change) => record(entry, change)),
         Effect.forever,
         Effect.interruptible,
