@@ -3,8 +3,9 @@
  * connections) and its own breaker, on a private redis-server. Each scenario is bounded by guard
  * timeouts; waits are on the breakers' transitions, never on sleeps.
  */
-import { NodeHttpServer } from "@effect/platform-node"
+import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -12,29 +13,17 @@ import * as HttpClient from "effect/http/HttpClient"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServer from "effect/http/HttpServer"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import { startRedis } from "../../test/utils/redisServer.js"
 import { describeWithRedisServer } from "../../test/utils/redisSuite.js"
-import { CircuitBreaker, Fleet } from "../src/index.js"
+import { CircuitBreaker, Fleet, ResilientServiceClient } from "../src/index.js"
 import * as Scripts from "../src/internal/fleetScripts.js"
+import * as Testing from "../src/Testing.js"
 import { awaitReachable, awaitState, boom, makeReplica, pollUntil, type Replica } from "./utils/fleet.js"
+import { makeLogCapture } from "./utils/logs.js"
 import * as RedisClient from "./utils/redisClient.js"
 import { makeServer } from "./utils/server.js"
-
-/** Every log line's message, for the life of what `provide` wraps (and of the fibers it forks). */
-const makeLogCapture = () => {
-  const lines: Array<string> = []
-  const logger = Logger.make((options) => {
-    const message = options.message
-    lines.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
-  })
-  return {
-    messages: (): ReadonlyArray<string> => lines,
-    provide: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.provide(self, Logger.layer([logger]))
-  }
-}
 
 /** Runs both at once and completes when both did. */
 const both = <E1, R1, E2, R2>(a: Effect.Effect<unknown, E1, R1>, b: Effect.Effect<unknown, E2, R2>) =>
@@ -57,6 +46,39 @@ describeWithRedisServer("Fleet", (server) => {
   const allReachable = (all: ReadonlyArray<Replica>) => Effect.forEach(all, awaitReachable, { discard: true })
 
   const trip = (replica: Replica) => Effect.ignore(replica.breaker(boom)).pipe(Effect.repeat({ times: 1 }))
+
+  it.live("the retry budget holds for the fleet: one replica's failed attempts spend the others' budget", () =>
+    Effect.gen(function*() {
+      const fleet = freshFleet()
+      const upstream = Testing.fakeUpstream({ "*": Testing.refused })
+      const [a, b] = yield* Effect.forEach(["a", "b"], (replica) =>
+        Effect.gen(function*() {
+          const context = yield* Layer.build(Fleet.layerRedis({
+            fleet,
+            url: server().url,
+            replica,
+            heartbeat: "100 millis",
+            commandTimeout: "200 millis",
+            connectTimeout: "200 millis"
+          }))
+          yield* pollUntil(Context.get(context, Fleet.Fleet).reachable, (reachable) => reachable)
+          return yield* ResilientServiceClient.make({
+            baseUrl: "http://billing.test",
+            serviceName: "billing",
+            maxAttempts: 1,
+            failureThreshold: 1_000,
+            retryBudget: { maxTokens: 100, tokenRatio: 0.5 }
+          }).pipe(Effect.provide(Layer.merge(Layer.succeedContext(context), upstream.layer)))
+        }))
+      // 60 failed attempts on replica a: 60 tokens of its budget, and of b's once a tells it
+      yield* makeLogCapture().provide(Effect.ignore(a!.get("/charge")).pipe(Effect.repeat({ times: 59 })))
+      expect((yield* a!.retryBudget).tokens).toBe(40)
+      const shared = yield* pollUntil(b!.retryBudget, (state) => state.tokens < 100)
+      expect(shared).toEqual({ tokens: 40, maxTokens: 100, retriesAllowed: false })
+      // a's own message does not come back to it
+      expect((yield* a!.retryBudget).tokens).toBe(40)
+      expect(upstream.requests().length).toBe(60)
+    }))
 
   it.live("an opening on one replica opens every replica of the fleet, for the same remaining time", () =>
     Effect.gen(function*() {
@@ -345,6 +367,27 @@ describeWithRedisServer("Fleet", (server) => {
         const down = yield* get
         expect(down.status).toBe(503)
         expect(down.body).toMatchObject({ fleet, replica: "r1", reachable: false })
+      }),
+    30_000
+  )
+
+  it.live(
+    "a ResilientServiceClient built under the fleet layer joins with its service name",
+    () =>
+      Effect.gen(function*() {
+        const fleet = freshFleet()
+        const [a] = yield* replicas(fleet, 1, { service: "billing" })
+        yield* allReachable([a!])
+        const context = yield* Layer.build(Fleet.layerRedis({ fleet, url: server().url, replica: "client-side" }))
+        const upstream = yield* makeServer((_request, response) => response.end("ok"))
+        const client = yield* ResilientServiceClient.make({ baseUrl: upstream.url, serviceName: "billing" }).pipe(
+          Effect.provide(NodeHttpClient.layerUndici),
+          Effect.provide(context)
+        )
+        yield* both(trip(a!), awaitState(client.breaker, "open"))
+        const error = yield* Effect.flip(client.get("/charge"))
+        expect(error._tag).toBe("ServiceUnavailable")
+        expect(upstream.requests).toHaveLength(0)
       }),
     30_000
   )

@@ -14,7 +14,8 @@ const pages = [
   "README.md",
   "docs/coming-from-effect-circuit-breaker.md",
   "docs/migrating-from-effect3.md",
-  "docs/client.md"
+  "docs/client.md",
+  "docs/fleet.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {
