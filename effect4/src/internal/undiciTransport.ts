@@ -21,8 +21,8 @@ import type * as Scope from "effect/Scope"
 import type * as Socket from "effect/socket/Socket"
 import * as Stream from "effect/Stream"
 import type { Agent, Dispatcher } from "undici"
-import * as Multipart from "./multipart.js"
 import * as AttemptSignal from "./attemptSignal.js"
+import * as Multipart from "./multipart.js"
 
 /**
  * The attempt signal of the request being executed, if the resilient client gave one (see
@@ -36,7 +36,8 @@ const CurrentAttemptSignal = Context.Reference<AttemptSignal.AttemptSignal | und
 /** The reason a request stopped by its {@link AttemptSignal.AttemptSignal} fails with. */
 const stoppedBySignal = () => new Error("the request was aborted: its attempt ended")
 const interruptedRequest = () => new Error("the request was interrupted")
-const scopeClosed = () => new Error("the request's scope closed")
+const abortedByClient = () =>
+  new Error("the request was aborted by its HttpClient (its scope closed, or its response was dropped)")
 
 /** What undici sends: its declared body types, and (as its runtime accepts) an async iterable. */
 type UndiciBody = Exclude<Dispatcher.DispatchOptions["body"], undefined>
@@ -204,6 +205,11 @@ class Exchange implements AttemptSignal.SignalledRequest {
     if (received) this.wake()
   }
 
+  /** The body has arrived whole, or the exchange failed (or was aborted). */
+  get ended(): boolean {
+    return this.complete || this.failed
+  }
+
   /** Whether some of the body is buffered, not yet taken. */
   get hasChunks(): boolean {
     return this.chunks.length > 0
@@ -320,9 +326,13 @@ const send = (
       }
       attempt.request = exchange
     }
+    // `HttpClient.make` aborts its signal when the request's scope closes, when the response is
+    // dropped unread or interrupted, and also once a body stream ends: an exchange that has ended
+    // (its body whole, or failed) ignores it, so that the attempt's own outcome stands
     const onAbort = () => {
+      if (exchange.ended) return
       if (attempt !== undefined) attempt.abort()
-      else exchange.abort(scopeClosed())
+      else exchange.abort(abortedByClient())
     }
     if (abortSignal.aborted) onAbort()
     else abortSignal.addEventListener("abort", onAbort, { once: true })
