@@ -7,8 +7,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/testing/TestClock"
 import * as fc from "fast-check"
 import { RetryPolicy, ServiceUnavailable } from "../src/index.js"
@@ -285,6 +286,37 @@ describe("RetryPolicy", () => {
         ),
         { numRuns: 200 }
       ))
+  })
+
+  describe("as the docs use it (docs/retry.md)", () => {
+    it.effect("a Random that always draws 0.5 makes \"full\" jitter wait 500 ms, then 1 s", () =>
+      Effect.gen(function*() {
+        const { fiber, instants } = yield* retryForever(RetryPolicy.schedule({ jitter: "full" }))
+        yield* TestClock.adjust("1 minute")
+        yield* Fiber.await(fiber)
+        expect(yield* instants).toEqual([0, 500, 1_500])
+      }).pipe(Effect.provideService(Random.Random, { nextDoubleUnsafe: () => 0.5, nextIntUnsafe: () => 0 })))
+
+    it.effect("a seeded Random gives the same delays on every run", () =>
+      Effect.gen(function*() {
+        const schedule = RetryPolicy.schedule({ maxAttempts: 6, jitter: "decorrelated" })
+        const first = yield* Random.withSeed(delaysOf(schedule), "retry test")
+        const second = yield* Random.withSeed(delaysOf(schedule), "retry test")
+        expect(first).toEqual(second)
+        expect(first).toHaveLength(5)
+      }))
+
+    it.effect("Schedule.tap sees the delay of each retry, and nothing when the schedule gives up", () =>
+      Effect.gen(function*() {
+        const seen: Array<number> = []
+        const logged = RetryPolicy.schedule().pipe(
+          Schedule.tap(({ output }) => Effect.sync(() => seen.push(Duration.toMillis(output))))
+        )
+        const { fiber } = yield* retryForever(logged)
+        yield* TestClock.adjust("1 minute")
+        yield* Fiber.await(fiber)
+        expect(seen).toEqual([1_000, 2_000])
+      }))
   })
 
   describe("isTransient", () => {

@@ -15,7 +15,8 @@ const pages = [
   "docs/coming-from-effect-circuit-breaker.md",
   "docs/migrating-from-effect3.md",
   "docs/client.md",
-  "docs/fleet.md"
+  "docs/fleet.md",
+  "docs/retry.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {
