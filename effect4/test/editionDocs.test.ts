@@ -16,7 +16,8 @@ const pages = [
   "docs/migrating-from-effect3.md",
   "docs/fleet.md",
   "docs/observability.md",
-  "docs/testing.md"
+  "docs/testing.md",
+  "docs/circuit-breaker.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {
