@@ -52,7 +52,7 @@ export type TypeId = typeof TypeId
  * or the call's own options are invalid (`Cause.IllegalArgumentError`, naming the option).
  *
  * When the client's scope closes, calls still running end with an interruption (as a `Queue`
- * that shuts down ends the fibers waiting on it): `Exit.isInterrupted` is true for them.
+ * that shuts down ends the fibers waiting on it): `Exit.hasInterrupts` is true for them.
  *
  * @since 0.1.0
  * @category models

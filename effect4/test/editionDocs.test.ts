@@ -17,7 +17,9 @@ const pages = [
   "docs/fleet.md",
   "docs/observability.md",
   "docs/testing.md",
-  "docs/circuit-breaker.md"
+  "docs/circuit-breaker.md",
+  "docs/retry.md",
+  "docs/client.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {
