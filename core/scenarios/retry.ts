@@ -35,7 +35,7 @@ export interface Policy {
 /** How a call ends: its last outcome, or `Success`. */
 export type Result = "Success" | "Transport" | "Timeout" | { readonly status: number }
 
-/** @internal */
+/** One scenario: a policy, what each attempt ends with, and what must follow. @internal */
 export interface RetryScenario {
   readonly name: string
   readonly policy: Policy
@@ -76,7 +76,7 @@ const timeout: Outcome = { _tag: "Timeout" }
 const status = (code: number, retryAfter?: string): Outcome =>
   retryAfter === undefined ? { _tag: "Status", status: code } : { _tag: "Status", status: code, retryAfter }
 
-/** @internal */
+/** Every retry scenario, run in this order by each edition's runner. @internal */
 export const scenarios: ReadonlyArray<RetryScenario> = [
   // --- the schedule: 1 s, 2 s, … capped by attempts ----------------------------------------------
   {

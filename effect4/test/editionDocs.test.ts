@@ -14,6 +14,11 @@ const pages = [
   "README.md",
   "docs/coming-from-effect-circuit-breaker.md",
   "docs/migrating-from-effect3.md",
+  "docs/fleet.md",
+  "docs/observability.md",
+  "docs/testing.md",
+  "docs/circuit-breaker.md",
+  "docs/retry.md",
   "docs/client.md"
 ]
 
