@@ -38,13 +38,13 @@ const atLeast = (actual: string, major: number, minor: number): boolean => {
 // ---------------------------------------------------------------------------------------------
 
 const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
-  for (const required of ["LICENSE", "README.md", "package.json", "dist/effect4/src/index.js"]) {
+  for (const required of ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "dist/effect4/src/index.js"]) {
     check(files.has(required), `the tarball lacks ${required}`)
   }
   for (const file of files) {
     check(!/\.test\.ts$/.test(file), `the tarball ships a test: ${file}`)
     check(
-      ["LICENSE", "README.md", "package.json"].includes(file) || /^(dist|docs)\//.test(file),
+      ["LICENSE", "README.md", "CHANGELOG.md", "package.json"].includes(file) || /^(dist|docs)\//.test(file),
       `the tarball ships ${file}, outside dist/ and docs/`
     )
     if (file.endsWith(".js")) check(files.has(file.replace(/\.js$/, ".d.ts")), `${file} has no declarations`)

@@ -8,3 +8,59 @@
 
 /** This edition's package version (the 0.4 line is the Effect 4 edition; 0.3.x is the Effect 3 one). */
 export const version = "0.4.0"
+
+/**
+ * A callable circuit breaker backed by a `Ref` state machine, made in a `Scope`.
+ *
+ * @since 0.4.0
+ */
+export * as CircuitBreaker from "./CircuitBreaker.js"
+
+/**
+ * Exponential backoff capped by attempts, jitter, and which failures are transient.
+ *
+ * @since 0.4.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * The status snapshot of a breaker and its wire JSON.
+ *
+ * @since 0.4.0
+ */
+export * as ServiceStatus from "./ServiceStatus.js"
+
+/**
+ * The tagged error of a rejected call.
+ *
+ * @since 0.4.0
+ */
+export * as ServiceUnavailable from "./ServiceUnavailable.js"
+
+/**
+ * The tagged error of a call rejected by a full bulkhead.
+ *
+ * @since 0.4.0
+ */
+export * as BulkheadFull from "./BulkheadFull.js"
+
+/**
+ * Named configurations from the Python client's guide.
+ *
+ * @since 0.4.0
+ */
+export * as Presets from "./Presets.js"
+
+/**
+ * The metrics recorded by clients and breakers.
+ *
+ * @since 0.4.0
+ */
+export * as Metrics from "./Metrics.js"
+
+/**
+ * A lean `HttpClient` layer on an undici dispatcher (needs the optional peer `undici` ^8).
+ *
+ * @since 0.4.0
+ */
+export * as UndiciTransport from "./UndiciTransport.js"

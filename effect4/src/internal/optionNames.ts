@@ -1,0 +1,20 @@
+/**
+ * The names every options object takes: the tables are the core's (`core/src/optionNames.ts`,
+ * shared with the Effect 3 edition); {@link namesOf} checks at compile time that a table lists
+ * exactly the keys of this edition's options type, so an option added to a type and not to its
+ * table (or the reverse) fails the build. Each module checks its own table here once its options
+ * type exists in this edition.
+ *
+ * @internal
+ */
+import * as Core from "../../../core/src/optionNames.js"
+import type * as CircuitBreaker from "../CircuitBreaker.js"
+
+/** The table, accepted only if its record names each key of `T` once and nothing else. @internal */
+export const namesOf = <T>() =>
+<const R extends { readonly [K in keyof Required<T>]: true }>(
+  table: Core.OptionTable<R> & { readonly record: { readonly [K in Exclude<keyof R, keyof T>]: never } }
+): Core.OptionTable<R> => table
+
+/** @internal */
+export const breaker = namesOf<CircuitBreaker.Options>()(Core.breaker)
