@@ -1,20 +1,27 @@
 // README.md, example 1 (kept in sync by test/editionDocs.test.ts)
-import { Data, Effect } from "effect"
-import { CircuitBreaker, RetryPolicy } from "../src/index.js"
+import { Config, Context, Effect, Layer } from "effect"
+import { ResilientServiceClient, ServiceRegistry, UndiciTransport } from "../src/index.js"
 
-class QuoteError extends Data.TaggedError("QuoteError") {}
-declare const fetchQuote: Effect.Effect<number, QuoteError>
+class Chroma extends Context.Service<Chroma, ResilientServiceClient.ResilientServiceClient>()("Chroma") {}
 
-export const program = Effect.gen(function*() {
-  // opens after 5 failures in a row, lets a probe through after 60 s
-  const breaker = yield* CircuitBreaker.make({ name: "quotes" })
-  // 3 attempts: wait 1 s, then 2 s; every attempt runs inside the breaker
-  const quote = Effect.retry(breaker(fetchQuote), {
-    schedule: RetryPolicy.schedule({ maxAttempts: 3, baseDelay: "1 second" }),
-    while: (error) => error._tag === "QuoteError"
-  })
-  return yield* quote.pipe(
-    // while the breaker is open, calls fail at once with ServiceUnavailable
-    Effect.catchTag("ServiceUnavailable", () => Effect.succeed(0))
+const ChromaLive = ResilientServiceClient.layerConfig(Chroma, {
+  baseUrl: Config.String("CHROMA_SERVER_URL").pipe(Config.withDefault("http://chroma:6003")),
+  serviceName: Config.succeed("Chroma Server")
+})
+
+// 3 attempts (1 s, 2 s backoff), 10 s per attempt, opens after 5 failures, probes after 60 s
+export const search = (q: string) =>
+  Effect.gen(function*() {
+    const chroma = yield* Chroma
+    const response = yield* chroma.post("/query", { json: { q } })
+    return yield* response.json
+  }).pipe(
+    // fail open: while Chroma is down (or the breaker is open) answer from a fallback
+    Effect.catch(() => Effect.succeed({ results: [] }))
   )
-}).pipe(Effect.scoped)
+
+export const MainLive = ChromaLive.pipe(
+  Layer.provideMerge(ServiceRegistry.layer),
+  // the lean transport; any HttpClient layer works here (NodeHttpClient.layerUndici, FetchHttpClient.layer, …)
+  Layer.provide(UndiciTransport.layer())
+)

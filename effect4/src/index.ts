@@ -45,11 +45,33 @@ export * as ServiceUnavailable from "./ServiceUnavailable.js"
 export * as BulkheadFull from "./BulkheadFull.js"
 
 /**
+ * An HTTP client for one service with retry, per-attempt timeouts and a circuit breaker.
+ *
+ * @since 0.4.0
+ */
+export * as ResilientServiceClient from "./ResilientServiceClient.js"
+
+/**
  * Named configurations from the Python client's guide.
  *
  * @since 0.4.0
  */
 export * as Presets from "./Presets.js"
+
+/**
+ * Where clients and breakers list themselves for the status endpoint.
+ *
+ * @since 0.4.0
+ */
+export * as ServiceRegistry from "./ServiceRegistry.js"
+
+/**
+ * The monitoring endpoint `GET /v1/api/status/services`, as an `HttpApiGroup` and router routes,
+ * and the status page.
+ *
+ * @since 0.4.0
+ */
+export * as StatusApi from "./StatusApi.js"
 
 /**
  * The metrics recorded by clients and breakers.
@@ -64,3 +86,10 @@ export * as Metrics from "./Metrics.js"
  * @since 0.4.0
  */
 export * as UndiciTransport from "./UndiciTransport.js"
+
+/**
+ * Fleet mode: replicas share their breakers through Redis (optional, needs `@redis/client`).
+ *
+ * @since 0.4.0
+ */
+export * as Fleet from "./Fleet.js"

@@ -14,7 +14,12 @@ const pages = [
   "README.md",
   "docs/coming-from-effect-circuit-breaker.md",
   "docs/migrating-from-effect3.md",
-  "docs/circuit-breaker.md"
+  "docs/retry.md",
+  "docs/circuit-breaker.md",
+  "docs/client.md",
+  "docs/fleet.md",
+  "docs/observability.md",
+  "docs/testing.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {

@@ -9,6 +9,8 @@
  */
 import * as Core from "../../../core/src/optionNames.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
+import type * as Fleet from "../Fleet.js"
+import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 
 /** The table, accepted only if its record names each key of `T` once and nothing else. @internal */
 export const namesOf = <T>() =>
@@ -18,3 +20,18 @@ export const namesOf = <T>() =>
 
 /** @internal */
 export const breaker = namesOf<CircuitBreaker.Options>()(Core.breaker)
+
+/** @internal */
+export const client = namesOf<ResilientServiceClient.TransformOptions>()(Core.client)
+
+/** @internal */
+export const clientRetry = namesOf<ResilientServiceClient.RetryOptions>()(Core.clientRetry)
+
+/** @internal */
+export const clientBreaker = namesOf<ResilientServiceClient.BreakerOptions>()(Core.clientBreaker)
+
+/** @internal */
+export const clientBulkhead = namesOf<ResilientServiceClient.BulkheadOptions>()(Core.clientBulkhead)
+
+/** @internal */
+export const fleet = namesOf<Fleet.Options>()(Core.fleet)

@@ -3,11 +3,17 @@
  * node:net server that writes whatever bytes a test wants. Both count connections and can wait,
  * event-driven, until every connection is closed.
  */
+import { NodeHttpClient } from "@effect/platform-node"
+import type * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Exit from "effect/Exit"
+import type * as HttpClient from "effect/http/HttpClient"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import * as http from "node:http"
 import * as net from "node:net"
 import type { AddressInfo } from "node:net"
+import { ResilientServiceClient } from "../../src/index.js"
 
 export interface FaultServer {
   readonly url: string
@@ -116,6 +122,30 @@ export const rawServer = (
     })
     return yield* serve(server, () => requests)
   })
+
+/**
+ * Builds a client on its own scope, with its own transport from `layer` in that scope, runs
+ * `use`, closes the scope (the dispatcher and its sockets with it) and returns what `use` returned.
+ */
+export const withClientOn = (layer: Layer.Layer<HttpClient.HttpClient>) =>
+<A, E, R>(
+  options: ResilientServiceClient.Options,
+  use: (client: ResilientServiceClient.ResilientServiceClient) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | Config.ConfigError, R> =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    return yield* Effect.gen(function*() {
+      const context = yield* Layer.buildWithScope(layer, scope)
+      const client = yield* ResilientServiceClient.make(options).pipe(
+        Effect.provide(context),
+        Scope.provide(scope)
+      )
+      return yield* use(client)
+    }).pipe(Effect.onExit((exit) => Scope.close(scope, Exit.asVoid(exit))))
+  })
+
+/** {@link withClientOn} Effect 4's own `NodeHttpClient.layerUndici`. */
+export const withUndiciClient = withClientOn(NodeHttpClient.layerUndici)
 
 /** Answers with `status`, JSON `body` (with its `content-length`) and extra `headers`. */
 export const answerJson = (

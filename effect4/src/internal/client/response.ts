@@ -25,9 +25,39 @@ import { pipeArguments } from "effect/Pipeable"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AttemptSignal from "../attemptSignal.js"
+import { monotonicMillis } from "../time.js"
 
-/** Monotonic milliseconds of `clock` (deadlines are on the monotonic clock: a wall-clock step moves none). */
-const monotonicMillis = (clock: Clock.Clock): number => Number(clock.monotonicTimeNanosUnsafe() / 1_000_000n)
+/** The failure of an answer whose status is an error (the body kept in `response`). @internal */
+export const statusCodeError = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  description: string
+): HttpClientError.HttpClientError =>
+  new HttpClientError.HttpClientError({
+    reason: new HttpClientError.StatusCodeError({ request, response, description })
+  })
+
+/** The same failure of a response (its reason, description and cause), with `response` instead. @internal */
+export const withResponse = (
+  error: HttpClientError.HttpClientError,
+  response: HttpClientResponse.HttpClientResponse
+): HttpClientError.HttpClientError => {
+  const reason = error.reason
+  if (!("response" in reason)) return error
+  const fields = {
+    request: reason.request,
+    response,
+    ...(reason.description !== undefined ? { description: reason.description } : {}),
+    ...(reason.cause !== undefined ? { cause: reason.cause } : {})
+  }
+  return new HttpClientError.HttpClientError({
+    reason: reason._tag === "StatusCodeError"
+      ? new HttpClientError.StatusCodeError(fields)
+      : reason._tag === "DecodeError"
+      ? new HttpClientError.DecodeError(fields)
+      : new HttpClientError.EmptyBodyError(fields)
+  })
+}
 
 /** @internal */
 export const decodeError = (
@@ -145,13 +175,14 @@ export class BufferedResponse extends Inspectable.Class implements HttpClientRes
 
   toJSON(): unknown {
     return HttpIncomingMessage.inspect(this, {
-      _id: "HttpClientResponse",
+      _id: "effect/http/HttpClientResponse",
       request: this.request.toJSON(),
       status: this.status
     })
   }
 
   pipe() {
+    // eslint-disable-next-line prefer-rest-params
     return pipeArguments(this, arguments)
   }
 }
@@ -385,6 +416,7 @@ class DeadlineBoundResponse extends Inspectable.Class implements HttpClientRespo
     return this.original.toJSON()
   }
   pipe() {
+    // eslint-disable-next-line prefer-rest-params
     return pipeArguments(this, arguments)
   }
 }
