@@ -2,10 +2,13 @@
  * What both editions' package checks share (scripts/test-package.ts for the Effect 3 edition,
  * effect4/scripts/test-package.ts for the Effect 4 one): a temporary folder, a log line with the
  * time since the start, commands run to their end with their output collected, packing, the
- * tarball's doc links, and following a getting-started page step by step.
+ * tarball's doc links, following a getting-started page step by step, and running the app that
+ * both editions' pages build (`npm start` against a loopback Chroma, `npm test`).
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { action, type Step } from "./gettingStarted.js"
@@ -184,4 +187,91 @@ export const follow = async (page: Page): Promise<string> => {
   }
   check(app !== undefined, `${page.name} never makes its project folder`)
   return app!
+}
+
+// ---------------------------------------------------------------------------------------------
+// A loopback Chroma
+// ---------------------------------------------------------------------------------------------
+
+interface Upstream {
+  readonly url: string
+  readonly bodies: Array<unknown>
+  readonly close: () => Promise<void>
+}
+
+const listen = (server: http.Server) =>
+  new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)))
+
+const closeServer = (server: http.Server) =>
+  new Promise<void>((resolve) => {
+    server.closeAllConnections()
+    server.close(() => resolve())
+  })
+
+/** A loopback Chroma answering every query with 3 ids; it records the bodies it receives. */
+const healthyChroma = async (): Promise<Upstream> => {
+  const bodies: Array<unknown> = []
+  const server = http.createServer((request, response) => {
+    let body = ""
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()))
+    request.on("end", () => {
+      bodies.push(request.method === "POST" && request.url === "/query" ? JSON.parse(body) : request.url)
+      response.writeHead(200, { "content-type": "application/json" })
+      response.end(JSON.stringify({ ids: [["doc-1", "doc-2", "doc-3"]] }))
+    })
+  })
+  const port = await listen(server)
+  return { url: `http://127.0.0.1:${port}`, bodies, close: () => closeServer(server) }
+}
+
+/** A loopback address where nothing listens: a port that was just free, closed again. */
+const refusingChroma = async (): Promise<string> => {
+  const server = http.createServer()
+  const port = await listen(server)
+  await closeServer(server)
+  return `http://127.0.0.1:${port}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app of a getting-started page, run
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `npm start` of a getting-started app (both editions' pages build the same one): against a
+ * healthy loopback Chroma it finds 3 documents with one request of the page's body; against a
+ * port where nothing listens it logs two retries, the fallback's warning and 0 documents, and
+ * exits with 0.
+ */
+export const startAgainstChroma = async (app: string, say: (line: string) => void) => {
+  const chroma = await healthyChroma()
+  try {
+    const output = await mustRun("npm", ["start"], { cwd: app, extraEnv: { CHROMA_SERVER_URL: chroma.url } })
+    check(
+      output.includes("found 3 documents"),
+      `npm start against a healthy Chroma did not find 3 documents:\n${output}`
+    )
+    check(chroma.bodies.length === 1, `the healthy Chroma saw ${chroma.bodies.length} requests, not 1`)
+    check(
+      JSON.stringify(chroma.bodies[0]) === JSON.stringify({ query_texts: ["circuit breakers"], n_results: 5 }),
+      `the healthy Chroma saw ${JSON.stringify(chroma.bodies[0])}`
+    )
+  } finally {
+    await chroma.close()
+  }
+  say("npm start against a healthy loopback Chroma: found 3 documents")
+  const down = await refusingChroma()
+  const output = await mustRun("npm", ["start"], { cwd: app, extraEnv: { CHROMA_SERVER_URL: down } })
+  for (
+    const expected of ["attempt 1/3", "attempt 2/3", "Search failed, answering with no results", "found 0 documents"]
+  ) {
+    check(output.includes(expected), `npm start against a refusing Chroma did not print "${expected}":\n${output}`)
+  }
+  say("npm start against a refusing loopback Chroma: 3 attempts, then the fallback's answer, exit 0")
+}
+
+/** `npm test` of a getting-started app: its 2 tests pass. */
+export const testPasses = async (app: string, say: (line: string) => void) => {
+  const output = await mustRun("npm", ["test"], { cwd: app })
+  check(/Tests\s+2 passed/.test(output), `npm test did not pass 2 tests:\n${output}`)
+  say("npm test: 2 passed")
 }

@@ -12,8 +12,6 @@
  * then checks the Effect 4 edition's tarball the same way (effect4/scripts/test-package.ts).
  */
 import * as fs from "node:fs"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { read } from "./gettingStarted.js"
 import {
@@ -23,6 +21,8 @@ import {
   mustRun,
   pack,
   start as startCheck,
+  startAgainstChroma,
+  testPasses,
   typecheckBoth,
   unpack
 } from "./packageCheck.js"
@@ -69,48 +69,6 @@ const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A loopback Chroma
-// ---------------------------------------------------------------------------------------------
-
-interface Upstream {
-  readonly url: string
-  readonly bodies: Array<unknown>
-  readonly close: () => Promise<void>
-}
-
-const listen = (server: http.Server) =>
-  new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)))
-
-const closeServer = (server: http.Server) =>
-  new Promise<void>((resolve) => {
-    server.closeAllConnections()
-    server.close(() => resolve())
-  })
-
-const healthyChroma = async (): Promise<Upstream> => {
-  const bodies: Array<unknown> = []
-  const server = http.createServer((request, response) => {
-    let body = ""
-    request.on("data", (chunk: Buffer) => (body += chunk.toString()))
-    request.on("end", () => {
-      bodies.push(request.method === "POST" && request.url === "/query" ? JSON.parse(body) : request.url)
-      response.writeHead(200, { "content-type": "application/json" })
-      response.end(JSON.stringify({ ids: [["doc-1", "doc-2", "doc-3"]] }))
-    })
-  })
-  const port = await listen(server)
-  return { url: `http://127.0.0.1:${port}`, bodies, close: () => closeServer(server) }
-}
-
-/** A loopback address where nothing listens: a port that was just free, closed again. */
-const refusingChroma = async (): Promise<string> => {
-  const server = http.createServer()
-  const port = await listen(server)
-  await closeServer(server)
-  return `http://127.0.0.1:${port}`
-}
-
-// ---------------------------------------------------------------------------------------------
 // The page, step by step
 // ---------------------------------------------------------------------------------------------
 
@@ -146,39 +104,6 @@ const checkDeclarations = async (app: string) => {
   say("the package's declarations type-check with skipLibCheck off, under NodeNext and Bundler")
 }
 
-const start = async (app: string) => {
-  const chroma = await healthyChroma()
-  try {
-    const output = await mustRun("npm", ["start"], { cwd: app, extraEnv: { CHROMA_SERVER_URL: chroma.url } })
-    check(
-      output.includes("found 3 documents"),
-      `npm start against a healthy Chroma did not find 3 documents:\n${output}`
-    )
-    check(chroma.bodies.length === 1, `the healthy Chroma saw ${chroma.bodies.length} requests, not 1`)
-    check(
-      JSON.stringify(chroma.bodies[0]) === JSON.stringify({ query_texts: ["circuit breakers"], n_results: 5 }),
-      `the healthy Chroma saw ${JSON.stringify(chroma.bodies[0])}`
-    )
-  } finally {
-    await chroma.close()
-  }
-  say("npm start against a healthy loopback Chroma: found 3 documents")
-  const down = await refusingChroma()
-  const output = await mustRun("npm", ["start"], { cwd: app, extraEnv: { CHROMA_SERVER_URL: down } })
-  for (
-    const expected of ["attempt 1/3", "attempt 2/3", "Search failed, answering with no results", "found 0 documents"]
-  ) {
-    check(output.includes(expected), `npm start against a refusing Chroma did not print "${expected}":\n${output}`)
-  }
-  say("npm start against a refusing loopback Chroma: 3 attempts, then the fallback's answer, exit 0")
-}
-
-const test = async (app: string) => {
-  const output = await mustRun("npm", ["test"], { cwd: app })
-  check(/Tests\s+2 passed/.test(output), `npm test did not pass 2 tests:\n${output}`)
-  say("npm test: 2 passed")
-}
-
 const importEntryPoints = async (app: string) => {
   const script = [
     "const main = await import('effect-resilience')",
@@ -205,7 +130,11 @@ runCheck(async () => {
     work,
     tarball,
     say,
-    scripts: { typecheck: typecheckBoth, start, test }
+    scripts: {
+      typecheck: typecheckBoth,
+      start: (app) => startAgainstChroma(app, say),
+      test: (app) => testPasses(app, say)
+    }
   })
   // once every file of the page is written, the whole app once more under both resolutions
   await typecheckBoth(app)

@@ -7,7 +7,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { parse, type Step } from "../../scripts/gettingStarted.js"
 
-export { action, type Step } from "../../scripts/gettingStarted.js"
+export { action, files, type Step } from "../../scripts/gettingStarted.js"
 
 export const docPath = path.resolve(import.meta.dirname, "..", "docs", "getting-started.md")
 

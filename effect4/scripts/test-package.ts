@@ -4,8 +4,10 @@
  * checks what the tarball holds, then follows docs/getting-started.md in a new folder under the
  * system's temporary directory: every command of the page (the install lines with the tarball
  * in place of the registry's `effect-resilience`, so `effect@latest` comes from the registry),
- * every file of the page. Runs on the Node 22 that npm's scripts put first on the PATH, and
- * checks that the app does too.
+ * every file of the page. On top of what the page asks, it runs `npm start` against a loopback
+ * Chroma (healthy, then refusing connections), type-checks the app under `moduleResolution`
+ * NodeNext and Bundler, and imports the package's entry points from plain Node. Runs on the
+ * Node 22 that npm's scripts put first on the PATH, and checks that the app does too.
  *
  * Needs the npm registry. Leaves nothing behind when it passes; on a failure it keeps the folder
  * and prints its path.
@@ -19,6 +21,8 @@ import {
   mustRun,
   pack,
   start as startCheck,
+  startAgainstChroma,
+  testPasses,
   typecheckBoth,
   unpack
 } from "../../scripts/packageCheck.js"
@@ -38,13 +42,13 @@ const atLeast = (actual: string, major: number, minor: number): boolean => {
 // ---------------------------------------------------------------------------------------------
 
 const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
-  for (const required of ["LICENSE", "README.md", "package.json", "dist/effect4/src/index.js"]) {
+  for (const required of ["LICENSE", "README.md", "CHANGELOG.md", "package.json", "dist/effect4/src/index.js"]) {
     check(files.has(required), `the tarball lacks ${required}`)
   }
   for (const file of files) {
     check(!/\.test\.ts$/.test(file), `the tarball ships a test: ${file}`)
     check(
-      ["LICENSE", "README.md", "package.json"].includes(file) || /^(dist|docs)\//.test(file),
+      ["LICENSE", "README.md", "CHANGELOG.md", "package.json"].includes(file) || /^(dist|docs)\//.test(file),
       `the tarball ships ${file}, outside dist/ and docs/`
     )
     if (file.endsWith(".js")) check(files.has(file.replace(/\.js$/, ".d.ts")), `${file} has no declarations`)
@@ -69,13 +73,6 @@ const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
 // The page, step by step
 // ---------------------------------------------------------------------------------------------
 
-const start = async (app: string) => {
-  const output = await mustRun("npm", ["start"], { cwd: app })
-  const expected = `effect-resilience ${version} on Effect 4`
-  check(output.includes(expected), `npm start did not log "${expected}":\n${output}`)
-  say(`npm start: logged "${expected}"`)
-}
-
 // ---------------------------------------------------------------------------------------------
 // The app as installed
 // ---------------------------------------------------------------------------------------------
@@ -91,15 +88,18 @@ const checkRuntime = async (app: string) => {
 const importEntryPoints = async (app: string) => {
   const script = [
     "const main = await import('effect-resilience')",
+    "const testing = await import('effect-resilience/testing')",
     `const expected = ${JSON.stringify(version)}`,
     "if (main.version !== expected) throw new Error('effect-resilience exports version ' + main.version)",
+    "if (typeof main.ResilientServiceClient.make !== 'function') throw new Error('no ResilientServiceClient.make')",
+    "if (typeof testing.fakeUpstream !== 'function') throw new Error('no fakeUpstream in effect-resilience/testing')",
     "const hidden = await import('effect-resilience/internal/x.js').then(() => 'importable', (e) => e.code)",
     "if (hidden !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw new Error('internal/ is ' + hidden)",
     "console.log('entry points ok')"
   ].join("\n")
   const output = await mustRun("node", ["--input-type=module", "-e", script], { cwd: app })
   check(output.includes("entry points ok"), output)
-  say("node imports effect-resilience; effect-resilience/internal/* stays hidden")
+  say("node imports effect-resilience and effect-resilience/testing; effect-resilience/internal/* stays hidden")
 }
 
 runCheck(async () => {
@@ -113,8 +113,15 @@ runCheck(async () => {
     work,
     tarball,
     say,
-    scripts: { typecheck: typecheckBoth, start, test: (app) => mustRun("npm", ["test"], { cwd: app }).then(() => {}) }
+    scripts: {
+      typecheck: typecheckBoth,
+      start: (app) => startAgainstChroma(app, say),
+      test: (app) => testPasses(app, say)
+    }
   })
+  // once every file of the page is written, the whole app once more under both resolutions
+  await typecheckBoth(app)
+  say("the finished app type-checks under moduleResolution NodeNext and Bundler")
   await checkRuntime(app)
   await importEntryPoints(app)
 })

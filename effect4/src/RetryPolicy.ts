@@ -143,8 +143,9 @@ export const isTransientStatus: (status: number) => boolean = internal.isTransie
  *   must be in range; the day name is not checked against the date.
  *
  * Anything else (signs, fractions, units, other date formats, empty or non-string input) is
- * `Option.none()`. It never throws. (Effect 4's own `Headers.parseRetryAfter` accepts more; this
- * one is the strict reading both editions of this library share.)
+ * `Option.none()`. It never throws. (Effect 4's `Headers.parseRetryAfter` reads the same forms
+ * with other edge rules, such as no 2^31 s ceiling and any whitespace trimmed; this is the
+ * reading both editions of this library share.)
  *
  * @example
  * ```ts

@@ -5,13 +5,13 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import type * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/testing/TestClock"
 import * as Deadlines from "../src/internal/deadlines.js"
 import * as Time from "../src/internal/time.js"
+import { earlyClock, steppedWallClock } from "./utils/clocks.js"
 
 const currentClock = Effect.clockWith((clock) => Effect.succeed(clock))
 
@@ -96,22 +96,9 @@ describe("deadlines", () => {
 
   it.effect("a clock whose sleeps wake early: the timer sleeps again for what is left", () =>
     Effect.gen(function*() {
-      const test = yield* currentClock
-      // every sleep ends at half the time asked for
-      const hasty: Clock.Clock = {
-        currentTimeMillisUnsafe: () => test.currentTimeMillisUnsafe(),
-        currentTimeMillis: test.currentTimeMillis,
-        currentTimeNanosUnsafe: () => test.currentTimeNanosUnsafe(),
-        currentTimeNanos: test.currentTimeNanos,
-        monotonicTimeNanosUnsafe: () => test.monotonicTimeNanosUnsafe(),
-        monotonicTimeNanos: test.monotonicTimeNanos,
-        sleep: (duration) => test.sleep(Duration.millis(Math.ceil(Duration.toMillis(duration) / 2)))
-      }
-      const { at, fired } = yield* setup(hasty)
+      const { at, fired } = yield* setup(yield* earlyClock)
       yield* at(1_000, "a")
-      yield* TestClock.adjust(500)
-      expect(fired).toEqual([])
-      yield* TestClock.adjust(499)
+      yield* TestClock.adjust(999)
       expect(fired).toEqual([])
       yield* TestClock.adjust(1)
       expect(fired).toEqual([["a", 1_000]])
@@ -130,23 +117,13 @@ describe("deadlines", () => {
 
   it.effect("deadlines are on monotonic time: a step of the wall clock fires nothing early or late", () =>
     Effect.gen(function*() {
-      const test = yield* currentClock
-      // a clock whose wall time can be stepped by hand (NTP, a VM resumed), its monotonic time and
-      // its sleeps the TestClock's
-      let step = 0
-      const stepped: Clock.Clock = {
-        ...test,
-        currentTimeMillisUnsafe: () => test.currentTimeMillisUnsafe() + step,
-        currentTimeMillis: Effect.sync(() => test.currentTimeMillisUnsafe() + step),
-        currentTimeNanosUnsafe: () => test.currentTimeNanosUnsafe() + BigInt(step) * BigInt(1_000_000),
-        currentTimeNanos: Effect.sync(() => test.currentTimeNanosUnsafe() + BigInt(step) * BigInt(1_000_000))
-      }
-      const { at, fired } = yield* setup(stepped)
+      const { clock, stepWall } = yield* steppedWallClock()
+      const { at, fired } = yield* setup(clock)
       yield* at(1_000, "a")
-      step = 3_600_000
+      yield* stepWall(3_600_000)
       yield* TestClock.adjust(999)
       expect(fired).toEqual([])
-      step = -3_600_000
+      yield* stepWall(-7_200_000)
       yield* TestClock.adjust(1)
       expect(fired).toEqual([["a", 1_000]])
     }))

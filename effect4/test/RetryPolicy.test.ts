@@ -7,22 +7,26 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/testing/TestClock"
 import * as fc from "fast-check"
 import { RetryPolicy, ServiceUnavailable } from "../src/index.js"
+import { issuesOf } from "./utils/configErrors.js"
 import {
   decodeError,
   delaysOf,
   emptyBodyError,
   encodeError,
   invalidUrlError,
-  issueOf,
   statusError,
   transportError,
   withDoubles
 } from "./utils/retry.js"
+
+/** The first issue of a `ConfigError`: its path and message. */
+const issueOf = (error: unknown) => issuesOf(error)![0]!
 
 /** `delaysOf` with a fixed sequence of random doubles (cycled). */
 const delaysWithRandom = (schedule: Schedule.Schedule<Duration.Duration>, doubles: ReadonlyArray<number>) =>
@@ -285,6 +289,37 @@ describe("RetryPolicy", () => {
         ),
         { numRuns: 200 }
       ))
+  })
+
+  describe("as the docs use it (docs/retry.md)", () => {
+    it.effect("a Random that always draws 0.5 makes \"full\" jitter wait 500 ms, then 1 s", () =>
+      Effect.gen(function*() {
+        const { fiber, instants } = yield* retryForever(RetryPolicy.schedule({ jitter: "full" }))
+        yield* TestClock.adjust("1 minute")
+        yield* Fiber.await(fiber)
+        expect(yield* instants).toEqual([0, 500, 1_500])
+      }).pipe(Effect.provideService(Random.Random, { nextDoubleUnsafe: () => 0.5, nextIntUnsafe: () => 0 })))
+
+    it.effect("a seeded Random gives the same delays on every run", () =>
+      Effect.gen(function*() {
+        const schedule = RetryPolicy.schedule({ maxAttempts: 6, jitter: "decorrelated" })
+        const first = yield* Random.withSeed(delaysOf(schedule), "retry test")
+        const second = yield* Random.withSeed(delaysOf(schedule), "retry test")
+        expect(first).toEqual(second)
+        expect(first).toHaveLength(5)
+      }))
+
+    it.effect("Schedule.tap sees the delay of each retry, and nothing when the schedule gives up", () =>
+      Effect.gen(function*() {
+        const seen: Array<number> = []
+        const logged = RetryPolicy.schedule().pipe(
+          Schedule.tap(({ output }) => Effect.sync(() => seen.push(Duration.toMillis(output))))
+        )
+        const { fiber } = yield* retryForever(logged)
+        yield* TestClock.adjust("1 minute")
+        yield* Fiber.await(fiber)
+        expect(seen).toEqual([1_000, 2_000])
+      }))
   })
 
   describe("isTransient", () => {
@@ -558,5 +593,59 @@ describe("RetryPolicy.makeBudget", () => {
       ])
       expect(yield* invalid("generous")).toEqual([[], "must be an object { maxTokens, tokenRatio }, got \"generous\""])
       expect(yield* invalid(null)).toEqual([[], "must be an object { maxTokens, tokenRatio }, got object"])
+    }))
+})
+
+describe("RetryPolicy on bad input (test/BadInput.test.ts)", () => {
+  it("parseRetryAfter never throws on any string and never gives a negative wait", () => {
+    const retryAfterLike = fc.oneof(
+      fc.string(),
+      fc.string({ unit: "binary" }),
+      fc.nat().map(String),
+      fc.double().map(String),
+      fc.date({ noInvalidDate: false }).map((d) => Number.isNaN(d.getTime()) ? "Invalid Date" : d.toUTCString()),
+      fc.tuple(fc.constantFrom("Mon", "Thu", "Xyz"), fc.integer({ min: -1, max: 40 }), fc.string()).map(
+        ([day, n, rest]) => `${day}, ${n} Jan 2026 ${rest} GMT`
+      ),
+      fc.constantFrom("", " ", "-1", "1.5", "1e3", "0x10", "99999999999999999999999", "Infinity", "NaN")
+    )
+    fc.assert(
+      fc.property(
+        retryAfterLike,
+        fc.oneof(fc.integer(), fc.double(), fc.constantFrom(NaN, Infinity, -Infinity)),
+        (value, now) => {
+          const result = RetryPolicy.parseRetryAfter(value, now)
+          expect(Option.isOption(result)).toBe(true)
+          if (Option.isSome(result)) expect(Duration.toMillis(result.value)).toBeGreaterThanOrEqual(0)
+        }
+      ),
+      { numRuns: 2_000 }
+    )
+    for (const value of [null, undefined]) {
+      expect(Option.isNone(RetryPolicy.parseRetryAfter(value, 0))).toBe(true)
+    }
+  })
+
+  it.effect("an unknown option name of make and schedule is a ConfigError suggesting the nearest", () =>
+    Effect.gen(function*() {
+      const options = { baseDelay: "1 second" as const, maxRetries: 5 }
+      const error = yield* Effect.flip(RetryPolicy.make(options))
+      expect(issueOf(error)).toEqual({
+        path: ["maxRetries"],
+        message: "is not a retry policy option; did you mean maxAttempts?"
+      })
+      expect(() => RetryPolicy.schedule(options)).toThrow(
+        "RetryPolicy.schedule: maxRetries is not a retry policy option; did you mean maxAttempts?"
+      )
+    }))
+
+  it.effect("an unknown option name of makeBudget is a ConfigError suggesting the nearest", () =>
+    Effect.gen(function*() {
+      const options = { tokenRatio: 0.1, maxToken: 10 }
+      const error = yield* Effect.flip(RetryPolicy.makeBudget(options))
+      expect(issueOf(error)).toEqual({
+        path: ["maxToken"],
+        message: "is not a retry budget option; did you mean maxTokens?"
+      })
     }))
 })

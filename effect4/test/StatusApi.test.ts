@@ -19,9 +19,12 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import { ServiceRegistry, ServiceStatus, StatusApi } from "../src/index.js"
+import * as TestClock from "effect/testing/TestClock"
+import { CircuitBreaker, ResilientServiceClient, ServiceRegistry, ServiceStatus, StatusApi } from "../src/index.js"
 import type { BreakerState } from "../src/ServiceStatus.js"
-import { configErrorPath, getJson, getText, serve, TestLive } from "./utils/statusServer.js"
+import * as Testing from "../src/Testing.js"
+import { pathOf } from "./utils/configErrors.js"
+import { getJson, getText, serve, TestLive } from "./utils/statusServer.js"
 
 const T0 = Date.parse("2025-11-15T10:30:45.000Z")
 const iso = (millis: number) => new Date(millis).toISOString()
@@ -162,7 +165,7 @@ describe("StatusApi.router (served by NodeHttpServer on 127.0.0.1)", () => {
 
       const second = yield* Effect.flip(registry.register("chroma", entry("Chroma Replica").status))
       expect(second).toBeInstanceOf(Config.ConfigError)
-      expect(configErrorPath(second)).toEqual(["id"])
+      expect(pathOf(second)).toEqual(["id"])
       expect(second.message).toContain("\"chroma\" is already registered by another live client or breaker")
       expect(second.message).toContain("[\"id\"]")
 
@@ -174,6 +177,40 @@ describe("StatusApi.router (served by NodeHttpServer on 127.0.0.1)", () => {
       expect((yield* getJson("/v1/api/status/services")).body).toEqual({})
       yield* registry.register("chroma", entry("Chroma Replica").status)
       expect((yield* getJson("/v1/api/status/services/chroma")).body).toMatchObject({ service: "Chroma Replica" })
+    }).pipe(Effect.provide(TestLive)))
+
+  it.effect("a standalone breaker is listed with registry.register(id, breaker.status)", () =>
+    Effect.gen(function*() {
+      yield* serve(StatusApi.router)
+      yield* TestClock.setTime(T0)
+      const registry = yield* ServiceRegistry.ServiceRegistry
+      const breaker = yield* CircuitBreaker.make({ name: "Git", failureThreshold: 1 })
+      yield* registry.register("git", breaker.status)
+
+      const closed = yield* getJson("/v1/api/status/services/git")
+      expect(closed.body).toEqual({
+        service: "Git",
+        state: "closed",
+        failure_count: 0,
+        last_failure: null,
+        last_state_change: iso(T0)
+      })
+
+      yield* TestClock.adjust("2 seconds")
+      yield* Effect.flip(breaker(Effect.fail("git push failed")))
+      const open = yield* getJson("/v1/api/status/services/git")
+      expect(open.body).toEqual({
+        service: "Git",
+        state: "open",
+        failure_count: 1,
+        last_failure: iso(T0 + 2_000),
+        last_state_change: iso(T0 + 2_000)
+      })
+
+      // register itself refuses a live duplicate
+      const duplicate = yield* Effect.flip(registry.register("git", breaker.status))
+      expect(pathOf(duplicate)).toEqual(["id"])
+      expect(Object.keys((yield* getJson("/v1/api/status/services")).body as object)).toEqual(["git"])
     }).pipe(Effect.provide(TestLive)))
 
   it.effect("the routes merge with an app's own routes", () =>
@@ -318,4 +355,110 @@ describe("an id with a slash or other reserved characters is reachable, encoded"
       yield* registerAll
       yield* everyIdAnswers
     }).pipe(Effect.provide(TestLive)))
+})
+
+/** A client on the fake upstream that always answers `answerStatus`, listed in the registry. */
+const clientAnswering = (answerStatus: number, options: Partial<ResilientServiceClient.Options>) => {
+  const upstream = Testing.fakeUpstream({ "*": Testing.json(answerStatus) })
+  return ResilientServiceClient.make({ baseUrl: "http://service:8080", ...options }).pipe(
+    Effect.provide(upstream.layer),
+    Effect.tap(ResilientServiceClient.register),
+    Effect.map((client) => ({ client, upstream }))
+  )
+}
+
+/**
+ * Two clients at T0 (the TestClock's time): "chroma" healthy, "billing" opened by a 503 at
+ * T0 + 5 s (threshold 1, one attempt).
+ */
+const twoClients = Effect.gen(function*() {
+  yield* TestClock.setTime(T0)
+  const chroma = yield* clientAnswering(200, {
+    baseUrl: "http://chroma:6003",
+    serviceName: "Chroma Server",
+    id: "chroma"
+  })
+  const billing = yield* clientAnswering(503, {
+    baseUrl: "http://billing:8080",
+    serviceName: "Billing",
+    id: "billing",
+    maxAttempts: 1,
+    failureThreshold: 1
+  })
+  yield* TestClock.adjust("5 seconds")
+  expect((yield* chroma.client.get("/heartbeat")).status).toBe(200)
+  const failed = yield* Effect.flip(billing.client.get("/invoices"))
+  expect(failed._tag === "HttpClientError" && failed.reason._tag).toBe("StatusCodeError")
+  expect((yield* billing.client.status).state).toBe("open")
+  return { chroma, billing }
+})
+
+describe("resilient clients on the endpoint (served by NodeHttpServer on 127.0.0.1)", () => {
+  it.effect("clients registered with ResilientServiceClient.register are listed, keyed by id, in wire JSON", () =>
+    Effect.gen(function*() {
+      yield* serve(StatusApi.router)
+      yield* twoClients
+      const response = yield* getJson("/v1/api/status/services")
+      expect(response.status).toBe(200)
+      expect(response.body).toEqual({ chroma: chromaJson, billing: billingOpenJson })
+      expect(Object.keys(response.body as object)).toEqual(["chroma", "billing"])
+    }).pipe(Effect.provide(TestLive)))
+
+  it.effect("a client's status is read when asked: half_open shows once the recovery timeout passed, without any call", () =>
+    Effect.gen(function*() {
+      yield* serve(StatusApi.router)
+      yield* twoClients
+      expect((yield* getJson("/v1/api/status/services/billing")).body).toEqual(billingOpenJson)
+      // the recovery timeout (60 s by default) passes
+      yield* TestClock.adjust("60 seconds")
+      const later = yield* getJson("/v1/api/status/services/billing")
+      expect(later.body).toEqual({ ...billingOpenJson, state: "half_open", last_state_change: iso(T0 + 65_000) })
+    }).pipe(Effect.provide(TestLive)))
+
+  it.effect("a client whose scope closed is no longer listed; a live duplicate id fails with a ConfigError [\"id\"]", () =>
+    Effect.gen(function*() {
+      yield* serve(StatusApi.router)
+      yield* TestClock.setTime(T0)
+      const first = yield* Scope.make()
+      yield* Scope.provide(clientAnswering(200, { serviceName: "Chroma Server", id: "chroma" }), first)
+      const second = yield* Effect.flip(clientAnswering(200, { serviceName: "Chroma Replica", id: "chroma" }))
+      expect(second).toBeInstanceOf(Config.ConfigError)
+      expect(pathOf(second)).toEqual(["id"])
+      expect((yield* getJson("/v1/api/status/services")).body).toEqual({ chroma: chromaJson })
+
+      yield* Scope.close(first, Exit.void)
+      expect((yield* getJson("/v1/api/status/services")).body).toEqual({})
+      yield* clientAnswering(200, { serviceName: "Chroma Replica", id: "chroma" })
+      expect((yield* getJson("/v1/api/status/services/chroma")).body).toMatchObject({ service: "Chroma Replica" })
+    }).pipe(Effect.provide(TestLive)))
+
+  it.effect("the id defaults to the service name, which defaults to hostname:port", () =>
+    Effect.gen(function*() {
+      yield* serve(StatusApi.router)
+      yield* clientAnswering(200, { baseUrl: "http://chroma:6003", serviceName: "Chroma Server" })
+      yield* clientAnswering(200, { baseUrl: "http://fs-service:7000" })
+      const listed = yield* getJson("/v1/api/status/services")
+      expect(Object.keys(listed.body as object)).toEqual(["Chroma Server", "fs-service:7000"])
+    }).pipe(Effect.provide(TestLive)))
+
+  it.effect("the HttpApi group lists the same clients", () =>
+    Effect.gen(function*() {
+      yield* serve(AppLive)
+      yield* twoClients
+      expect((yield* getJson("/v1/api/status/services")).body).toEqual({ chroma: chromaJson, billing: billingOpenJson })
+      expect((yield* getJson("/v1/api/status/services/billing")).body).toEqual(billingOpenJson)
+    }).pipe(Effect.provide(TestLive)))
+
+  it.effect("without a registry a client builds and calls normally, even with a duplicate id", () =>
+    Effect.gen(function*() {
+      const upstream = Testing.fakeUpstream({ "*": Testing.json(200) })
+      const unlisted = ResilientServiceClient.make({ baseUrl: "http://service:8080", id: "same" }).pipe(
+        Effect.provide(upstream.layer)
+      )
+      const a = yield* unlisted
+      const b = yield* unlisted
+      expect((yield* a.get("/")).status).toBe(200)
+      expect((yield* b.get("/")).status).toBe(200)
+      expect(a.id).toBe("same")
+    }))
 })

@@ -11,7 +11,8 @@
  * that is due: the client's `expire` interrupts the attempt's fiber, which ends it whatever the
  * transport does with its `AbortSignal`. An attempt that ends first removes its entry. The
  * timer is forked only when it is idle or when a new deadline is earlier than the one it sleeps
- * towards; a timer that wakes early sleeps again for what is left.
+ * towards; a timer that wakes early sleeps again for what is left. The heap itself is the core's
+ * (`core/src/deadlineHeap.ts`), shared by both editions.
  *
  * Its failure modes are tested in test/Seams.test.ts (a transport that ignores its signal, one
  * that never resumes, an attempt made where interruption is masked, a clock whose timers wake
@@ -23,14 +24,13 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import type { HeapEntry } from "../../core/src/deadlineHeap.js"
+import { DeadlineHeap } from "../../core/src/deadlineHeap.js"
 import * as Time from "./time.js"
 
 /** @internal */
-export interface Entry {
-  readonly deadline: number
+export interface Entry extends HeapEntry {
   readonly expire: Effect.Effect<void>
-  /** Position in the heap; -1 once removed or fired. */
-  index: number
 }
 
 /** @internal */
@@ -56,67 +56,9 @@ export interface Deadlines {
   readonly size: () => number
 }
 
-class Heap {
-  readonly items: Array<Entry> = []
-
-  peek(): Entry | undefined {
-    return this.items[0]
-  }
-
-  push(entry: Entry): void {
-    entry.index = this.items.length
-    this.items.push(entry)
-    this.up(entry.index)
-  }
-
-  remove(entry: Entry): void {
-    const index = entry.index
-    if (index < 0) return
-    entry.index = -1
-    const last = this.items.pop()!
-    if (index === this.items.length) return
-    this.items[index] = last
-    last.index = index
-    this.down(index)
-    this.up(last.index)
-  }
-
-  private swap(i: number, j: number): void {
-    const a = this.items[i]!
-    const b = this.items[j]!
-    this.items[i] = b
-    this.items[j] = a
-    a.index = j
-    b.index = i
-  }
-
-  private up(i: number): void {
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (this.items[parent]!.deadline <= this.items[i]!.deadline) return
-      this.swap(i, parent)
-      i = parent
-    }
-  }
-
-  private down(i: number): void {
-    const n = this.items.length
-    for (;;) {
-      const left = 2 * i + 1
-      const right = left + 1
-      let smallest = i
-      if (left < n && this.items[left]!.deadline < this.items[smallest]!.deadline) smallest = left
-      if (right < n && this.items[right]!.deadline < this.items[smallest]!.deadline) smallest = right
-      if (smallest === i) return
-      this.swap(i, smallest)
-      i = smallest
-    }
-  }
-}
-
 /** @internal */
 export const make = (clock: Clock.Clock, scope: Scope.Scope): Deadlines => {
-  const heap = new Heap()
+  const heap = new DeadlineHeap<Entry>()
   // The timer that currently owns the heap, and the deadline it sleeps towards. A superseded
   // timer still fires what is due when it wakes, then stops.
   let owner = 0

@@ -24,8 +24,8 @@ import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as Pull from "effect/Pull"
 import * as PubSub from "effect/PubSub"
+import * as Pull from "effect/Pull"
 import * as References from "effect/References"
 import * as Result from "effect/Result"
 import type * as Schedule from "effect/Schedule"
@@ -33,6 +33,9 @@ import * as ScheduleModule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
+import * as ClientLog from "../../../core/src/clientLog.js"
+import { neverSent } from "../../../core/src/clientRules.js"
+import { formatMillis } from "../../../core/src/format.js"
 import { parseRetryAfterMillis, TokenBucketState } from "../../../core/src/retry.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import * as Metrics from "../Metrics.js"
@@ -75,7 +78,7 @@ export const withCallOptions =
   (options: ResilientServiceClient.CallOptions) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.updateService(self, currentCallOptions, (outer) => ({ ...outer, ...options }))
 
-const describeDuration = (millis: number): string => Duration.format(Duration.millis(millis))
+const describeDuration: (millis: number) => string = formatMillis
 
 const timeoutError = (timeoutMillis: number) =>
   new Cause.TimeoutError(`Timed out after ${describeDuration(timeoutMillis)}`)
@@ -88,37 +91,6 @@ const deadlineError = (deadlineMillis: number, where: string, fair: boolean) => 
   const error = new Cause.TimeoutError(`Deadline of ${describeDuration(deadlineMillis)} exceeded ${where}`)
   Object.defineProperty(error, Outcome.DeadlineCutId, { value: { fair } })
   return error
-}
-
-/**
- * Error codes of a transport failure that happened before the request could be sent: refused
- * connections, DNS failures, unreachable hosts, connect timeouts.
- */
-const notSentCodes: ReadonlySet<string> = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EAI_NONAME",
-  "EAI_FAIL",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EADDRNOTAVAIL",
-  "UND_ERR_CONNECT_TIMEOUT"
-])
-
-/**
- * Whether the cause of a transport error shows that the request never left: a code from
- * {@link notSentCodes}, or a system error raised by `connect` or `getaddrinfo`. Looks through
- * `cause` chains (fetch wraps the system error) and `AggregateError`s (every address tried
- * failed to connect).
- */
-const neverSent = (cause: unknown, depth = 0): boolean => {
-  if (typeof cause !== "object" || cause === null || depth > 4) return false
-  const { code, errors, syscall } = cause as { code?: unknown; syscall?: unknown; errors?: unknown }
-  if (typeof code === "string" && notSentCodes.has(code)) return true
-  if (syscall === "connect" || syscall === "getaddrinfo") return true
-  if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => neverSent(e, depth + 1))) return true
-  return neverSent((cause as { cause?: unknown }).cause, depth + 1)
 }
 
 const sentForSure = (error: ClientError): boolean =>
@@ -164,7 +136,6 @@ const describeError = (error: ClientError): string => {
 }
 
 const isAnswer = (status: number): boolean => status >= 200 && status < 400
-
 
 /** Per call: how many attempts ran (for metrics and the call's span), and its limits. */
 interface Call {
@@ -403,8 +374,10 @@ const core = (
      */
     const requestFailed = (error: HttpClientError.HttpClientError): Effect.Effect<never, ClientError> =>
       error.response !== undefined && !(error.response instanceof Response.BufferedResponse)
-        ? Effect.flatMap(readErrorBody(error.response), (body) =>
-          Effect.fail(Response.withResponse(error, new Response.BufferedResponse(error.response!, body))))
+        ? Effect.flatMap(
+          readErrorBody(error.response),
+          (body) => Effect.fail(Response.withResponse(error, new Response.BufferedResponse(error.response!, body)))
+        )
         : Effect.fail(error)
 
     /** The request of an attempt and its answer, received. */
@@ -546,7 +519,7 @@ const core = (
     // enabled (`Call.debug`)
     const logSuccess = (request: HttpClientRequest.HttpClientRequest) =>
       annotate(
-        Effect.logDebug(`[${serviceName}] ✓ ${request.method} ${Request.describePath(target, request)} succeeded`)
+        Effect.logDebug(ClientLog.successLine(serviceName, request.method, Request.describePath(target, request)))
       )
 
     const giveUpLine = (
@@ -557,38 +530,18 @@ const core = (
       attemptNumber: number,
       call: Call
     ): Effect.Effect<void> => {
-      const notRetried = (reason: string) =>
-        Effect.logError(
-          `[${serviceName}] ${words} on attempt ${attemptNumber}/${maxAttempts}, not retried: ${reason}`
-        )
-      switch (why._tag) {
-        case "deadline":
-          return Effect.logError(`[${serviceName}] ${method} ${path}: ${words} (attempt ${attemptNumber})`)
-        case "notRetried":
-          return Effect.logDebug(`[${serviceName}] ✗ ${method} ${path} failed: ${words} (not retried)`)
-        case "exhausted":
-          return Effect.logError(`[${serviceName}] All ${maxAttempts} attempts failed: ${words}`)
-        case "unsafe":
-          return notRetried(`a ${method} without an Idempotency-Key header may have reached the server`)
-        case "bodySpent":
-          return notRetried("its body is a stream that can be read once, and it has started to go out")
-        case "budget":
-          return notRetried(
-            `retry budget spent (${budget!.milliTokens / 1000} of ${budget!.maxTokens} tokens left)`
-          )
-        case "retryAfter":
-          return notRetried(
-            `Retry-After ${describeDuration(why.retryAfterMillis)} exceeds maxRetryAfter (${
-              describeDuration(maxRetryAfterMillis)
-            })`
-          )
-        case "pastDeadline":
-          return notRetried(
-            `a retry in ${describeDuration(why.delayMillis)} would start past the deadline of ${
-              describeDuration(call.deadlineMillis)
-            }`
-          )
-      }
+      const line = ClientLog.giveUpLine(why, {
+        serviceName,
+        words,
+        method,
+        path,
+        attempt: attemptNumber,
+        maxAttempts,
+        budget: budget === undefined ? undefined : { tokens: budget.milliTokens / 1000, maxTokens: budget.maxTokens },
+        maxRetryAfterMillis,
+        deadlineMillis: call.deadlineMillis
+      })
+      return line.level === "Debug" ? Effect.logDebug(line.message) : Effect.logError(line.message)
     }
 
     /**
@@ -684,9 +637,14 @@ const core = (
               )
             case "Wait": {
               const warn = annotate(Effect.logWarning(
-                `[${serviceName}] ${words} on attempt ${attemptNumber}/${maxAttempts}, retrying in ${
-                  describeDuration(decision.delayMillis)
-                }${decision.fromServer ? " (Retry-After)" : ""}...`
+                ClientLog.retryLine(
+                  serviceName,
+                  words,
+                  attemptNumber,
+                  maxAttempts,
+                  decision.delayMillis,
+                  decision.fromServer
+                )
               ))
               // published when the next attempt starts, if it does
               const retry: ResilientServiceClient.CallEvent.Retry = {

@@ -1,20 +1,21 @@
 /**
  * Attempt timeouts with one timer per client instead of one per attempt.
  *
- * (Measured on the Effect 3 edition, whose design this is:) `Effect.timeoutFail` forks a sleeping fiber beside the timed effect and races them, for every
- * attempt: measured on loopback at 50 requests in flight (`bench/prof` variants of the HTTP
- * section), it adds 100–200 µs of CPU to a request that costs the raw platform client about
- * 300 µs, where forking the attempt alone adds 20–40 µs. So every attempt registers its
- * deadline in a heap, and one timer fiber per client sleeps (on the client's `Clock`, so
- * `TestClock` drives it) until the earliest deadline, every deadline being on the clock's
- * monotonic time and runs the `expire` effect of every entry
- * that is due: the client's `expire` interrupts the attempt's fiber, which ends it whatever the
- * transport does with its `AbortSignal`. An attempt that ends first removes its entry. The
- * timer is forked only when it is idle or when a new deadline is earlier than the one it sleeps
- * towards; a timer that wakes early sleeps again for what is left.
+ * Racing each attempt against a sleeping fiber of its own (what `Effect.timeoutOrElse` does)
+ * costs a fork and a race per attempt; on the Effect 3 edition, whose design this is, that was
+ * measured at 100–200 µs of CPU per request at 50 requests in flight on loopback, against about
+ * 300 µs for the raw platform client. So every attempt registers its deadline (monotonic
+ * milliseconds of the client's `Clock`) in a heap, and one timer fiber per client sleeps on that
+ * `Clock` (so `TestClock` drives it) until the earliest deadline, then runs the `expire` effect
+ * of every entry that is due: the client's `expire` interrupts the attempt's fiber, which ends it
+ * whatever the transport does with its `AbortSignal`. An attempt that ends first removes its
+ * entry. The timer is forked only when it is idle or when a new deadline is earlier than the one
+ * it sleeps towards; a timer that wakes early sleeps again for what is left. The heap itself is
+ * the core's (`core/src/deadlineHeap.ts`), shared by both editions.
  *
- * Its own behaviour (order, removal, a timer that wakes early, a failing `expire`, a closed scope)
- * is tested in effect4/test/Deadlines.test.ts; the client's use of it in the client's tests.
+ * Its own behaviour (order, removal, a timer that wakes early, a failing `expire`, a closed
+ * scope, a step of the wall clock) is tested in effect4/test/Deadlines.test.ts; the client's use
+ * of it in the client's tests.
  *
  * @internal
  */
@@ -22,14 +23,13 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import type { HeapEntry } from "../../../core/src/deadlineHeap.js"
+import { DeadlineHeap } from "../../../core/src/deadlineHeap.js"
 import * as Time from "./time.js"
 
 /** @internal */
-export interface Entry {
-  readonly deadline: number
+export interface Entry extends HeapEntry {
   readonly expire: Effect.Effect<void>
-  /** Position in the heap; -1 once removed or fired. */
-  index: number
 }
 
 /** @internal */
@@ -55,67 +55,9 @@ export interface Deadlines {
   readonly size: () => number
 }
 
-class Heap {
-  readonly items: Array<Entry> = []
-
-  peek(): Entry | undefined {
-    return this.items[0]
-  }
-
-  push(entry: Entry): void {
-    entry.index = this.items.length
-    this.items.push(entry)
-    this.up(entry.index)
-  }
-
-  remove(entry: Entry): void {
-    const index = entry.index
-    if (index < 0) return
-    entry.index = -1
-    const last = this.items.pop()!
-    if (index === this.items.length) return
-    this.items[index] = last
-    last.index = index
-    this.down(index)
-    this.up(last.index)
-  }
-
-  private swap(i: number, j: number): void {
-    const a = this.items[i]!
-    const b = this.items[j]!
-    this.items[i] = b
-    this.items[j] = a
-    a.index = j
-    b.index = i
-  }
-
-  private up(i: number): void {
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (this.items[parent]!.deadline <= this.items[i]!.deadline) return
-      this.swap(i, parent)
-      i = parent
-    }
-  }
-
-  private down(i: number): void {
-    const n = this.items.length
-    for (;;) {
-      const left = 2 * i + 1
-      const right = left + 1
-      let smallest = i
-      if (left < n && this.items[left]!.deadline < this.items[smallest]!.deadline) smallest = left
-      if (right < n && this.items[right]!.deadline < this.items[smallest]!.deadline) smallest = right
-      if (smallest === i) return
-      this.swap(i, smallest)
-      i = smallest
-    }
-  }
-}
-
 /** @internal */
 export const make = (clock: Clock.Clock, scope: Scope.Scope): Deadlines => {
-  const heap = new Heap()
+  const heap = new DeadlineHeap<Entry>()
   // The timer that currently owns the heap, and the deadline it sleeps towards. A superseded
   // timer still fires what is due when it wakes, then stops.
   let owner = 0

@@ -10,8 +10,9 @@ import type * as Config from "effect/Config"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
+import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
+import * as Core from "../../../core/src/statusApi.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as ServiceRegistry from "../ServiceRegistry.js"
 import type { ServiceStatus } from "../ServiceStatus.js"
@@ -19,7 +20,7 @@ import { internals, InternalTypeId } from "./circuitBreaker.js"
 import { invalidAt } from "./validate.js"
 
 /** @internal */
-export const recentTransitionsLimit = 20
+export const recentTransitionsLimit: number = Core.recentTransitionsLimit
 
 interface Entry {
   readonly status: Effect.Effect<ServiceStatus>
@@ -62,7 +63,7 @@ export const make = (): ServiceRegistry.Registry => {
     Effect.acquireRelease(
       Effect.suspend(() => {
         if (entries.has(id)) {
-          return Effect.fail(invalidAt(["id"], `"${id}" is already registered by another live client or breaker`))
+          return Effect.fail(invalidAt(["id"], Core.duplicateIdMessage(id)))
         }
         entries.set(id, entry)
         return Effect.void
@@ -78,7 +79,7 @@ export const make = (): ServiceRegistry.Registry => {
   // acquisition), and it must end with the registration's scope.
   const follow = (entry: Entry, breaker: CircuitBreaker.CircuitBreaker) =>
     Effect.flatMap(breaker.subscribe, (changes) =>
-      Queue.take(changes).pipe(
+      PubSub.take(changes).pipe(
         Effect.map((change) => record(entry, change)),
         Effect.forever,
         Effect.interruptible,

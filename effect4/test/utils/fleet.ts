@@ -2,7 +2,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Queue from "effect/Queue"
+import * as PubSub from "effect/PubSub"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { CircuitBreaker, Fleet } from "../../src/index.js"
@@ -60,7 +60,7 @@ export const awaitState = (
   Effect.scoped(Effect.gen(function*() {
     const changes = yield* breaker.subscribe
     if ((yield* breaker.state) === state) return
-    yield* Queue.take(changes).pipe(Effect.repeat({ until: (change) => change.to === state }))
+    yield* PubSub.take(changes).pipe(Effect.repeat({ until: (change) => change.to === state }))
   })).pipe(guard("10 seconds", `${breaker.service} never became ${state}`))
 
 /** Completes once the replica's fleet reached Redis (checked every 10 ms, 10 s guard). */

@@ -4,13 +4,11 @@
  * layers on it inside a test, and GETs that return what came over the socket.
  */
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
-import type * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as HttpClient from "effect/http/HttpClient"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServer from "effect/http/HttpServer"
 import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
 import * as http from "node:http"
 import { ServiceRegistry } from "../../src/index.js"
 
@@ -42,7 +40,3 @@ export const getText = (path: string) =>
     const response = yield* HttpClient.get(path)
     return { status: response.status, headers: response.headers, body: yield* response.text }
   }).pipe(Effect.orDie)
-
-/** The path a `ConfigError` names (the path of its schema issue), or `undefined`. */
-export const configErrorPath = (error: Config.ConfigError): ReadonlyArray<PropertyKey> | undefined =>
-  Schema.isSchemaError(error.cause) && error.cause.issue._tag === "Pointer" ? error.cause.issue.path : undefined

@@ -27,7 +27,6 @@ import * as Stream from "effect/Stream"
 import * as AttemptSignal from "../attemptSignal.js"
 import { monotonicMillis } from "../time.js"
 
-
 /** The failure of an answer whose status is an error (the body kept in `response`). @internal */
 export const statusCodeError = (
   request: HttpClientRequest.HttpClientRequest,
@@ -176,13 +175,14 @@ export class BufferedResponse extends Inspectable.Class implements HttpClientRes
 
   toJSON(): unknown {
     return HttpIncomingMessage.inspect(this, {
-      _id: "HttpClientResponse",
+      _id: "effect/http/HttpClientResponse",
       request: this.request.toJSON(),
       status: this.status
     })
   }
 
   pipe() {
+    // eslint-disable-next-line prefer-rest-params
     return pipeArguments(this, arguments)
   }
 }
@@ -416,6 +416,7 @@ class DeadlineBoundResponse extends Inspectable.Class implements HttpClientRespo
     return this.original.toJSON()
   }
   pipe() {
+    // eslint-disable-next-line prefer-rest-params
     return pipeArguments(this, arguments)
   }
 }

@@ -1,0 +1,398 @@
+/**
+ * Our breaker against Effect 4's own, `effect/persistence/CircuitBreaker`, on its memory store and
+ * on its Redis store (a private redis-server on a free loopback port, started here):
+ *
+ *   npm run bench:breaker               (in effect4/; under 3 minutes on 2 busy cores)
+ *   npm run bench:breaker -- --quick    (fewer calls and repeats, a 1 s Redis stop)
+ *   npm run bench:breaker -- --wall     (micro-benchmarks on the wall clock, default: CPU time)
+ *
+ * 1. Closed path: the cost of one call through a closed breaker, against a bare `Effect.succeed`
+ *    loop measured in the same run (the baseline), as a ratio; median and range over the repeats,
+ *    the contenders in a rotating order. The synchronous contenders run with `Effect.runSyncExit`;
+ *    the Redis store, which waits for Redis twice per call, runs with `Effect.runPromise` and is
+ *    also timed on the wall clock.
+ * 2. Rejection: the cost of one call rejected by an open breaker, the same way.
+ * 3. Redis commands per call, read from Redis' own `INFO commandstats`.
+ * 4. Redis stopped: a call starts every 10 ms; Redis gets `SIGSTOP` for 3 s, then `SIGCONT`. The
+ *    latency of the calls started during the stop, for the Redis store and for ours (which has no
+ *    Redis on its call path).
+ *
+ * Prints tables and writes bench/results/breaker.json and .md.
+ */
+import * as NodeRedis from "@effect/platform-node/NodeRedis"
+import type { Context } from "effect"
+import { Effect, Exit, Fiber, Layer, References, Result, Scope } from "effect"
+import { CircuitBreaker as EffectBreaker } from "effect/persistence"
+import { Redis } from "effect/persistence"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { cpus, loadavg } from "node:os"
+import { fmt, fmtRange, markdown, median, orderFor, percentile, range, round, table } from "../../bench/lib.js"
+import { startRedis } from "../../test/utils/redisServer.js"
+import { CircuitBreaker } from "../src/index.js"
+
+const args = process.argv.slice(2)
+const quick = args.includes("--quick")
+const wall = args.includes("--wall")
+
+// ---------------------------------------------------------------------------------------------
+// Clocks and loops
+// ---------------------------------------------------------------------------------------------
+
+/** The process's CPU time (user + system) in ns: a shared machine's load disturbs it less. */
+const cpuTick = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) * 1000
+}
+const wallTick = (): number => Number(process.hrtime.bigint())
+const tick = wall ? wallTick : cpuTick
+
+/** `effect` `n` times in a row in one fiber. */
+const times = (effect: Effect.Effect<unknown, unknown>, n: number): Effect.Effect<void, unknown> => {
+  const loop = (i: number): Effect.Effect<void, unknown> =>
+    i === 0 ? Effect.void : Effect.flatMap(effect, () => loop(i - 1))
+  return Effect.suspend(() => loop(n))
+}
+
+/** `effect` `n` times with its failure turned into a value, checking that every call was rejected. */
+const rejected = (effect: Effect.Effect<unknown, unknown>, n: number): Effect.Effect<void, unknown> =>
+  Effect.suspend(() => {
+    let failures = 0
+    const counted = Effect.tap(Effect.result(effect), (result) =>
+      Effect.sync(() => {
+        if (Result.isFailure(result)) failures++
+      }))
+    return Effect.flatMap(
+      times(counted, n),
+      () => failures === n ? Effect.void : Effect.die(new Error(`expected ${n} rejections, got ${failures}`))
+    )
+  })
+
+/** ns per call of `effect` run synchronously `n` times (the samples' clock). */
+const perCallSync = (effect: Effect.Effect<unknown, unknown>, n: number): number => {
+  const start = tick()
+  const exit = Effect.runSyncExit(times(effect, n))
+  const elapsed = tick() - start
+  if (Exit.isFailure(exit)) throw new Error(`benchmark failed: ${String(exit.cause)}`)
+  return elapsed / n
+}
+
+/** ns per call of `effect` run `n` times as one promise: [the samples' clock, the wall clock]. */
+const perCallAsync = async (effect: Effect.Effect<unknown, unknown>, n: number): Promise<[number, number]> => {
+  const start = tick()
+  const startWall = wallTick()
+  await Effect.runPromise(times(effect, n))
+  return [(tick() - start) / n, (wallTick() - startWall) / n]
+}
+
+const silent = <A, E>(effect: Effect.Effect<A, E>) =>
+  effect.pipe(
+    Effect.provideService(References.MinimumLogLevel, "None"),
+    Effect.provideService(References.UnhandledLogLevel, undefined)
+  )
+
+// ---------------------------------------------------------------------------------------------
+// The contenders
+// ---------------------------------------------------------------------------------------------
+
+type Call = Effect.Effect<unknown, unknown>
+
+interface Contender {
+  readonly name: string
+  /** Runs asynchronously (waits for Redis): timed with `runPromise`, fewer calls. */
+  readonly async: boolean
+  /** One call through the closed breaker. */
+  readonly closed: Call
+  /** One call through the open breaker (rejected). */
+  readonly open: Call
+}
+
+const task = Effect.succeed(1)
+
+const effectBreakers = (
+  name: string,
+  store: Context.Context<EffectBreaker.CircuitBreakerStore>,
+  scope: Scope.Scope,
+  async: boolean
+): Effect.Effect<Contender> =>
+  Effect.gen(function*() {
+    // the defaults of ours: open after 5 failures in a row, for an hour here (no probe during the run)
+    const breaker = yield* EffectBreaker.make({ tripPolicy: EffectBreaker.consecutive(5), openDuration: "1 hour" })
+    const fail = Effect.fail("boom").pipe(breaker.execute({ key: "open" }))
+    for (let i = 0; i < 5; i++) yield* Effect.flip(fail)
+    const state = yield* Effect.orDie(breaker.state("open"))
+    if (state._tag !== "Open") return yield* Effect.die(new Error(`${name}: the open key is ${state._tag}`))
+    return {
+      name,
+      async,
+      closed: task.pipe(breaker.execute({ key: "closed" })),
+      open: task.pipe(breaker.execute({ key: "open" }))
+    }
+  }).pipe(Effect.provide(store), Scope.provide(scope))
+
+const ours = (scope: Scope.Scope): Effect.Effect<Contender, unknown> =>
+  Effect.gen(function*() {
+    const closed = yield* CircuitBreaker.make({ name: "bench-closed" })
+    const open = yield* CircuitBreaker.make({ name: "bench-open", failureThreshold: 1, recoveryTimeout: "1 hour" })
+    yield* Effect.flip(open(Effect.fail("boom")))
+    return { name: "ours", async: false, closed: closed(task), open: open(task) }
+  }).pipe(Scope.provide(scope))
+
+// ---------------------------------------------------------------------------------------------
+// Measures
+// ---------------------------------------------------------------------------------------------
+
+interface Samples {
+  readonly closed: Array<number>
+  readonly open: Array<number>
+  readonly closedWall: Array<number>
+  readonly openWall: Array<number>
+}
+
+const measure = async (contenders: ReadonlyArray<Contender>, repeats: number, n: number, nAsync: number) => {
+  const baseline: Array<number> = []
+  const samples = new Map<string, Samples>(
+    contenders.map((c) => [c.name, { closed: [], open: [], closedWall: [], openWall: [] }])
+  )
+  const sample = async (c: Contender, path: "closed" | "open", keep: boolean) => {
+    const out = samples.get(c.name)!
+    const call = path === "open" ? c.open : c.closed
+    if (c.async) {
+      const [ns, wallNs] = await perCallAsync(path === "open" ? rejected(call, 1) : call, nAsync)
+      if (keep) {
+        out[path].push(ns)
+        out[path === "open" ? "openWall" : "closedWall"].push(wallNs)
+      }
+    } else {
+      const ns = path === "open" ? perCallSync(rejected(call, n), 1) / n : perCallSync(call, n)
+      if (keep) out[path].push(ns)
+    }
+  }
+  // warm-up, not kept
+  perCallSync(task, n)
+  for (const c of contenders) {
+    await sample(c, "closed", false)
+    await sample(c, "open", false)
+  }
+  for (let i = 0; i < repeats; i++) {
+    baseline.push(perCallSync(task, n))
+    for (const c of orderFor(contenders, i)) {
+      await sample(c, "closed", true)
+      await sample(c, "open", true)
+    }
+    baseline.push(perCallSync(task, n))
+  }
+  return { baseline, samples }
+}
+
+/** Redis' own count of `EVALSHA` (and `EVAL`) calls so far. */
+const scriptCalls = Effect.gen(function*() {
+  const redis = yield* Redis.Redis
+  const info = yield* redis.send<string>("INFO", "commandstats")
+  const count = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
+  return count("evalsha") + count("eval")
+})
+
+interface StopResult {
+  readonly name: string
+  readonly calls: number
+  readonly callsDuringStop: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly maxMs: number
+  readonly outsideP50Ms: number
+}
+
+/**
+ * A call every 10 ms for `before + stop + after` ms; Redis stopped (`SIGSTOP`) from `before` for
+ * `stop` ms. The latency of every call, grouped by whether it started during the stop.
+ */
+const duringStop = (
+  name: string,
+  call: Call,
+  signal: (s: NodeJS.Signals) => void,
+  timing: { readonly before: number; readonly stop: number; readonly after: number }
+): Effect.Effect<StopResult> =>
+  Effect.gen(function*() {
+    const t0 = wallTick()
+    const elapsedMs = () => (wallTick() - t0) / 1e6
+    const records: Array<{ start: number; latency: number }> = []
+    const fibers: Array<Fiber.Fiber<unknown, unknown>> = []
+    let stopped: [number, number] = [Infinity, Infinity]
+    const controller = Effect.gen(function*() {
+      yield* Effect.sleep(timing.before)
+      signal("SIGSTOP")
+      const from = elapsedMs()
+      yield* Effect.sleep(timing.stop)
+      signal("SIGCONT")
+      stopped = [from, elapsedMs()]
+    })
+    const control = yield* Effect.forkChild(controller)
+    const end = timing.before + timing.stop + timing.after
+    while (elapsedMs() < end) {
+      const start = elapsedMs()
+      fibers.push(
+        yield* Effect.forkChild(
+          Effect.ensuring(
+            Effect.exit(call),
+            Effect.sync(() => records.push({ start, latency: elapsedMs() - start }))
+          )
+        )
+      )
+      yield* Effect.sleep(10)
+    }
+    yield* Fiber.join(control)
+    yield* Fiber.awaitAll(fibers)
+    const inside = records.filter((r) => r.start >= stopped[0] && r.start < stopped[1]).map((r) => r.latency)
+      .sort((a, b) => a - b)
+    const outside = records.filter((r) => r.start < stopped[0] || r.start >= stopped[1]).map((r) => r.latency)
+    return {
+      name,
+      calls: records.length,
+      callsDuringStop: inside.length,
+      p50Ms: round(percentile(inside, 0.5), 3),
+      p99Ms: round(percentile(inside, 0.99), 3),
+      maxMs: round(inside[inside.length - 1] ?? NaN, 3),
+      outsideP50Ms: round(median(outside), 3)
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+const main = async () => {
+  const started = wallTick()
+  const N = quick ? 50_000 : 200_000
+  const N_ASYNC = quick ? 500 : 2_000
+  const REPEATS = quick ? 5 : 7
+  const STOP = quick ? { before: 500, stop: 1_000, after: 500 } : { before: 1_000, stop: 3_000, after: 1_000 }
+
+  const redisServer = await startRedis()
+  const scope = Scope.makeUnsafe()
+  try {
+    const memoryStore = await Effect.runPromise(
+      Layer.build(EffectBreaker.layerStoreMemory()).pipe(Scope.provide(scope))
+    )
+    const redisLayer = NodeRedis.layer({ socket: { host: "127.0.0.1", port: redisServer.port } })
+    const redis = await Effect.runPromise(Layer.build(redisLayer).pipe(Scope.provide(scope)))
+    const redisStore = await Effect.runPromise(
+      Layer.build(EffectBreaker.layerStoreRedis({ prefix: "bench:" })).pipe(Effect.provide(redis), Scope.provide(scope))
+    )
+    const contenders = await Effect.runPromise(silent(Effect.all([
+      ours(scope),
+      effectBreakers("effect/persistence, memory store", memoryStore, scope, false),
+      effectBreakers("effect/persistence, Redis store", redisStore, scope, true)
+    ])))
+    const withRedis = <A, E>(effect: Effect.Effect<A, E, Redis.Redis>) =>
+      Effect.runPromise(effect.pipe(Effect.provide(redis)))
+
+    // 1, 2: closed path and rejection
+    const { baseline, samples } = await measure(contenders, REPEATS, N, N_ASYNC)
+    const base = median(baseline)
+    const ratio = (xs: ReadonlyArray<number>) => round(median(xs) / base, 1)
+    const ratioRange = (xs: ReadonlyArray<number>) => range(xs.map((x) => round(x / base, 1)))
+    const oursClosed = median(samples.get("ours")!.closed)
+    const oursOpen = median(samples.get("ours")!.open)
+    const rows = contenders.map((c) => {
+      const s = samples.get(c.name)!
+      return {
+        name: c.name,
+        callsPerSample: c.async ? N_ASYNC : N,
+        closedNs: round(median(s.closed), 1),
+        closedRatio: ratio(s.closed),
+        closedRatioRange: ratioRange(s.closed),
+        closedVsOurs: round(median(s.closed) / oursClosed, 1),
+        openNs: round(median(s.open), 1),
+        openRatio: ratio(s.open),
+        openRatioRange: ratioRange(s.open),
+        openVsOurs: round(median(s.open) / oursOpen, 1),
+        closedWallUs: s.closedWall.length > 0 ? round(median(s.closedWall) / 1000, 1) : undefined,
+        openWallUs: s.openWall.length > 0 ? round(median(s.openWall) / 1000, 1) : undefined
+      }
+    })
+    const clock = wall ? "wall time" : "CPU time"
+    table(
+      `Cost per call over a bare Effect.succeed (${clock}, ${REPEATS} repeats, median and range; baseline ${
+        fmt(base)
+      } ns/call; calls per sample: ${N} synchronous, ${N_ASYNC} through Redis)`,
+      ["breaker", "closed ns/call", "× bare", "range", "× ours", "rejection ns/call", "× bare", "range", "× ours"],
+      rows.map((r) => [
+        r.name,
+        r.closedNs,
+        r.closedRatio,
+        fmtRange(r.closedRatioRange),
+        r.closedVsOurs,
+        r.openNs,
+        r.openRatio,
+        fmtRange(r.openRatioRange),
+        r.openVsOurs
+      ])
+    )
+    const redisRow = rows.find((r) => r.closedWallUs !== undefined)!
+    table("Redis store on the wall clock (loopback, one call at a time; median)", ["path", "µs/call"], [
+      ["closed", redisRow.closedWallUs!],
+      ["rejection", redisRow.openWallUs!]
+    ])
+
+    // 3: Redis commands per call
+    const redisContender = contenders.find((c) => c.async)!
+    const COUNTED = 100
+    const before = await withRedis(scriptCalls)
+    await Effect.runPromise(times(redisContender.closed, COUNTED))
+    const middle = await withRedis(scriptCalls)
+    await Effect.runPromise(rejected(redisContender.open, COUNTED))
+    const after = await withRedis(scriptCalls)
+    const commands = {
+      closedScriptsPerCall: round((middle - before) / COUNTED, 2),
+      rejectionScriptsPerCall: round((after - middle) / COUNTED, 2)
+    }
+    table(`Redis scripts run per call (INFO commandstats, ${COUNTED} calls each)`, ["path", "EVALSHA per call"], [
+      ["closed", commands.closedScriptsPerCall],
+      ["rejection", commands.rejectionScriptsPerCall]
+    ])
+
+    // 4: Redis stopped
+    const stops: Array<StopResult> = []
+    for (const c of [contenders.find((c) => c.async)!, contenders.find((c) => c.name === "ours")!]) {
+      stops.push(await Effect.runPromise(silent(duringStop(c.name, c.closed, redisServer.signal, STOP))))
+    }
+    table(
+      `Redis stopped (SIGSTOP) for ${
+        STOP.stop / 1000
+      } s: latency of the calls started during the stop (a call every 10 ms)`,
+      ["breaker", "calls during the stop", "p50 ms", "p99 ms", "max ms", "p50 ms outside the stop"],
+      stops.map((s) => [s.name, s.callsDuringStop, s.p50Ms, s.p99Ms, s.maxMs, s.outsideP50Ms])
+    )
+
+    const seconds = round((wallTick() - started) / 1e9, 1)
+    const results = {
+      meta: {
+        date: new Date().toISOString(),
+        mode: quick ? "quick" : "full",
+        clock,
+        node: process.version,
+        cpu: cpus()[0]?.model,
+        cores: cpus().length,
+        loadAverage: loadavg().map((x) => round(x, 2)),
+        seconds
+      },
+      baselineNsPerCall: round(base, 1),
+      repeats: REPEATS,
+      rows,
+      commands,
+      redisStopped: { ...STOP, results: stops }
+    }
+    mkdirSync("bench/results", { recursive: true })
+    writeFileSync("bench/results/breaker.json", JSON.stringify(results, null, 2) + "\n")
+    writeFileSync("bench/results/breaker.md", markdown.join("\n"))
+    console.log(`\n${quick ? "quick" : "full"} run in ${seconds} s; wrote bench/results/breaker.json and .md`)
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await redisServer.stop()
+  }
+}
+
+main().then(() => process.exit(0), (error) => {
+  console.error(error)
+  process.exit(1)
+})
