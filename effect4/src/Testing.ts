@@ -124,8 +124,9 @@ export const stalledBody: (status: number, headers?: Record<string, string>) => 
 
 /**
  * Sends the status and headers, then a first piece of the body, then the connection is reset:
- * reading the body fails with an `HttpClientError` whose `reason` is a `DecodeError` (the reset,
- * code `ECONNRESET`, as its cause), and the client counts the attempt as failed.
+ * a `ResilientServiceClient`'s attempt fails with an `HttpClientError` whose `reason` is a
+ * `TransportError` (the reset, code `ECONNRESET`, as its cause); read straight from the fake, the
+ * body fails with a `DecodeError`.
  *
  * @since 0.2.0
  * @category answers

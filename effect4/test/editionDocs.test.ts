@@ -14,12 +14,13 @@ const pages = [
   "README.md",
   "docs/coming-from-effect-circuit-breaker.md",
   "docs/migrating-from-effect3.md",
-  "docs/retry.md",
-  "docs/circuit-breaker.md",
-  "docs/client.md",
   "docs/fleet.md",
   "docs/observability.md",
-  "docs/testing.md"
+  "docs/testing.md",
+  "docs/circuit-breaker.md",
+  "docs/retry.md",
+  "docs/client.md",
+  "docs/transports.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {
