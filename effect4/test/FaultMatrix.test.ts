@@ -463,7 +463,12 @@ describe("fault matrix over real sockets, on a deaf transport", () => {
         )
       )
       const [error, status] = yield* Effect.gen(function*() {
-        const client = yield* ResilientServiceClient.make({ baseUrl: server.url, ...fast, timeout: "200 millis", maxAttempts: 2 })
+        const client = yield* ResilientServiceClient.make({
+          baseUrl: server.url,
+          ...fast,
+          timeout: "200 millis",
+          maxAttempts: 2
+        })
         return yield* Effect.all([silenced(Effect.flip(client.get("/deaf"))), statusOf(client)])
       }).pipe(Effect.scoped, Effect.provideService(HttpClient.HttpClient, deaf))
       expect(Cause.isTimeoutError(error)).toBe(true)

@@ -19,7 +19,8 @@ const pages = [
   "docs/testing.md",
   "docs/circuit-breaker.md",
   "docs/retry.md",
-  "docs/client.md"
+  "docs/client.md",
+  "docs/transports.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {

@@ -28,6 +28,7 @@ import * as Metrics from "../Metrics.js"
 import * as ServiceStatus from "../ServiceStatus.js"
 import * as ServiceUnavailable from "../ServiceUnavailable.js"
 import * as BreakerStore from "./breakerStore.js"
+import * as BreakerText from "./breakerText.js"
 import * as defaults from "./defaults.js"
 import * as Machine from "./machine.js"
 import * as OptionNames from "./optionNames.js"
@@ -57,6 +58,11 @@ export interface Internals {
   readonly currentState: () => CircuitBreaker.State
   /** Subscriptions held by `awaitRejection` waiters now (for tests: one per waiter). */
   readonly rejectionWaiters: () => number
+  /**
+   * Completes once every snapshot handed to the store so far is written (or given up), at once
+   * without a store: for tests, which cannot otherwise tell when the breaker's own writer is done.
+   */
+  readonly storeIdle: Effect.Effect<void>
   /**
    * Protects `self` like calling the breaker, but with the outcome of a failed call decided by
    * `judge` instead of `isFailure`: the HTTP client knows the three outcomes of an attempt.
@@ -319,25 +325,14 @@ const settings = (
   })
 
 const logTransition = (name: string, transition: Machine.Transition): Effect.Effect<void> => {
-  switch (transition.reason) {
-    case "threshold":
-      return Effect.logError(`[${name}] Circuit breaker OPEN (threshold reached)`)
-    case "probe_failed":
-      return Effect.logError(`[${name}] Circuit breaker OPEN (probe failed)`)
-    case "probe_timeout":
-      return Effect.logError(`[${name}] Circuit breaker OPEN (probe timed out)`)
-    case "isolated":
-      return Effect.logWarning(`[${name}] Circuit breaker OPEN (isolated manually)`)
-    case "recovery":
-      return Effect.logInfo(`[${name}] Circuit breaker HALF_OPEN (testing recovery)`)
-    case "recovered":
-      return Effect.logInfo(`[${name}] Circuit breaker CLOSED (service recovered)`)
-    case "reset":
-      return Effect.logInfo(`[${name}] Circuit breaker CLOSED (reset manually)`)
-    case "fleet_opened":
-      return Effect.logError(`[${name}] Circuit breaker OPEN (opened by the fleet)`)
-    case "fleet_closed":
-      return Effect.logInfo(`[${name}] Circuit breaker CLOSED (closed by the fleet)`)
+  const line = BreakerText.transitionLog(name, transition.reason)
+  switch (line.level) {
+    case "Error":
+      return Effect.logError(line.message)
+    case "Warning":
+      return Effect.logWarning(line.message)
+    case "Info":
+      return Effect.logInfo(line.message)
   }
 }
 
@@ -403,6 +398,8 @@ class Shell implements Internals, FleetHook {
   lastRejection: LastRejection | undefined = undefined
   /** Hands the latest snapshot to the store's writer; nothing without a store. */
   persist: Effect.Effect<void> = Effect.void
+  /** See `Internals.storeIdle`. */
+  storeIdle: Effect.Effect<void> = Effect.void
   /** What was built on first use. */
   built: Built | undefined = undefined
   /**
@@ -506,7 +503,10 @@ const theHub = (shell: Shell): Effect.Effect<PubSub.PubSub<CircuitBreaker.StateC
 // writes. When the scope closes, the writer is given up to the store timeout to finish the
 // write it is making and the latest snapshot after it, so that a graceful shutdown loses no
 // transition; a store that hangs holds the close up for that long at most.
-const startWriter = (shell: Shell, persistence: Persistence): Effect.Effect<Effect.Effect<void>, never, Scope.Scope> =>
+const startWriter = (
+  shell: Shell,
+  persistence: Persistence
+): Effect.Effect<{ readonly persist: Effect.Effect<void>; readonly idle: Effect.Effect<void> }, never, Scope.Scope> =>
   Effect.gen(function*() {
     const write = (snapshot: Machine.Snapshot) =>
       BreakerStore.save(persistence.store, persistence.key, shell.name, snapshot, persistence.timeout)
@@ -549,10 +549,11 @@ const startWriter = (shell: Shell, persistence: Persistence): Effect.Effect<Effe
     )
     // added after the writer was forked, so that it runs before the writer is interrupted
     yield* Effect.addFinalizer(() => Effect.ignore(Effect.timeout(Effect.interruptible(idle), persistence.timeout)))
-    return Effect.sync(() => {
+    const persist = Effect.sync(() => {
       pending = Machine.snapshot(shell.current, shell.now(), shell.clock.currentTimeMillisUnsafe())
       Queue.offerUnsafe(wake, undefined)
     })
+    return { persist, idle }
   })
 
 const publish = (shell: Shell, transition: Machine.Transition): Effect.Effect<void> =>
@@ -893,19 +894,19 @@ export const make = (
     const metrics = Context.make(Metric.MetricRegistry, registry)
     const shell = new Shell(name, config, isFailure, clock, scope, ref, initial, metrics)
     recordState(shell, shell.current.state)
-    if (persistence !== undefined) shell.persist = yield* startWriter(shell, persistence)
+    if (persistence !== undefined) {
+      const writer = yield* startWriter(shell, persistence)
+      shell.persist = writer.persist
+      shell.storeIdle = writer.idle
+    }
 
     if (Option.isSome(restored) && shell.current.state !== "closed") {
       const machine = shell.current
-      yield* Effect.logInfo(
-        `[${name}] Circuit breaker ${machine.state === "open" ? "OPEN" : "HALF_OPEN"} (restored from the store${
-          machine.isolated
-            ? ", isolated manually"
-            : machine.state === "open"
-            ? `, next probe in ${Duration.format(Duration.millis(Math.max(0, machine.openUntil - shell.now())))}`
-            : ""
-        })`
-      ).pipe(annotate(shell))
+      yield* Effect.logInfo(BreakerText.restoredLog(name, {
+        state: machine.state === "open" ? "open" : "half_open",
+        isolated: machine.isolated,
+        remainingMillis: machine.openUntil - shell.now()
+      })).pipe(annotate(shell))
       if (machine.state === "open" && Number.isFinite(machine.openUntil)) yield* wakeAt(shell, machine.openUntil)
     }
 

@@ -18,7 +18,14 @@ import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { answerJson, describeTransports, provideTransport, reasonOf, recordingServer } from "./transports.js"
+import {
+  answerJson,
+  describeTransports,
+  provideTransport,
+  reasonOf,
+  recordingServer,
+  transportsAndFetch
+} from "./transports.js"
 
 const Todo = Schema.Struct({
   userId: Schema.Number,
@@ -223,7 +230,7 @@ describeTransports("request encoding", (transport) => {
       const response = yield* client.execute(request)
       expect(yield* response.json).toMatchObject({ url: "/foo?foo=bar&baz=qux" })
     }).pipe(run))
-})
+}, transportsAndFetch)
 
 describeTransports("response decoding", (transport) => {
   const run = provideTransport(transport)
@@ -387,7 +394,8 @@ describeTransports("response decoding", (transport) => {
       const client = (yield* HttpClient.HttpClient).pipe(HttpClient.followRedirects())
       const response = yield* client.get(`${server.url}/start`)
       expect(response.status).toBe(200)
-      expect(response.request.url).toBe(`${server.url}/final`)
+      // fetch follows the redirect itself: its response comes with the request first sent
+      expect(response.request.url).toBe(`${server.url}/${transport.followsRedirects ? "start" : "final"}`)
       expect(response.url).toBe(`${server.url}/final`)
       expect(yield* response.json).toEqual({ at: "/final" })
     }).pipe(run))
@@ -426,9 +434,9 @@ describeTransports("response decoding", (transport) => {
       expect(encoder.encode(yield* response.text).length).toBeGreaterThan(0)
       // inspected the same way (what logs and errors print)
       expect(response.toJSON()).toMatchObject({
-        _id: "effect/http/HttpClientResponse",
+        _id: expect.stringMatching(/HttpClientResponse$/),
         status: 200,
         request: { _id: "HttpClientRequest", method: "GET" }
       })
     }).pipe(run))
-})
+}, transportsAndFetch)
