@@ -6,6 +6,7 @@
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
+import { rejectionMessage } from "./internal/breakerText.js"
 
 /**
  * The wire form of `retryAfter`: milliseconds, or `null` for an isolated breaker's infinite wait
@@ -65,13 +66,7 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
    * @since 0.1.0
    */
   override get message(): string {
-    const wait = Duration.toMillis(this.retryAfter)
-    const when = wait <= 0
-      ? "a probe is in flight"
-      : Duration.isFinite(this.retryAfter)
-      ? `next probe in ${Duration.format(this.retryAfter)}`
-      : "isolated: no probe until it is reset"
-    return `[${this.service}] Circuit breaker ${this.state === "open" ? "OPEN" : "HALF_OPEN"}: call rejected (${when})`
+    return rejectionMessage(this.service, this.state, Duration.toMillis(this.retryAfter))
   }
 }
 

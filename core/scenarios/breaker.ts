@@ -605,3 +605,68 @@ export const scenarios: ReadonlyArray<Scenario> = [
     ]
   }
 ]
+
+/** What a runner saw during and after one step, in the scenario's terms. */
+export interface Observed {
+  /** The state read just before the step (a `probe` must be made in `half_open`). */
+  readonly stateBefore: State
+  /** The step's call result: for `call`, `probe`, `finish`, and a `start` that was rejected. */
+  readonly result: Result | undefined
+  /** Whether the step's call ran its effect (for steps that make a call). */
+  readonly ran: boolean | undefined
+  readonly state: State
+  readonly isolated: boolean
+  readonly status: {
+    readonly service: string
+    readonly failureCount: number
+    readonly lastFailure: number | null
+    readonly lastStateChange: number
+  }
+  /** The transitions published during the step, in order. */
+  readonly transitions: ReadonlyArray<Transition>
+}
+
+/** Plain data as text with its keys sorted, so that two values compare by content. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_, inner: unknown) =>
+    typeof inner === "object" && inner !== null && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+      : inner)
+
+/**
+ * What does not hold after `step`, one line each: empty when the edition behaved as the scenario
+ * says. The checks both runners make, written once: the call's result (by default its own
+ * outcome), that a call ran its effect exactly when it was not rejected, the expected state,
+ * isolation and status fields, and exactly the transitions published.
+ */
+export const mismatches = (step: Step, observed: Observed): ReadonlyArray<string> => {
+  const found: Array<string> = []
+  const differ = (what: string, expected: unknown, actual: unknown) => {
+    if (canonical(expected) !== canonical(actual)) {
+      found.push(`${what}: expected ${canonical(expected)}, got ${canonical(actual)}`)
+    }
+  }
+  const expected: Expected = step.expect ?? {}
+  if (step.kind === "probe") differ("the state a probe is made in", "half_open", observed.stateBefore)
+  if (step.kind === "start") {
+    if (expected.result === undefined) differ("the call is admitted and runs", true, observed.ran)
+    else differ("result", expected.result, observed.result)
+  } else if (step.kind === "call" || step.kind === "probe" || step.kind === "finish") {
+    differ("result", expected.result ?? { _tag: "Ran", outcome: step.outcome }, observed.result)
+  }
+  if (observed.result !== undefined) {
+    differ("the effect ran (it runs unless the call is rejected)", observed.result._tag === "Ran", observed.ran)
+  }
+  if (expected.state !== undefined) differ("state", expected.state, observed.state)
+  if (expected.isolated !== undefined) differ("isolated", expected.isolated, observed.isolated)
+  if (expected.status !== undefined) {
+    const actual: Record<string, unknown> = observed.status
+    differ(
+      "status",
+      expected.status,
+      Object.fromEntries(Object.keys(expected.status).map((key) => [key, actual[key]]))
+    )
+  }
+  differ("transitions published", expected.transitions ?? [], observed.transitions)
+  return found
+}

@@ -367,6 +367,50 @@ describe("CircuitBreaker", () => {
       expect(halfOpen).toEqual(["[running] Circuit breaker HALF_OPEN (testing recovery)"])
     }))
 
+  it.effect("closing the breaker's scope stops its probe-timeout timers", () =>
+    Effect.gen(function*() {
+      const logs = makeLogCapture()
+      yield* logs.provide(Effect.gen(function*() {
+        const options = (name: string): CircuitBreaker.Options => ({
+          name,
+          failureThreshold: 1,
+          recoveryTimeout: "1 second",
+          halfOpenMaxProbes: 2,
+          probeTimeout: "1 hour"
+        })
+        const closed = yield* Scope.make()
+        const kept = yield* Scope.make()
+        const stopped = yield* Scope.provide(CircuitBreaker.make(options("stopped")), closed)
+        const running = yield* Scope.provide(CircuitBreaker.make(options("running")), kept)
+        yield* failTimes(stopped, 1)
+        yield* failTimes(running, 1)
+        yield* TestClock.adjust("1 second")
+        // two probes each that never end, each with its probe-timeout timer
+        const probes = yield* Effect.forEach(
+          [stopped, running, stopped, running],
+          (breaker) => Effect.forkChild(breaker(Effect.never))
+        )
+        yield* Effect.yieldNow
+        yield* Scope.close(closed, Exit.void)
+        yield* TestClock.adjust("2 hours")
+        // read before the probes end: a probe that ends applies the deadline it passed itself
+        const timedOut = logs.messages().filter((m) => m.includes("probe timed out"))
+        expect(timedOut).toEqual(["[running] Circuit breaker OPEN (probe timed out)"])
+        yield* Effect.forEach(probes, Fiber.interrupt, { discard: true })
+        yield* Scope.close(kept, Exit.void)
+      }))
+    }))
+
+  it.effect("an unknown option name is a ConfigError suggesting the nearest", () =>
+    Effect.gen(function*() {
+      const options = { name: "billing", failureTreshold: 3 }
+      const error = yield* Effect.flip(CircuitBreaker.make(options))
+      expect(issuesOf(error)).toEqual([{
+        path: ["failureTreshold"],
+        message: "is not a circuit breaker option; did you mean failureThreshold?"
+      }])
+    }))
+
   it.effect("a status encodes to the wire JSON", () =>
     Effect.gen(function*() {
       const breaker = yield* CircuitBreaker.make({ name: "Chroma Server", failureThreshold: 1 })

@@ -23,7 +23,7 @@ import * as Scope from "effect/Scope"
 import * as TestClock from "effect/testing/TestClock"
 import { CircuitBreaker, Metrics, ServiceUnavailable } from "../src/index.js"
 import { internals } from "../src/internal/circuitBreaker.js"
-import { lateTimerClock } from "./utils/clocks.js"
+import { lateTimerClock, letWokenFibersRun } from "./utils/clocks.js"
 import { makeLogCapture } from "./utils/logs.js"
 
 class Boom {
@@ -50,14 +50,6 @@ const published = (subscription: PubSub.Subscription<CircuitBreaker.StateChange>
     n === 0
       ? Effect.succeed([])
       : Effect.map(PubSub.takeUpTo(subscription, n), (changes) => changes.map((c) => `${c.from}→${c.to}`)))
-
-/**
- * Lets fibers that were just woken (a late timer released, a store writer handed a snapshot) run
- * to their end. Effect 4 has no public fiber supervisor to await them by, and its TestClock waits
- * only for the fibers its own sleeps wake: their remaining work waits on no time, so turns of the
- * scheduler finish it (a store write takes about 30 hops between fibers; 100 turns leave room).
- */
-const letWokenFibersRun = Effect.forEach(Array.from({ length: 100 }), () => Effect.yieldNow, { discard: true })
 
 /** The in-memory store, recording the key of every write. */
 const countingStore = Effect.gen(function*() {

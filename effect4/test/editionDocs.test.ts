@@ -16,7 +16,8 @@ const pages = [
   "docs/migrating-from-effect3.md",
   "docs/client.md",
   "docs/fleet.md",
-  "docs/retry.md"
+  "docs/retry.md",
+  "docs/circuit-breaker.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {

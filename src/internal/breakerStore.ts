@@ -14,6 +14,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Core from "../../core/src/breakerSnapshot.js"
 import type * as Machine from "./machine.js"
 
 /**
@@ -46,21 +47,22 @@ const describe = (cause: Cause.Cause<unknown>): string => {
 }
 
 /** @internal */
-export const defaultKey = (service: string): string => `effect-resilience/circuit-breaker/${service}`
+export const defaultKey = Core.defaultKey
+
+const date = (millis: number): Date => new Date(millis)
+const dateOrNull = (millis: number | null): Date | null => millis === null ? null : new Date(millis)
+const millisOrNull = (value: Date | null): number | null => value === null ? null : value.getTime()
 
 /** @internal */
-export const encodeSnapshot = (service: string, snapshot: Machine.Snapshot): string =>
-  encode({
-    version: 1,
-    service,
-    state: snapshot.state,
-    failureCount: snapshot.failureCount,
-    lastFailure: snapshot.lastFailure === undefined ? null : new Date(snapshot.lastFailure),
-    lastStateChange: new Date(snapshot.lastStateChange),
-    openUntil: snapshot.state === "open" && !snapshot.isolated ? new Date(snapshot.openUntil) : null,
-    isolated: snapshot.isolated,
-    opens: snapshot.opens
+export const encodeSnapshot = (service: string, snapshot: Machine.Snapshot): string => {
+  const stored = Core.toStored(service, snapshot)
+  return encode({
+    ...stored,
+    lastFailure: dateOrNull(stored.lastFailure),
+    lastStateChange: date(stored.lastStateChange),
+    openUntil: dateOrNull(stored.openUntil)
   })
+}
 
 /**
  * The snapshot stored as `text`, or why it cannot be used.
@@ -71,24 +73,16 @@ export const decodeSnapshot = (service: string, text: string): Either.Either<Mac
   const decoded = decode(text)
   if (Either.isLeft(decoded)) {
     const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
-    const where = issue === undefined || issue.path.length === 0 ? "" : ` at ${issue.path.join(".")}`
-    return Either.left(`not a version 1 snapshot${where}: ${issue?.message ?? "unreadable"}`)
+    return Either.left(Core.notVersion1(issue?.path.map(String) ?? [], issue?.message))
   }
   const value = decoded.right
-  if (value.service !== service) return Either.left(`it belongs to ${JSON.stringify(value.service)}`)
-  if (value.isolated && value.state !== "open") return Either.left(`isolated but ${value.state}`)
-  if (value.state === "open" && !value.isolated && value.openUntil === null) {
-    return Either.left("open without openUntil")
-  }
-  return Either.right({
-    state: value.state,
-    failureCount: value.failureCount,
-    lastFailure: value.lastFailure === null ? undefined : value.lastFailure.getTime(),
+  const usable = Core.fromStored(service, {
+    ...value,
+    lastFailure: millisOrNull(value.lastFailure),
     lastStateChange: value.lastStateChange.getTime(),
-    openUntil: value.isolated ? Infinity : value.openUntil === null ? 0 : value.openUntil.getTime(),
-    isolated: value.isolated,
-    opens: value.opens
+    openUntil: millisOrNull(value.openUntil)
   })
+  return usable._tag === "Usable" ? Either.right(usable.snapshot) : Either.left(usable.reason)
 }
 
 /**
@@ -123,7 +117,7 @@ export const load = (
           onLeft: (reason) =>
             Effect.as(
               Effect.logWarning(
-                `[${service}] Ignoring the stored circuit breaker state under ${JSON.stringify(key)} (${reason})`
+                Core.ignoredLog(service, key, reason)
               ),
               Option.none()
             ),
@@ -133,9 +127,7 @@ export const load = (
     Effect.catchAllCause((cause) =>
       Effect.as(
         Effect.logWarning(
-          `[${service}] Could not read the stored circuit breaker state under ${JSON.stringify(key)}: ${
-            describe(cause)
-          }`
+          Core.readFailedLog(service, key, describe(cause))
         ),
         Option.none()
       )
@@ -159,6 +151,6 @@ export const save = (
     bounded(Effect.suspend(() => store.set(key, encodeSnapshot(service, snapshot))), timeout, "the write"),
     (cause) =>
       Cause.isInterruptedOnly(cause) ? Effect.interrupt : Effect.logWarning(
-        `[${service}] Could not store the circuit breaker state under ${JSON.stringify(key)}: ${describe(cause)}`
+        Core.writeFailedLog(service, key, describe(cause))
       )
   )

@@ -20,6 +20,7 @@ import * as Metrics from "../Metrics.js"
 import * as ServiceStatus from "../ServiceStatus.js"
 import * as ServiceUnavailable from "../ServiceUnavailable.js"
 import * as BreakerStore from "./breakerStore.js"
+import * as BreakerText from "./breakerText.js"
 import * as defaults from "./defaults.js"
 import * as FleetMembership from "./fleetMembership.js"
 import * as Machine from "./machine.js"
@@ -291,25 +292,14 @@ const settings = (
   })
 
 const logTransition = (name: string, transition: Machine.Transition): Effect.Effect<void> => {
-  switch (transition.reason) {
-    case "threshold":
-      return Effect.logError(`[${name}] Circuit breaker OPEN (threshold reached)`)
-    case "probe_failed":
-      return Effect.logError(`[${name}] Circuit breaker OPEN (probe failed)`)
-    case "probe_timeout":
-      return Effect.logError(`[${name}] Circuit breaker OPEN (probe timed out)`)
-    case "isolated":
-      return Effect.logWarning(`[${name}] Circuit breaker OPEN (isolated manually)`)
-    case "recovery":
-      return Effect.logInfo(`[${name}] Circuit breaker HALF_OPEN (testing recovery)`)
-    case "recovered":
-      return Effect.logInfo(`[${name}] Circuit breaker CLOSED (service recovered)`)
-    case "reset":
-      return Effect.logInfo(`[${name}] Circuit breaker CLOSED (reset manually)`)
-    case "fleet_opened":
-      return Effect.logError(`[${name}] Circuit breaker OPEN (opened by the fleet)`)
-    case "fleet_closed":
-      return Effect.logInfo(`[${name}] Circuit breaker CLOSED (closed by the fleet)`)
+  const line = BreakerText.transitionLog(name, transition.reason)
+  switch (line.level) {
+    case "Error":
+      return Effect.logError(line.message)
+    case "Warning":
+      return Effect.logWarning(line.message)
+    case "Info":
+      return Effect.logInfo(line.message)
   }
 }
 
@@ -864,15 +854,11 @@ export const make = (
 
     if (Option.isSome(restored) && shell.current.state !== "closed") {
       const machine = shell.current
-      yield* Effect.logInfo(
-        `[${name}] Circuit breaker ${machine.state === "open" ? "OPEN" : "HALF_OPEN"} (restored from the store${
-          machine.isolated
-            ? ", isolated manually"
-            : machine.state === "open"
-            ? `, next probe in ${Duration.format(Duration.millis(Math.max(0, machine.openUntil - shell.now())))}`
-            : ""
-        })`
-      ).pipe(annotate(shell))
+      yield* Effect.logInfo(BreakerText.restoredLog(name, {
+        state: machine.state === "open" ? "open" : "half_open",
+        isolated: machine.isolated,
+        remainingMillis: machine.openUntil - shell.now()
+      })).pipe(annotate(shell))
       if (machine.state === "open" && Number.isFinite(machine.openUntil)) yield* wakeAt(shell, machine.openUntil)
     }
 

@@ -16,6 +16,7 @@ import type * as KeyValueStore from "effect/persistence/KeyValueStore"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
+import * as Core from "../../../core/src/breakerSnapshot.js"
 import type * as Machine from "./machine.js"
 
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
@@ -51,21 +52,22 @@ const describe = (cause: Cause.Cause<unknown>): string => {
 }
 
 /** @internal */
-export const defaultKey = (service: string): string => `effect-resilience/circuit-breaker/${service}`
+export const defaultKey = Core.defaultKey
+
+const date = (millis: number): Date => new Date(millis)
+const dateOrNull = (millis: number | null): Date | null => millis === null ? null : new Date(millis)
+const millisOrNull = (value: Date | null): number | null => value === null ? null : value.getTime()
 
 /** @internal */
-export const encodeSnapshot = (service: string, snapshot: Machine.Snapshot): string =>
-  encode({
-    version: 1,
-    service,
-    state: snapshot.state,
-    failureCount: snapshot.failureCount,
-    lastFailure: snapshot.lastFailure === undefined ? null : new Date(snapshot.lastFailure),
-    lastStateChange: new Date(snapshot.lastStateChange),
-    openUntil: snapshot.state === "open" && !snapshot.isolated ? new Date(snapshot.openUntil) : null,
-    isolated: snapshot.isolated,
-    opens: snapshot.opens
+export const encodeSnapshot = (service: string, snapshot: Machine.Snapshot): string => {
+  const stored = Core.toStored(service, snapshot)
+  return encode({
+    ...stored,
+    lastFailure: dateOrNull(stored.lastFailure),
+    lastStateChange: date(stored.lastStateChange),
+    openUntil: dateOrNull(stored.openUntil)
   })
+}
 
 /**
  * The snapshot stored as `text`, or why it cannot be used.
@@ -77,24 +79,16 @@ export const decodeSnapshot = (service: string, text: string): Result.Result<Mac
   if (Result.isFailure(decoded)) {
     const issue = formatter(decoded.failure.issue).issues[0]
     const path = issue?.path?.map((key) => typeof key === "object" ? String(key.key) : String(key)) ?? []
-    const where = path.length === 0 ? "" : ` at ${path.join(".")}`
-    return Result.fail(`not a version 1 snapshot${where}: ${issue?.message ?? "unreadable"}`)
+    return Result.fail(Core.notVersion1(path, issue?.message))
   }
   const value = decoded.success
-  if (value.service !== service) return Result.fail(`it belongs to ${JSON.stringify(value.service)}`)
-  if (value.isolated && value.state !== "open") return Result.fail(`isolated but ${value.state}`)
-  if (value.state === "open" && !value.isolated && value.openUntil === null) {
-    return Result.fail("open without openUntil")
-  }
-  return Result.succeed({
-    state: value.state,
-    failureCount: value.failureCount,
-    lastFailure: value.lastFailure === null ? undefined : value.lastFailure.getTime(),
+  const usable = Core.fromStored(service, {
+    ...value,
+    lastFailure: millisOrNull(value.lastFailure),
     lastStateChange: value.lastStateChange.getTime(),
-    openUntil: value.isolated ? Infinity : value.openUntil === null ? 0 : value.openUntil.getTime(),
-    isolated: value.isolated,
-    opens: value.opens
+    openUntil: millisOrNull(value.openUntil)
   })
+  return usable._tag === "Usable" ? Result.succeed(usable.snapshot) : Result.fail(usable.reason)
 }
 
 /**
@@ -136,7 +130,7 @@ export const load = (
         onFailure: (reason) =>
           Effect.as(
             Effect.logWarning(
-              `[${service}] Ignoring the stored circuit breaker state under ${JSON.stringify(key)} (${reason})`
+              Core.ignoredLog(service, key, reason)
             ),
             Option.none<Machine.Snapshot>()
           ),
@@ -146,9 +140,7 @@ export const load = (
     Effect.catchCause((cause) =>
       Effect.as(
         Effect.logWarning(
-          `[${service}] Could not read the stored circuit breaker state under ${JSON.stringify(key)}: ${
-            describe(cause)
-          }`
+          Core.readFailedLog(service, key, describe(cause))
         ),
         Option.none<Machine.Snapshot>()
       )
@@ -174,6 +166,6 @@ export const save = (
     ),
     (cause) =>
       Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.logWarning(
-        `[${service}] Could not store the circuit breaker state under ${JSON.stringify(key)}: ${describe(cause)}`
+        Core.writeFailedLog(service, key, describe(cause))
       )
   )

@@ -134,10 +134,13 @@ export const checkDurationInput = (path: ReadonlyArray<string>, value: unknown):
     : Core.invalid(path, `must be a positive, finite duration, got ${show(value)}`)
 }
 
-// `Duration.fromInput` is typed for `Duration.Input`; anything else is rejected before it.
+// `Duration.fromInput` is typed for `Duration.Input`; anything else is rejected before it. An
+// object of units (`{ seconds: 2 }`) needs at least one: Effect 4 reads `{}` as zero, which
+// would be reported as a duration that is not positive rather than as no duration at all.
 const isDurationInput = (value: unknown): value is Duration.Input =>
   typeof value === "number" || typeof value === "bigint" || typeof value === "string" ||
-  Duration.isDuration(value) || Array.isArray(value) || (typeof value === "object" && value !== null)
+  Duration.isDuration(value) || Array.isArray(value) ||
+  (typeof value === "object" && value !== null && Object.keys(value).length > 0)
 
 /** The same check, in milliseconds: how the core's strategies read this edition's durations. @internal */
 export const checkDurationMillis = (path: ReadonlyArray<string>, value: unknown): Checked<number> =>

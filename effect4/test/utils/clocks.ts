@@ -90,3 +90,15 @@ export const steppedWallClock = (uptime = 60_000) =>
       wall
     })
   })
+
+/**
+ * Lets fibers that were just woken (a late timer released, a store writer handed a snapshot) run
+ * to their end. Effect 4 has no public fiber supervisor to await them by, and its TestClock waits
+ * only for the fibers its own sleeps wake: their remaining work waits on no time, so turns of the
+ * scheduler finish it (a store write takes about 30 hops between fibers; 100 turns leave room).
+ */
+export const letWokenFibersRun: Effect.Effect<void> = Effect.forEach(
+  Array.from({ length: 100 }),
+  () => Effect.yieldNow,
+  { discard: true }
+)
