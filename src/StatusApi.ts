@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Core from "../core/src/statusApi.js"
 import type { ReplicaStatus } from "./Fleet.js"
 import * as FleetMembership from "./internal/fleetMembership.js"
 import * as statusPage from "./internal/statusPage.js"
@@ -30,7 +31,7 @@ import { ServiceStatus } from "./ServiceStatus.js"
  * @since 0.1.0
  * @category constants
  */
-export const path = "/v1/api/status/services"
+export const path = Core.path
 
 /**
  * The path of the status page.
@@ -38,7 +39,7 @@ export const path = "/v1/api/status/services"
  * @since 0.1.0
  * @category constants
  */
-export const pagePath = "/v1/api/status"
+export const pagePath = Core.pagePath
 
 /**
  * Nothing is registered under the requested id: HTTP 404 with
@@ -85,7 +86,7 @@ export const group = HttpApiGroup.make("status")
       .addSuccess(HttpApiSchema.Text({ contentType: "text/html" }))
   )
 
-const notFound = (id: string) => new ServiceNotFound({ id, message: `no service is registered under "${id}"` })
+const notFound = (id: string) => new ServiceNotFound({ id, message: Core.notFoundMessage(id) })
 
 const lookup = (id: string) =>
   Effect.flatMap(ServiceRegistry, (registry) =>
@@ -286,10 +287,7 @@ export const router: HttpRouter.HttpRouter<never, ServiceRegistry> = HttpRouter.
       return HttpServerResponse.json({
         _tag: "ServiceNotFound",
         id,
-        message:
-          `no service is registered under "${id}" written with a raw "/": an id is asked for encoded, as ${path}/${
-            encodeURIComponent(id)
-          }`
+        message: Core.rawSlashMessage(id)
       }, { status: 404 }).pipe(Effect.orDie)
     })
   )

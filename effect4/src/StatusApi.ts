@@ -17,6 +17,7 @@ import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Core from "../../core/src/statusApi.js"
 import type { ReplicaStatus } from "./Fleet.js"
 import * as FleetMembership from "./internal/fleetMembership.js"
 import * as statusPage from "./internal/statusPage.js"
@@ -30,7 +31,7 @@ import { ServiceStatusJson } from "./ServiceStatus.js"
  * @since 0.1.0
  * @category constants
  */
-export const path = "/v1/api/status/services"
+export const path = Core.path
 
 /**
  * The path of the status page.
@@ -38,7 +39,7 @@ export const path = "/v1/api/status/services"
  * @since 0.1.0
  * @category constants
  */
-export const pagePath = "/v1/api/status"
+export const pagePath = Core.pagePath
 
 /**
  * Nothing is registered under the requested id: HTTP 404 with
@@ -82,7 +83,7 @@ export const group = HttpApiGroup.make("status")
     success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/html" }))
   }))
 
-const notFound = (id: string) => new ServiceNotFound({ id, message: `no service is registered under "${id}"` })
+const notFound = (id: string) => new ServiceNotFound({ id, message: Core.notFoundMessage(id) })
 
 const lookup = (registry: Registry, id: string) =>
   Effect.flatMap(
@@ -278,10 +279,7 @@ const jsonRoutes = (registry: Registry) => [
       return HttpServerResponse.jsonUnsafe({
         _tag: "ServiceNotFound",
         id,
-        message:
-          `no service is registered under "${id}" written with a raw "/": an id is asked for encoded, as ${path}/${
-            encodeURIComponent(id)
-          }`
+        message: Core.rawSlashMessage(id)
       }, { status: 404 })
     })
   )

@@ -33,6 +33,7 @@ import * as HttpClientError from "effect/http/HttpClientError"
 import type * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Layer from "effect/Layer"
+import * as Core from "../../core/src/fakeUpstream.js"
 import { failWhenAborted } from "./internal/aborted.js"
 
 /**
@@ -42,22 +43,8 @@ import { failWhenAborted } from "./internal/aborted.js"
  * @category models
  */
 export type Answer =
-  | {
-    readonly _tag: "Respond"
-    readonly status: number
-    readonly body: string | undefined
-    readonly headers: Record<string, string>
-  }
-  | { readonly _tag: "Transport"; readonly code: string; readonly message: string }
-  | { readonly _tag: "Hang" }
+  | Core.PlainAnswer
   | { readonly _tag: "Delay"; readonly delay: Duration.Duration; readonly then: Answer }
-  | {
-    readonly _tag: "BrokenBody"
-    readonly status: number
-    readonly headers: Record<string, string>
-    /** `true`: the body never ends; `false`: it breaks off with a reset. */
-    readonly stalls: boolean
-  }
 
 /**
  * Answers with a status and, unless `body` is `undefined`, a JSON body
@@ -66,12 +53,7 @@ export type Answer =
  * @since 0.1.0
  * @category answers
  */
-export const json = (status: number, body?: unknown, headers: Record<string, string> = {}): Answer => ({
-  _tag: "Respond",
-  status,
-  body: body === undefined ? undefined : JSON.stringify(body),
-  headers: { "content-type": "application/json", ...headers }
-})
+export const json: (status: number, body?: unknown, headers?: Record<string, string>) => Answer = Core.json
 
 /**
  * Answers with a status and a text body (`content-type: text/plain`; `headers` are added to it).
@@ -79,12 +61,7 @@ export const json = (status: number, body?: unknown, headers: Record<string, str
  * @since 0.1.0
  * @category answers
  */
-export const text = (status: number, body: string, headers: Record<string, string> = {}): Answer => ({
-  _tag: "Respond",
-  status,
-  body,
-  headers: { "content-type": "text/plain", ...headers }
-})
+export const text: (status: number, body: string, headers?: Record<string, string>) => Answer = Core.text
 
 /**
  * The connection is refused: an `HttpClientError` whose `reason` is a `TransportError` (cause
@@ -93,7 +70,7 @@ export const text = (status: number, body: string, headers: Record<string, strin
  * @since 0.1.0
  * @category answers
  */
-export const refused: Answer = { _tag: "Transport", code: "ECONNREFUSED", message: "connect ECONNREFUSED" }
+export const refused: Answer = Core.refused
 
 /**
  * The connection is reset mid-request: an `HttpClientError` whose `reason` is a
@@ -102,7 +79,7 @@ export const refused: Answer = { _tag: "Transport", code: "ECONNREFUSED", messag
  * @since 0.1.0
  * @category answers
  */
-export const reset: Answer = { _tag: "Transport", code: "ECONNRESET", message: "socket hang up" }
+export const reset: Answer = Core.reset
 
 /**
  * The host does not resolve: an `HttpClientError` whose `reason` is a `TransportError` (cause
@@ -111,7 +88,7 @@ export const reset: Answer = { _tag: "Transport", code: "ECONNRESET", message: "
  * @since 0.1.0
  * @category answers
  */
-export const unresolvable: Answer = { _tag: "Transport", code: "ENOTFOUND", message: "getaddrinfo ENOTFOUND" }
+export const unresolvable: Answer = Core.unresolvable
 
 /**
  * Never answers; ends only when the request is aborted (the client's attempt timeout does
@@ -120,7 +97,7 @@ export const unresolvable: Answer = { _tag: "Transport", code: "ENOTFOUND", mess
  * @since 0.1.0
  * @category answers
  */
-export const hang: Answer = { _tag: "Hang" }
+export const hang: Answer = Core.hang
 
 /**
  * Waits `delay` on the `Clock` (so `TestClock.adjust` moves it), then answers. An aborted
@@ -143,27 +120,18 @@ export const delayed = (delay: Duration.Input, then: Answer): Answer => ({
  * @since 0.2.0
  * @category answers
  */
-export const stalledBody = (status: number, headers: Record<string, string> = {}): Answer => ({
-  _tag: "BrokenBody",
-  status,
-  headers: { "content-type": "application/json", ...headers },
-  stalls: true
-})
+export const stalledBody: (status: number, headers?: Record<string, string>) => Answer = Core.stalledBody
 
 /**
  * Sends the status and headers, then a first piece of the body, then the connection is reset:
- * reading the body fails with an `HttpClientError` whose `reason` is a `DecodeError` (the reset,
- * code `ECONNRESET`, as its cause), and the client counts the attempt as failed.
+ * a `ResilientServiceClient`'s attempt fails with an `HttpClientError` whose `reason` is a
+ * `TransportError` (the reset, code `ECONNRESET`, as its cause); read straight from the fake, the
+ * body fails with a `DecodeError`.
  *
  * @since 0.2.0
  * @category answers
  */
-export const brokenBody = (status: number, headers: Record<string, string> = {}): Answer => ({
-  _tag: "BrokenBody",
-  status,
-  headers: { "content-type": "application/json", ...headers },
-  stalls: false
-})
+export const brokenBody: (status: number, headers?: Record<string, string>) => Answer = Core.resetBody
 
 /**
  * One request as the fake upstream saw it; `at` is the `Clock` time in milliseconds
@@ -188,7 +156,7 @@ export interface SeenRequest {
  * @since 0.1.0
  * @category models
  */
-export type Script = Readonly<Record<string, Answer | ReadonlyArray<Answer>>>
+export type Script = Core.Script<Answer>
 
 /**
  * The fake upstream.
@@ -233,25 +201,8 @@ const transportError = (request: HttpClientRequest.HttpClientRequest, cause: unk
  * @category constructors
  */
 export const fakeUpstream = (initial: Script = {}): FakeUpstream => {
-  const answers = new Map<string, ReadonlyArray<Answer>>()
-  const served = new Map<string, number>()
+  const { next, script } = Core.scriptBook<Answer>(initial)
   const seen: Array<SeenRequest> = []
-  const script = (next: Script) => {
-    for (const [path, answer] of Object.entries(next)) {
-      answers.set(path, Array.isArray(answer) ? answer : [answer as Answer])
-      served.set(path, 0)
-    }
-  }
-  script(initial)
-
-  const next = (path: string): Answer => {
-    const key = answers.has(path) ? path : "*"
-    const list = answers.get(key)
-    if (list === undefined || list.length === 0) return json(404, { error: `no script for ${path}` })
-    const index = served.get(key) ?? 0
-    served.set(key, index + 1)
-    return list[Math.min(index, list.length - 1)]!
-  }
 
   const play = (
     answer: Answer,
@@ -276,7 +227,7 @@ export const fakeUpstream = (initial: Script = {}): FakeUpstream => {
       case "Hang":
         return failWhenAborted(request, signal)
       case "BrokenBody": {
-        const first = new TextEncoder().encode("{\"partial\":")
+        const first = new TextEncoder().encode(Core.brokenBodyStart)
         const body = new ReadableStream<Uint8Array>({
           start(controller) {
             controller.enqueue(first)

@@ -15,6 +15,7 @@ import * as fc from "fast-check"
 import { BulkheadFull } from "../src/index.js"
 import * as Bulkhead from "../src/internal/bulkhead.js"
 import * as Time from "../src/internal/time.js"
+import { steppedWallClock } from "./utils/clocks.js"
 
 const noDeadline = Infinity
 const deadlineError = () => new Cause.TimeoutError("Deadline of 3s exceeded waiting for a place in the bulkhead")
@@ -235,6 +236,26 @@ describe("bulkhead", () => {
       expect(bulkhead.size()).toEqual({ running: 1, queued: 0 })
       yield* Fiber.interrupt(hold)
       expect(bulkhead.size()).toEqual({ running: 0, queued: 0 })
+    }))
+
+  it.effect("the wait's deadline is on monotonic time: a step of the wall clock neither cuts nor lengthens it", () =>
+    Effect.gen(function*() {
+      const { clock, stepWall } = yield* steppedWallClock()
+      const bulkhead = Bulkhead.make("Chroma Server", 1, 1, clock)
+      const hold = yield* Effect.forkChild(bulkhead.withPlace(Effect.never, noDeadline, deadlineError))
+      yield* settle
+      const waiting = yield* Effect.forkChild(
+        bulkhead.withPlace(Effect.succeed("late"), Time.monotonicMillis(clock) + 3_000, deadlineError)
+      )
+      yield* settle
+      yield* stepWall(10_000)
+      yield* TestClock.adjust(2_999)
+      expect(waiting.pollUnsafe()).toBeUndefined()
+      yield* stepWall(-3_600_000)
+      yield* TestClock.adjust(1)
+      const exit = yield* Fiber.await(waiting)
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toEqual(deadlineError())
+      yield* Fiber.interrupt(hold)
     }))
 
   it.effect("shutdown interrupts the waits in line and refuses later calls; running calls keep their place", () =>

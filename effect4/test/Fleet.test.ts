@@ -73,7 +73,8 @@ describeWithRedisServer("Fleet", (server) => {
       // 60 failed attempts on replica a: 60 tokens of its budget, and of b's once a tells it
       yield* makeLogCapture().provide(Effect.ignore(a!.get("/charge")).pipe(Effect.repeat({ times: 59 })))
       expect((yield* a!.retryBudget).tokens).toBe(40)
-      const shared = yield* pollUntil(b!.retryBudget, (state) => state.tokens < 100)
+      // (a heartbeat may fall amid the 60 calls: the counts then arrive in two messages)
+      const shared = yield* pollUntil(b!.retryBudget, (state) => state.tokens <= 40)
       expect(shared).toEqual({ tokens: 40, maxTokens: 100, retriesAllowed: false })
       // a's own message does not come back to it
       expect((yield* a!.retryBudget).tokens).toBe(40)

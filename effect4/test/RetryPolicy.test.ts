@@ -592,3 +592,57 @@ describe("RetryPolicy.makeBudget", () => {
       expect(yield* invalid(null)).toEqual([[], "must be an object { maxTokens, tokenRatio }, got object"])
     }))
 })
+
+describe("RetryPolicy on bad input (test/BadInput.test.ts)", () => {
+  it("parseRetryAfter never throws on any string and never gives a negative wait", () => {
+    const retryAfterLike = fc.oneof(
+      fc.string(),
+      fc.string({ unit: "binary" }),
+      fc.nat().map(String),
+      fc.double().map(String),
+      fc.date({ noInvalidDate: false }).map((d) => Number.isNaN(d.getTime()) ? "Invalid Date" : d.toUTCString()),
+      fc.tuple(fc.constantFrom("Mon", "Thu", "Xyz"), fc.integer({ min: -1, max: 40 }), fc.string()).map(
+        ([day, n, rest]) => `${day}, ${n} Jan 2026 ${rest} GMT`
+      ),
+      fc.constantFrom("", " ", "-1", "1.5", "1e3", "0x10", "99999999999999999999999", "Infinity", "NaN")
+    )
+    fc.assert(
+      fc.property(
+        retryAfterLike,
+        fc.oneof(fc.integer(), fc.double(), fc.constantFrom(NaN, Infinity, -Infinity)),
+        (value, now) => {
+          const result = RetryPolicy.parseRetryAfter(value, now)
+          expect(Option.isOption(result)).toBe(true)
+          if (Option.isSome(result)) expect(Duration.toMillis(result.value)).toBeGreaterThanOrEqual(0)
+        }
+      ),
+      { numRuns: 2_000 }
+    )
+    for (const value of [null, undefined]) {
+      expect(Option.isNone(RetryPolicy.parseRetryAfter(value, 0))).toBe(true)
+    }
+  })
+
+  it.effect("an unknown option name of make and schedule is a ConfigError suggesting the nearest", () =>
+    Effect.gen(function*() {
+      const options = { baseDelay: "1 second" as const, maxRetries: 5 }
+      const error = yield* Effect.flip(RetryPolicy.make(options))
+      expect(issueOf(error)).toEqual({
+        path: ["maxRetries"],
+        message: "is not a retry policy option; did you mean maxAttempts?"
+      })
+      expect(() => RetryPolicy.schedule(options)).toThrow(
+        "RetryPolicy.schedule: maxRetries is not a retry policy option; did you mean maxAttempts?"
+      )
+    }))
+
+  it.effect("an unknown option name of makeBudget is a ConfigError suggesting the nearest", () =>
+    Effect.gen(function*() {
+      const options = { tokenRatio: 0.1, maxToken: 10 }
+      const error = yield* Effect.flip(RetryPolicy.makeBudget(options))
+      expect(issueOf(error)).toEqual({
+        path: ["maxToken"],
+        message: "is not a retry budget option; did you mean maxTokens?"
+      })
+    }))
+})

@@ -213,5 +213,13 @@ describe("effect-resilience/testing, under a ResilientServiceClient", () => {
         ["/broken", 6000],
         ["/broken", 7000]
       ])
+      // with one attempt, the broken body is what the caller sees: a transport error, the reset as its cause
+      upstream.script({ "/broken": Testing.brokenBody(200) })
+      const once = yield* ResilientServiceClient.make({ baseUrl: "http://svc:1", maxAttempts: 1 }).pipe(
+        Effect.provide(upstream.layer)
+      )
+      const error = yield* Effect.flip(once.get("/broken"))
+      expect(error._tag === "HttpClientError" && error.reason._tag).toBe("TransportError")
+      expect(error._tag === "HttpClientError" && (error.reason.cause as { code?: unknown }).code).toBe("ECONNRESET")
     }))
 })

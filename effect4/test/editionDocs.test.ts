@@ -17,7 +17,9 @@ const pages = [
   "docs/client.md",
   "docs/fleet.md",
   "docs/retry.md",
-  "docs/circuit-breaker.md"
+  "docs/circuit-breaker.md",
+  "docs/observability.md",
+  "docs/testing.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {

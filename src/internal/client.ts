@@ -34,6 +34,7 @@ import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
+import { neverSent } from "../../core/src/clientRules.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import * as Metrics from "../Metrics.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
@@ -90,37 +91,6 @@ const deadlineError = (deadlineMillis: number, where: string, fair: boolean) => 
   const error = new Cause.TimeoutException(`Deadline of ${describeDuration(deadlineMillis)} exceeded ${where}`)
   Object.defineProperty(error, Outcome.DeadlineCutId, { value: { fair } })
   return error
-}
-
-/**
- * Error codes of a transport failure that happened before the request could be sent: refused
- * connections, DNS failures, unreachable hosts, connect timeouts.
- */
-const notSentCodes: ReadonlySet<string> = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EAI_NONAME",
-  "EAI_FAIL",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EADDRNOTAVAIL",
-  "UND_ERR_CONNECT_TIMEOUT"
-])
-
-/**
- * Whether the cause of a transport error shows that the request never left: a code from
- * {@link notSentCodes}, or a system error raised by `connect` or `getaddrinfo`. Looks through
- * `cause` chains (fetch wraps the system error) and `AggregateError`s (every address tried
- * failed to connect).
- */
-const neverSent = (cause: unknown, depth = 0): boolean => {
-  if (typeof cause !== "object" || cause === null || depth > 4) return false
-  const { code, errors, syscall } = cause as { code?: unknown; syscall?: unknown; errors?: unknown }
-  if (typeof code === "string" && notSentCodes.has(code)) return true
-  if (syscall === "connect" || syscall === "getaddrinfo") return true
-  if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => neverSent(e, depth + 1))) return true
-  return neverSent((cause as { cause?: unknown }).cause, depth + 1)
 }
 
 const sentForSure = (error: ClientError): boolean =>

@@ -4,13 +4,14 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as Core from "../../core/src/statusApi.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as ServiceRegistry from "../ServiceRegistry.js"
 import type { ServiceStatus } from "../ServiceStatus.js"
 import { internals, InternalTypeId } from "./circuitBreaker.js"
 
 /** @internal */
-export const recentTransitionsLimit = 20
+export const recentTransitionsLimit: number = Core.recentTransitionsLimit
 
 interface Entry {
   readonly status: Effect.Effect<ServiceStatus>
@@ -54,7 +55,7 @@ export const make = (): ServiceRegistry.Registry => {
       Effect.suspend(() => {
         if (entries.has(id)) {
           return Effect.fail(
-            ConfigError.InvalidData(["id"], `"${id}" is already registered by another live client or breaker`)
+            ConfigError.InvalidData(["id"], Core.duplicateIdMessage(id))
           )
         }
         entries.set(id, entry)

@@ -1,21 +1,21 @@
 /**
  * Attempt timeouts with one timer per client instead of one per attempt.
  *
- * (Measured on the Effect 3 edition, whose design this is:) `Effect.timeoutFail` forks a sleeping fiber beside the timed effect and races them, for every
- * attempt: measured on loopback at 50 requests in flight (`bench/prof` variants of the HTTP
- * section), it adds 100–200 µs of CPU to a request that costs the raw platform client about
- * 300 µs, where forking the attempt alone adds 20–40 µs. So every attempt registers its
- * deadline in a heap, and one timer fiber per client sleeps (on the client's `Clock`, so
- * `TestClock` drives it) until the earliest deadline, every deadline being on the clock's
- * monotonic time and runs the `expire` effect of every entry
- * that is due: the client's `expire` interrupts the attempt's fiber, which ends it whatever the
- * transport does with its `AbortSignal`. An attempt that ends first removes its entry. The
- * timer is forked only when it is idle or when a new deadline is earlier than the one it sleeps
- * towards; a timer that wakes early sleeps again for what is left. The heap itself is the core's
- * (`core/src/deadlineHeap.ts`), shared by both editions.
+ * Racing each attempt against a sleeping fiber of its own (what `Effect.timeoutOrElse` does)
+ * costs a fork and a race per attempt; on the Effect 3 edition, whose design this is, that was
+ * measured at 100–200 µs of CPU per request at 50 requests in flight on loopback, against about
+ * 300 µs for the raw platform client. So every attempt registers its deadline (monotonic
+ * milliseconds of the client's `Clock`) in a heap, and one timer fiber per client sleeps on that
+ * `Clock` (so `TestClock` drives it) until the earliest deadline, then runs the `expire` effect
+ * of every entry that is due: the client's `expire` interrupts the attempt's fiber, which ends it
+ * whatever the transport does with its `AbortSignal`. An attempt that ends first removes its
+ * entry. The timer is forked only when it is idle or when a new deadline is earlier than the one
+ * it sleeps towards; a timer that wakes early sleeps again for what is left. The heap itself is
+ * the core's (`core/src/deadlineHeap.ts`), shared by both editions.
  *
- * Its own behaviour (order, removal, a timer that wakes early, a failing `expire`, a closed scope)
- * is tested in effect4/test/Deadlines.test.ts; the client's use of it in the client's tests.
+ * Its own behaviour (order, removal, a timer that wakes early, a failing `expire`, a closed
+ * scope, a step of the wall clock) is tested in effect4/test/Deadlines.test.ts; the client's use
+ * of it in the client's tests.
  *
  * @internal
  */

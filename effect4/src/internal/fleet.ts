@@ -1,7 +1,8 @@
 /**
- * Fleet mode's effectful shell (the Effect 4 edition). One Redis connection (and one subscriber) per fleet layer; per
- * joined breaker, one fiber that feeds the pure protocol (`fleetProtocol.ts`) its events in
- * order (local transitions, fleet messages, answers, timers) and runs the commands it returns.
+ * Fleet mode's effectful shell in the Effect 4 edition. One Redis connection (and one
+ * subscriber) per fleet layer; per joined breaker, one fiber that feeds the pure protocol
+ * (`core/src/fleetProtocol.ts`) its events in order (local transitions, fleet messages, answers,
+ * timers) and runs the commands it returns.
  * A heartbeat fiber publishes the replica's statuses, re-reads every breaker's fleet view (so a
  * lost message costs at most one heartbeat) and notices Redis coming back.
  *
@@ -23,7 +24,6 @@ import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Protocol from "../../../core/src/fleetProtocol.js"
-import * as CoreNames from "../../../core/src/optionNames.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as FleetApi from "../Fleet.js"
 import * as ServiceStatus from "../ServiceStatus.js"
@@ -80,16 +80,13 @@ interface Settings {
   readonly cluster: Redis.ClusterOptions | undefined
 }
 
-// the option names of a fleet layer, checked against its options type
-const fleetOptionNames = OptionNames.namesOf<FleetApi.Options>()(CoreNames.fleet)
-
 const settings = (options: Options): Effect.Effect<Settings, Config.ConfigError> =>
   Effect.gen(function*() {
     if (typeof options !== "object" || options === null) {
       return yield* validate.invalid("fleet", "fleet options must be an object with a fleet name and a url")
     }
     const { connection: _connection, ...given } = options
-    yield* validate.knownNames(given, fleetOptionNames)
+    yield* validate.knownNames(given, OptionNames.fleet)
     const fleet = yield* Effect.flatMap(
       validate.nonEmptyString("fleet", options.fleet, ""),
       (name) => validate.wellFormed("fleet", name)

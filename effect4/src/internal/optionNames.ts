@@ -9,6 +9,7 @@
  */
 import * as Core from "../../../core/src/optionNames.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
+import type * as Fleet from "../Fleet.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 
 /** The table, accepted only if its record names each key of `T` once and nothing else. @internal */
@@ -31,3 +32,6 @@ export const clientBreaker = namesOf<ResilientServiceClient.BreakerOptions>()(Co
 
 /** @internal */
 export const clientBulkhead = namesOf<ResilientServiceClient.BulkheadOptions>()(Core.clientBulkhead)
+
+/** @internal */
+export const fleet = namesOf<Fleet.Options>()(Core.fleet)

@@ -1,7 +1,7 @@
 /**
- * The little the fleet needs from Redis (the Effect 4 edition's shell), behind an interface of our own: send a command, run a
- * Lua script (EVALSHA, falling back to EVAL when the server does not know the script), and
- * subscribe to a channel. The adapter below uses `@redis/client` 5 or 6 (an optional peer
+ * The little the fleet needs from Redis (in the Effect 4 edition), behind an interface of our
+ * own: send a command, run a Lua script (EVALSHA, falling back to EVAL when the server does not
+ * know the script), and subscribe to a channel. The adapter below uses `@redis/client` 5 or 6 (an optional peer
  * dependency, loaded only when a connection is made), on one server or on a Redis Cluster;
  * another client fits the same interface.
  *

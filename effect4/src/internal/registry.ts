@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
+import * as Core from "../../../core/src/statusApi.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as ServiceRegistry from "../ServiceRegistry.js"
 import type { ServiceStatus } from "../ServiceStatus.js"
@@ -19,7 +20,7 @@ import { internals, InternalTypeId } from "./circuitBreaker.js"
 import { invalidAt } from "./validate.js"
 
 /** @internal */
-export const recentTransitionsLimit = 20
+export const recentTransitionsLimit: number = Core.recentTransitionsLimit
 
 interface Entry {
   readonly status: Effect.Effect<ServiceStatus>
@@ -62,7 +63,7 @@ export const make = (): ServiceRegistry.Registry => {
     Effect.acquireRelease(
       Effect.suspend(() => {
         if (entries.has(id)) {
-          return Effect.fail(invalidAt(["id"], `"${id}" is already registered by another live client or breaker`))
+          return Effect.fail(invalidAt(["id"], Core.duplicateIdMessage(id)))
         }
         entries.set(id, entry)
         return Effect.void

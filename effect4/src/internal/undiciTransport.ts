@@ -51,12 +51,11 @@ const requestEnded = Exit.fail(new Error("the request ended before its body was 
  */
 const highWaterMark = 64 * 1024
 
-const transportError = (request: HttpClientRequest.HttpClientRequest, cause: unknown, description?: string) =>
-  new HttpClientError.HttpClientError({
-    reason: new HttpClientError.TransportError(
-      description === undefined ? { request, cause } : { request, cause, description }
-    )
-  })
+const transportError = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
+  new HttpClientError.HttpClientError({ reason: new HttpClientError.TransportError({ request, cause }) })
+
+/** undici 8's parsed response headers: names lower-cased, a repeated name's values in an array. */
+type UndiciHeaders = Record<string, string | Array<string> | undefined>
 
 /** What `send` resumes its fiber with. */
 type Sent = Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
@@ -78,7 +77,10 @@ class Exchange implements AttemptSignal.SignalledRequest {
   private settled = false
   private resumeSend: ((sent: Sent) => void) | undefined
   statusCode = 0
-  headers: Dispatcher.DispatchController["rawHeaders"] | Record<string, string | Array<string> | undefined> = {}
+  /** undici's header object (names lower-cased; a repeated name's values in an array). */
+  headers: UndiciHeaders = {}
+  /** Stops listening to `HttpClient.make`'s abort signal (once the exchange has ended). */
+  detach: (() => void) | undefined = undefined
   private chunks: Array<Uint8Array> = []
   private buffered = 0
   /** The body has arrived whole. */
@@ -110,8 +112,12 @@ class Exchange implements AttemptSignal.SignalledRequest {
     resume(result)
   }
 
+  /** The exchange has ended: a request body stream still running stops, the signal is let go. */
   private endBody() {
     if (this.stop !== undefined) Deferred.doneUnsafe(this.stop, requestEnded)
+    const detach = this.detach
+    this.detach = undefined
+    detach?.()
   }
 
   /** The request failed before its headers came: `send` fails with a `TransportError`. */
@@ -135,7 +141,7 @@ class Exchange implements AttemptSignal.SignalledRequest {
   onResponseStart(
     controller: Dispatcher.DispatchController,
     statusCode: number,
-    headers: Record<string, string | Array<string> | undefined>
+    headers: UndiciHeaders
   ) {
     // informational (1xx: 100 Continue, 103 Early Hints): the answer follows
     if (statusCode < 200) return
@@ -171,6 +177,11 @@ class Exchange implements AttemptSignal.SignalledRequest {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: unknown) {
+    this.fail(error)
+  }
+
+  /** undici failed the request (or `dispatch` threw): before the headers, `send` fails. */
+  fail(error: unknown) {
     if (this.sending) {
       this.sending = false
       if (!this.settled) this.sendFailed(error)
@@ -335,7 +346,10 @@ const send = (
       else exchange.abort(abortedByClient())
     }
     if (abortSignal.aborted) onAbort()
-    else abortSignal.addEventListener("abort", onAbort, { once: true })
+    else {
+      abortSignal.addEventListener("abort", onAbort, { once: true })
+      exchange.detach = () => abortSignal.removeEventListener("abort", onAbort)
+    }
     try {
       dispatcher.dispatch({
         method: request.method as Dispatcher.HttpMethod,
@@ -349,7 +363,7 @@ const send = (
       }, exchange as unknown as Dispatcher.DispatchHandler)
     } catch (cause) {
       // undici 8 throws on options or a handler it rejects, instead of calling back
-      exchange.onResponseError(undefined as unknown as Dispatcher.DispatchController, cause)
+      exchange.fail(cause)
     }
     // with a signal, the client that made it stops the request
     if (attempt !== undefined) return
@@ -457,7 +471,7 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
   get cookies(): Cookies.Cookies {
     if (this.cachedCookies !== undefined) return this.cachedCookies
     // each `set-cookie` line, not their joined value (a cookie's date has a comma)
-    const header = (this.exchange.headers as Record<string, string | Array<string> | undefined>)["set-cookie"]
+    const header = this.exchange.headers["set-cookie"]
     return this.cachedCookies = header === undefined
       ? Cookies.empty
       : Cookies.fromSetCookie(typeof header === "string" ? [header] : header)
@@ -467,13 +481,9 @@ class DispatchResponse extends Inspectable.Class implements HttpClientResponse.H
     return Option.none()
   }
 
-  private decodeError(cause: unknown, description?: string): HttpClientError.HttpClientError {
+  private decodeError(cause: unknown): HttpClientError.HttpClientError {
     return new HttpClientError.HttpClientError({
-      reason: new HttpClientError.DecodeError(
-        description === undefined
-          ? { request: this.request, response: this, cause }
-          : { request: this.request, response: this, cause, description }
-      )
+      reason: new HttpClientError.DecodeError({ request: this.request, response: this, cause })
     })
   }
 

@@ -12,6 +12,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
+import type { Target } from "../../../core/src/clientRules.js"
+import * as Rules from "../../../core/src/clientRules.js"
 import type * as CircuitBreaker from "../../CircuitBreaker.js"
 import type * as ResilientServiceClient from "../../ResilientServiceClient.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
@@ -20,7 +22,6 @@ import * as Defaults from "../defaults.js"
 import * as OptionNames from "../optionNames.js"
 import * as RetryPolicyInternal from "../retryPolicy.js"
 import * as validate from "../validate.js"
-import { basicAuthorization, type Target } from "./request.js"
 
 type ClientError = ResilientServiceClient.ClientError
 
@@ -47,89 +48,10 @@ export interface Settings {
   readonly maxResponseBytes: number
 }
 
-/** A URL as an error message may show it: without what precedes an `@` in its authority. */
-const hideUserinfo = (value: string): string => value.replace(/^((?:[a-z][a-z0-9+.-]*:?\/\/)?)[^/?#]*@/i, "$1…@")
-
 /** @internal */
 export const parseBaseUrl = (value: unknown): Effect.Effect<Target, ConfigError.ConfigError> => {
-  if (typeof value !== "string" || value.trim() === "") {
-    return validate.invalid("baseUrl", "is required: an absolute http(s) URL such as \"http://chroma:6003\"")
-  }
-  let url: URL | undefined
-  try {
-    url = new URL(value)
-  } catch {
-    url = undefined
-  }
-  // "chroma:6003" parses as the scheme "chroma" with the path "6003": a URL without its scheme
-  if (url === undefined || (!value.includes("://") && url.protocol !== "http:" && url.protocol !== "https:")) {
-    return validate.invalid("baseUrl", notAUrl(value.trim()))
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    const scheme = url.protocol.slice(0, -1)
-    const meant = validate.nearestName(scheme, ["http", "https"])
-    const shown = redactUserinfo(url)
-    return validate.invalid(
-      "baseUrl",
-      `must use http or https, got the scheme "${scheme}" in ${JSON.stringify(shown)}${
-        meant === undefined ? "" : `; did you mean ${JSON.stringify(`${meant}:${shown.slice(scheme.length + 1)}`)}?`
-      }`
-    )
-  }
-  if (url.search !== "" || url.hash !== "") {
-    return validate.invalid("baseUrl", "must not carry a query or a fragment; pass query values as urlParams")
-  }
-  const basic = basicAuthorization(url)
-  if ("invalid" in basic) return validate.invalid("baseUrl", basic.invalid)
-  url.username = ""
-  url.password = ""
-  const port = url.port !== "" ? url.port : url.protocol === "https:" ? "443" : "80"
-  return Effect.succeed({
-    baseUrl: url.toString().replace(/\/+$/, ""),
-    authority: `${url.hostname}:${port}`,
-    authorization: basic.header
-  })
-}
-
-/**
- * Why a base URL that `URL` refuses (or reads as another scheme) is wrong, in terms of what was
- * typed: a scheme without "://" (`http//chroma:6003`), a port out of range or not a number, no
- * host, or no scheme at all (`chroma:6003`).
- */
-const notAUrl = (value: string): string => {
-  const shown = hideUserinfo(value)
-  const got = `got ${JSON.stringify(shown)}`
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)
-  if (scheme !== null) {
-    const authority = value.slice(scheme[0].length).split(/[/?#]/)[0]!
-    const hostPort = authority.slice(authority.lastIndexOf("@") + 1)
-    const [, host = hostPort, port] = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(hostPort) ?? []
-    if (host === "") return `must name a host after "${scheme[0]}", ${got}`
-    if (port !== undefined && port !== "" && !/^\d+$/.test(port)) {
-      return `has a port that is not a number (${JSON.stringify(port)}), ${got}`
-    }
-    if (port !== undefined && Number(port) > 65535) {
-      return `has the port ${port}, out of range (a port is 1 to 65535), ${got}`
-    }
-    return `is not a valid URL (a host name has letters, digits, "-" and "."), ${got}`
-  }
-  const example = "such as \"http://chroma:6003\""
-  const slashes = /^(https?)(?::?\/{1,2}|:\\+)(?=[^/\\])/i.exec(shown)
-  if (slashes !== null) {
-    return `must start with its scheme and "://", ${example}, ${got}; did you mean ${
-      JSON.stringify(`${slashes[1]!.toLowerCase()}://${shown.slice(slashes[0].length)}`)
-    }?`
-  }
-  const suggestion = /^[a-z0-9[]/i.test(shown) ? `; did you mean ${JSON.stringify(`http://${shown}`)}?` : ""
-  return `must be an absolute http(s) URL with its scheme, ${example}, ${got}${suggestion}`
-}
-
-const redactUserinfo = (url: URL): string => {
-  if (url.username === "" && url.password === "") return url.toString()
-  const copy = new URL(url.toString())
-  copy.username = ""
-  copy.password = ""
-  return copy.toString()
+  const checked = Rules.parseBaseUrl(value)
+  return checked._tag === "Valid" ? Effect.succeed(checked.value) : Effect.fail(validate.issueError(checked.issue))
 }
 
 const retryBudgetSettings = (
@@ -493,23 +415,7 @@ export const configKeys = (wrapped: unknown): ReadonlyMap<string, string> => {
 }
 
 /** Who an option error is about: the client's id or name as given, else its host, else the layer's tag. */
-export const culpritOf = (options: unknown, fallback: string | undefined): string | undefined => {
-  if (!isObject(options)) return fallback
-  for (const value of [options.id, options.serviceName]) {
-    if (typeof value === "string" && value.trim() !== "") return value
-  }
-  if (typeof options.baseUrl === "string") {
-    try {
-      const url = new URL(options.baseUrl)
-      if (url.hostname !== "") {
-        return `${url.hostname}:${url.port !== "" ? url.port : url.protocol === "https:" ? "443" : "80"}`
-      }
-    } catch {
-      // no host to show: the tag names the client, if any
-    }
-  }
-  return fallback
-}
+export const culpritOf = Rules.culpritOf
 
 /**
  * An option error that names the client (`[billing] maxAttempts must be …`) and, when the option

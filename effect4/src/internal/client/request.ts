@@ -15,64 +15,11 @@ import type * as HttpMethod from "effect/http/HttpMethod"
 import * as UrlParams from "effect/http/UrlParams"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type { Target } from "../../../../core/src/clientRules.js"
+import * as Rules from "../../../../core/src/clientRules.js"
 
-/** @internal */
-export interface Target {
-  /** The base URL without userinfo, query or fragment, without a trailing slash. */
-  readonly baseUrl: string
-  /** `hostname:port` */
-  readonly authority: string
-  /** The Basic `authorization` header made from userinfo, if any. */
-  readonly authorization: string | undefined
-}
-
-/**
- * The Basic `authorization` header for the userinfo of `url` (`header` is `undefined` when it
- * has none), or why it cannot be made (`invalid`: a malformed percent-encoding).
- *
- * @internal
- */
-export const basicAuthorization = (
-  url: URL
-): { readonly header: string | undefined } | { readonly invalid: string } => {
-  if (url.username === "" && url.password === "") return { header: undefined }
-  let user: string
-  let password: string
-  try {
-    user = decodeURIComponent(url.username)
-    password = decodeURIComponent(url.password)
-  } catch {
-    return { invalid: "has a malformed percent-encoding (%XX) in its user or password" }
-  }
-  return { header: `Basic ${base64(new TextEncoder().encode(`${user}:${password}`))}` }
-}
-
-/** Base64 of `bytes`, with the platform's `btoa` (no Node `Buffer`: the client runs in browsers). */
-const base64 = (bytes: Uint8Array): string => {
-  let binary = ""
-  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]!)
-  return btoa(binary)
-}
-
-/**
- * The path of a URL as written and its query (the text after `?`, `undefined` without one or
- * when it is empty); a fragment is dropped, as HTTP sends none.
- *
- * @internal
- */
-export const splitQuery = (url: string): readonly [string, string | undefined] => {
-  const hash = url.indexOf("#")
-  const withoutHash = hash === -1 ? url : url.slice(0, hash)
-  const question = withoutHash.indexOf("?")
-  if (question === -1) return [withoutHash, undefined]
-  const query = withoutHash.slice(question + 1)
-  return [withoutHash.slice(0, question), query === "" ? undefined : query]
-}
-
-const isAbsolute = (url: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(url)
-
-/** `scheme://user:pass@host…` */
-const hasUserinfo = (url: string) => /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url)
+export type { Target } from "../../../../core/src/clientRules.js"
+export { basicAuthorization, splitQuery } from "../../../../core/src/clientRules.js"
 
 /**
  * The request as it is sent: relative paths resolved against the base URL, the base URL's
@@ -98,13 +45,13 @@ export const prepare = (
       ? HttpClientRequest.setHeader(resolved, "authorization", target.authorization)
       : resolved
   }
-  const [path, query] = splitQuery(written)
-  let url = isAbsolute(path) ? path : target.baseUrl + (path.startsWith("/") ? path : `/${path}`)
+  const [path, query] = Rules.splitQuery(written)
+  let url = Rules.isAbsolute(path) ? path : target.baseUrl + (path.startsWith("/") ? path : `/${path}`)
   let authorization: string | undefined
-  if (hasUserinfo(url)) {
+  if (Rules.hasUserinfo(url)) {
     try {
       const parsed = new URL(url)
-      const basic = basicAuthorization(parsed)
+      const basic = Rules.basicAuthorization(parsed)
       authorization = "header" in basic ? basic.header : undefined
       parsed.username = ""
       parsed.password = ""
@@ -112,7 +59,7 @@ export const prepare = (
     } catch {
       // not a URL the platform can send either (it fails the attempt with InvalidUrl): its
       // credentials still reach no log line, span or error message
-      url = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1")
+      url = Rules.withoutUserinfo(url)
     }
   } else if (url === target.baseUrl || url.startsWith(`${target.baseUrl}/`)) {
     // the base URL's credentials go to the base URL only, never to another host given in full
@@ -154,7 +101,7 @@ const withoutUrlParams = (
  * @internal
  */
 export const redact = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest => {
-  const [path, query] = splitQuery(request.url)
+  const [path, query] = Rules.splitQuery(request.url)
   if (query === undefined) return request
   return HttpClientRequest.appendUrlParams(
     HttpClientRequest.setUrl(request, path),
@@ -230,45 +177,8 @@ export const redactCause = <E>(request: HttpClientRequest.HttpClientRequest, cau
  *
  * @internal
  */
-export const describePath = (target: Target, request: HttpClientRequest.HttpClientRequest): string => {
-  const [url] = splitQuery(request.url)
-  const path = url.startsWith(target.baseUrl) ? url.slice(target.baseUrl.length) : url
-  return path === "" ? "/" : path
-}
-
-/**
- * What a path needs to leave the base URL: a segment that starts with a dot (`.` or `%2e`), a
- * `\\`, a `:` (an absolute URL), a tab, CR or LF (dropped by the URL parser, they can join dots).
- */
-const mayLeaveBase = /[\\:\t\n\r]|(?:^|\/)(?:\.|%2e)/i
-
-/**
- * Why `path` leaves the base URL: an absolute URL, or a path the URL parser resolves above the
- * base URL's path. Resolved by the parser itself (as the transports resolve it), so that what it
- * reads as `..` counts whatever it was written as: `%2e%2e`, `.\t.` (it drops tab, CR and LF),
- * `..\\` (it reads `\\` as `/` in an http(s) URL).
- */
-const outsideBase = (path: string, baseUrl: string): string | undefined => {
-  // the common case, a plain path, costs one test
-  if (!mayLeaveBase.test(path)) return undefined
-  if (isAbsolute(path)) {
-    return `is an absolute URL, not a path under baseUrl ${baseUrl} (call another host with execute)`
-  }
-  let base: URL
-  let resolved: URL
-  try {
-    base = new URL(baseUrl)
-    // joined as `prepare` joins them
-    resolved = new URL(baseUrl + (path.startsWith("/") ? path : `/${path}`))
-  } catch {
-    // not a URL the transports can send either: they fail the attempt with InvalidUrl
-    return undefined
-  }
-  const basePath = base.pathname.endsWith("/") ? base.pathname : `${base.pathname}/`
-  const inside = resolved.origin === base.origin &&
-    (resolved.pathname === base.pathname || resolved.pathname.startsWith(basePath))
-  return inside ? undefined : `climbs above baseUrl ${baseUrl} with ".." segments`
-}
+export const describePath = (target: Target, request: HttpClientRequest.HttpClientRequest): string =>
+  Rules.describePath(target, request.url)
 
 /**
  * The refusal of a path given to `get`, `post`, … that would leave the client's base URL: an
@@ -286,10 +196,10 @@ export const pathRefused = (
   // segment, written or encoded): nothing to split or scan
   const written = request.url
   if (written.charCodeAt(0) === 47 && written.indexOf(".") === -1 && written.indexOf("%") === -1) return undefined
-  const [path] = splitQuery(written)
-  const problem = outsideBase(path, target.baseUrl)
+  const [path] = Rules.splitQuery(written)
+  const problem = Rules.outsideBase(path, target.baseUrl)
   if (problem === undefined) return undefined
-  const shown = path.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1")
+  const shown = Rules.withoutUserinfo(path)
   return requestError("InvalidUrlError", {
     request: HttpClientRequest.setUrl(request, shown),
     description: `the path ${JSON.stringify(shown)} ${problem}`
@@ -303,7 +213,7 @@ export const pathRefused = (
  * @internal
  */
 export const isUnsafe = (request: HttpClientRequest.HttpClientRequest): boolean =>
-  (request.method === "POST" || request.method === "PATCH") && request.headers["idempotency-key"] === undefined
+  Rules.isUnsafe(request.method, request.headers["idempotency-key"])
 
 // -----------------------------------------------------------------------------
 // Request bodies: which can be sent again
@@ -323,13 +233,6 @@ export const replayable = <B extends HttpBody.HttpBody>(body: B): B => {
   return body
 }
 
-/** A `Raw` body the transports send from memory: sending it again sends the same bytes. */
-const inMemory = (raw: unknown): boolean =>
-  raw === null || raw === undefined || typeof raw === "string" || raw instanceof ArrayBuffer ||
-  ArrayBuffer.isView(raw) || raw instanceof URLSearchParams ||
-  (typeof Blob === "function" && raw instanceof Blob) ||
-  (typeof FormData === "function" && raw instanceof FormData)
-
 /**
  * The one-shot bodies a transport started to send, by the body object the caller gave (the
  * `HttpBody` of a stream, the source of a `Raw` body), whatever call or attempt sent them: a
@@ -344,25 +247,6 @@ const sentAgainDescription = "a one-shot body cannot be sent again (a redirect o
 /** The refusal of a one-shot body that already started to go out: nothing more of it is sent. */
 const sentAgain = (request: HttpClientRequest.HttpClientRequest): HttpClientError.HttpClientError =>
   requestError("EncodeError", { request: redact(request), description: sentAgainDescription })
-
-/**
- * A source someone already read from: a Node `Readable` read, ended or destroyed, a web
- * `ReadableStream` locked to a reader (feature-detected: no Node import, the client runs in
- * browsers).
- */
-const alreadyRead = (raw: unknown): boolean => {
-  if (typeof raw !== "object" || raw === null) return false
-  const source = raw as {
-    readonly readableDidRead?: unknown
-    readonly readableEnded?: unknown
-    readonly destroyed?: unknown
-    readonly locked?: unknown
-  }
-  if (typeof source.readableDidRead === "boolean") {
-    return source.readableDidRead || source.readableEnded === true || source.destroyed === true
-  }
-  return typeof ReadableStream === "function" && raw instanceof ReadableStream && raw.locked
-}
 
 /** One attempt of a call, as the fibers it runs know it. */
 type AttemptToken = object
@@ -485,9 +369,9 @@ export const trackBody = (
       return undefined
     case "Raw": {
       const raw = body.body
-      if (inMemory(raw)) return undefined
+      if (Rules.inMemory(raw)) return undefined
       if (markedReplayable.has(body)) return { request, body: new SentBody(raw as object, true, false) }
-      if (startedOnce.has(raw as object) || alreadyRead(raw)) return { refused: sentAgain(request) }
+      if (startedOnce.has(raw as object) || Rules.alreadyRead(raw)) return { refused: sentAgain(request) }
       // a Node stream, a ReadableStream, an async iterable: read as an Effect stream, so that the
       // client sees it start (and a transport that sends it again within an attempt, following a
       // redirect, is refused instead of sending it empty)
