@@ -5,7 +5,8 @@
  * stands on (`Effect.tryPromise` around `undici.request`); one `Effect.callback` around
  * `dispatcher.dispatch` with undici 8's handler API (what a transport can reach under the
  * floor); Effect 4's own `NodeHttpClient.layerUndici`; `FetchHttpClient.layer` (the runtime's
- * fetch); the lean transport (`UndiciTransport.layer()`).
+ * fetch); the lean transport (`UndiciTransport.layer()`); our `ResilientServiceClient` with its
+ * defaults on Effect 4's undici client and on the lean transport.
  *
  *   npm run bench:http                (in effect4/; 7 repeats x 12,000 requests)
  *   npm run bench:http -- --quick     (3 repeats x 1,500 requests)
@@ -17,7 +18,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import type { Layer } from "effect"
-import { Effect, ManagedRuntime } from "effect"
+import { Effect, Exit, ManagedRuntime, Scope } from "effect"
 import { FetchHttpClient, HttpClient } from "effect/http"
 import { fork } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
@@ -26,14 +27,14 @@ import { PerformanceObserver } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { Agent, type Dispatcher, request } from "undici"
 import { fmt, fmtRange, markdown, median, orderFor, percentile, range, round, table } from "../../bench/lib.js"
-import { UndiciTransport } from "../src/index.js"
+import { ResilientServiceClient, UndiciTransport } from "../src/index.js"
 
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
 const CONCURRENCY = 50
 
 /** The rows, in the order printed. */
-const CLIENTS = ["undici", "floor", "callbackDispatch", "platform", "fetch", "lean"] as const
+const CLIENTS = ["undici", "floor", "callbackDispatch", "platform", "fetch", "lean", "ours", "oursLean"] as const
 type Client = (typeof CLIENTS)[number]
 
 const LABELS: Record<Client, string> = {
@@ -42,7 +43,9 @@ const LABELS: Record<Client, string> = {
   callbackDispatch: "`Effect.callback` + `dispatcher.dispatch`",
   platform: "`NodeHttpClient.layerUndici` (Effect 4)",
   fetch: "`FetchHttpClient.layer` (Effect 4)",
-  lean: "`UndiciTransport.layer()`"
+  lean: "`UndiciTransport.layer()`",
+  ours: "`ResilientServiceClient` on `NodeHttpClient.layerUndici`",
+  oursLean: "`ResilientServiceClient` on `UndiciTransport`"
 }
 
 interface Sample {
@@ -195,8 +198,15 @@ const run = async () => {
     agents.push(a)
     return a
   }
+  const scope = Scope.makeUnsafe()
   gcObserver.observe({ entryTypes: ["gc"] })
   try {
+    const ours = await platformRuntime.runPromise(
+      Scope.provide(ResilientServiceClient.make({ baseUrl: upstream.url, serviceName: "bench" }), scope)
+    )
+    const oursLean = await leanRuntime.runPromise(
+      Scope.provide(ResilientServiceClient.make({ baseUrl: upstream.url, serviceName: "bench" }), scope)
+    )
     const undiciAgent = agent()
     const floorAgent = agent()
     const dispatchAgent = agent()
@@ -208,7 +218,9 @@ const run = async () => {
       callbackDispatch: effectRunner(platformRuntime, Effect.suspend(() => dispatchGet(dispatchAgent, target))),
       platform: effectRunner(platformRuntime, get),
       fetch: effectRunner(fetchRuntime, get),
-      lean: effectRunner(leanRuntime, get)
+      lean: effectRunner(leanRuntime, get),
+      ours: effectRunner(platformRuntime, Effect.flatMap(ours.get("/item"), (r) => r.text)),
+      oursLean: effectRunner(leanRuntime, Effect.flatMap(oursLean.get("/item"), (r) => r.text))
     }
     for (const name of CLIENTS) await runners[name](quick ? 500 : 1_000) // warm up
     const samples = Object.fromEntries(CLIENTS.map((name) => [name, [] as Array<Sample>])) as Record<
@@ -244,6 +256,7 @@ const run = async () => {
     return { requests: REQUESTS, repeats: REPEATS, concurrency: CONCURRENCY, results }
   } finally {
     gcObserver.disconnect()
+    await Effect.runPromise(Scope.close(scope, Exit.void))
     await platformRuntime.dispose()
     await fetchRuntime.dispose()
     await leanRuntime.dispose()

@@ -2,7 +2,7 @@
  * An HTTP client for one service: a base URL, retry with exponential backoff, a per-attempt
  * timeout and a circuit breaker, on top of Effect's `HttpClient` (`effect/http`).
  *
- * @since 0.1.0
+ * @since 0.4.0
  */
 import type * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
@@ -31,13 +31,13 @@ import type { ServiceStatus } from "./ServiceStatus.js"
 import type { ServiceUnavailable } from "./ServiceUnavailable.js"
 
 /**
- * @since 0.1.0
+ * @since 0.4.0
  * @category symbols
  */
 export const TypeId: unique symbol = internal.TypeId as TypeId
 
 /**
- * @since 0.1.0
+ * @since 0.4.0
  * @category symbols
  */
 export type TypeId = typeof TypeId
@@ -54,7 +54,7 @@ export type TypeId = typeof TypeId
  * When the client's scope closes, calls still running end with an interruption (as a `Queue`
  * that shuts down ends the fibers waiting on it): `Exit.hasInterrupts` is true for them.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export type ClientError =
@@ -70,7 +70,7 @@ export type ClientError =
  * given with the call win over those of its context, which win over the client's. An invalid
  * value fails the call with an `IllegalArgumentError` naming the option; nothing is sent.
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category models
  */
 export interface CallOptions {
@@ -95,7 +95,7 @@ export interface CallOptions {
 /**
  * Options of one call made with `get`, `post`, …: what to send, and its {@link CallOptions}.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export interface RequestOptions extends CallOptions {
@@ -124,7 +124,7 @@ export interface RequestOptions extends CallOptions {
 /**
  * One HTTP method of a client: a path relative to `baseUrl` and the call's options.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export type Method = (
@@ -137,7 +137,7 @@ export type Method = (
  * the top level of {@link Options} (where all but `maxAttempts` are deprecated); giving one in
  * both places is a `ConfigError`.
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category models
  */
 export interface RetryOptions {
@@ -174,7 +174,7 @@ export interface RetryOptions {
  * `ConfigError`, and so is `failureThreshold` with `strategy` (the strategy decides when the
  * breaker opens: use `CircuitBreaker.consecutiveFailures(n)` for a threshold).
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category models
  */
 export interface BreakerOptions {
@@ -202,7 +202,7 @@ export interface BreakerOptions {
 /**
  * The bulkhead of a client: `Options.bulkhead`.
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category models
  */
 export interface BulkheadOptions {
@@ -231,7 +231,7 @@ export interface BulkheadOptions {
  * both flat and in its group, `failureThreshold` with `strategy`, breaker settings beside a
  * shared `CircuitBreaker`.
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category models
  */
 export interface ClientOptions {
@@ -265,7 +265,7 @@ export interface ClientOptions {
    * answered) and it is not retried. An error's body over the limit is dropped, the error kept.
    * Calls that stream are not limited. Default 16 MiB (`16 * 1024 * 1024`).
    *
-   * @since 0.2.0
+   * @since 0.4.0
    */
   readonly maxResponseBytes?: number | undefined
   /**
@@ -344,7 +344,7 @@ export interface ClientOptions {
  * Options of {@link make}: {@link ClientOptions} and the service's address. Only `baseUrl` is
  * required.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export interface Options extends ClientOptions {
@@ -357,7 +357,7 @@ export interface Options extends ClientOptions {
  * request URLs are then passed on as they are, for a client that resolves them itself, say with
  * `HttpClientRequest.prependUrl`). Without `baseUrl`, `serviceName` is required.
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category models
  */
 export interface TransformOptions extends ClientOptions {
@@ -390,7 +390,7 @@ export interface TransformOptions extends ClientOptions {
  * `Interrupted` (an attempt runs only once the breaker admits it: a call the breaker refuses
  * publishes its `Rejection` instead).
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category models
  */
 export type CallEvent =
@@ -403,14 +403,14 @@ export type CallEvent =
   | CallEvent.Rejection
 
 /**
- * @since 0.2.0
+ * @since 0.4.0
  * @category models
  */
 export declare namespace CallEvent {
   /**
    * What every event says.
    *
-   * @since 0.2.0
+   * @since 0.4.0
    * @category models
    */
   export interface Common {
@@ -419,7 +419,7 @@ export declare namespace CallEvent {
     readonly path: string
   }
   /**
-   * @since 0.2.0
+   * @since 0.4.0
    * @category models
    */
   export interface Success extends Common {
@@ -427,7 +427,7 @@ export declare namespace CallEvent {
     readonly attempt: number
   }
   /**
-   * @since 0.2.0
+   * @since 0.4.0
    * @category models
    */
   export interface Failure extends Common {
@@ -439,7 +439,7 @@ export declare namespace CallEvent {
   /**
    * An attempt that died with a defect: counted by the breaker, not retried.
    *
-   * @since 0.3.0
+   * @since 0.4.0
    * @category models
    */
   export interface Defect extends Common {
@@ -452,7 +452,7 @@ export declare namespace CallEvent {
    * An attempt stopped before it ended (its caller interrupted, or the client's scope closed):
    * not counted, not retried.
    *
-   * @since 0.3.0
+   * @since 0.4.0
    * @category models
    */
   export interface Interrupted extends Common {
@@ -460,7 +460,7 @@ export declare namespace CallEvent {
     readonly attempt: number
   }
   /**
-   * @since 0.2.0
+   * @since 0.4.0
    * @category models
    */
   export interface Timeout extends Common {
@@ -469,7 +469,7 @@ export declare namespace CallEvent {
     readonly timeout: Duration.Duration
   }
   /**
-   * @since 0.2.0
+   * @since 0.4.0
    * @category models
    */
   export interface Retry extends Common {
@@ -479,7 +479,7 @@ export declare namespace CallEvent {
     readonly error: ClientError
   }
   /**
-   * @since 0.2.0
+   * @since 0.4.0
    * @category models
    */
   export interface Rejection extends Common {
@@ -514,7 +514,7 @@ export declare namespace CallEvent {
  * `retryUnsafeMethods` is `false`, and a bulkhead (`maxConcurrent`, `maxQueued`) whose
  * rejections fail with `BulkheadFull`.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category models
  */
 export interface ResilientServiceClient {
@@ -566,7 +566,7 @@ export interface ResilientServiceClient {
    * unwatched client pays nothing for them. A subscriber that falls more than 1024 events behind
    * loses the oldest; calls never wait for subscribers.
    *
-   * @since 0.2.0
+   * @since 0.4.0
    */
   readonly events: Stream.Stream<CallEvent>
   /**
@@ -575,7 +575,7 @@ export interface ResilientServiceClient {
    * with `PubSub.take` (Effect 4 gives a `PubSub.Subscription`, where Effect 3 gave a
    * `Queue.Dequeue`).
    *
-   * @since 0.2.0
+   * @since 0.4.0
    */
   readonly subscribeEvents: Effect.Effect<PubSub.Subscription<CallEvent>, never, Scope.Scope>
 }
@@ -608,7 +608,7 @@ export interface ResilientServiceClient {
  * }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
  * ```
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category constructors
  */
 export const make: (
@@ -621,7 +621,7 @@ export const make: (
  * breaker (so the status page shows its transitions and next probe). Fails with a `ConfigError`
  * when another live entry has the same `id`.
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category registry
  */
 export const register: (
@@ -645,7 +645,7 @@ export const register: (
  * const BillingLive = ResilientServiceClient.layer(Billing, { baseUrl: "http://billing:8080", maxAttempts: 2, timeout: "5 seconds" })
  * ```
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category layers
  */
 export const layer = <I>(
@@ -674,7 +674,7 @@ export const layer = <I>(
  * })
  * ```
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category layers
  */
 export const layerConfig = <I>(
@@ -714,7 +714,7 @@ export const layerConfig = <I>(
  * )
  * ```
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category combinators
  */
 export const transform: {
@@ -756,7 +756,7 @@ export const transform: {
  *   })
  * ```
  *
- * @since 0.3.0
+ * @since 0.4.0
  * @category constructors
  */
 export const replayable: <B extends HttpBody.HttpBody>(body: B) => B = internal.replayable
@@ -764,7 +764,7 @@ export const replayable: <B extends HttpBody.HttpBody>(body: B) => B = internal.
 /**
  * Whether a value is a {@link ResilientServiceClient}.
  *
- * @since 0.1.0
+ * @since 0.4.0
  * @category guards
  */
 export const isResilientServiceClient = (u: unknown): u is ResilientServiceClient =>
@@ -786,7 +786,7 @@ export const isResilientServiceClient = (u: unknown): u is ResilientServiceClien
  * const quick = search.pipe(ResilientServiceClient.withCallOptions({ timeout: "2 seconds", deadline: "3 seconds" }))
  * ```
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category combinators
  */
 export const withCallOptions: (
@@ -796,7 +796,7 @@ export const withCallOptions: (
 /**
  * `withCallOptions({ timeout })`: a per-attempt timeout for every call `self` makes.
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category combinators
  */
 export const withTimeout = (
@@ -806,7 +806,7 @@ export const withTimeout = (
 /**
  * `withCallOptions({ deadline })`: a limit on each whole call `self` makes.
  *
- * @since 0.2.0
+ * @since 0.4.0
  * @category combinators
  */
 export const withDeadline = (

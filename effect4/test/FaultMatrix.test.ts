@@ -45,7 +45,8 @@ const statusOf = (client: ResilientServiceClient.ResilientServiceClient) =>
 
 type WithClient = ReturnType<typeof withClientOn>
 
-const fast = { backoff: "1 millis", timeout: "200 millis" } as const
+/** Quick retries, and an attempt timeout no test waits for (those that test timeouts set their own). */
+const fast = { backoff: "1 millis", timeout: "2 seconds" } as const
 
 /**
  * A 200 whose body breaks off: the body is read within the attempt, so the attempt fails like a
@@ -93,7 +94,7 @@ describeTransports("fault matrix over real sockets", (transport) => {
     Effect.gen(function*() {
       const server = yield* httpServer(() => {})
       const [error, status] = yield* withClient(
-        { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 2 },
+        { baseUrl: server.url, ...fast, timeout: "250 millis", maxAttempts: 2 },
         (client) => Effect.all([silenced(Effect.flip(client.get("/hang"))), statusOf(client)])
       )
       expect(Cause.isTimeoutError(error)).toBe(true)
@@ -110,7 +111,7 @@ describeTransports("fault matrix over real sockets", (transport) => {
         else answerJson(res, 200, { index })
       })
       const [error, late, status] = yield* withClient(
-        { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 1 },
+        { baseUrl: server.url, ...fast, timeout: "250 millis", maxAttempts: 1 },
         (client) =>
           Effect.gen(function*() {
             const error = yield* silenced(Effect.flip(client.get("/slow-headers")))
@@ -132,7 +133,7 @@ describeTransports("fault matrix over real sockets", (transport) => {
     Effect.gen(function*() {
       const server = yield* httpServer(() => {})
       const status = yield* withClient(
-        { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 1, failureThreshold: 1 },
+        { baseUrl: server.url, ...fast, timeout: "250 millis", maxAttempts: 1, failureThreshold: 1 },
         (client) => Effect.andThen(silenced(Effect.flip(client.get("/slow"))), statusOf(client))
       )
       expect(status).toEqual({ state: "open", failureCount: 1 })
@@ -147,7 +148,7 @@ describeTransports("fault matrix over real sockets", (transport) => {
         res.write("x".repeat(10)) // and nothing more
       })
       const [error, status] = yield* withClient(
-        { baseUrl: server.url, ...fast, timeout: "100 millis", maxAttempts: 2 },
+        { baseUrl: server.url, ...fast, timeout: "250 millis", maxAttempts: 2 },
         (client) => Effect.all([silenced(Effect.flip(client.get("/stall"))), statusOf(client)])
       )
       expect(Cause.isTimeoutError(error)).toBe(true)
@@ -262,7 +263,7 @@ describeTransports("fault matrix over real sockets", (transport) => {
         index === 0 ? answerJson(res, 429, { slow: "down" }, { "retry-after": "1" }) : answerJson(res, 200, { index })
       )
       const [body, elapsed, status] = yield* withClient(
-        { baseUrl: server.url, backoff: "5 millis", timeout: "300 millis" },
+        { baseUrl: server.url, backoff: "5 millis", timeout: "2 seconds" },
         (client) =>
           Effect.gen(function*() {
             const start = yield* Clock.currentTimeMillis
@@ -282,7 +283,7 @@ describeTransports("fault matrix over real sockets", (transport) => {
     Effect.gen(function*() {
       const server = yield* httpServer((_req, res) => answerJson(res, 429, {}, { "retry-after": "1" }))
       const [error, status] = yield* withClient(
-        { baseUrl: server.url, backoff: "5 millis", timeout: "300 millis", maxAttempts: 2 },
+        { baseUrl: server.url, backoff: "5 millis", timeout: "2 seconds", maxAttempts: 2 },
         (client) => Effect.all([silenced(Effect.flip(client.get("/limited"))), statusOf(client)])
       )
       expect(reasonOf(error)).toBe("StatusCodeError")
@@ -462,7 +463,7 @@ describe("fault matrix over real sockets, on a deaf transport", () => {
         )
       )
       const [error, status] = yield* Effect.gen(function*() {
-        const client = yield* ResilientServiceClient.make({ baseUrl: server.url, ...fast, maxAttempts: 2 })
+        const client = yield* ResilientServiceClient.make({ baseUrl: server.url, ...fast, timeout: "200 millis", maxAttempts: 2 })
         return yield* Effect.all([silenced(Effect.flip(client.get("/deaf"))), statusOf(client)])
       }).pipe(Effect.scoped, Effect.provideService(HttpClient.HttpClient, deaf))
       expect(Cause.isTimeoutError(error)).toBe(true)

@@ -13,17 +13,20 @@ import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/testing/TestClock"
 import * as fc from "fast-check"
 import { RetryPolicy, ServiceUnavailable } from "../src/index.js"
+import { issuesOf } from "./utils/configErrors.js"
 import {
   decodeError,
   delaysOf,
   emptyBodyError,
   encodeError,
   invalidUrlError,
-  issueOf,
   statusError,
   transportError,
   withDoubles
 } from "./utils/retry.js"
+
+/** The first issue of a `ConfigError`: its path and message. */
+const issueOf = (error: unknown) => issuesOf(error)![0]!
 
 /** `delaysOf` with a fixed sequence of random doubles (cycled). */
 const delaysWithRandom = (schedule: Schedule.Schedule<Duration.Duration>, doubles: ReadonlyArray<number>) =>

@@ -34,7 +34,9 @@ import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
+import * as ClientLog from "../../core/src/clientLog.js"
 import { neverSent } from "../../core/src/clientRules.js"
+import { formatMillis } from "../../core/src/format.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import * as Metrics from "../Metrics.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
@@ -78,7 +80,7 @@ export const withCallOptions =
   (options: ResilientServiceClient.CallOptions) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.locallyWith(self, currentCallOptions, (outer) => ({ ...outer, ...options }))
 
-const describeDuration = (millis: number): string => Duration.format(Duration.millis(millis))
+const describeDuration: (millis: number) => string = formatMillis
 
 const timeoutError = (timeoutMillis: number) =>
   new Cause.TimeoutException(`Timed out after ${describeDuration(timeoutMillis)}`)
@@ -490,7 +492,7 @@ const core = (
     // enabled (`Call.debug`)
     const logSuccess = (request: HttpClientRequest.HttpClientRequest) =>
       annotate(
-        Effect.logDebug(`[${serviceName}] ✓ ${request.method} ${Request.describePath(target, request)} succeeded`)
+        Effect.logDebug(ClientLog.successLine(serviceName, request.method, Request.describePath(target, request)))
       )
 
     const giveUpLine = (
@@ -501,38 +503,18 @@ const core = (
       attemptNumber: number,
       call: Call
     ): Effect.Effect<void> => {
-      const notRetried = (reason: string) =>
-        Effect.logError(
-          `[${serviceName}] ${words} on attempt ${attemptNumber}/${maxAttempts}, not retried: ${reason}`
-        )
-      switch (why._tag) {
-        case "deadline":
-          return Effect.logError(`[${serviceName}] ${method} ${path}: ${words} (attempt ${attemptNumber})`)
-        case "notRetried":
-          return Effect.logDebug(`[${serviceName}] ✗ ${method} ${path} failed: ${words} (not retried)`)
-        case "exhausted":
-          return Effect.logError(`[${serviceName}] All ${maxAttempts} attempts failed: ${words}`)
-        case "unsafe":
-          return notRetried(`a ${method} without an Idempotency-Key header may have reached the server`)
-        case "bodySpent":
-          return notRetried("its body is a stream that can be read once, and it has started to go out")
-        case "budget":
-          return notRetried(
-            `retry budget spent (${budget!.milliTokens / 1000} of ${budget!.maxTokens} tokens left)`
-          )
-        case "retryAfter":
-          return notRetried(
-            `Retry-After ${describeDuration(why.retryAfterMillis)} exceeds maxRetryAfter (${
-              describeDuration(maxRetryAfterMillis)
-            })`
-          )
-        case "pastDeadline":
-          return notRetried(
-            `a retry in ${describeDuration(why.delayMillis)} would start past the deadline of ${
-              describeDuration(call.deadlineMillis)
-            }`
-          )
-      }
+      const line = ClientLog.giveUpLine(why, {
+        serviceName,
+        words,
+        method,
+        path,
+        attempt: attemptNumber,
+        maxAttempts,
+        budget: budget === undefined ? undefined : { tokens: budget.milliTokens / 1000, maxTokens: budget.maxTokens },
+        maxRetryAfterMillis,
+        deadlineMillis: call.deadlineMillis
+      })
+      return line.level === "Debug" ? Effect.logDebug(line.message) : Effect.logError(line.message)
     }
 
     /**
@@ -631,9 +613,14 @@ const core = (
               )
             case "Wait": {
               const warn = annotate(Effect.logWarning(
-                `[${serviceName}] ${words} on attempt ${attemptNumber}/${maxAttempts}, retrying in ${
-                  describeDuration(decision.delayMillis)
-                }${decision.fromServer ? " (Retry-After)" : ""}...`
+                ClientLog.retryLine(
+                  serviceName,
+                  words,
+                  attemptNumber,
+                  maxAttempts,
+                  decision.delayMillis,
+                  decision.fromServer
+                )
               ))
               // published when the next attempt starts, if it does
               const retry: ResilientServiceClient.CallEvent.Retry = {

@@ -19,6 +19,7 @@ import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
+import * as Shell from "../../core/src/fleetShell.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as FleetApi from "../Fleet.js"
 import * as ServiceStatus from "../ServiceStatus.js"
@@ -44,24 +45,10 @@ export interface Options extends FleetApi.Options {
 export type ReplicaStatus = FleetMembership.ReplicaStatus
 
 /** @internal */
-export const defaults = {
-  quorum: 1,
-  quorumWindow: "10 seconds",
-  leaseTtl: "15 seconds",
-  heartbeat: "1 second",
-  commandTimeout: "500 millis",
-  connectTimeout: "1 second"
-} as const
+export const defaults = Shell.defaults
 
-/** How many heartbeats' measures of Redis's clock the deadlines are taken from. */
-const offsetSamples = 8
-
-/**
- * How long a granted lease may wait for its probe to start before it is given back: half its TTL.
- *
- * @internal
- */
-export const leaseIdleMillis = (config: { readonly leaseTtlMillis: number }): number => config.leaseTtlMillis / 2
+/** @internal */
+export const leaseIdleMillis = Shell.leaseIdleMillis
 
 interface Settings {
   readonly fleet: string
@@ -142,13 +129,6 @@ interface Member {
 /** @internal */
 export type Fleet = FleetMembership.FleetService
 
-/**
- * What remains of a machine's opening at `nowMillis`, on the machine's own time base: the one
- * place where the fleet turns a local deadline into a duration to share.
- */
-const remainingOf = (machine: Machine.Machine<unknown>, nowMillis: number): number =>
-  machine.state === "open" ? Math.max(0, Math.min(machine.openUntil, Number.MAX_SAFE_INTEGER) - nowMillis) : 0
-
 const messageOf = (error: unknown): string =>
   error instanceof Redis.RedisError ? error.message : error instanceof Error ? error.message : String(error)
 
@@ -166,21 +146,11 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
     // this layer's budget messages come back too: they carry its instance, and are skipped
     const budgetSender = `${replica}/${instance}`
     const reachable = yield* Ref.make(false)
-    // Redis time minus this process's monotonic time (ms), from the heartbeats' answers: the
-    // deadlines of the commands that change the fleet are given in Redis time. Each sample is
-    // taken when the answer arrives, so it errs early (by the round trip, and by any delay in
-    // handling the answer): a deadline never lets a late command in. The greatest of the last
-    // samples is the closest (one taken while the process was busy is not used alone), and the
-    // window lets a step of Redis's clock in within a few heartbeats.
+    // Redis's clock as the heartbeats measure it: the deadlines of the commands that change the fleet
+    const redisClock = new Shell.RedisClock()
     const layerClock = yield* Effect.clock
     const monotonicMillis = () => Time.monotonicMillis(layerClock)
-    const offsets: Array<number> = []
-    const recordOffset = (redisNow: number) => {
-      offsets.push(redisNow - monotonicMillis())
-      if (offsets.length > offsetSamples) offsets.shift()
-    }
-    const deadline = () =>
-      offsets.length === 0 ? 0 : Math.ceil(monotonicMillis() + Math.max(...offsets) + config.commandTimeoutMillis)
+    const deadline = () => redisClock.deadline(monotonicMillis(), config.commandTimeoutMillis)
     // the first loss after a success is logged, not every failed command of an outage
     let lossLogged = false
 
@@ -241,7 +211,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         for (const budget of budgets.values()) budget.takeLocal()
         return yield* lost(published.left)
       }
-      recordOffset(published.right)
+      redisClock.record(published.right, monotonicMillis())
       yield* regained
       yield* broadcast({ _tag: "Sync" })
       yield* sendBudgets
@@ -251,22 +221,14 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
     // message per heartbeat (none when nothing was recorded). A message lost while Redis is down
     // is lost: the budget is a throttle, not an account.
     const sendBudgets: Effect.Effect<void> = Effect.suspend(() => {
-      const counts: Record<string, readonly [number, number]> = {}
-      let any = false
+      const counts: Shell.BudgetCounts = {}
       for (const [service, budget] of budgets) {
         const { failures, successes } = budget.takeLocal()
-        if (successes === 0 && failures === 0) continue
-        counts[service] = [successes, failures]
-        any = true
+        if (successes > 0 || failures > 0) counts[service] = [successes, failures]
       }
-      if (!any) return Effect.void
-      return Effect.ignore(
-        connection.send([
-          "PUBLISH",
-          Scripts.channel(config.fleet),
-          JSON.stringify({ budgetsFrom: budgetSender, counts })
-        ])
-      )
+      const message = Shell.encodeBudgets(budgetSender, counts)
+      if (message === undefined) return Effect.void
+      return Effect.ignore(connection.send(["PUBLISH", Scripts.channel(config.fleet), message]))
     })
     // the first heartbeat waits for the connection (up to its connect timeout), so that a
     // start is not reported as a loss
@@ -309,21 +271,8 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
 
     // a budget message (on the same channel as the changes: one subscriber connection)
     const applyBudgets = (message: string): void => {
-      let decoded: { readonly budgetsFrom?: unknown; readonly counts?: unknown }
-      try {
-        decoded = JSON.parse(message) as typeof decoded
-      } catch {
-        return
-      }
-      if (typeof decoded.budgetsFrom !== "string" || decoded.budgetsFrom === budgetSender) return
-      if (typeof decoded.counts !== "object" || decoded.counts === null) return
-      for (const [service, pair] of Object.entries(decoded.counts as Record<string, unknown>)) {
-        const budget = budgets.get(service)
-        if (budget === undefined || !Array.isArray(pair)) continue
-        const [successes, failures] = pair as Array<unknown>
-        if (typeof successes !== "number" || typeof failures !== "number") continue
-        if (!(successes >= 0 && failures >= 0 && Number.isFinite(successes) && Number.isFinite(failures))) continue
-        budget.applyRemote(successes, failures)
+      for (const [service, successes, failures] of Shell.decodeBudgets(message, budgetSender)) {
+        budgets.get(service)?.applyRemote(successes, failures)
       }
     }
 
@@ -360,7 +309,7 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
         // what the breaker is now, deadlines applied: the protocol never decides on a stale state
         const local = Effect.map(hook.observe, toLocal)
         // what remains of the live breaker's opening, when a command is built
-        const remaining = Effect.map(hook.observe, (machine) => remainingOf(machine, Time.monotonicMillis(clock)))
+        const remaining = Effect.map(hook.observe, (machine) => Shell.remainingOf(machine, Time.monotonicMillis(clock)))
         // an opening of the fleet's that has run this breaker's longest has ended for it
         const longest = Math.min(Machine.longestOpenDuration(hook.config), Number.MAX_SAFE_INTEGER)
         const changes = yield* breaker.subscribe

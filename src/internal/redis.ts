@@ -24,9 +24,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
+import * as Core from "../../core/src/redisConnection.js"
+import * as validate from "./validate.js"
 
 /** @internal */
-export type Reply = string | number | null | ReadonlyArray<Reply>
+export type Reply = Core.Reply
 
 /**
  * A command that did not get an answer: the server is unreachable, did not answer in time, or
@@ -83,9 +85,7 @@ export interface Connection {
  *
  * @internal
  */
-export interface ClusterOptions {
-  readonly rootNodes: ReadonlyArray<string>
-}
+export type ClusterOptions = Core.ClusterOptions
 
 /** @internal */
 export interface Options {
@@ -138,32 +138,9 @@ interface NodeRedisModule {
   createCluster(options: unknown): NodeRedisCluster
 }
 
-const errorMessage = (error: unknown): string => error instanceof Error ? error.message : String(error)
+const toRedisError = (error: unknown): RedisError => new RedisError(Core.classifyError(error))
 
-const toReply = (value: unknown): Reply => {
-  if (typeof value === "string" || typeof value === "number" || value === null) return value
-  if (Array.isArray(value)) return value.map(toReply)
-  if (typeof value === "bigint") return Number(value)
-  if (value instanceof Uint8Array) return new TextDecoder().decode(value)
-  return String(value)
-}
-
-// node-redis's errors that end a connection (a socket timeout among them): the connection is
-// already being replaced, so they are `Unavailable`, not a command's `Timeout`
-const connectionLost = /^(Socket|Connection|The client|Disconnects|All the root nodes)/
-
-const toRedisError = (error: unknown): RedisError => {
-  const message = errorMessage(error)
-  const name = error instanceof Error ? error.name : ""
-  if (connectionLost.test(message)) return new RedisError({ reason: "Unavailable", message })
-  if (name === "ErrorReply" || /^[A-Z]+ /.test(message)) return new RedisError({ reason: "Reply", message })
-  // a command that node-redis timed out ("Timeout" in version 5, "Command timed out …" in 6)
-  const type = error instanceof Error ? error.constructor.name : ""
-  if (/Timeout/.test(type) || /time(d )?out/i.test(message)) return new RedisError({ reason: "Timeout", message })
-  return new RedisError({ reason: "Unavailable", message })
-}
-
-const isNoScript = (error: RedisError): boolean => error.reason === "Reply" && error.message.startsWith("NOSCRIPT")
+const isNoScript = (error: RedisError): boolean => Core.isNoScript(error)
 
 const loadModule: Effect.Effect<NodeRedisModule, ConfigError.ConfigError> = Effect.tryPromise({
   try: () => import("@redis/client") as unknown as Promise<NodeRedisModule>,
@@ -185,12 +162,10 @@ export const script = (name: string, source: string): Effect.Effect<Script> =>
     Effect.map((crypto) => ({ name, source, sha1: crypto.createHash("sha1").update(source).digest("hex") }))
   )
 
-const isRedisUrl = (value: unknown): value is string => typeof value === "string" && /^rediss?:\/\/./.test(value)
-
 /**
- * The `cluster` option of a fleet, checked: `undefined` or `false` for one server, `true` for a
- * cluster found through `url`, `{ rootNodes }` to add nodes to try at start. A cluster has only
- * database 0, so a `url` that names another fails too.
+ * The `cluster` option of a fleet, checked (the core's rules): `undefined` or `false` for one
+ * server, `true` for a cluster found through `url`, `{ rootNodes }` to add nodes to try at start.
+ * A cluster has only database 0, so a `url` that names another fails too.
  *
  * @internal
  */
@@ -198,84 +173,8 @@ export const clusterOption = (
   url: string,
   value: unknown
 ): Effect.Effect<ClusterOptions | undefined, ConfigError.ConfigError> => {
-  const fail = (field: string, reason: string) => Effect.fail(ConfigError.InvalidData([field], reason))
-  let options: ClusterOptions
-  if (value === undefined || value === false) return Effect.succeed(undefined)
-  if (value === true) options = { rootNodes: [] }
-  else if (typeof value === "object" && value !== null) {
-    const rootNodes: unknown = (value as { readonly rootNodes?: unknown }).rootNodes ?? []
-    if (!Array.isArray(rootNodes)) {
-      return fail("cluster", "rootNodes must be an array of redis:// or rediss:// URLs")
-    }
-    const bad = rootNodes.findIndex((node) => !isRedisUrl(node))
-    if (bad >= 0) {
-      return fail("cluster", `rootNodes[${bad}] must be a redis:// or rediss:// URL, got ${typeof rootNodes[bad]}`)
-    }
-    options = { rootNodes: rootNodes as ReadonlyArray<string> }
-  } else {
-    return fail("cluster", `must be true, false or { rootNodes: [...] }, got ${typeof value}`)
-  }
-  for (const node of [url, ...options.rootNodes]) {
-    if (!URL.canParse(node)) {
-      return fail(node === url ? "url" : "cluster", `is not a Redis URL: ${JSON.stringify(node)}`)
-    }
-  }
-  const database = /^rediss?:\/\/[^/]*\/(\d*)/.exec(url)?.[1]
-  if (database !== undefined && database !== "" && database !== "0") {
-    return fail("url", `a Redis Cluster has only database 0, the url names database ${database}`)
-  }
-  return Effect.succeed(options)
-}
-
-// The node-redis options of one connection, with liveness, for a standalone client or for every
-// node of a cluster.
-// A socket is dropped after this long without a byte at the least: a process whose event loop
-// was held up (a GC pause, a busy CPU) sees the socket's timer fire before the bytes waiting for
-// it, and a tiny heartbeat must not turn such pauses into reconnections.
-const minimumSocketTimeoutMillis = 1_000
-
-const connectionOptions = (options: Options, role: "commands" | "subscriber") => {
-  const heartbeat = Math.max(2, Math.round(options.heartbeatMillis ?? 1_000))
-  return {
-    // the same protocol under versions 5 (whose default is RESP2) and 6 (RESP3)
-    RESP: 2,
-    // a command sent while the connection is down fails at once instead of waiting in a queue;
-    // the subscriber keeps its queue, so that its SUBSCRIBE waits for the connection
-    disableOfflineQueue: role === "commands",
-    pingInterval: Math.round(heartbeat / 2),
-    socket: {
-      connectTimeout: Math.max(1, Math.round(options.connectTimeoutMillis)),
-      // nothing received for a heartbeat and a command timeout (1 s at the least) while a PING
-      // is due every half heartbeat: the socket is dropped and reconnected
-      socketTimeout: Math.max(
-        minimumSocketTimeoutMillis,
-        heartbeat + Math.max(1, Math.round(options.commandTimeoutMillis))
-      ),
-      // reconnect with a backoff: 50 ms, 100 ms, … up to 2 s between attempts, forever (a
-      // socket timeout included, which node-redis would not retry by default)
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 6), 2_000)
-    }
-  }
-}
-
-// What a cluster's discovered nodes need from the URL: the credentials and TLS (rootNodes are
-// only used to find the others).
-const credentialsOf = (url: string) => {
-  const parsed = new URL(url)
-  return {
-    ...(parsed.username === "" ? {} : { username: decodeURIComponent(parsed.username) }),
-    ...(parsed.password === "" ? {} : { password: decodeURIComponent(parsed.password) }),
-    tls: parsed.protocol === "rediss:"
-  }
-}
-
-// The key a cluster routes a command by: EVAL/EVALSHA's first key, else the first argument
-// (PUBLISH's channel, SET's key); none for the commands below (any node answers them).
-const keyless = new Set(["PING", "SCRIPT", "CLUSTER", "CLIENT", "INFO", "DEBUG", "FLUSHALL", "TIME", "DBSIZE"])
-const firstKey = (args: ReadonlyArray<string>): string | undefined => {
-  const command = (args[0] ?? "").toUpperCase()
-  if (command === "EVAL" || command === "EVALSHA") return Number(args[2]) > 0 ? args[3] : undefined
-  return keyless.has(command) ? undefined : args[1]
+  const checked = Core.checkCluster(url, value)
+  return checked._tag === "Valid" ? Effect.succeed(checked.value) : Effect.fail(validate.issueError(checked.issue))
 }
 
 // One client, one server or a cluster, seen the same way.
@@ -293,7 +192,7 @@ const backend = (
   onReady: () => void
 ): Backend => {
   const onError = options.onError ?? (() => undefined)
-  const base = connectionOptions(options, role)
+  const base = Core.connectionOptions(options, role)
   const destroyOnce = (client: { destroy(): void }) => () => {
     try {
       client.destroy()
@@ -313,7 +212,7 @@ const backend = (
       subscribe: (channel, listener) => client.subscribe(channel, listener)
     }
   }
-  const { tls, ...credentials } = credentialsOf(options.url)
+  const { tls, ...credentials } = Core.credentialsOf(options.url)
   const cluster = module.createCluster({
     rootNodes: [options.url, ...options.cluster.rootNodes].map((url) => ({ url })),
     defaults: { ...base, ...credentials, socket: { ...base.socket, ...(tls ? { tls: true } : {}) } },
@@ -337,7 +236,7 @@ const backend = (
     destroy: destroyOnce(cluster),
     send: (args, timeout) =>
       connected
-        ? cluster.sendCommand(firstKey(args), false, args, { timeout })
+        ? cluster.sendCommand(Core.firstKey(args), false, args, { timeout })
         : Promise.reject(new Error("the cluster's slots are not known yet")),
     subscribe: (channel, listener) => cluster.subscribe(channel, listener)
   }
@@ -428,7 +327,7 @@ export const connect = (options: Options): Effect.Effect<Connection, ConfigError
     // a URL that node-redis cannot read fails here, once
     const first = yield* Effect.try({
       try: makeCommands,
-      catch: (error) => ConfigError.InvalidData(["url"], `is not a Redis URL: ${errorMessage(error)}`)
+      catch: (error) => ConfigError.InvalidData(["url"], `is not a Redis URL: ${Core.errorMessage(error)}`)
     })
     const commands = yield* hold(first, makeCommands, onError)
 
@@ -437,7 +336,7 @@ export const connect = (options: Options): Effect.Effect<Connection, ConfigError
       Effect.suspend(() => {
         const used = commands.current()
         return Effect.tryPromise({ try: () => used.send(args, timeoutMillis), catch: toRedisError }).pipe(
-          Effect.map(toReply),
+          Effect.map(Core.toReply),
           Effect.timeoutFail({
             duration: Duration.millis(timeoutMillis),
             onTimeout: () => new RedisError({ reason: "Timeout", message: `no answer within ${timeoutMillis} ms` })

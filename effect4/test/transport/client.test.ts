@@ -18,7 +18,9 @@ import {
   recordingServer
 } from "./transports.js"
 
-const fast = { backoff: "1 millis", timeout: "100 millis" } as const
+const fast = { backoff: "1 millis", timeout: "250 millis" } as const
+/** Quick retries, and an attempt timeout the test does not wait for. */
+const patient = { backoff: "1 millis", timeout: "2 seconds" } as const
 
 /** The breaker's count and state. */
 const countOf = (client: ResilientServiceClient.ResilientServiceClient) =>
@@ -44,7 +46,7 @@ describeTransports("ResilientServiceClient", (transport) => {
   it.live("503, 503, 200: three requests, the 200 returned, the count back at 0", () =>
     Effect.gen(function*() {
       const server = yield* recordingServer((_request, res, index) => answerJson(res, index < 2 ? 503 : 200, { index }))
-      const client = yield* ResilientServiceClient.make({ baseUrl: server.url, ...fast })
+      const client = yield* ResilientServiceClient.make({ baseUrl: server.url, ...patient })
       const response = yield* client.get("/query")
       expect(yield* response.json).toEqual({ index: 2 })
       expect(server.seen.length).toBe(3)
@@ -78,7 +80,7 @@ describeTransports("ResilientServiceClient", (transport) => {
       const server = yield* recordingServer((_request, res) => answerJson(res, 503, {}))
       const client = yield* ResilientServiceClient.make({
         baseUrl: server.url,
-        ...fast,
+        ...patient,
         maxAttempts: 1,
         failureThreshold: 2
       })

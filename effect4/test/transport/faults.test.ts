@@ -152,7 +152,7 @@ describeTransports("transport faults", (transport) => {
     Effect.gen(function*() {
       const server = yield* recordingServer(() => {})
       const client = yield* HttpClient.HttpClient
-      const error = yield* Effect.flip(client.get(server.url).pipe(Effect.timeout("50 millis")))
+      const error = yield* Effect.flip(client.get(server.url).pipe(Effect.timeout("250 millis")))
       expect(error._tag).toBe("TimeoutError")
       expect(server.seen.length).toBe(1)
       yield* expectAllClosed(server)

@@ -1,9 +1,8 @@
 /**
- * Helpers of the retry tests: stepping a schedule without sleeping, fixed random doubles, the
- * path and message of a `Config.ConfigError`, and `HttpClientError`s of each reason.
+ * Helpers of the retry tests: stepping a schedule without sleeping, fixed random doubles, and
+ * `HttpClientError`s of each reason.
  */
 import { expect } from "@effect/vitest"
-import type * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as HttpClientError from "effect/http/HttpClientError"
@@ -12,8 +11,6 @@ import * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Pull from "effect/Pull"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
-import * as SchemaIssue from "effect/SchemaIssue"
 
 /**
  * Steps a schedule the way `Effect.retry` does (one step per failed attempt, the clock moved by
@@ -56,20 +53,6 @@ export const fixedRandom = (doubles: ReadonlyArray<number>): Random.Random => {
 /** Runs `effect` with {@link fixedRandom}. */
 export const withDoubles = (doubles: ReadonlyArray<number>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.provideService(effect, Random.Random, fixedRandom(doubles))
-
-/** The first issue of a `ConfigError`: its path and its message. */
-export const issueOf = (
-  error: Config.ConfigError
-): { readonly path: ReadonlyArray<PropertyKey>; readonly message: string } => {
-  const cause = error.cause
-  if (!Schema.isSchemaError(cause)) throw new Error(`not a SchemaError: ${String(cause)}`)
-  const [first] = SchemaIssue.makeFormatterStandardSchemaV1()(cause.issue).issues
-  if (first === undefined) throw new Error("no issue")
-  return {
-    path: (first.path ?? []).map((key) => typeof key === "object" && key !== null && "key" in key ? key.key : key),
-    message: first.message
-  }
-}
 
 export const request = HttpClientRequest.get("http://chroma.test:6003/api/query")
 
