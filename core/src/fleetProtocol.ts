@@ -15,7 +15,8 @@
  * - A newer fleet view is adopted: `open` (with its remaining time), `half_open` (as an opening
  *   that has ended) or `closed`. Right after a reconnection, a local opening is pushed first
  *   (it may be a fact the fleet missed while this replica was cut off), then the fleet's view
- *   is adopted.
+ *   is adopted; a breaker that made no transition while cut off, in a fleet period that a newer
+ *   closing has ended, has nothing of its own to push and adopts the closing.
  * - A view older than the one known means Redis lost its data (a restart, `FLUSHALL`): a replica
  *   that is still open publishes its opening again; so does one whose settling Redis rejected
  *   for that reason.
@@ -105,6 +106,11 @@ export interface State {
   readonly denied?: number | undefined
   /** Right after a reconnection: push a local opening before adopting the fleet's view. */
   readonly pushFirst: boolean
+  /**
+   * The local generation when Redis became unreachable: a breaker still in it when Redis is back
+   * made no transition of its own meanwhile (see `seeView`).
+   */
+  readonly cutGeneration?: number | undefined
   /** Lease requests made so far (each one's token is fresh). */
   readonly tokens: number
   /**
@@ -335,7 +341,16 @@ const seeView = (state: State, seen: View, config: Config, message = false): Ste
     commands.push(breaker({ _tag: "LeaseLost", generation: next.localProbe }))
     next = { ...next, localProbe: undefined }
   }
-  if (view.state === "closed" && local.state !== "closed" && !local.isolated && (lost || state.pushFirst)) {
+  // right after a reconnection, a breaker that only followed a fleet period (its state is what it
+  // was at the cut, when it agreed with the fleet's open or half_open period) has no opening of
+  // its own to push: a newer closing of the same epoch ended that period (another replica's probe
+  // succeeded meanwhile), and is adopted
+  const followedOnly = state.pushFirst && !lost && known !== undefined && known.state !== "closed" &&
+    view.epoch === known.epoch && isNewer(view, known) && local.generation === state.cutGeneration
+  if (
+    view.state === "closed" && local.state !== "closed" && !local.isolated && (lost || state.pushFirst) &&
+    !followedOnly
+  ) {
     // Redis lost the opening, or this replica saw it while cut off: publish it (again). A
     // replica in half_open publishes an opening that has ended: the fleet then probes once.
     commands.push({ _tag: "Propose", known: knownOf(view) })
@@ -525,7 +540,8 @@ export const step = (state: State, event: Event, config: Config): Step => {
           denied: undefined,
           lease: state.lease ?? state.settling,
           settling: undefined,
-          lateRetry: undefined
+          lateRetry: undefined,
+          cutGeneration: state.local.generation
         },
         commands: [breaker({ _tag: "FleetReachable", reachable: false })]
       }

@@ -471,6 +471,22 @@ describe("fleet protocol (model-based)", () => {
     expect(step.commands).toEqual([{ _tag: "Propose", known: { epoch: 1, generation: 4 } }])
   })
 
+  it("a replica that only followed the fleet's half_open period through an outage adopts the closing that ended it", () => {
+    // half_open period of generation 1 (the fleet's), followed locally; Redis lost and back with
+    // no local transition meanwhile, while another replica's probe closed the fleet (generation 2)
+    const following = steps(reachable(local("half_open", 2)), { _tag: "View", view: view(1, 1, "half_open") })
+    const back = steps(following, { _tag: "Unreachable" }, { _tag: "Reachable" })
+    const closed = Protocol.step(back, { _tag: "View", view: view(1, 2, "closed") }, config)
+    expect(closed.commands).toEqual([{ _tag: "Breaker", event: { _tag: "AdoptClose" } }])
+    // one whose breaker moved meanwhile (its own probe failed: a new opening) still pushes it
+    const moved = steps(following, { _tag: "Unreachable" }, { _tag: "Local", local: local("open", 3) }, {
+      _tag: "Reachable"
+    })
+    expect(Protocol.step(moved, { _tag: "View", view: view(1, 2, "closed") }, config).commands).toEqual([
+      { _tag: "Propose", known: { epoch: 1, generation: 2 } }
+    ])
+  })
+
   it("an opening proposed from a closed period that has ended is dropped, and the fleet's closing adopted", () => {
     const state = steps(reachable(local("closed", 0)), { _tag: "View", view: view(1, 2, "closed") })
     const opened = Protocol.step(state, { _tag: "Local", local: local("open", 1) }, config)
