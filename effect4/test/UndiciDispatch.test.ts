@@ -16,6 +16,7 @@ import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as Stream from "effect/Stream"
 import { Agent, type Dispatcher, interceptors, MockAgent } from "undici"
 import { UndiciTransport } from "../src/index.js"
+import * as AttemptSignal from "../src/internal/attemptSignal.js"
 import { fakeController, heldDispatcher } from "./utils/dispatchers.js"
 import { httpServer } from "./utils/faultServers.js"
 
@@ -310,6 +311,44 @@ describe("UndiciTransport on dispatcher.dispatch", () => {
       // the exchange has ended: a later read fails at once instead of waiting
       const error = yield* Effect.flip(response.text)
       expect(reasonOf(error)).toBe("DecodeError")
+    }))
+
+  it.effect("an attempt signal aborted while the headers are awaited fails the request at once, abort or not", () =>
+    Effect.gen(function*() {
+      const held = yield* heldDispatcher
+      const execute = AttemptSignal.executeWithSignal(UndiciTransport.make(held.dispatcher))!
+      const signal = new AttemptSignal.AttemptSignal()
+      const fiber = yield* Effect.forkChild(execute(HttpClientRequest.get("http://127.0.0.1:9/slow"), signal))
+      const handler = yield* held.dispatched
+      const controller = fakeController({ abortDoesNothing: true })
+      handler.onRequestStart!(controller, {})
+      // the dispatcher never calls back: the signal alone ends the wait
+      signal.abort()
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(reasonOf(error)).toBe("TransportError")
+      expect(String(error.reason.cause)).toMatch(/its attempt ended/)
+      expect(controller.abortedWith()?.message).toMatch(/its attempt ended/)
+    }))
+
+  it.effect("an attempt signal aborted after the headers fails the body read, the signal ends it", () =>
+    Effect.gen(function*() {
+      const held = yield* heldDispatcher
+      const execute = AttemptSignal.executeWithSignal(UndiciTransport.make(held.dispatcher))!
+      const signal = new AttemptSignal.AttemptSignal()
+      const fiber = yield* Effect.forkChild(execute(HttpClientRequest.get("http://127.0.0.1:9/body"), signal))
+      const handler = yield* held.dispatched
+      const controller = fakeController()
+      handler.onRequestStart!(controller, {})
+      handler.onResponseStart!(controller, 200, {}, "OK")
+      const response = yield* Fiber.join(fiber)
+      handler.onResponseData!(controller, Buffer.from("part"))
+      const reading = yield* Effect.forkChild(response.text)
+      for (let i = 0; i < 5; i++) yield* Effect.yieldNow
+      expect(reading.pollUnsafe()).toBeUndefined()
+      signal.abort()
+      const error = yield* Effect.flip(Fiber.join(reading))
+      expect(reasonOf(error)).toBe("DecodeError")
+      expect(controller.abortedWith()?.message).toMatch(/its attempt ended/)
     }))
 
   it.effect("a request header named __proto__ is sent with the trace headers", () =>

@@ -19,7 +19,9 @@ const pages = [
   "docs/retry.md",
   "docs/circuit-breaker.md",
   "docs/observability.md",
-  "docs/testing.md"
+  "docs/testing.md",
+  "docs/client.md",
+  "docs/transports.md"
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {

@@ -387,7 +387,8 @@ describeTransports("response decoding", (transport) => {
       const client = (yield* HttpClient.HttpClient).pipe(HttpClient.followRedirects())
       const response = yield* client.get(`${server.url}/start`)
       expect(response.status).toBe(200)
-      expect(response.request.url).toBe(`${server.url}/final`)
+      // fetch follows the redirect itself: its response comes with the request first sent
+      expect(response.request.url).toBe(`${server.url}/${transport.followsRedirects ? "start" : "final"}`)
       expect(response.url).toBe(`${server.url}/final`)
       expect(yield* response.json).toEqual({ at: "/final" })
     }).pipe(run))
@@ -426,7 +427,7 @@ describeTransports("response decoding", (transport) => {
       expect(encoder.encode(yield* response.text).length).toBeGreaterThan(0)
       // inspected the same way (what logs and errors print)
       expect(response.toJSON()).toMatchObject({
-        _id: "effect/http/HttpClientResponse",
+        _id: expect.stringMatching(/HttpClientResponse$/),
         status: 200,
         request: { _id: "HttpClientRequest", method: "GET" }
       })

@@ -1,12 +1,13 @@
 /**
  * The transports the shared suite runs every case against, and the servers it runs them on.
  * A case is written once, inside `describeTransports`, and proves the same behaviour of each:
- * Effect 4's own undici client (`NodeHttpClient.layerUndici`) and this library's
- * `UndiciTransport`.
+ * Effect 4's own clients (`NodeHttpClient.layerUndici`, `FetchHttpClient.layer`) and this
+ * library's `UndiciTransport`.
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import type * as HttpClient from "effect/http/HttpClient"
 import type * as HttpClientError from "effect/http/HttpClientError"
 import * as Layer from "effect/Layer"
@@ -17,18 +18,47 @@ import { serve } from "../utils/faultServers.js"
 
 export interface Transport {
   readonly name: string
-  /** A fresh layer: each test gets its own dispatcher (and so its own connections). */
+  /** A fresh layer: each test gets its own client (and, but for fetch, its own connections). */
   readonly layer: () => Layer.Layer<HttpClient.HttpClient>
+  /**
+   * The layer owns its connections (an undici `Agent` of its own, destroyed with the layer).
+   * `fetch` sends through the runtime's global dispatcher: releasing its layer closes nothing.
+   */
+  readonly ownsConnections: boolean
+  /**
+   * The transport follows redirects itself (`fetch`, by default): the response is the final
+   * one, its `request` still the one sent first.
+   */
+  readonly followsRedirects: boolean
 }
 
-export const transports: ReadonlyArray<Transport> = [
-  { name: "NodeHttpClient.layerUndici", layer: () => NodeHttpClient.layerUndici },
-  { name: "UndiciTransport.layer()", layer: () => UndiciTransport.layer() }
+/** The undici-based layers: each owns an `Agent` of its own. */
+export const undiciTransports: ReadonlyArray<Transport> = [
+  {
+    name: "NodeHttpClient.layerUndici",
+    layer: () => NodeHttpClient.layerUndici,
+    ownsConnections: true,
+    followsRedirects: false
+  },
+  {
+    name: "UndiciTransport.layer()",
+    layer: () => UndiciTransport.layer(),
+    ownsConnections: true,
+    followsRedirects: false
+  }
 ]
 
-/** Declares the cases of `body` once per transport. */
-export const describeTransports = (title: string, body: (transport: Transport) => void) =>
-  describe.each(transports)(`${title} ($name)`, body)
+export const transports: ReadonlyArray<Transport> = [
+  ...undiciTransports,
+  { name: "FetchHttpClient.layer", layer: () => FetchHttpClient.layer, ownsConnections: false, followsRedirects: true }
+]
+
+/** Declares the cases of `body` once per transport (of `which`: by default, all of them). */
+export const describeTransports = (
+  title: string,
+  body: (transport: Transport) => void,
+  which: ReadonlyArray<Transport> = transports
+) => describe.each(which)(`${title} ($name)`, body)
 
 /** Builds the transport's `HttpClient` into the current scope (released with it). */
 export const provideTransport =
