@@ -104,6 +104,8 @@ export type Step =
   | { readonly kind: "start"; readonly id: string; readonly expect?: Expected }
   /** Ends the call started as `id` with `outcome` and waits for its result. */
   | { readonly kind: "finish"; readonly id: string; readonly outcome: Outcome; readonly expect?: Expected }
+  /** Interrupts the call started as `id` and waits for it to end. */
+  | { readonly kind: "interrupt"; readonly id: string; readonly expect?: Expected }
   | { readonly kind: "isolate"; readonly expect?: Expected }
   | { readonly kind: "reset"; readonly expect?: Expected }
   /** Only checks what is expected. */
@@ -123,6 +125,7 @@ export const stepKinds: ReadonlyArray<Step["kind"]> = [
   "probe",
   "start",
   "finish",
+  "interrupt",
   "isolate",
   "reset",
   "check"
@@ -285,6 +288,28 @@ export const scenarios: ReadonlyArray<Scenario> = [
       { ...succeed, expect: { result: rejectedHalfOpen } },
       { kind: "finish", id: "b", outcome: "success" },
       { kind: "finish", id: "c", outcome: "success", expect: { transitions: [["half_open", "closed", 1_000]] } }
+    ]
+  },
+  {
+    name: "an interrupted probe gives its permit back and counts neither way",
+    options: { failureThreshold: 1, recoveryTimeoutMillis: 1_000 },
+    steps: [
+      failAndOpen(0),
+      { kind: "advance", millis: 1_000, expect: { transitions: [["open", "half_open", 1_000]] } },
+      { kind: "start", id: "probe" },
+      { ...succeed, expect: { result: rejectedHalfOpen } },
+      { kind: "interrupt", id: "probe", expect: { state: "half_open", status: { failureCount: 1 } } },
+      { kind: "probe", outcome: "success", expect: { transitions: [["half_open", "closed", 1_000]] } }
+    ]
+  },
+  {
+    name: "an interrupted call in closed neither adds to nor resets the count",
+    options: { failureThreshold: 2 },
+    steps: [
+      { ...fail, expect: { status: { failureCount: 1 } } },
+      { kind: "start", id: "call" },
+      { kind: "interrupt", id: "call", expect: { state: "closed", status: { failureCount: 1 } } },
+      failAndOpen(0)
     ]
   },
   {

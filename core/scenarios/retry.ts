@@ -8,7 +8,9 @@
  * (test/RetryScenarios.test.ts for Effect 3, effect4/test/RetryScenarios.test.ts for Effect 4):
  * `Effect.retry` with `RetryPolicy.schedule`, `RetryPolicy.isTransient` as the `while`, the
  * budget from `RetryPolicy.makeBudget` and the `Retry-After` read by `RetryPolicy.parseRetryAfter`,
- * following {@link retryAfterRule}, the rule `ResilientServiceClient` applies.
+ * following {@link retryAfterRule}, the rule `ResilientServiceClient` applies; and again through
+ * `ResilientServiceClient` on a fake transport, for every scenario the client can play (its
+ * backoff factor is 2, and a timeout there takes the client's `timeout`).
  *
  * Nothing here imports anything: the file is data and the types of that data.
  */

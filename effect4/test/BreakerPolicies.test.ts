@@ -18,7 +18,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { CircuitBreaker, ServiceUnavailable } from "../src/index.js"
-import { letWokenFibersRun } from "./utils/clocks.js"
+import { internals } from "../src/internal/circuitBreaker.js"
 import { issuesOf } from "./utils/configErrors.js"
 import { makeLogCapture } from "./utils/logs.js"
 import { subscribe } from "./utils/streams.js"
@@ -680,8 +680,7 @@ describe("CircuitBreaker policies", () => {
           const breaker = yield* CircuitBreaker.make({ name: "fs", failureThreshold: 1, store: broken })
           yield* calls(breaker, "F")
           expect(yield* breaker.state).toBe("open")
-          yield* TestClock.adjust(0) // the breaker's writer tries to store the opening
-          yield* letWokenFibersRun
+          yield* internals(breaker).storeIdle // the breaker's writer has tried to store the opening
         }))
         const warnings = logs.lines.filter((l) => l.level === "WARN").map((l) => l.message)
         expect(warnings).toEqual([

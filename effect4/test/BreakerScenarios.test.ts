@@ -171,6 +171,14 @@ const run = (scenario: Data.Scenario) =>
           ran = true
           break
         }
+        case "interrupt": {
+          const call = held.get(step.id)
+          if (call === undefined) throw new Error(`${where}: no call was started as "${step.id}"`)
+          held.delete(step.id)
+          yield* Fiber.interrupt(call.fiber)
+          yield* Fiber.await(call.fiber)
+          break
+        }
         case "isolate": {
           yield* breaker.isolate
           break

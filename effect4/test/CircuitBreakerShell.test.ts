@@ -62,11 +62,9 @@ const countingStore = Effect.gen(function*() {
   return { store: counting, writes }
 })
 
-/**
- * Lets the breakers' writer fibers write what the transitions so far left them (a write is a few
- * hops between fibers, none of them waiting on time).
- */
-const writesDone = Effect.andThen(TestClock.adjust(0), letWokenFibersRun)
+/** Lets the breakers' timers run, then waits until their writers have written what they were given. */
+const writesDone = (...breakers: ReadonlyArray<CircuitBreaker.CircuitBreaker>) =>
+  Effect.andThen(TestClock.adjust(0), Effect.forEach(breakers, (breaker) => internals(breaker).storeIdle))
 
 const gauge = (service: string) =>
   Effect.map(Metric.value(Metric.withAttributes(Metrics.breakerState, { service })), (state) => state.value)
@@ -190,20 +188,20 @@ describe("CircuitBreaker shell", () => {
         yield* failOnce(breaker)
         yield* failOnce(breaker)
         yield* breaker(ok)
-        yield* writesDone
+        yield* writesDone(breaker)
         expect(writes).toEqual([])
         for (let i = 0; i < 3; i++) yield* failOnce(breaker)
-        yield* writesDone
+        yield* writesDone(breaker)
         expect(writes).toEqual(["effect-resilience/circuit-breaker/billing"]) // opened
         yield* TestClock.adjust("60 seconds") // the timer publishes half_open
-        yield* writesDone
+        yield* writesDone(breaker)
         yield* breaker(ok) // closed
-        yield* writesDone
+        yield* writesDone(breaker)
         expect(writes.length).toBe(3)
         yield* breaker.isolate
-        yield* writesDone
+        yield* writesDone(breaker)
         yield* breaker.isolate // already isolated: no transition
-        yield* writesDone
+        yield* writesDone(breaker)
         expect(writes.length).toBe(4)
       }).pipe(Effect.provide(KeyValueStore.layerMemory)))
 
@@ -214,13 +212,13 @@ describe("CircuitBreaker shell", () => {
         const isolated = yield* CircuitBreaker.make({ name: "isolated", failureThreshold: 1, store })
         yield* failOnce(reset)
         yield* failOnce(isolated)
-        yield* writesDone
+        yield* writesDone(reset, isolated)
         yield* reset.reset
         yield* isolated.isolate
-        yield* writesDone
+        yield* writesDone(reset, isolated)
         expect(writes.length).toBe(4)
         yield* TestClock.adjust("60 seconds") // both timers wake to find nothing to publish
-        yield* TestClock.adjust(0) // and have finished
+        yield* writesDone(reset, isolated) // and whatever they handed the writers is written
         expect(writes.length).toBe(4)
         expect(yield* reset.state).toBe("closed")
         expect(yield* isolated.state).toBe("open")
@@ -241,6 +239,7 @@ describe("CircuitBreaker shell", () => {
         })
         for (let i = 0; i < 10; i++) yield* breaker(ok)
         yield* failOnce(breaker)
+        yield* writesDone(breaker)
         expect(writes).toEqual([])
       }).pipe(Effect.provide(KeyValueStore.layerMemory)))
   })

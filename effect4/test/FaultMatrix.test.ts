@@ -19,7 +19,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as http from "node:http"
 import { ResilientServiceClient } from "../src/index.js"
-import { describeTransports, undiciTransports } from "./transport/transports.js"
+import { describeTransports } from "./transport/transports.js"
 import type { FaultServer } from "./utils/faultServers.js"
 import { answerJson, httpServer, rawServer, withClientOn } from "./utils/faultServers.js"
 import { makeLogCapture } from "./utils/logs.js"
@@ -448,7 +448,7 @@ describeTransports("fault matrix over real sockets", (transport) => {
       expect(status).toEqual({ state: "closed", failureCount: 3 })
       yield* expectNoSocketLeft(server)
     }))
-}, undiciTransports)
+})
 
 // not a case per transport: it brings a transport of its own
 describe("fault matrix over real sockets, on a deaf transport", () => {

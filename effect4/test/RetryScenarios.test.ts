@@ -2,7 +2,9 @@
  * The retry scenarios shared by both editions (core/scenarios/retry.ts), run by the Effect 4
  * edition: `Effect.retry` with `RetryPolicy.schedule`, `RetryPolicy.isTransient`, a
  * `RetryPolicy.makeBudget` bucket and `Retry-After` read with `RetryPolicy.parseRetryAfter`, on the
- * `TestClock`. test/RetryScenarios.test.ts runs the same scenarios on the Effect 3 edition.
+ * `TestClock`; then the same scenarios through `ResilientServiceClient` on the fake transport,
+ * where the client's own rules (its backoff, budget and `Retry-After`) must give the same
+ * attempts. test/RetryScenarios.test.ts runs the same scenarios on the Effect 3 edition.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -17,7 +19,9 @@ import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/testing/TestClock"
 import type { Outcome, Result, RetryScenario } from "../../core/scenarios/retry.js"
 import { retryAfterRule, scenarios } from "../../core/scenarios/retry.js"
-import { RetryPolicy } from "../src/index.js"
+import { ResilientServiceClient, RetryPolicy } from "../src/index.js"
+import type { Answer } from "./utils/fakeClient.js"
+import { makeFake, refused, status } from "./utils/fakeClient.js"
 import { statusError, transportError, withDoubles } from "./utils/retry.js"
 
 /** The error an attempt fails with, as this edition's client would see it. */
@@ -123,6 +127,67 @@ describe("retry scenarios (core/scenarios/retry.ts) on the Effect 4 edition", ()
       const outcome = yield* run(scenario)
       const { expected } = scenario
       if (expected.attemptsAt !== undefined) expect(outcome.attemptsAt).toEqual(expected.attemptsAt)
+      expect(outcome.attempts).toBe(expected.attempts)
+      for (const result of outcome.results) expect(result).toEqual(expected.result)
+      if (expected.tokensLeft !== undefined) expect(outcome.tokensLeft).toBe(expected.tokensLeft)
+    }))
+})
+
+/**
+ * Whether the client can play a scenario: its backoff factor is 2, an attempt that times out
+ * takes the client's `timeout` (which would shift every later attempt), and the fake transport's
+ * script is shared by the calls of a storm (so a storm repeats one outcome).
+ */
+const throughClient = (scenario: RetryScenario): boolean =>
+  (scenario.policy.factor === undefined || scenario.policy.factor === 2) &&
+  !scenario.outcomes.some((outcome) => outcome._tag === "Timeout") &&
+  ((scenario.calls ?? 1) === 1 || scenario.outcomes.length === 1)
+
+const answer = (outcome: Outcome): Answer =>
+  outcome._tag === "Success"
+    ? status(200)
+    : outcome._tag === "Status"
+    ? status(outcome.status, undefined, outcome.retryAfter === undefined ? {} : { "retry-after": outcome.retryAfter })
+    : refused
+
+const runClient = (scenario: RetryScenario) =>
+  Effect.gen(function*() {
+    const { policy } = scenario
+    const fake = makeFake(...scenario.outcomes.map(answer))
+    const client = yield* ResilientServiceClient.make({
+      baseUrl: "http://upstream.test",
+      serviceName: "scenario",
+      failureThreshold: 1_000_000,
+      retry: {
+        maxAttempts: policy.maxAttempts,
+        backoff: policy.baseDelayMillis === undefined ? undefined : Duration.millis(policy.baseDelayMillis),
+        maxDelay: policy.maxDelayMillis === undefined ? undefined : Duration.millis(policy.maxDelayMillis),
+        jitter: policy.jitter
+      },
+      retryBudget: scenario.budget ?? false
+    }).pipe(Effect.provide(fake.layer))
+    const fibers = yield* Effect.forEach(
+      Array.from({ length: scenario.calls ?? 1 }),
+      () => Effect.forkChild(client.get("/resource"))
+    )
+    yield* TestClock.adjust("1 day")
+    const exits = yield* Effect.forEach(fibers, Fiber.await)
+    return {
+      attemptsAt: fake.calls.map((call) => call.at),
+      attempts: fake.calls.length,
+      results: exits.map((exit) => resultOf(Exit.map(exit, () => "ok"))),
+      tokensLeft: (yield* client.retryBudget).tokens
+    }
+  }).pipe(withDoubles(scenario.random ?? [0.5]))
+
+describe("retry scenarios (core/scenarios/retry.ts) through ResilientServiceClient on the Effect 4 edition", () => {
+  it.effect.each(scenarios.filter(throughClient))("$name", (scenario) =>
+    Effect.gen(function*() {
+      const outcome = yield* runClient(scenario)
+      const { expected } = scenario
+      if (expected.attemptsAt !== undefined && (scenario.calls ?? 1) === 1) {
+        expect(outcome.attemptsAt).toEqual(expected.attemptsAt)
+      }
       expect(outcome.attempts).toBe(expected.attempts)
       for (const result of outcome.results) expect(result).toEqual(expected.result)
       if (expected.tokensLeft !== undefined) expect(outcome.tokensLeft).toBe(expected.tokensLeft)

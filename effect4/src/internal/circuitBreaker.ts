@@ -59,6 +59,11 @@ export interface Internals {
   /** Subscriptions held by `awaitRejection` waiters now (for tests: one per waiter). */
   readonly rejectionWaiters: () => number
   /**
+   * Completes once every snapshot handed to the store so far is written (or given up), at once
+   * without a store: for tests, which cannot otherwise tell when the breaker's own writer is done.
+   */
+  readonly storeIdle: Effect.Effect<void>
+  /**
    * Protects `self` like calling the breaker, but with the outcome of a failed call decided by
    * `judge` instead of `isFailure`: the HTTP client knows the three outcomes of an attempt.
    */
@@ -393,6 +398,8 @@ class Shell implements Internals, FleetHook {
   lastRejection: LastRejection | undefined = undefined
   /** Hands the latest snapshot to the store's writer; nothing without a store. */
   persist: Effect.Effect<void> = Effect.void
+  /** See `Internals.storeIdle`. */
+  storeIdle: Effect.Effect<void> = Effect.void
   /** What was built on first use. */
   built: Built | undefined = undefined
   /**
@@ -496,7 +503,10 @@ const theHub = (shell: Shell): Effect.Effect<PubSub.PubSub<CircuitBreaker.StateC
 // writes. When the scope closes, the writer is given up to the store timeout to finish the
 // write it is making and the latest snapshot after it, so that a graceful shutdown loses no
 // transition; a store that hangs holds the close up for that long at most.
-const startWriter = (shell: Shell, persistence: Persistence): Effect.Effect<Effect.Effect<void>, never, Scope.Scope> =>
+const startWriter = (
+  shell: Shell,
+  persistence: Persistence
+): Effect.Effect<{ readonly persist: Effect.Effect<void>; readonly idle: Effect.Effect<void> }, never, Scope.Scope> =>
   Effect.gen(function*() {
     const write = (snapshot: Machine.Snapshot) =>
       BreakerStore.save(persistence.store, persistence.key, shell.name, snapshot, persistence.timeout)
@@ -539,10 +549,11 @@ const startWriter = (shell: Shell, persistence: Persistence): Effect.Effect<Effe
     )
     // added after the writer was forked, so that it runs before the writer is interrupted
     yield* Effect.addFinalizer(() => Effect.ignore(Effect.timeout(Effect.interruptible(idle), persistence.timeout)))
-    return Effect.sync(() => {
+    const persist = Effect.sync(() => {
       pending = Machine.snapshot(shell.current, shell.now(), shell.clock.currentTimeMillisUnsafe())
       Queue.offerUnsafe(wake, undefined)
     })
+    return { persist, idle }
   })
 
 const publish = (shell: Shell, transition: Machine.Transition): Effect.Effect<void> =>
@@ -883,7 +894,11 @@ export const make = (
     const metrics = Context.make(Metric.MetricRegistry, registry)
     const shell = new Shell(name, config, isFailure, clock, scope, ref, initial, metrics)
     recordState(shell, shell.current.state)
-    if (persistence !== undefined) shell.persist = yield* startWriter(shell, persistence)
+    if (persistence !== undefined) {
+      const writer = yield* startWriter(shell, persistence)
+      shell.persist = writer.persist
+      shell.storeIdle = writer.idle
+    }
 
     if (Option.isSome(restored) && shell.current.state !== "closed") {
       const machine = shell.current

@@ -13,7 +13,7 @@ import * as HttpServer from "effect/http/HttpServer"
 import * as Layer from "effect/Layer"
 import * as http from "node:http"
 import { CircuitBreaker, ServiceRegistry, StatusApi } from "../../src/index.js"
-import { describeTransports, provideTransport } from "./transports.js"
+import { describeTransports, provideTransport, transportsAndFetch } from "./transports.js"
 
 /** The standalone status API, served for real, with the registry its handlers read. */
 const StatusServerLive = HttpRouter.serve(
@@ -42,4 +42,4 @@ describeTransports("HttpApiClient", (transport) => {
       const missing = yield* Effect.flip(client.status.get({ params: { id: "nope" } }))
       expect(missing._tag).toBe("ServiceNotFound")
     }).pipe(provideTransport(transport)))
-})
+}, transportsAndFetch)

@@ -15,7 +15,8 @@ import {
   expectAllClosed,
   provideTransport,
   reasonOf,
-  recordingServer
+  recordingServer,
+  transportsAndFetch
 } from "./transports.js"
 
 const fast = { backoff: "1 millis", timeout: "250 millis" } as const
@@ -103,4 +104,4 @@ describeTransports("ResilientServiceClient", (transport) => {
       yield* expectAllClosed(server)
       expect(yield* countOf(client)).toEqual({ state: "closed", failureCount: 0 })
     }).pipe(run))
-})
+}, transportsAndFetch)

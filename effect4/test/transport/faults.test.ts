@@ -24,7 +24,8 @@ import {
   expectAllClosed,
   provideTransport,
   reasonOf,
-  recordingServer
+  recordingServer,
+  transportsAndFetch
 } from "./transports.js"
 
 v8.setFlagsFromString("--expose-gc")
@@ -229,4 +230,4 @@ describeTransports("transport faults", (transport) => {
       )
       expect(answers).toEqual(Array.from({ length: 50 }, (_, i) => ({ url: `/${i}` })))
     }).pipe(run))
-})
+}, transportsAndFetch)

@@ -18,7 +18,14 @@ import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { answerJson, describeTransports, provideTransport, reasonOf, recordingServer } from "./transports.js"
+import {
+  answerJson,
+  describeTransports,
+  provideTransport,
+  reasonOf,
+  recordingServer,
+  transportsAndFetch
+} from "./transports.js"
 
 const Todo = Schema.Struct({
   userId: Schema.Number,
@@ -223,7 +230,7 @@ describeTransports("request encoding", (transport) => {
       const response = yield* client.execute(request)
       expect(yield* response.json).toMatchObject({ url: "/foo?foo=bar&baz=qux" })
     }).pipe(run))
-})
+}, transportsAndFetch)
 
 describeTransports("response decoding", (transport) => {
   const run = provideTransport(transport)
@@ -432,4 +439,4 @@ describeTransports("response decoding", (transport) => {
         request: { _id: "HttpClientRequest", method: "GET" }
       })
     }).pipe(run))
-})
+}, transportsAndFetch)

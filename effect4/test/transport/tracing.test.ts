@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
 import { refusedPort } from "../utils/server.js"
 import { makeRecordingTracer } from "../utils/tracer.js"
-import { answerJson, describeTransports, provideTransport, recordingServer } from "./transports.js"
+import { answerJson, describeTransports, provideTransport, recordingServer, transportsAndFetch } from "./transports.js"
 
 const okServer = recordingServer((_request, res) =>
   answerJson(res, 200, { ok: true }, { "x-answer": "yes", "set-cookie": "secret=1" })
@@ -198,4 +198,4 @@ describeTransports("tracing", (transport) => {
       expect(spanId).not.toBe(upstream.spanId)
       expect(server.seen[0]!.headers.b3).toBe(`${traceId}-${spanId}-1-${upstream.spanId}`)
     }).pipe(run))
-})
+}, transportsAndFetch)

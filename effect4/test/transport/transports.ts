@@ -32,8 +32,8 @@ export interface Transport {
   readonly followsRedirects: boolean
 }
 
-/** The undici-based layers: each owns an `Agent` of its own. */
-export const undiciTransports: ReadonlyArray<Transport> = [
+/** The undici-based layers, each with an `Agent` of its own: the default of {@link describeTransports}. */
+export const transports: ReadonlyArray<Transport> = [
   {
     name: "NodeHttpClient.layerUndici",
     layer: () => NodeHttpClient.layerUndici,
@@ -48,12 +48,13 @@ export const undiciTransports: ReadonlyArray<Transport> = [
   }
 ]
 
-export const transports: ReadonlyArray<Transport> = [
-  ...undiciTransports,
+/** The undici-based layers and `FetchHttpClient.layer` (the shared suite's own files run on all three). */
+export const transportsAndFetch: ReadonlyArray<Transport> = [
+  ...transports,
   { name: "FetchHttpClient.layer", layer: () => FetchHttpClient.layer, ownsConnections: false, followsRedirects: true }
 ]
 
-/** Declares the cases of `body` once per transport (of `which`: by default, all of them). */
+/** Declares the cases of `body` once per transport of `which` (by default, the undici layers). */
 export const describeTransports = (
   title: string,
   body: (transport: Transport) => void,

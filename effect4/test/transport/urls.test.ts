@@ -9,7 +9,14 @@ import * as Effect from "effect/Effect"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import { ResilientServiceClient } from "../../src/index.js"
 import { makeLogCapture } from "../utils/logs.js"
-import { answerJson, describeTransports, provideTransport, reasonOf, recordingServer } from "./transports.js"
+import {
+  answerJson,
+  describeTransports,
+  provideTransport,
+  reasonOf,
+  recordingServer,
+  transportsAndFetch
+} from "./transports.js"
 
 const fast = { backoff: "1 millis", timeout: "2 seconds" } as const
 
@@ -101,4 +108,4 @@ describeTransports("ResilientServiceClient URLs", (transport) => {
       expect(server.seen.map((seen) => seen.url)).toEqual(["/api/v1/users/7", "/api/v1/8"])
       expect(yield* Effect.map(client.status, (status) => status.failureCount)).toBe(0)
     }).pipe(run))
-})
+}, transportsAndFetch)
