@@ -189,6 +189,38 @@ export const follow = async (page: Page): Promise<string> => {
   return app!
 }
 
+/**
+ * The package's own declarations, checked rather than skipped (`skipLibCheck: false`), under
+ * both resolutions, from a folder beside the app's sources. (The app itself keeps the page's
+ * `skipLibCheck`, since `@effect/platform-node`'s declarations need `@types/ws`.)
+ */
+export const checkDeclarations = async (app: string, say: (line: string) => void) => {
+  const dir = path.join(app, "declarations-check")
+  fs.mkdirSync(dir)
+  fs.writeFileSync(
+    path.join(dir, "index.ts"),
+    [
+      "import * as Resilience from \"effect-resilience\"",
+      "import * as Testing from \"effect-resilience/testing\"",
+      "export const used = [Resilience.ResilientServiceClient.make, Testing.fakeUpstream] as const",
+      ""
+    ].join("\n")
+  )
+  for (
+    const [name, compilerOptions] of [
+      ["nodenext", { module: "NodeNext", moduleResolution: "NodeNext", skipLibCheck: false }],
+      ["bundler", { module: "Preserve", moduleResolution: "Bundler", skipLibCheck: false }]
+    ] as const
+  ) {
+    fs.writeFileSync(
+      path.join(dir, `tsconfig.${name}.json`),
+      JSON.stringify({ extends: "../tsconfig.json", compilerOptions, include: ["index.ts"] })
+    )
+    await mustRun("npx", ["tsc", "-p", `tsconfig.${name}.json`], { cwd: dir })
+  }
+  say("the package's declarations type-check with skipLibCheck off, under NodeNext and Bundler")
+}
+
 // ---------------------------------------------------------------------------------------------
 // A loopback Chroma
 // ---------------------------------------------------------------------------------------------

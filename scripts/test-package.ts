@@ -16,6 +16,7 @@ import * as path from "node:path"
 import { read } from "./gettingStarted.js"
 import {
   check,
+  checkDeclarations,
   checkDocLinks,
   follow,
   mustRun,
@@ -72,38 +73,6 @@ const checkContents = async (files: ReadonlySet<string>, tarball: string) => {
 // The page, step by step
 // ---------------------------------------------------------------------------------------------
 
-/**
- * The package's own declarations, checked rather than skipped (`skipLibCheck: false`), under
- * both resolutions, from a folder beside the app's sources. (The app itself keeps the page's
- * `skipLibCheck`, since `@effect/platform-node`'s declarations need `@types/ws`.)
- */
-const checkDeclarations = async (app: string) => {
-  const dir = path.join(app, "declarations-check")
-  fs.mkdirSync(dir)
-  fs.writeFileSync(
-    path.join(dir, "index.ts"),
-    [
-      "import * as Resilience from \"effect-resilience\"",
-      "import * as Testing from \"effect-resilience/testing\"",
-      "export const used = [Resilience.ResilientServiceClient.make, Testing.fakeUpstream] as const",
-      ""
-    ].join("\n")
-  )
-  for (
-    const [name, compilerOptions] of [
-      ["nodenext", { module: "NodeNext", moduleResolution: "NodeNext", skipLibCheck: false }],
-      ["bundler", { module: "Preserve", moduleResolution: "Bundler", skipLibCheck: false }]
-    ] as const
-  ) {
-    fs.writeFileSync(
-      path.join(dir, `tsconfig.${name}.json`),
-      JSON.stringify({ extends: "../tsconfig.json", compilerOptions, include: ["index.ts"] })
-    )
-    await mustRun("npx", ["tsc", "-p", `tsconfig.${name}.json`], { cwd: dir })
-  }
-  say("the package's declarations type-check with skipLibCheck off, under NodeNext and Bundler")
-}
-
 const importEntryPoints = async (app: string) => {
   const script = [
     "const main = await import('effect-resilience')",
@@ -139,6 +108,6 @@ runCheck(async () => {
   // once every file of the page is written, the whole app once more under both resolutions
   await typecheckBoth(app)
   say("the finished app type-checks under moduleResolution NodeNext and Bundler")
-  await checkDeclarations(app)
+  await checkDeclarations(app, say)
   await importEntryPoints(app)
 })

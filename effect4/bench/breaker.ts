@@ -1,6 +1,7 @@
 /**
- * Our breaker against Effect 4's own, `effect/persistence/CircuitBreaker`, on its memory store and
- * on its Redis store (a private redis-server on a free loopback port, started here):
+ * Our breaker (alone, and in fleet mode) against Effect 4's own, `effect/persistence/CircuitBreaker`,
+ * on its memory store and on its Redis store (a private redis-server on a free loopback port,
+ * started here for each of them):
  *
  *   npm run bench:breaker               (in effect4/; under 3 minutes on 2 busy cores)
  *   npm run bench:breaker -- --quick    (fewer calls and repeats, a 1 s Redis stop)
@@ -14,8 +15,8 @@
  * 2. Rejection: the cost of one call rejected by an open breaker, the same way.
  * 3. Redis commands per call, read from Redis' own `INFO commandstats`.
  * 4. Redis stopped: a call starts every 10 ms; Redis gets `SIGSTOP` for 3 s, then `SIGCONT`. The
- *    latency of the calls started during the stop, for the Redis store and for ours (which has no
- *    Redis on its call path).
+ *    latency of the calls started during the stop, for the Redis store and for ours, alone and in
+ *    fleet mode (its own Redis stopped the same way; a fleet keeps Redis off the call path).
  *
  * Prints tables and writes bench/results/breaker.json and .md.
  */
@@ -28,7 +29,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { fmt, fmtRange, markdown, median, orderFor, percentile, range, round, table } from "../../bench/lib.js"
 import { startRedis } from "../../test/utils/redisServer.js"
-import { CircuitBreaker } from "../src/index.js"
+import { CircuitBreaker, Fleet } from "../src/index.js"
 
 const args = process.argv.slice(2)
 const quick = args.includes("--quick")
@@ -129,12 +130,12 @@ const effectBreakers = (
     }
   }).pipe(Effect.provide(store), Scope.provide(scope))
 
-const ours = (scope: Scope.Scope): Effect.Effect<Contender, unknown> =>
+const ours = (scope: Scope.Scope, name: string): Effect.Effect<Contender, unknown> =>
   Effect.gen(function*() {
     const closed = yield* CircuitBreaker.make({ name: "bench-closed" })
     const open = yield* CircuitBreaker.make({ name: "bench-open", failureThreshold: 1, recoveryTimeout: "1 hour" })
     yield* Effect.flip(open(Effect.fail("boom")))
-    return { name: "ours", async: false, closed: closed(task), open: open(task) }
+    return { name, async: false, closed: closed(task), open: open(task) }
   }).pipe(Scope.provide(scope))
 
 // ---------------------------------------------------------------------------------------------
@@ -267,7 +268,10 @@ const main = async () => {
   const REPEATS = quick ? 5 : 7
   const STOP = quick ? { before: 500, stop: 1_000, after: 500 } : { before: 1_000, stop: 3_000, after: 1_000 }
 
+  // one Redis for Effect's store, one for our fleet, so that each one's commands are counted and
+  // stopped apart
   const redisServer = await startRedis()
+  const fleetRedis = await startRedis()
   const scope = Scope.makeUnsafe()
   try {
     const memoryStore = await Effect.runPromise(
@@ -278,8 +282,14 @@ const main = async () => {
     const redisStore = await Effect.runPromise(
       Layer.build(EffectBreaker.layerStoreRedis({ prefix: "bench:" })).pipe(Effect.provide(redis), Scope.provide(scope))
     )
+    // ours in fleet mode: its breakers join a fleet on the same Redis (openings, the probe and
+    // the statuses go through Redis in the background)
+    const fleet = await Effect.runPromise(
+      silent(Layer.build(Fleet.layerRedis({ fleet: "bench", url: fleetRedis.url })).pipe(Scope.provide(scope)))
+    )
     const contenders = await Effect.runPromise(silent(Effect.all([
-      ours(scope),
+      ours(scope, "ours"),
+      ours(scope, "ours in a fleet (Redis)").pipe(Effect.provide(fleet)),
       effectBreakers("effect/persistence, memory store", memoryStore, scope, false),
       effectBreakers("effect/persistence, Redis store", redisStore, scope, true)
     ])))
@@ -353,8 +363,9 @@ const main = async () => {
 
     // 4: Redis stopped
     const stops: Array<StopResult> = []
-    for (const c of [contenders.find((c) => c.async)!, contenders.find((c) => c.name === "ours")!]) {
-      stops.push(await Effect.runPromise(silent(duringStop(c.name, c.closed, redisServer.signal, STOP))))
+    for (const c of [contenders.find((c) => c.async)!, ...contenders.filter((c) => c.name.startsWith("ours"))]) {
+      const server = c.name.includes("fleet") ? fleetRedis : redisServer
+      stops.push(await Effect.runPromise(silent(duringStop(c.name, c.closed, server.signal, STOP))))
     }
     table(
       `Redis stopped (SIGSTOP) for ${
@@ -389,6 +400,7 @@ const main = async () => {
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))
     await redisServer.stop()
+    await fleetRedis.stop()
   }
 }
 

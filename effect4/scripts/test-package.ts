@@ -6,8 +6,9 @@
  * in place of the registry's `effect-resilience`, so `effect@latest` comes from the registry),
  * every file of the page. On top of what the page asks, it runs `npm start` against a loopback
  * Chroma (healthy, then refusing connections), type-checks the app under `moduleResolution`
- * NodeNext and Bundler, and imports the package's entry points from plain Node. Runs on the
- * Node 22 that npm's scripts put first on the PATH, and checks that the app does too.
+ * NodeNext and Bundler (and the package's declarations with `skipLibCheck` off), and imports
+ * its entry points from plain Node. Runs on the Node 22 that npm's scripts put first on the
+ * PATH, and checks that the app does too.
  *
  * Needs the npm registry. Leaves nothing behind when it passes; on a failure it keeps the folder
  * and prints its path.
@@ -16,6 +17,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import {
   check,
+  checkDeclarations,
   checkDocLinks,
   follow,
   mustRun,
@@ -122,6 +124,7 @@ runCheck(async () => {
   // once every file of the page is written, the whole app once more under both resolutions
   await typecheckBoth(app)
   say("the finished app type-checks under moduleResolution NodeNext and Bundler")
+  await checkDeclarations(app, say)
   await checkRuntime(app)
   await importEntryPoints(app)
 })

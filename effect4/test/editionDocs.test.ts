@@ -3,24 +3,20 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 
 /**
- * The TypeScript blocks of this edition's README and of its pages for newcomers stand, word for
+ * The TypeScript blocks of this edition's README and of every page of its docs/ stand, word for
  * word, in files under examples/, which `npm run typecheck` compiles: a snippet a reader copies
  * cannot rot. The pages import "effect-resilience"; the examples import the sources.
  * (docs/getting-started.md has its own check, test/gettingStarted.test.ts.)
  */
 const edition = path.resolve(import.meta.dirname, "..")
 
+/** The README and every page of docs/ but getting-started.md. */
 const pages = [
   "README.md",
-  "docs/coming-from-effect-circuit-breaker.md",
-  "docs/migrating-from-effect3.md",
-  "docs/fleet.md",
-  "docs/observability.md",
-  "docs/testing.md",
-  "docs/circuit-breaker.md",
-  "docs/retry.md",
-  "docs/client.md",
-  "docs/transports.md"
+  ...fs.readdirSync(path.join(edition, "docs"))
+    .filter((file) => file.endsWith(".md") && file !== "getting-started.md")
+    .sort()
+    .map((file) => `docs/${file}`)
 ]
 
 const blocksOf = (file: string): ReadonlyArray<string> => {
