@@ -171,8 +171,10 @@ export const follow = async (page: Page): Promise<string> => {
       }
       case "Install": {
         // exactly the page's line, with the packed tarball standing in for the registry's copy
-        check(todo.args.includes("effect-resilience") || !step.command.includes("effect-resilience"), step.command)
-        await mustRun("npm", todo.args.map((arg) => arg === "effect-resilience" ? page.tarball : arg), { cwd })
+        // (`effect-resilience@^0.3` on the Effect 3 edition's pages: its line once 0.4 is `latest`)
+        const ours = (arg: string) => arg === "effect-resilience" || arg.startsWith("effect-resilience@")
+        check(todo.args.some(ours) || !step.command.includes("effect-resilience"), step.command)
+        await mustRun("npm", todo.args.map((arg) => ours(arg) ? page.tarball : arg), { cwd })
         break
       }
       case "Script": {
