@@ -5,8 +5,9 @@
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 
-const root = path.resolve(import.meta.dirname, "..")
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const edition = path.join(root, "effect4")
 const command = process.env.npm_command
 

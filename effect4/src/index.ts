@@ -1,7 +1,7 @@
 /**
  * effect-resilience for Effect 4: circuit breaker, retry with exponential backoff and per-attempt
- * timeouts for calls between services. The modules of the Effect 3 edition (`CircuitBreaker`,
- * `RetryPolicy`, `ResilientServiceClient`, …) are exported from here as they are ported.
+ * timeouts for calls between services. The same modules as the Effect 3 edition (`CircuitBreaker`,
+ * `RetryPolicy`, `ResilientServiceClient`, …), on the same pure core.
  *
  * @module
  */
