@@ -215,7 +215,8 @@ export const storeDefaults = {
   maxOpenDuration: "1 hour"
 } as const
 
-interface StoreSettings {
+/** The store's settings, decoded. @internal */
+export interface StoreSettings {
   readonly idleMillis: number
   readonly maxKeys: number
   readonly maxOpenMillis: number
