@@ -87,7 +87,9 @@ const play = (
           seen.push(describeState(yield* breaker.state(step.key)))
           break
         case "call": {
-          const call = step.outcome === "ok" ? Effect.succeed("v") : Effect.fail(step.outcome)
+          const call: Effect.Effect<string, string> = step.outcome === "ok"
+            ? Effect.succeed("v")
+            : Effect.fail(step.outcome)
           const exit = yield* Effect.exit(call.pipe(
             breaker.execute({
               key: step.key,
