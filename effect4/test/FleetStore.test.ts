@@ -253,4 +253,29 @@ describeWithRedis("Fleet.layerStore under Effect 4's breaker", () => {
       }).pipe(Effect.scoped),
     30_000
   )
+
+  it.live(
+    "a key idle for idleTimeToLive leaves the fleet, and joins it again on its next call",
+    () =>
+      Effect.gen(function*() {
+        const own = yield* ownRedis
+        const fleet = freshFleet()
+        const a = yield* replica(own.url, fleet, "a", { store: { idleTimeToLive: "300 millis" } })
+        const b = yield* replica(own.url, fleet, "b", { breaker: { openDuration: "20 seconds" } })
+        yield* Effect.all([reachable(a), reachable(b)])
+        yield* succeed(a, "k")
+        yield* succeed(b, "k")
+        const listed = (r: StoreReplica) =>
+          Effect.map(a.fleet.replicas, (all) => all.find((x) => x.replica === r.name)?.services["k"] !== undefined)
+        yield* pollUntil(listed(a), (yes) => yes)
+        // a keeps calling another key (admissions sweep the idle ones) until "k" is gone from its status
+        yield* pollUntil(Effect.andThen(succeed(a, "other"), listed(a)), (yes) => !yes)
+        // b opens "k"; a's next call makes "k" again, which joins and adopts the opening
+        yield* fail(b, "k")
+        yield* fail(b, "k")
+        yield* Effect.ignore(succeed(a, "k"))
+        yield* awaitStateOf(a, "k", "Open")
+      }).pipe(Effect.scoped),
+    30_000
+  )
 })
