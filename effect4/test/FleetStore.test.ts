@@ -312,7 +312,11 @@ describeWithRedis("Fleet.layerStore under Effect 4's breaker", () => {
         expect(second).toMatchObject({ _tag: "Open", consecutiveOpenings: 2 })
         expect(second._tag === "Open" && Duration.toMillis(second.retryAfter) > 1_000).toBe(true)
         expect(a.transitions).toEqual(["r Closed->Open", "r Open->HalfOpen", "r HalfOpen->Open"])
-        yield* awaitStateOf(b, "r", "Open")
+        // b adopts the second opening, with what remains of its 2 s
+        yield* pollUntil(
+          b.breaker.state("r"),
+          (state) => state._tag === "Open" && Duration.toMillis(state.retryAfter) > 1_000
+        )
         yield* callUntilClosed(a, "r", "10 seconds")
         yield* awaitStateOf(b, "r", "Closed")
       }).pipe(Effect.scoped),
