@@ -173,9 +173,10 @@ export const layerRedis = (options: Options): Layer.Layer<Fleet, Config.ConfigEr
  *   default) turns into a call run unrecorded. Each key costs the fleet what a breaker costs it
  *   (its status in every heartbeat, its state re-read once a heartbeat): raise it with Redis's
  *   load in mind.
- * - `maxOpenDuration` (default `"1 hour"`): the longest opening adopted from the fleet, and the
- *   longest this replica shares: an opening that another replica proposed never keeps a key open
- *   longer here.
+ * - `maxOpenDuration` (default `"1 hour"`): the longest opening adopted from the fleet: an opening
+ *   that another replica proposed never keeps a key open longer here (a fleet opening that has run
+ *   this long has ended for this replica). Keep it at least as long as the longest opening the
+ *   breaker's `openDuration` makes (a `Schedule` capped with `Schedule.upTo` or `Schedule.min`).
  *
  * @since 0.4.0
  * @category models
