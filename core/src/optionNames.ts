@@ -145,3 +145,15 @@ export const fleet = names(
     cluster: true
   }
 )
+
+/** The options of the fleet as Effect 4's breaker store (Effect 4 edition): the fleet's and its own. @internal */
+export const fleetStore = names(
+  "fleet store option",
+  [],
+  {
+    ...fleet.record,
+    idleTimeToLive: true,
+    maxKeys: true,
+    maxOpenDuration: true
+  }
+)

@@ -15,9 +15,11 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
+import type * as EffectCircuitBreaker from "effect/persistence/CircuitBreaker"
 import * as internal from "./internal/fleet.js"
 import * as membership from "./internal/fleetMembership.js"
+import * as store from "./internal/fleetStore.js"
 import * as Redis from "./internal/redis.js"
 import type { ServiceStatusJson } from "./ServiceStatus.js"
 
@@ -158,6 +160,82 @@ export const Fleet: Context.Service<Fleet, Fleet> = membership.FleetMembership a
  */
 export const layerRedis = (options: Options): Layer.Layer<Fleet, Config.ConfigError> =>
   internal.layer(options) as unknown as Layer.Layer<Fleet, Config.ConfigError>
+
+/**
+ * Options of {@link layerStore}: the fleet's {@link Options}, and
+ *
+ * - `idleTimeToLive` (default `"1 hour"`): a key no call has used for this long is dropped and
+ *   leaves the fleet (an open key that long past its opening; a key whose probe runs, never); it
+ *   starts again closed, with a backoff count of 0. Checked on admissions (a sweep at most once a
+ *   minute, or once per `idleTimeToLive` when shorter).
+ * - `maxKeys` (default 10,000): how many keys the store tracks at once. An admission of one more
+ *   fails with `CircuitBreakerStoreError`, which Effect 4's breaker (`onStoreError: "allow"`, its
+ *   default) turns into a call run unrecorded.
+ * - `maxOpenDuration` (default `"1 hour"`): the longest opening adopted from the fleet, and the
+ *   longest this replica shares: an opening that another replica proposed never keeps a key open
+ *   longer here.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface StoreOptions extends Options {
+  readonly idleTimeToLive?: Duration.Input | undefined
+  readonly maxKeys?: number | undefined
+  readonly maxOpenDuration?: Duration.Input | undefined
+}
+
+/**
+ * The fleet as Effect 4's own breaker store: a layer of `effect/persistence/CircuitBreaker`'s
+ * `CircuitBreakerStore` (and of {@link Fleet}, for its status) over Redis, for the life of the
+ * layer. Effect 4's `CircuitBreaker.make` and `CircuitBreaker.layer` use it as they use
+ * `layerStoreMemory` or `layerStoreRedis`, with the same trip policies, open durations and
+ * errors.
+ *
+ * Every key is answered from this replica's memory: `admit`, `record` and `state` never wait for
+ * Redis (no round trip per call, and calls keep their speed while Redis hangs). A key joins the
+ * fleet on its first admission, under its own name, like one of our breakers: an opening is
+ * proposed to the fleet (with `quorum`), and the other replicas adopt it for its remaining time;
+ * in `HalfOpen` only the replica holding the fleet's probe lease admits the probe (`probe: true`),
+ * the others reject with `CircuitHalfOpen`; the probe's success closes the fleet. A probe
+ * interrupted before its outcome is recorded frees its slot when its admission's scope closes,
+ * and the lease goes back to the fleet when no other probe starts under it. Every Redis command
+ * is bounded by `commandTimeout`; while Redis does not answer, each replica decides alone.
+ *
+ * What Effect 4's breaker cannot show: openings and closings adopted from other replicas change
+ * `state(key)` and what calls get, but do not appear on the breaker's `transitions` (it only
+ * shows what its own calls did). The fleet's status ({@link router}) lists every key of every
+ * replica.
+ *
+ * Fails with a `ConfigError` naming the field for invalid options (those of {@link layerRedis},
+ * and `idleTimeToLive`, `maxKeys`, `maxOpenDuration`).
+ *
+ * @example
+ * ```ts
+ * import { Fleet } from "effect-resilience"
+ * import { Effect, Layer } from "effect"
+ * import { CircuitBreaker } from "effect/persistence"
+ *
+ * const breaker = CircuitBreaker.layer({
+ *   tripPolicy: CircuitBreaker.consecutive(5),
+ *   openDuration: "30 seconds"
+ * }).pipe(Layer.provide(Fleet.layerStore({ fleet: "checkout", url: "redis://127.0.0.1:6379" })))
+ *
+ * const charge = Effect.gen(function*() {
+ *   const circuits = yield* CircuitBreaker.CircuitBreaker
+ *   return yield* Effect.succeed("charged").pipe(circuits.execute({ key: "billing" }))
+ * }).pipe(Effect.provide(breaker))
+ * ```
+ *
+ * @since 0.4.0
+ * @category layers
+ */
+export const layerStore = (
+  options: StoreOptions
+): Layer.Layer<EffectCircuitBreaker.CircuitBreakerStore | Fleet, Config.ConfigError> =>
+  Layer.effectContext(store.make(options)) as unknown as Layer.Layer<
+    EffectCircuitBreaker.CircuitBreakerStore | Fleet,
+    Config.ConfigError
+  >
 
 /**
  * Runs `self` without the fleet in context: breakers made inside stay local.

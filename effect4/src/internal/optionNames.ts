@@ -35,3 +35,6 @@ export const clientBulkhead = namesOf<ResilientServiceClient.BulkheadOptions>()(
 
 /** @internal */
 export const fleet = namesOf<Fleet.Options>()(Core.fleet)
+
+/** @internal */
+export const fleetStore = namesOf<Fleet.StoreOptions>()(Core.fleetStore)
