@@ -21,6 +21,7 @@
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -215,7 +216,8 @@ export const storeDefaults = {
   maxOpenDuration: "1 hour"
 } as const
 
-interface StoreSettings {
+/** The store's settings, decoded. @internal */
+export interface StoreSettings {
   readonly idleMillis: number
   readonly maxKeys: number
   readonly maxOpenMillis: number
@@ -257,6 +259,8 @@ interface Entry extends FleetHook {
   probe: ProbePermit | undefined
   readonly changes: PubSub.PubSub<CircuitBreaker.StateChange>
   readonly scope: Scope.Closeable
+  /** Done once the key has left the fleet (its scope closed). */
+  readonly left: Deferred.Deferred<void>
 }
 
 /**
@@ -307,19 +311,29 @@ export const makeStore = (
       return step
     }
 
-    // the scopes of the keys dropped by the last sweep, closed by the admission that dropped them
-    let retired: Array<Scope.Closeable> = []
+    // the keys dropped since the last admission, whose scopes that admission closes
+    let retired: Array<Entry> = []
+    // keys whose fleet membership is still being closed: a new life of the key joins after it
+    const leaving = new Map<string, Deferred.Deferred<void>>()
     const retire = (entry: Entry): void => {
       nextBase = Math.max(nextBase, entry.base + 2 * entry.current.generation + 2)
       entries.delete(entry.name)
-      retired.push(entry.scope)
+      leaving.set(entry.name, entry.left)
+      retired.push(entry)
     }
     // leaving the fleet is not the caller's business: it runs in the store's scope
     const closeRetired = Effect.suspend(() => {
-      const scopes = retired
+      const gone = retired
       retired = []
       return Effect.asVoid(Effect.forkIn(
-        Effect.forEach(scopes, (scope) => Scope.close(scope, Exit.void), { discard: true }),
+        Effect.forEach(gone, (entry) =>
+          Effect.andThen(
+            Scope.close(entry.scope, Exit.void),
+            Effect.sync(() => {
+              Deferred.doneUnsafe(entry.left, Effect.void)
+              if (leaving.get(entry.name) === entry.left) leaving.delete(entry.name)
+            })
+          ), { discard: true }),
         layerScope
       ))
     })
@@ -342,6 +356,7 @@ export const makeStore = (
           })
         }
         const scope = yield* Scope.make()
+        const previous = leaving.get(key)
         const changes = yield* PubSub.sliding<CircuitBreaker.StateChange>(16)
         const entry: Entry = {
           name: key,
@@ -354,6 +369,7 @@ export const makeStore = (
           probe: undefined,
           changes,
           scope,
+          left: Deferred.makeUnsafe<void>(),
           onLeaseAsked: undefined,
           machine: () => entry.current,
           step: (event) => Effect.sync(() => stepEntry(entry, event, adoptConfig)),
@@ -375,7 +391,15 @@ export const makeStore = (
           )
         } as unknown as CircuitBreaker.CircuitBreaker
         yield* Scope.addFinalizer(scope, PubSub.shutdown(changes))
-        yield* Scope.provide(fleet.join(member, entry), scope)
+        // the key joins the fleet in the background (after its previous life has left it): the
+        // first call does not wait for it
+        yield* Effect.forkIn(
+          Effect.andThen(
+            previous === undefined ? Effect.void : Deferred.await(previous),
+            Scope.provide(fleet.join(member, entry), scope)
+          ),
+          scope
+        )
         return entry
       })
 
