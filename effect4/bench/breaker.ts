@@ -472,7 +472,7 @@ const main = async () => {
     table(
       "Latency of a closed call, one at a time (wall clock, loopback Redis where there is one)",
       ["breaker", "calls", "p50 µs", "p99 µs", "max µs"],
-      latency.map((l) => [l.name, String(l.calls), l.p50Us, l.p99Us, l.maxUs])
+      latency.map((l) => [l.name, l.calls.toLocaleString("en-US"), l.p50Us, l.p99Us, l.maxUs])
     )
 
     // 5: Redis stopped; the memory store (no Redis) runs the same pattern, as the reference
