@@ -168,12 +168,15 @@ export const layerRedis = (options: Options): Layer.Layer<Fleet, Config.ConfigEr
  *   leaves the fleet (an open key that long past its opening; a key whose probe runs, never); it
  *   starts again closed, with a backoff count of 0. Checked on admissions (a sweep at most once a
  *   minute, or once per `idleTimeToLive` when shorter).
- * - `maxKeys` (default 10,000): how many keys the store tracks at once. An admission of one more
+ * - `maxKeys` (default 1,000): how many keys the store tracks at once. An admission of one more
  *   fails with `CircuitBreakerStoreError`, which Effect 4's breaker (`onStoreError: "allow"`, its
- *   default) turns into a call run unrecorded.
- * - `maxOpenDuration` (default `"1 hour"`): the longest opening adopted from the fleet, and the
- *   longest this replica shares: an opening that another replica proposed never keeps a key open
- *   longer here.
+ *   default) turns into a call run unrecorded. Each key costs the fleet what a breaker costs it
+ *   (its status in every heartbeat, its state re-read once a heartbeat): raise it with Redis's
+ *   load in mind.
+ * - `maxOpenDuration` (default `"1 hour"`): the longest opening adopted from the fleet: an opening
+ *   that another replica proposed never keeps a key open longer here (a fleet opening that has run
+ *   this long has ended for this replica). Keep it at least as long as the longest opening the
+ *   breaker's `openDuration` makes (a `Schedule` capped with `Schedule.upTo` or `Schedule.min`).
  *
  * @since 0.4.0
  * @category models

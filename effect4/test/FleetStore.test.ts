@@ -278,4 +278,48 @@ describeWithRedis("Fleet.layerStore under Effect 4's breaker", () => {
       }).pipe(Effect.scoped),
     30_000
   )
+
+  it.live(
+    "a rate policy and a Schedule of openings on the fleet: each opening grows, and the other replica adopts it",
+    () =>
+      Effect.gen(function*() {
+        const own = yield* ownRedis
+        const fleet = freshFleet()
+        const breaker = {
+          tripPolicy: EffectBreaker.rate({ threshold: 0.5, size: 4, minimumCalls: 4 }),
+          openDuration: Schedule.exponential("1 second")
+        }
+        const a = yield* replica(own.url, fleet, "a", { breaker })
+        const b = yield* replica(own.url, fleet, "b", { breaker })
+        yield* Effect.all([reachable(a), reachable(b)])
+        yield* succeed(b, "r")
+        // 1 failure in 3 calls: below minimumCalls; the 4th call (a failure) makes 2 in 4
+        yield* succeed(a, "r")
+        yield* fail(a, "r")
+        yield* succeed(a, "r")
+        expect(yield* stateOf(a, "r")).toBe("Closed")
+        yield* fail(a, "r")
+        expect(yield* a.breaker.state("r")).toMatchObject({ _tag: "Open", consecutiveOpenings: 1 })
+        yield* awaitStateOf(b, "r", "Open")
+        // a's probe (once it holds the lease) fails: the second opening is the schedule's second delay
+        const probed = Effect.flip(a.breaker.execute(Effect.fail("still down"), { key: "r" })).pipe(
+          Effect.filterOrFail((error) => error === "still down"),
+          Effect.retry({ schedule: Schedule.spaced("20 millis") }),
+          Effect.timeoutOrElse({ duration: "10 seconds", orElse: () => Effect.fail("a never probed") })
+        )
+        yield* probed
+        const second = yield* a.breaker.state("r")
+        expect(second).toMatchObject({ _tag: "Open", consecutiveOpenings: 2 })
+        expect(second._tag === "Open" && Duration.toMillis(second.retryAfter) > 1_000).toBe(true)
+        expect(a.transitions).toEqual(["r Closed->Open", "r Open->HalfOpen", "r HalfOpen->Open"])
+        // b adopts the second opening, with what remains of its 2 s
+        yield* pollUntil(
+          b.breaker.state("r"),
+          (state) => state._tag === "Open" && Duration.toMillis(state.retryAfter) > 1_000
+        )
+        yield* callUntilClosed(a, "r", "10 seconds")
+        yield* awaitStateOf(b, "r", "Closed")
+      }).pipe(Effect.scoped),
+    30_000
+  )
 })

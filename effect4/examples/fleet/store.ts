@@ -12,7 +12,7 @@ export const BreakerLive = CircuitBreaker.layer({
     fleet: "checkout",
     url: "redis://127.0.0.1:6379",
     idleTimeToLive: "1 hour",
-    maxKeys: 10_000
+    maxKeys: 2_000
   }))
 )
 

@@ -212,7 +212,7 @@ type StoreOptions = Pick<FleetApi.StoreOptions, "idleTimeToLive" | "maxKeys" | "
 /** @internal */
 export const storeDefaults = {
   idleTimeToLive: "1 hour",
-  maxKeys: 10_000,
+  maxKeys: 1_000,
   maxOpenDuration: "1 hour"
 } as const
 
