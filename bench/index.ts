@@ -5,9 +5,13 @@
  *   npm run bench -- --quick      under 60 s, every duration of the "service down" section / 10
  *   npm run bench -- --only breaker,http     some sections (breaker, memory, http, down, fleet)
  *   npm run bench -- --wall       micro-benchmarks on the wall clock (default: process CPU time)
+ *   npm run bench -- --only effect4          the Effect 4 edition's section (effect4/bench/breaker.ts:
+ *                                 ours against effect/persistence/CircuitBreaker), run on Node 22 by
+ *                                 effect4's own script; only when asked for by name
  *
  * Writes bench/results/latest.json (bench/results/partial.json with --only) and prints tables.
  */
+import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, totalmem } from "node:os"
 import { runBreaker } from "./breaker.js"
@@ -21,13 +25,22 @@ const args = process.argv.slice(2)
 const quick = args.includes("--quick")
 const onlyIndex = args.indexOf("--only")
 const SECTIONS = ["breaker", "memory", "http", "down", "fleet"] as const
-const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? "").split(",") : [...SECTIONS]
-for (const name of only) {
-  if (!(SECTIONS as ReadonlyArray<string>).includes(name)) {
-    console.error(`unknown section ${name}; known: ${SECTIONS.join(", ")}`)
+const requested = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? "").split(",") : [...SECTIONS]
+for (const name of requested) {
+  if (!(SECTIONS as ReadonlyArray<string>).includes(name) && name !== "effect4") {
+    console.error(`unknown section ${name}; known: ${SECTIONS.join(", ")}, effect4`)
     process.exit(2)
   }
 }
+// the Effect 4 edition's section is its own npm project on Node 22: its script runs it (and
+// writes effect4/bench/results/breaker.json and .md)
+if (requested.includes("effect4")) {
+  const passed = args.filter((a) => a === "--quick" || a === "--wall")
+  const run = spawnSync("npm", ["--prefix", "effect4", "run", "bench:breaker", "--", ...passed], { stdio: "inherit" })
+  if (run.status !== 0) process.exit(run.status ?? 1)
+}
+const only = requested.filter((name) => name !== "effect4")
+if (only.length === 0) process.exit(0)
 const opts = { quick, wall: args.includes("--wall") }
 
 const ratio = (a: number, b: number) => round(a / b, 2)

@@ -63,4 +63,21 @@ describe("the Effect 4 edition's pages", () => {
     expect(fs.existsSync(path.join(edition, "bench/breaker.ts"))).toBe(true)
     for (const measured of ["× bare", "EVALSHA", "Redis stopped", "p99"]) expect(page).toContain(measured)
   })
+
+  it("the performance page and the comparison give the commands the benches answer to", () => {
+    const performance = fs.readFileSync(path.join(edition, "docs/performance.md"), "utf8")
+    const comparison = fs.readFileSync(path.join(edition, "docs/coming-from-effect-circuit-breaker.md"), "utf8")
+    // the top-level bench takes the section "effect4" and hands it to this edition's script
+    const topLevel = fs.readFileSync(path.join(edition, "../bench/index.ts"), "utf8")
+    expect(topLevel).toContain(`name !== "effect4"`)
+    expect(topLevel).toContain(`"bench:breaker"`)
+    for (const page of [performance, comparison]) {
+      expect(page).toContain("npm run bench -- --only effect4")
+      expect(page).toContain("npm run bench:breaker")
+      expect(page).toContain("our store")
+    }
+    for (const measured of ["Redis commands per call", "rejections per second", "Redis stopped for 3 s", "p99"]) {
+      expect(performance).toContain(measured)
+    }
+  })
 })
