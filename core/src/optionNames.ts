@@ -57,7 +57,8 @@ export const client = names(
     storeKey: true,
     storeTimeout: true,
     maxConcurrent: true,
-    maxQueued: true
+    maxQueued: true,
+    breakerKey: true
   }
 )
 
@@ -126,6 +127,13 @@ export const breaker = names(
     storeKey: true,
     storeTimeout: true
   }
+)
+
+/** @internal */
+export const keyedBreaker = names(
+  "keyed circuit breaker option",
+  [],
+  { ...breaker.record, idleTimeToLive: true, maxKeys: true }
 )
 
 /** @internal */
