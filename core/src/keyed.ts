@@ -160,11 +160,28 @@ export const checkSettings = (
   maxKeys: unknown,
   showValue: Show = show
 ): Checked<KeyedSettings> => {
-  const idleChecked = idle === undefined ? valid(defaultIdleMillis) : checkPositiveMillis(["idleTimeToLive"], idle, showValue)
+  const idleChecked = idle === undefined
+    ? valid(defaultIdleMillis)
+    : checkPositiveMillis(["idleTimeToLive"], idle, showValue)
   if (idleChecked._tag === "Invalid") return idleChecked
-  const maxChecked = maxKeys === undefined ? valid(defaults.maxKeys) : checkPositiveInteger(["maxKeys"], maxKeys, showValue)
+  const maxChecked = maxKeys === undefined
+    ? valid(defaults.maxKeys)
+    : checkPositiveInteger(["maxKeys"], maxKeys, showValue)
   if (maxChecked._tag === "Invalid") return maxChecked
   return valid({ idleMillis: idleChecked.value, maxKeys: maxChecked.value })
+}
+
+/**
+ * The key of a request URL under `breakerKey: "host"`: its host and port as written (lower
+ * case, without userinfo); `""` for a URL with no authority (a relative one).
+ *
+ * @internal
+ */
+export const hostKey = (url: string): string => {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)
+  if (match === null) return ""
+  const authority = match[1]!
+  return authority.slice(authority.lastIndexOf("@") + 1).toLowerCase()
 }
 
 /** The registry id of `key` under the keyed breaker's `id`: `id/key`. @internal */
