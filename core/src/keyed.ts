@@ -18,7 +18,7 @@ import * as Defaults from "./defaults.js"
 import type { Checked } from "./types.js"
 import { valid } from "./types.js"
 import type { Show } from "./validate.js"
-import { checkPositiveInteger, checkPositiveMillis, show } from "./validate.js"
+import { checkPositiveInteger, checkPositiveMillis, isWellFormed, show } from "./validate.js"
 
 /** @internal */
 export interface Slot<V> {
@@ -183,6 +183,19 @@ export const hostKey = (url: string): string => {
   const authority = match[1]!
   return authority.slice(authority.lastIndexOf("@") + 1).toLowerCase()
 }
+
+/**
+ * A key as the table holds it: a string (a key function's other results are turned into one),
+ * each lone surrogate replaced by U+FFFD, so that every key names a breaker.
+ *
+ * @internal
+ */
+export const keyOf = (given: unknown): string => {
+  const key = typeof given === "string" ? given : String(given)
+  return isWellFormed(key) ? key : key.replace(loneSurrogates, "\uFFFD")
+}
+
+const loneSurrogates = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
 
 /** The registry id of `key` under the keyed breaker's `id`: `id/key`. @internal */
 export const registryId = (id: string, key: string): string => `${id}/${key}`

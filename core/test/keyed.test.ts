@@ -4,7 +4,8 @@
  */
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { checkSettings, defaultIdleMillis, defaults, KeyTable, registryId } from "../src/keyed.js"
+import { checkSettings, defaultIdleMillis, defaults, hostKey, keyOf, KeyTable, registryId } from "../src/keyed.js"
+import { isWellFormed } from "../src/validate.js"
 import { propertyRuns } from "./utils/propertyRuns.js"
 
 const settings = { idleMillis: 100, maxKeys: 3 }
@@ -157,5 +158,22 @@ describe("checkSettings", () => {
 
   it("a key is listed under the id and the key", () => {
     expect(registryId("billing", "tenant-1")).toBe("billing/tenant-1")
+  })
+})
+
+describe("keys", () => {
+  it("hostKey: host and port as written, lower case, without userinfo; empty without an authority", () => {
+    expect(hostKey("http://Api.Example:8080/x?y#z")).toBe("api.example:8080")
+    expect(hostKey("https://alice:pw@db/x")).toBe("db")
+    expect(hostKey("http://127.0.0.1:3000")).toBe("127.0.0.1:3000")
+    expect(hostKey("/relative/path")).toBe("")
+  })
+
+  it("keyOf: a string as given, other values as strings, lone surrogates replaced", () => {
+    expect(keyOf("tenant-1")).toBe("tenant-1")
+    expect(keyOf(42)).toBe("42")
+    expect(keyOf("a\uD800b")).toBe("a\uFFFDb")
+    expect(keyOf("\uD83D\uDE00")).toBe("\uD83D\uDE00")
+    fc.assert(fc.property(fc.string({ unit: "binary" }), (s) => isWellFormed(keyOf(s))), { numRuns: propertyRuns })
   })
 })

@@ -162,18 +162,22 @@ export const make = (
         })
       }))
 
+    // the key is held from the moment it is found (or made) until `use` ends, interrupted or not
     const withBreaker = <A, E, R>(
-      key: string,
+      given: string,
       use: (breaker: CircuitBreaker.CircuitBreaker) => Effect.Effect<A, E, R>
     ): Effect.Effect<A, E, R> =>
       Effect.suspend(() => {
         if (closed) return Effect.interrupt
-        const found = table.use(key, now())
-        const got = found === undefined ? create(key) : Effect.succeed([found.breaker, true] as const)
-        return Effect.flatMap(got, ([breaker, inTable]) =>
-          inTable
-            ? Effect.ensuring(use(breaker), Effect.sync(() => table.release(key, now())))
-            : use(breaker))
+        const key = Core.keyOf(given)
+        return Effect.acquireUseRelease(
+          Effect.suspend(() => {
+            const found = table.use(key, now())
+            return found === undefined ? create(key) : Effect.succeed([found.breaker, true] as const)
+          }),
+          ([breaker]) => use(breaker),
+          ([, inTable]) => inTable ? Effect.sync(() => table.release(key, now())) : Effect.void
+        )
       })
 
     const statuses = Effect.suspend(() =>
