@@ -11,6 +11,7 @@ import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as SchemaIssue from "effect/SchemaIssue"
@@ -51,6 +52,8 @@ export interface Settings {
   readonly retryUnsafeMethods: boolean
   readonly bulkhead: { readonly maxConcurrent: number; readonly maxQueued: number } | undefined
   readonly maxResponseBytes: number
+  /** How a call picks its breaker's key; `undefined`: one breaker for every call. */
+  readonly breakerKey: "host" | ((request: HttpClientRequest.HttpClientRequest) => string) | undefined
 }
 
 /** @internal */
@@ -261,6 +264,16 @@ export const settings = (
       }),
       (error) => atGivenPath(error, { maxDelay: maxDelayAt.path, jitter: jitterAt.path })
     )
+    const breakerKey = options.breakerKey
+    if (breakerKey !== undefined && breakerKey !== "host" && typeof breakerKey !== "function") {
+      return yield* invalidAt(["breakerKey"], `must be "host" or a function of the request giving a string`)
+    }
+    if (breakerKey !== undefined && sharedBreaker !== undefined) {
+      return yield* invalidAt(
+        ["breakerKey"],
+        "cannot stand beside a shared breaker: keyed breakers are made from the client's breaker settings"
+      )
+    }
     const breakerValue = (field: typeof breakerFields[number]) => breakerAt[field]!.value as any
     const breakerPaths: Record<string, string> = {}
     for (const field of breakerFields) breakerPaths[field] = breakerAt[field]!.path
@@ -279,6 +292,7 @@ export const settings = (
       retryUnsafeMethods,
       bulkhead,
       maxResponseBytes,
+      breakerKey,
       // the breaker's own options go through as given: CircuitBreaker.make validates them
       // (with the same field names) before the client builds anything else; the client judges
       // its attempts itself (see outcome.ts), so the breaker gets no isFailure
