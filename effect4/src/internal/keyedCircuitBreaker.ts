@@ -126,23 +126,24 @@ export const make = (
       })
     )
 
+    // the first call on the overflow is logged at Warning, the later ones at Debug
+    let overflowUsed = false
     const theOverflow = (key: string): Effect.Effect<CircuitBreaker.CircuitBreaker> =>
-      Effect.suspend(() => {
-        if (overflow !== undefined) {
-          return Effect.as(Effect.logDebug(Core.overflowLine(name, key, keyedSettings.maxKeys)), overflow)
-        }
-        return Effect.gen(function*() {
-          const made = yield* Effect.orDie(
-            Scope.provide(BreakerInternal.make({ ...optionsOf("*") }, name), parent)
-          )
-          overflow = made
-          yield* Effect.logWarning(Core.overflowLine(name, key, keyedSettings.maxKeys))
-          if (registry !== undefined) yield* listKey(Core.overflowRegistryId(registry.id), made, parent)
-          return made
-        })
+      Effect.gen(function*() {
+        const line = Core.overflowLine(name, key, keyedSettings.maxKeys)
+        if (overflowUsed) yield* Effect.logDebug(line)
+        else yield* Effect.logWarning(line)
+        overflowUsed = true
+        if (overflow !== undefined) return overflow
+        const made = yield* Effect.orDie(
+          Scope.provide(BreakerInternal.make(optionsOf("*"), name), parent)
+        )
+        overflow = made
+        if (registry !== undefined) yield* listKey(Core.overflowRegistryId(registry.id), made, parent)
+        return made
       })
 
-    /** The breaker of a key not in the table (made under the lock); `undefined` key: the overflow. */
+    /** The breaker of a key not in the table, made under the lock (or the overflow, `false`: not in the table). */
     const create = (key: string): Effect.Effect<readonly [CircuitBreaker.CircuitBreaker, boolean]> =>
       lock.withPermits(1)(Effect.suspend(() => {
         const found = table.use(key, now())
