@@ -203,6 +203,12 @@ export const registryId = (id: string, key: string): string => `${id}/${key}`
 /** The registry id of the overflow breaker: `id/*` (a key `"*"` is listed under that id too). @internal */
 export const overflowRegistryId = (id: string): string => `${id}/*`
 
+/** The client's `breakerKey` messages: a value it does not take, and one beside a shared breaker. @internal */
+export const breakerKeyMessages = {
+  invalid: `must be "host" or a function of the request giving a string`,
+  besideShared: "cannot stand beside a shared breaker: keyed breakers are made from the client's breaker settings"
+} as const
+
 /** The Warning logged when a new key finds the table full of keys that may not go. @internal */
 export const overflowLine = (name: string, key: string, maxKeys: number): string =>
   `Keyed circuit breaker '${name}' holds ${maxKeys} keys, none idle and closed: the call for key '${key}' runs on its overflow breaker`

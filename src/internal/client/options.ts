@@ -15,6 +15,7 @@ import * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
 import type { Target } from "../../../core/src/clientRules.js"
 import * as Rules from "../../../core/src/clientRules.js"
+import { breakerKeyMessages } from "../../../core/src/keyed.js"
 import type * as CircuitBreaker from "../../CircuitBreaker.js"
 import type * as ResilientServiceClient from "../../ResilientServiceClient.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
@@ -264,13 +265,10 @@ export const settings = (
     )
     const breakerKey = options.breakerKey
     if (breakerKey !== undefined && breakerKey !== "host" && typeof breakerKey !== "function") {
-      return yield* invalidAt(["breakerKey"], `must be "host" or a function of the request giving a string`)
+      return yield* invalidAt(["breakerKey"], breakerKeyMessages.invalid)
     }
     if (breakerKey !== undefined && sharedBreaker !== undefined) {
-      return yield* invalidAt(
-        ["breakerKey"],
-        "cannot stand beside a shared breaker: keyed breakers are made from the client's breaker settings"
-      )
+      return yield* invalidAt(["breakerKey"], breakerKeyMessages.besideShared)
     }
     const breakerValue = (field: typeof breakerFields[number]) => breakerAt[field]!.value as any
     const breakerPaths: Record<string, string> = {}

@@ -18,6 +18,7 @@ import type * as SchemaIssue from "effect/SchemaIssue"
 import type * as Scope from "effect/Scope"
 import type { Target } from "../../../../core/src/clientRules.js"
 import * as Rules from "../../../../core/src/clientRules.js"
+import { breakerKeyMessages } from "../../../../core/src/keyed.js"
 import * as Retry from "../../../../core/src/retry.js"
 import type { Issue } from "../../../../core/src/validate.js"
 import type * as CircuitBreaker from "../../CircuitBreaker.js"
@@ -266,13 +267,10 @@ export const settings = (
     )
     const breakerKey = options.breakerKey
     if (breakerKey !== undefined && breakerKey !== "host" && typeof breakerKey !== "function") {
-      return yield* invalidAt(["breakerKey"], `must be "host" or a function of the request giving a string`)
+      return yield* invalidAt(["breakerKey"], breakerKeyMessages.invalid)
     }
     if (breakerKey !== undefined && sharedBreaker !== undefined) {
-      return yield* invalidAt(
-        ["breakerKey"],
-        "cannot stand beside a shared breaker: keyed breakers are made from the client's breaker settings"
-      )
+      return yield* invalidAt(["breakerKey"], breakerKeyMessages.besideShared)
     }
     const breakerValue = (field: typeof breakerFields[number]) => breakerAt[field]!.value as any
     const breakerPaths: Record<string, string> = {}
