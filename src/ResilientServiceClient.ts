@@ -199,6 +199,20 @@ export interface BreakerOptions {
   readonly storeKey?: string | undefined
   /** Bounds each read and write of `store` (see `CircuitBreaker.Options.storeTimeout`). Default `"5 seconds"`. */
   readonly storeTimeout?: Duration.DurationInput | undefined
+  /**
+   * With `breakerKey`: a key unused this long is dropped (see `KeyedCircuitBreaker.Options`).
+   * Default `"60 minutes"`. Needs `breakerKey`.
+   *
+   * @since 0.3.1
+   */
+  readonly idleTimeToLive?: Duration.DurationInput | undefined
+  /**
+   * With `breakerKey`: the most keys held at once (see `KeyedCircuitBreaker.Options`). Default
+   * 1000. Needs `breakerKey`.
+   *
+   * @since 0.3.1
+   */
+  readonly maxKeys?: number | undefined
 }
 
 /**
@@ -305,8 +319,9 @@ export interface ClientOptions {
    * `"host"` keys by the request URL's host and port (for a client whose requests go to several
    * hosts: absolute URLs, or `transform` without `baseUrl`); a function keys by anything of the
    * request (a tenant header, a path prefix), and a function that throws is a defect of the
-   * call. A key unused for 60 minutes is dropped, at most 1000 keys are held; a call for a new key
-   * when none may make room runs on the client's own `breaker` (the overflow). Each key is listed
+   * call. A key unused for `breaker.idleTimeToLive` (default 60 minutes) is dropped, at most
+   * `breaker.maxKeys` (default 1000) are held; a call for a new key when none may make room runs
+   * on the client's own `breaker` (the overflow). Each key is listed
    * in the `ServiceRegistry` under `id/key` (see `KeyedCircuitBreaker.register`); the client's
    * own entry, `status` and `breaker` are those of the overflow. Not with a shared `breaker`.
    * Default: none (one breaker).

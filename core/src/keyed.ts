@@ -206,7 +206,9 @@ export const overflowRegistryId = (id: string): string => `${id}/*`
 /** The client's `breakerKey` messages: a value it does not take, and one beside a shared breaker. @internal */
 export const breakerKeyMessages = {
   invalid: `must be "host" or a function of the request giving a string`,
-  besideShared: "cannot stand beside a shared breaker: keyed breakers are made from the client's breaker settings"
+  besideShared: "cannot stand beside a shared breaker: keyed breakers are made from the client's breaker settings",
+  /** `breaker.idleTimeToLive` or `breaker.maxKeys` without `breakerKey`. */
+  needsKey: "needs breakerKey: it bounds the table of the client's keyed breakers"
 } as const
 
 /** The Warning logged when a new key finds the table full of keys that may not go. @internal */

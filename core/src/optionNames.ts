@@ -89,7 +89,9 @@ export const clientBreaker = names(
     probeTimeout: true,
     store: true,
     storeKey: true,
-    storeTimeout: true
+    storeTimeout: true,
+    idleTimeToLive: true,
+    maxKeys: true
   }
 )
 

@@ -215,6 +215,51 @@ describe("ResilientServiceClient: breakerKey", () => {
       expect(client.keyedBreaker!.name).toBe(client.serviceName)
     }))
 
+  it.effect("breaker.maxKeys bounds the client's keys: a new host finding none that may go runs on the client's breaker", () =>
+    Effect.gen(function*() {
+      const upstream = byHost()
+      const client = yield* ResilientServiceClient.make({
+        baseUrl: "http://up:1",
+        maxAttempts: 1,
+        failureThreshold: 1,
+        breakerKey: "host",
+        breaker: { maxKeys: 1, idleTimeToLive: "1 minute" }
+      }).pipe(Effect.provide(upstream.layer))
+      yield* Effect.ignore(client.execute(HttpClientRequest.get("http://down:2/x")))
+      // down:2 is open and is the only key: up:1 runs on the client's own breaker
+      expect((yield* client.get("/y")).status).toBe(200)
+      expect(yield* client.keyedBreaker!.keys).toEqual(["down:2"])
+      expect(yield* client.keyedBreaker!.overflow).toBe(client.breaker)
+      // the table's idle expiry is the one given
+      yield* TestClock.adjust("1 minute")
+      expect(yield* client.keyedBreaker!.keys).toEqual([])
+    }))
+
+  it.effect("breaker.maxKeys or breaker.idleTimeToLive without breakerKey, or bad, is a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      const upstream = byHost()
+      const paths = []
+      for (
+        const options of [
+          { breaker: { maxKeys: 10 } },
+          { breaker: { idleTimeToLive: "1 minute" } },
+          { breakerKey: "host", breaker: { maxKeys: 0 } },
+          { breakerKey: "host", breaker: { idleTimeToLive: "soon" } }
+        ] as Array<Omit<ResilientServiceClient.Options, "baseUrl">>
+      ) {
+        const error = yield* Effect.flip(Effect.scoped(
+          ResilientServiceClient.make({ baseUrl: "http://a:1", ...options }).pipe(Effect.provide(upstream.layer))
+        ))
+        paths.push(pathOf(error))
+      }
+      expect(paths).toEqual([
+        ["breaker", "maxKeys"],
+        ["breaker", "idleTimeToLive"],
+        ["breaker", "maxKeys"],
+        ["breaker", "idleTimeToLive"]
+      ])
+    }))
+
   it.effect("breakerKey: a bad value, or beside a shared breaker, is a ConfigError at breakerKey", () =>
     Effect.gen(function*() {
       const upstream = byHost()

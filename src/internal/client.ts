@@ -56,7 +56,7 @@ import * as RetryDecision from "./client/retryDecision.js"
 import * as Deadlines from "./deadlines.js"
 import * as Defaults from "./defaults.js"
 import * as FleetMembership from "./fleetMembership.js"
-import * as KeyedInternal from "./keyedCircuitBreaker.js"
+import * as KeyedInternals from "./keyedCircuitBreaker.js"
 import * as RetryPolicyInternal from "./retryPolicy.js"
 import * as Time from "./time.js"
 
@@ -202,8 +202,8 @@ const core = (
     // with `breakerKey`, one breaker per key; the client's own takes the calls that find no room
     const keyed = config.breakerKey === undefined || typeof config.breaker === "function"
       ? undefined
-      : yield* named(KeyedInternal.make(config.breaker, breaker))
-    const keyedApi = keyed === undefined ? undefined : KeyedInternal.internals(keyed)
+      : yield* named(Options.makeKeyed(config, breaker))
+    const keyedApi = keyed === undefined ? undefined : KeyedInternals.internals(keyed)
     const keyOf = config.breakerKey === "host"
       ? (request: HttpClientRequest.HttpClientRequest) => hostKey(request.url)
       : config.breakerKey

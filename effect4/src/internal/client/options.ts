@@ -22,10 +22,12 @@ import { breakerKeyMessages } from "../../../../core/src/keyed.js"
 import * as Retry from "../../../../core/src/retry.js"
 import type { Issue } from "../../../../core/src/validate.js"
 import type * as CircuitBreaker from "../../CircuitBreaker.js"
+import type * as KeyedCircuitBreaker from "../../KeyedCircuitBreaker.js"
 import type * as ResilientServiceClient from "../../ResilientServiceClient.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import * as CircuitBreakerInternal from "../circuitBreaker.js"
 import * as Defaults from "../defaults.js"
+import * as KeyedInternal from "../keyedCircuitBreaker.js"
 import * as OptionNames from "../optionNames.js"
 import * as RetryPolicyInternal from "../retryPolicy.js"
 import * as validate from "../validate.js"
@@ -53,6 +55,8 @@ export interface Settings {
   readonly retryUnsafeMethods: boolean
   readonly bulkhead: { readonly maxConcurrent: number; readonly maxQueued: number } | undefined
   readonly maxResponseBytes: number
+  /** `breaker.idleTimeToLive` and `breaker.maxKeys` as given (checked by the keyed breaker). */
+  readonly keyTable: { readonly idleTimeToLive?: unknown; readonly maxKeys?: unknown }
   /** How a call picks its breaker's key; `undefined`: one breaker for every call. */
   readonly breakerKey: "host" | ((request: HttpClientRequest.HttpClientRequest) => string) | undefined
 }
@@ -272,6 +276,14 @@ export const settings = (
     if (breakerKey !== undefined && sharedBreaker !== undefined) {
       return yield* invalidAt(["breakerKey"], breakerKeyMessages.besideShared)
     }
+    const keyTable = {
+      ...(breakerGroup?.idleTimeToLive === undefined ? {} : { idleTimeToLive: breakerGroup.idleTimeToLive }),
+      ...(breakerGroup?.maxKeys === undefined ? {} : { maxKeys: breakerGroup.maxKeys })
+    }
+    const tableField = Object.keys(keyTable)[0]
+    if (tableField !== undefined && breakerKey === undefined) {
+      return yield* invalidAt(["breaker", tableField], breakerKeyMessages.needsKey)
+    }
     const breakerValue = (field: typeof breakerFields[number]) => breakerAt[field]!.value as any
     const breakerPaths: Record<string, string> = {}
     for (const field of breakerFields) breakerPaths[field] = breakerAt[field]!.path
@@ -291,6 +303,7 @@ export const settings = (
       bulkhead,
       maxResponseBytes,
       breakerKey,
+      keyTable,
       // the breaker's own options go through as given: CircuitBreaker.make validates them
       // (with the same field names) before the client builds anything else; the client judges
       // its attempts itself (see outcome.ts), so the breaker gets no isFailure
@@ -377,6 +390,29 @@ const mapIssues = (error: Config.ConfigError, f: (issue: Issue) => Issue): Confi
   const issues = issuesOf(error)
   return issues === undefined ? error : validate.configError(issues.map(f)) ?? error
 }
+
+/**
+ * The client's keyed breakers (with `breakerKey`), whose errors name each setting where it was
+ * given (`breaker.maxKeys`); `overflow` is the client's own breaker.
+ *
+ * @internal
+ */
+export const makeKeyed = (
+  settings: Settings,
+  overflow: CircuitBreaker.CircuitBreaker
+): Effect.Effect<KeyedCircuitBreaker.KeyedCircuitBreaker, Config.ConfigError, Scope.Scope> =>
+  Effect.mapError(
+    KeyedInternal.make(
+      { ...(settings.breaker as CircuitBreaker.Options), ...settings.keyTable } as KeyedCircuitBreaker.Options,
+      overflow
+    ),
+    (error) =>
+      atGivenPath(error, {
+        ...settings.breakerPaths,
+        idleTimeToLive: "breaker.idleTimeToLive",
+        maxKeys: "breaker.maxKeys"
+      })
+  )
 
 const atGivenPath = (
   error: Config.ConfigError,
