@@ -116,7 +116,8 @@ const main = async () => {
       [`heap before ${m.calls.toLocaleString("en-US")} closed-path calls (MiB)`, m.heapBeforeMiB],
       ["heap after (MiB)", m.heapAfterMiB],
       ["growth (MiB)", m.heapGrowthMiB],
-      [`bytes per breaker (${m.breakers} breakers)`, m.bytesPerBreaker]
+      [`bytes per breaker (${m.breakers} breakers)`, m.bytesPerBreaker],
+      [`bytes per key of a keyed breaker (${m.keys} keys)`, m.bytesPerKey]
     ])
     targets.push([
       `memory flat (growth after ${(m.calls / 1e6).toString()}M calls)`,
@@ -129,6 +130,12 @@ const main = async () => {
       `${m.bytesPerBreaker.toLocaleString("en-US")} B`,
       "≤ 2,048 B",
       check(m.bytesPerBreaker <= 2_048)
+    ])
+    targets.push([
+      "heap per key of a keyed breaker ≤ 2 KB (its breaker, scope and place in the table)",
+      `${m.bytesPerKey.toLocaleString("en-US")} B`,
+      "≤ 2,048 B",
+      check(m.bytesPerKey <= 2_048)
     ])
     lap("memory")
   }

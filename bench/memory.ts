@@ -1,9 +1,11 @@
 /**
- * Memory: the heap after 1,000,000 closed-path breaker calls against before, and the footprint
- * of 10,000 breakers (heap delta / 10,000). Needs `--expose-gc` (bench/run.mjs passes it).
+ * Memory: the heap after 1,000,000 closed-path breaker calls against before, the footprint
+ * of 10,000 breakers (heap delta / 10,000), and of 10,000 keys of one keyed breaker (a call
+ * each: its breaker, its scope, its place in the table). Needs `--expose-gc` (bench/run.mjs
+ * passes it).
  */
 import { Effect } from "effect"
-import { CircuitBreaker } from "../src/index.js"
+import { CircuitBreaker, KeyedCircuitBreaker } from "../src/index.js"
 import { times } from "./breaker.js"
 import { type Options, round } from "./lib.js"
 
@@ -41,6 +43,17 @@ export const runMemory = async (opts: Options) => {
     return { before, after, kept: keep.length }
   })))
 
+  const keyed = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const breakers = yield* KeyedCircuitBreaker.make({ name: "bench-keyed", maxKeys: BREAKERS + 100 })
+    const task = Effect.succeed(1)
+    // warm up on other keys, dropped before the measure (one key per call site's first use)
+    for (let i = 0; i < 100; i++) yield* breakers.call(`warm${i}`, task)
+    const before = heap()
+    for (let i = 0; i < BREAKERS; i++) yield* breakers.call(`k${i}`, task)
+    const after = heap()
+    return { before, after, kept: (yield* breakers.keys).length - 100 }
+  })))
+
   const MiB = 1024 * 1024
   return {
     calls: CALLS,
@@ -48,6 +61,8 @@ export const runMemory = async (opts: Options) => {
     heapAfterMiB: round(calls.after / MiB, 2),
     heapGrowthMiB: round((calls.after - calls.before) / MiB, 3),
     breakers: footprint.kept,
-    bytesPerBreaker: Math.round((footprint.after - footprint.before) / footprint.kept)
+    bytesPerBreaker: Math.round((footprint.after - footprint.before) / footprint.kept),
+    keys: keyed.kept,
+    bytesPerKey: Math.round((keyed.after - keyed.before) / keyed.kept)
   }
 }

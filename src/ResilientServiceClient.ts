@@ -27,6 +27,7 @@ import type { BulkheadFull } from "./BulkheadFull.js"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/client.js"
 import * as optionsInternal from "./internal/client/options.js"
+import type * as KeyedCircuitBreaker from "./KeyedCircuitBreaker.js"
 import type * as RetryPolicy from "./RetryPolicy.js"
 import type * as ServiceRegistry from "./ServiceRegistry.js"
 import type { ServiceStatus } from "./ServiceStatus.js"
@@ -198,6 +199,20 @@ export interface BreakerOptions {
   readonly storeKey?: string | undefined
   /** Bounds each read and write of `store` (see `CircuitBreaker.Options.storeTimeout`). Default `"5 seconds"`. */
   readonly storeTimeout?: Duration.DurationInput | undefined
+  /**
+   * With `breakerKey`: a key unused this long is dropped (see `KeyedCircuitBreaker.Options`).
+   * Default `"60 minutes"`. Needs `breakerKey`.
+   *
+   * @since 0.3.1
+   */
+  readonly idleTimeToLive?: Duration.DurationInput | undefined
+  /**
+   * With `breakerKey`: the most keys held at once (see `KeyedCircuitBreaker.Options`). Default
+   * 1000. Needs `breakerKey`.
+   *
+   * @since 0.3.1
+   */
+  readonly maxKeys?: number | undefined
 }
 
 /**
@@ -298,6 +313,22 @@ export interface ClientOptions {
    * status; the client still judges its attempts (`isFailure`) and runs each one through it.
    */
   readonly breaker?: BreakerOptions | CircuitBreaker.CircuitBreaker | undefined
+  /**
+   * Keyed circuits: one breaker per key instead of one for the client, each made on first use
+   * from the client's breaker settings and named `serviceName/key` (see `KeyedCircuitBreaker`):
+   * `"host"` keys by the request URL's host and port (for a client whose requests go to several
+   * hosts: absolute URLs, or `transform` without `baseUrl`); a function keys by anything of the
+   * request (a tenant header, a path prefix), and a function that throws is a defect of the
+   * call. A key unused for `breaker.idleTimeToLive` (default 60 minutes) is dropped, at most
+   * `breaker.maxKeys` (default 1000) are held; a call for a new key when none may make room runs
+   * on the client's own `breaker` (the overflow). Each key is listed
+   * in the `ServiceRegistry` under `id/key` (see `KeyedCircuitBreaker.register`); the client's
+   * own entry, `status` and `breaker` are those of the overflow. Not with a shared `breaker`.
+   * Default: none (one breaker).
+   *
+   * @since 0.3.1
+   */
+  readonly breakerKey?: "host" | ((request: HttpClientRequest.HttpClientRequest) => string) | undefined
   /** The bulkhead: a limit on the calls running at once, and on those waiting. Default: none. */
   readonly bulkhead?: BulkheadOptions | undefined
   /**
@@ -551,6 +582,13 @@ export interface ResilientServiceClient {
   readonly status: Effect.Effect<ServiceStatus>
   /** The client's breaker (for `changes`, `state`, or to protect other effects with it). */
   readonly breaker: CircuitBreaker.CircuitBreaker
+  /**
+   * With `breakerKey`: the client's breakers, one per key (`keys`, `statuses`); `undefined`
+   * without.
+   *
+   * @since 0.3.1
+   */
+  readonly keyedBreaker: KeyedCircuitBreaker.KeyedCircuitBreaker | undefined
   /**
    * The retry budget now (also the gauge `resilience_retry_budget_tokens`). With
    * `retryBudget: false`: `tokens` and `maxTokens` are `Infinity` and retries always allowed.

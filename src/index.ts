@@ -10,6 +10,14 @@
 export * as CircuitBreaker from "./CircuitBreaker.js"
 
 /**
+ * Keyed circuits: one circuit breaker per key (host, tenant, path prefix), made on first use,
+ * with an idle expiry and a cap on keys.
+ *
+ * @since 0.3.1
+ */
+export * as KeyedCircuitBreaker from "./KeyedCircuitBreaker.js"
+
+/**
  * Exponential backoff capped by attempts, jitter, and which failures are transient.
  *
  * @since 0.1.0

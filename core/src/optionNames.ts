@@ -57,7 +57,8 @@ export const client = names(
     storeKey: true,
     storeTimeout: true,
     maxConcurrent: true,
-    maxQueued: true
+    maxQueued: true,
+    breakerKey: true
   }
 )
 
@@ -88,7 +89,9 @@ export const clientBreaker = names(
     probeTimeout: true,
     store: true,
     storeKey: true,
-    storeTimeout: true
+    storeTimeout: true,
+    idleTimeToLive: true,
+    maxKeys: true
   }
 )
 
@@ -126,6 +129,13 @@ export const breaker = names(
     storeKey: true,
     storeTimeout: true
   }
+)
+
+/** @internal */
+export const keyedBreaker = names(
+  "keyed circuit breaker option",
+  [],
+  { ...breaker.record, idleTimeToLive: true, maxKeys: true }
 )
 
 /** @internal */

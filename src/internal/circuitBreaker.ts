@@ -821,9 +821,27 @@ const members: PropertyDescriptorMap = {
   [FleetHookId]: { ...member((shell) => shell), enumerable: false }
 }
 
-/** @internal */
+/**
+ * Checks breaker options as `make` does, making nothing: a keyed breaker checks its options once
+ * and makes each key's breaker with them.
+ *
+ * @internal
+ */
+export const checkOptions = (options: CircuitBreaker.Options): Effect.Effect<void, ConfigError.ConfigError> =>
+  Effect.asVoid(settings(options, 0))
+
+/** Whether a breaker made here is isolated now, read without an effect. @internal */
+export const isolatedNow = (breaker: CircuitBreaker.CircuitBreaker): boolean => shellOf(breaker).current.isolated
+
+/**
+ * `metricService`: the `service` label of the breaker's metrics, when not its name (the breakers
+ * of a keyed breaker share their keyed breaker's series, so that keys coming and going add none).
+ *
+ * @internal
+ */
 export const make = (
-  options: CircuitBreaker.Options = {}
+  options: CircuitBreaker.Options = {},
+  metricService?: string
 ): Effect.Effect<CircuitBreaker.CircuitBreaker, ConfigError.ConfigError, Scope.Scope> =>
   Effect.gen(function*() {
     const clock: Clock.Clock = yield* Effect.clock
@@ -848,7 +866,9 @@ export const make = (
       ? Machine.restore(config, restored.value, now, wall)
       : Machine.initial(config, now, wall)
     const ref = yield* Ref.make(initial)
-    const shell = new Shell(name, config, isFailure, clock, scope, ref, initial, [MetricLabel.make("service", name)])
+    const shell = new Shell(name, config, isFailure, clock, scope, ref, initial, [
+      MetricLabel.make("service", metricService ?? name)
+    ])
     recordState(shell, shell.current.state)
     if (persistence !== undefined) shell.persist = yield* startWriter(shell, persistence)
 

@@ -37,7 +37,9 @@ import type * as Tracer from "effect/Tracer"
 import * as ClientLog from "../../core/src/clientLog.js"
 import { neverSent } from "../../core/src/clientRules.js"
 import { formatMillis } from "../../core/src/format.js"
+import { hostKey } from "../../core/src/keyed.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
+import type * as KeyedCircuitBreaker from "../KeyedCircuitBreaker.js"
 import * as Metrics from "../Metrics.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 import * as RetryPolicy from "../RetryPolicy.js"
@@ -54,6 +56,7 @@ import * as RetryDecision from "./client/retryDecision.js"
 import * as Deadlines from "./deadlines.js"
 import * as Defaults from "./defaults.js"
 import * as FleetMembership from "./fleetMembership.js"
+import * as KeyedInternals from "./keyedCircuitBreaker.js"
 import * as RetryPolicyInternal from "./retryPolicy.js"
 import * as Time from "./time.js"
 
@@ -150,6 +153,8 @@ interface Call {
   limitMillis: number
   /** A stream body, tracked so that a one-shot one is never sent twice; `undefined` for a body in memory. */
   readonly body: Request.SentBody | undefined
+  /** The breaker of the call: the client's, or (with `breakerKey`) its key's. */
+  breaker: breakerInternal.Internals
 }
 
 /** How many events a subscriber of `events` may fall behind before the oldest are dropped. */
@@ -168,6 +173,7 @@ export const replayable = Request.replayable
 interface Core {
   readonly config: Options.Settings
   readonly breaker: CircuitBreaker.CircuitBreaker
+  readonly keyed: KeyedCircuitBreaker.KeyedCircuitBreaker | undefined
   readonly execute: (
     request: HttpClientRequest.HttpClientRequest,
     own: ResilientServiceClient.CallOptions | undefined
@@ -193,6 +199,14 @@ const core = (
     const { isFailure, maxAttempts, maxResponseBytes, maxRetryAfterMillis, retryOn, serviceName, target } = config
     const breaker = yield* named(Options.makeBreaker(config))
     const breakerApi = breakerInternal.internals(breaker)
+    // with `breakerKey`, one breaker per key; the client's own takes the calls that find no room
+    const keyed = config.breakerKey === undefined || typeof config.breaker === "function"
+      ? undefined
+      : yield* named(Options.makeKeyed(config, breaker))
+    const keyedApi = keyed === undefined ? undefined : KeyedInternals.internals(keyed)
+    const keyOf = config.breakerKey === "host"
+      ? (request: HttpClientRequest.HttpClientRequest) => hostKey(request.url)
+      : config.breakerKey
 
     // Events are built and published only while someone subscribes: `subscribers` is read on the
     // call's path before anything is allocated for an event.
@@ -575,7 +589,7 @@ const core = (
         ? schedule.step(now, error, state)
         : Effect.succeed(undefined)
       return Effect.flatMap(stepped, (step) =>
-        Effect.flatMap(breakerApi.rejection, (rejection) => {
+        Effect.flatMap(call.breaker.rejection, (rejection) => {
           const [next, , scheduled] = step ?? [state, undefined, undefined]
           const decision = RetryDecision.decide({
             attempt: attemptNumber,
@@ -633,7 +647,7 @@ const core = (
               // whichever ends first: the delay, an opening of the breaker, the client's scope
               const wait: Effect.Effect<WaitEnd> = Effect.raceAll<Effect.Effect<WaitEnd>>([
                 Effect.as(clock.sleep(Duration.millis(decision.delayMillis)), waited),
-                breakerApi.awaitRejection,
+                call.breaker.awaitRejection,
                 Effect.as(Deferred.await(closing), scopeClosed)
               ])
               return Effect.zipRight(
@@ -698,7 +712,7 @@ const core = (
       // a body whose own stream failed is the caller's failure, whatever the transport made of it
       if (body !== undefined) attempted = Request.attemptWithBody(body, request, attempted)
       return Effect.matchCauseEffect(
-        breakerApi.protectJudged(
+        call.breaker.protectJudged(
           observed(request, attemptNumber, retry, attempted),
           // the judge runs the caller's `isFailure`: it sees no query value either
           request.url.includes("?") ? (cause) => judge(Request.redactCause(request, cause)) : judge
@@ -740,7 +754,7 @@ const core = (
       if (span === undefined) return
       span.attribute("resilience.attempts", call.attempts)
       span.attribute("resilience.outcome", outcome)
-      span.attribute("resilience.breaker.state", breakerApi.currentState())
+      span.attribute("resilience.breaker.state", call.breaker.currentState())
     }
 
     /** Runs one call (all its attempts) and records it in the metrics and on `span`, if any. */
@@ -764,13 +778,22 @@ const core = (
         stream: settings.stream,
         debug,
         limitMillis: settings.timeoutMillis,
-        body
+        body,
+        breaker: breakerApi
       }
+      // with `breakerKey`, the call holds its key (never dropped meanwhile) from start to end
+      const first = keyedApi === undefined || keyOf === undefined
+        ? () => run(prepared, 1, schedule.initial, call)
+        : () =>
+          keyedApi.withBreaker(keyOf(prepared), (keyBreaker) => {
+            call.breaker = breakerInternal.internals(keyBreaker)
+            return run(prepared, 1, schedule.initial, call)
+          })
       // the whole call, all its attempts and waits, holds one place in the bulkhead
       const calling = bulkhead === undefined
-        ? run(prepared, 1, schedule.initial, call)
+        ? Effect.suspend(first)
         : bulkhead.withPlace(
-          Effect.suspend(() => run(prepared, 1, schedule.initial, call)),
+          Effect.suspend(first),
           call.deadlineAt,
           () => deadlineError(settings.deadlineMillis, "waiting for a place in the bulkhead", false)
         )
@@ -841,6 +864,7 @@ const core = (
     const result: Core = {
       config,
       breaker,
+      keyed,
       execute: executeWith,
       httpClient,
       retryBudget: budget === undefined ? Effect.succeed(unlimitedBudget) : budget.state,
@@ -873,7 +897,11 @@ export const register = (
 ): Effect.Effect<void, ConfigError.ConfigError, ServiceRegistry.ServiceRegistry | Scope.Scope> =>
   Effect.flatMap(
     ServiceRegistry.ServiceRegistry,
-    (registry) => registry.register(client.id, client.status, client.breaker)
+    (registry) =>
+      Effect.zipRight(
+        registry.register(client.id, client.status, client.breaker),
+        client.keyedBreaker === undefined ? Effect.void : client.keyedBreaker.register(client.id)
+      )
   )
 
 /** @internal */
@@ -938,6 +966,7 @@ export const make = (
       execute,
       status: breaker.status,
       breaker,
+      keyedBreaker: built.keyed,
       retryBudget: built.retryBudget,
       httpClient: built.httpClient,
       events: built.events,

@@ -9,6 +9,7 @@
 import * as Core from "../../core/src/optionNames.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as Fleet from "../Fleet.js"
+import type * as KeyedCircuitBreaker from "../KeyedCircuitBreaker.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 import type * as RetryPolicy from "../RetryPolicy.js"
 
@@ -39,6 +40,9 @@ export const retryPolicy = namesOf<RetryPolicy.Options>()(Core.retryPolicy)
 
 /** @internal */
 export const breaker = namesOf<CircuitBreaker.Options>()(Core.breaker)
+
+/** @internal */
+export const keyedBreaker = namesOf<KeyedCircuitBreaker.Options>()(Core.keyedBreaker)
 
 /** @internal */
 export const fleet = namesOf<Fleet.Options>()(Core.fleet)

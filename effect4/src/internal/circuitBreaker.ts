@@ -424,10 +424,12 @@ class Shell implements Internals, FleetHook {
     readonly ref: Ref.Ref<Machine.Machine<unknown>>,
     initial: Machine.Machine<unknown>,
     // The metric registry of the context the breaker is made in, as a context for `updateUnsafe`.
-    readonly metrics: Context.Context<never>
+    readonly metrics: Context.Context<never>,
+    // the `service` attribute of its metrics: its name, or its keyed breaker's (see `make`)
+    readonly metricService: string = name
   ) {
     this.current = initial
-    this.stateGauge = Metric.withAttributes(Metrics.breakerState, { service: name })
+    this.stateGauge = Metric.withAttributes(Metrics.breakerState, { service: metricService })
     // the clock thunk and the callable share one closure context (this shell)
     this.now = () => Time.monotonicMillis(this.clock)
     const breaker = <A, E, R>(self: Effect.Effect<A, E, R>) => protectJudged(this, self, undefined)
@@ -560,7 +562,7 @@ const publish = (shell: Shell, transition: Machine.Transition): Effect.Effect<vo
   Effect.andThen(
     Effect.sync(() => {
       recordState(shell, transition.to)
-      Metric.withAttributes(Metrics.stateChangesTotal, { service: shell.name, to: transition.to })
+      Metric.withAttributes(Metrics.stateChangesTotal, { service: shell.metricService, to: transition.to })
         .updateUnsafe(1, shell.metrics)
     }),
     Effect.andThen(
@@ -863,9 +865,28 @@ const members: PropertyDescriptorMap = {
   [FleetHookId]: { ...member((shell) => shell), enumerable: false }
 }
 
-/** @internal */
+/**
+ * Checks breaker options as `make` does, making nothing: a keyed breaker checks its options once
+ * and makes each key's breaker with them.
+ *
+ * @internal
+ */
+export const checkOptions = (options: CircuitBreaker.Options): Effect.Effect<void, Config.ConfigError> =>
+  Effect.asVoid(settings(options, 0))
+
+/** Whether a breaker made here is isolated now, read without an effect. @internal */
+export const isolatedNow = (breaker: CircuitBreaker.CircuitBreaker): boolean => shellOf(breaker).current.isolated
+
+/**
+ * `metricService`: the `service` attribute of the breaker's metrics, when not its name (the
+ * breakers of a keyed breaker share their keyed breaker's series, so that keys coming and going
+ * add none).
+ *
+ * @internal
+ */
 export const make = (
-  options: CircuitBreaker.Options = {}
+  options: CircuitBreaker.Options = {},
+  metricService?: string
 ): Effect.Effect<CircuitBreaker.CircuitBreaker, Config.ConfigError, Scope.Scope> =>
   Effect.gen(function*() {
     const clock: Clock.Clock = yield* Effect.clockWith(Effect.succeed)
@@ -892,7 +913,7 @@ export const make = (
     const ref = yield* Ref.make(initial)
     const registry = yield* Metric.MetricRegistry
     const metrics = Context.make(Metric.MetricRegistry, registry)
-    const shell = new Shell(name, config, isFailure, clock, scope, ref, initial, metrics)
+    const shell = new Shell(name, config, isFailure, clock, scope, ref, initial, metrics, metricService ?? name)
     recordState(shell, shell.current.state)
     if (persistence !== undefined) {
       const writer = yield* startWriter(shell, persistence)

@@ -36,8 +36,10 @@ import * as Tracer from "effect/Tracer"
 import * as ClientLog from "../../../core/src/clientLog.js"
 import { neverSent } from "../../../core/src/clientRules.js"
 import { formatMillis } from "../../../core/src/format.js"
+import { hostKey } from "../../../core/src/keyed.js"
 import { parseRetryAfterMillis, TokenBucketState } from "../../../core/src/retry.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
+import type * as KeyedCircuitBreaker from "../KeyedCircuitBreaker.js"
 import * as Metrics from "../Metrics.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 import type * as RetryPolicy from "../RetryPolicy.js"
@@ -54,6 +56,7 @@ import * as RetryDecision from "./client/retryDecision.js"
 import * as Deadlines from "./deadlines.js"
 import * as Defaults from "./defaults.js"
 import * as FleetMembership from "./fleetMembership.js"
+import * as KeyedInternals from "./keyedCircuitBreaker.js"
 import * as Time from "./time.js"
 
 /** @internal */
@@ -155,6 +158,8 @@ interface Call {
   limitMillis: number
   /** A stream body, tracked so that a one-shot one is never sent twice; `undefined` for a body in memory. */
   readonly body: Request.SentBody | undefined
+  /** The breaker of the call: the client's, or (with `breakerKey`) its key's. */
+  breaker: breakerInternal.Internals
   /** The retry schedule's step function for this call, made at its first failure. */
   step: ScheduleStep | undefined
 }
@@ -181,6 +186,7 @@ export const replayable = Request.replayable
 interface Core {
   readonly config: Options.Settings
   readonly breaker: CircuitBreaker.CircuitBreaker
+  readonly keyed: KeyedCircuitBreaker.KeyedCircuitBreaker | undefined
   readonly execute: (
     request: HttpClientRequest.HttpClientRequest,
     own: ResilientServiceClient.CallOptions | undefined
@@ -206,6 +212,14 @@ const core = (
     const { isFailure, maxAttempts, maxResponseBytes, maxRetryAfterMillis, retryOn, serviceName, target } = config
     const breaker = yield* named(Options.makeBreaker(config))
     const breakerApi = breakerInternal.internals(breaker)
+    // with `breakerKey`, one breaker per key; the client's own takes the calls that find no room
+    const keyed = config.breakerKey === undefined || typeof config.breaker === "function"
+      ? undefined
+      : yield* named(Options.makeKeyed(config, breaker))
+    const keyedApi = keyed === undefined ? undefined : KeyedInternals.internals(keyed)
+    const keyOf = config.breakerKey === "host"
+      ? (request: HttpClientRequest.HttpClientRequest) => hostKey(request.url)
+      : config.breakerKey
 
     // Events are built and published only while someone subscribes: `subscribers` is read on the
     // call's path before anything is allocated for an event.
@@ -602,7 +616,7 @@ const core = (
         ? scheduledDelay(call, now, error)
         : Effect.succeed(undefined)
       return Effect.flatMap(stepped, (scheduledMillis) =>
-        Effect.flatMap(breakerApi.rejection, (rejection) => {
+        Effect.flatMap(call.breaker.rejection, (rejection) => {
           const decision = RetryDecision.decide({
             attempt: attemptNumber,
             maxAttempts,
@@ -657,7 +671,7 @@ const core = (
               // whichever ends first: the delay, an opening of the breaker, the client's scope
               const wait: Effect.Effect<WaitEnd> = Effect.raceAll<Effect.Effect<WaitEnd>>([
                 Effect.as(clock.sleep(Duration.millis(decision.delayMillis)), waited),
-                breakerApi.awaitRejection,
+                call.breaker.awaitRejection,
                 Effect.as(Deferred.await(closing), scopeClosed)
               ])
               return Effect.andThen(
@@ -721,7 +735,7 @@ const core = (
       // a body whose own stream failed is the caller's failure, whatever the transport made of it
       if (body !== undefined) attempted = Request.attemptWithBody(body, request, attempted)
       return Effect.matchCauseEffect(
-        breakerApi.protectJudged(
+        call.breaker.protectJudged(
           observed(request, attemptNumber, retry, attempted),
           // the judge runs the caller's `isFailure`: it sees no query value either
           request.url.includes("?") ? (cause) => judge(Request.redactCause(request, cause)) : judge
@@ -765,7 +779,7 @@ const core = (
       if (span === undefined) return
       span.attribute("resilience.attempts", call.attempts)
       span.attribute("resilience.outcome", outcome)
-      span.attribute("resilience.breaker.state", breakerApi.currentState())
+      span.attribute("resilience.breaker.state", call.breaker.currentState())
     }
 
     /** Runs one call (all its attempts) and records it in the metrics and on `span`, if any. */
@@ -790,13 +804,22 @@ const core = (
         debug,
         limitMillis: settings.timeoutMillis,
         body,
-        step: undefined
+        step: undefined,
+        breaker: breakerApi
       }
+      // with `breakerKey`, the call holds its key (never dropped meanwhile) from start to end
+      const first = keyedApi === undefined || keyOf === undefined
+        ? () => run(prepared, 1, call)
+        : () =>
+          keyedApi.withBreaker(keyOf(prepared), (keyBreaker) => {
+            call.breaker = breakerInternal.internals(keyBreaker)
+            return run(prepared, 1, call)
+          })
       // the whole call, all its attempts and waits, holds one place in the bulkhead
       const calling = bulkhead === undefined
-        ? run(prepared, 1, call)
+        ? Effect.suspend(first)
         : bulkhead.withPlace(
-          Effect.suspend(() => run(prepared, 1, call)),
+          Effect.suspend(first),
           call.deadlineAt,
           () => deadlineError(settings.deadlineMillis, "waiting for a place in the bulkhead", false)
         )
@@ -867,6 +890,7 @@ const core = (
     const result: Core = {
       config,
       breaker,
+      keyed,
       execute: executeWith,
       httpClient,
       retryBudget: budget === undefined ? Effect.succeed(unlimitedBudget) : Effect.sync(() => budget.unsafeState()),
@@ -899,7 +923,11 @@ export const register = (
 ): Effect.Effect<void, Config.ConfigError, ServiceRegistry.ServiceRegistry | Scope.Scope> =>
   Effect.flatMap(
     Effect.service(ServiceRegistry.ServiceRegistry),
-    (registry) => registry.register(client.id, client.status, client.breaker)
+    (registry) =>
+      Effect.andThen(
+        registry.register(client.id, client.status, client.breaker),
+        client.keyedBreaker === undefined ? Effect.void : client.keyedBreaker.register(client.id)
+      )
   )
 
 /** @internal */
@@ -960,6 +988,7 @@ export const make = (
       execute,
       status: breaker.status,
       breaker,
+      keyedBreaker: built.keyed,
       retryBudget: built.retryBudget,
       httpClient: built.httpClient,
       events: built.events,

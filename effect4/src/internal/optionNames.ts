@@ -10,6 +10,7 @@
 import * as Core from "../../../core/src/optionNames.js"
 import type * as CircuitBreaker from "../CircuitBreaker.js"
 import type * as Fleet from "../Fleet.js"
+import type * as KeyedCircuitBreaker from "../KeyedCircuitBreaker.js"
 import type * as ResilientServiceClient from "../ResilientServiceClient.js"
 
 /** The table, accepted only if its record names each key of `T` once and nothing else. @internal */
@@ -32,6 +33,9 @@ export const clientBreaker = namesOf<ResilientServiceClient.BreakerOptions>()(Co
 
 /** @internal */
 export const clientBulkhead = namesOf<ResilientServiceClient.BulkheadOptions>()(Core.clientBulkhead)
+
+/** @internal */
+export const keyedBreaker = namesOf<KeyedCircuitBreaker.Options>()(Core.keyedBreaker)
 
 /** @internal */
 export const fleet = namesOf<Fleet.Options>()(Core.fleet)

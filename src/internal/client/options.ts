@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -14,11 +15,14 @@ import * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
 import type { Target } from "../../../core/src/clientRules.js"
 import * as Rules from "../../../core/src/clientRules.js"
+import { breakerKeyMessages } from "../../../core/src/keyed.js"
 import type * as CircuitBreaker from "../../CircuitBreaker.js"
+import type * as KeyedCircuitBreaker from "../../KeyedCircuitBreaker.js"
 import type * as ResilientServiceClient from "../../ResilientServiceClient.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import * as CircuitBreakerInternal from "../circuitBreaker.js"
 import * as Defaults from "../defaults.js"
+import * as KeyedInternal from "../keyedCircuitBreaker.js"
 import * as OptionNames from "../optionNames.js"
 import * as RetryPolicyInternal from "../retryPolicy.js"
 import * as validate from "../validate.js"
@@ -46,6 +50,10 @@ export interface Settings {
   readonly retryUnsafeMethods: boolean
   readonly bulkhead: { readonly maxConcurrent: number; readonly maxQueued: number } | undefined
   readonly maxResponseBytes: number
+  /** `breaker.idleTimeToLive` and `breaker.maxKeys` as given (checked by the keyed breaker). */
+  readonly keyTable: { readonly idleTimeToLive?: unknown; readonly maxKeys?: unknown }
+  /** How a call picks its breaker's key; `undefined`: one breaker for every call. */
+  readonly breakerKey: "host" | ((request: HttpClientRequest.HttpClientRequest) => string) | undefined
 }
 
 /** @internal */
@@ -259,6 +267,21 @@ export const settings = (
           ? ConfigError.InvalidData(jitterAt.path.split("."), error.message)
           : error
     )
+    const breakerKey = options.breakerKey
+    if (breakerKey !== undefined && breakerKey !== "host" && typeof breakerKey !== "function") {
+      return yield* invalidAt(["breakerKey"], breakerKeyMessages.invalid)
+    }
+    if (breakerKey !== undefined && sharedBreaker !== undefined) {
+      return yield* invalidAt(["breakerKey"], breakerKeyMessages.besideShared)
+    }
+    const keyTable = {
+      ...(breakerGroup?.idleTimeToLive === undefined ? {} : { idleTimeToLive: breakerGroup.idleTimeToLive }),
+      ...(breakerGroup?.maxKeys === undefined ? {} : { maxKeys: breakerGroup.maxKeys })
+    }
+    const tableField = Object.keys(keyTable)[0]
+    if (tableField !== undefined && breakerKey === undefined) {
+      return yield* invalidAt(["breaker", tableField], breakerKeyMessages.needsKey)
+    }
     const breakerValue = (field: typeof breakerFields[number]) => breakerAt[field]!.value as any
     const breakerPaths: Record<string, string> = {}
     for (const field of breakerFields) breakerPaths[field] = breakerAt[field]!.path
@@ -277,6 +300,8 @@ export const settings = (
       retryUnsafeMethods,
       bulkhead,
       maxResponseBytes,
+      breakerKey,
+      keyTable,
       // the breaker's own options go through as given: CircuitBreaker.make validates them
       // (with the same field names) before the client builds anything else; the client judges
       // its attempts itself (see outcome.ts), so the breaker gets no isFailure
@@ -334,6 +359,29 @@ export const makeBreaker = (
       CircuitBreakerInternal.make(settings.breaker),
       (error) => atGivenPath(error, settings.breakerPaths)
     )
+
+/**
+ * The client's keyed breakers (with `breakerKey`), whose errors name each setting where it was
+ * given (`breaker.maxKeys`); `overflow` is the client's own breaker.
+ *
+ * @internal
+ */
+export const makeKeyed = (
+  settings: Settings,
+  overflow: CircuitBreaker.CircuitBreaker
+): Effect.Effect<KeyedCircuitBreaker.KeyedCircuitBreaker, ConfigError.ConfigError, Scope.Scope> =>
+  Effect.mapError(
+    KeyedInternal.make(
+      { ...(settings.breaker as CircuitBreaker.Options), ...settings.keyTable } as KeyedCircuitBreaker.Options,
+      overflow
+    ),
+    (error) =>
+      atGivenPath(error, {
+        ...settings.breakerPaths,
+        idleTimeToLive: "breaker.idleTimeToLive",
+        maxKeys: "breaker.maxKeys"
+      })
+  )
 
 const atGivenPath = (
   error: ConfigError.ConfigError,

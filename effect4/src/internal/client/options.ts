@@ -11,19 +11,23 @@ import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as SchemaIssue from "effect/SchemaIssue"
 import type * as Scope from "effect/Scope"
 import type { Target } from "../../../../core/src/clientRules.js"
 import * as Rules from "../../../../core/src/clientRules.js"
+import { breakerKeyMessages } from "../../../../core/src/keyed.js"
 import * as Retry from "../../../../core/src/retry.js"
 import type { Issue } from "../../../../core/src/validate.js"
 import type * as CircuitBreaker from "../../CircuitBreaker.js"
+import type * as KeyedCircuitBreaker from "../../KeyedCircuitBreaker.js"
 import type * as ResilientServiceClient from "../../ResilientServiceClient.js"
 import * as RetryPolicy from "../../RetryPolicy.js"
 import * as CircuitBreakerInternal from "../circuitBreaker.js"
 import * as Defaults from "../defaults.js"
+import * as KeyedInternal from "../keyedCircuitBreaker.js"
 import * as OptionNames from "../optionNames.js"
 import * as RetryPolicyInternal from "../retryPolicy.js"
 import * as validate from "../validate.js"
@@ -51,6 +55,10 @@ export interface Settings {
   readonly retryUnsafeMethods: boolean
   readonly bulkhead: { readonly maxConcurrent: number; readonly maxQueued: number } | undefined
   readonly maxResponseBytes: number
+  /** `breaker.idleTimeToLive` and `breaker.maxKeys` as given (checked by the keyed breaker). */
+  readonly keyTable: { readonly idleTimeToLive?: unknown; readonly maxKeys?: unknown }
+  /** How a call picks its breaker's key; `undefined`: one breaker for every call. */
+  readonly breakerKey: "host" | ((request: HttpClientRequest.HttpClientRequest) => string) | undefined
 }
 
 /** @internal */
@@ -261,6 +269,21 @@ export const settings = (
       }),
       (error) => atGivenPath(error, { maxDelay: maxDelayAt.path, jitter: jitterAt.path })
     )
+    const breakerKey = options.breakerKey
+    if (breakerKey !== undefined && breakerKey !== "host" && typeof breakerKey !== "function") {
+      return yield* invalidAt(["breakerKey"], breakerKeyMessages.invalid)
+    }
+    if (breakerKey !== undefined && sharedBreaker !== undefined) {
+      return yield* invalidAt(["breakerKey"], breakerKeyMessages.besideShared)
+    }
+    const keyTable = {
+      ...(breakerGroup?.idleTimeToLive === undefined ? {} : { idleTimeToLive: breakerGroup.idleTimeToLive }),
+      ...(breakerGroup?.maxKeys === undefined ? {} : { maxKeys: breakerGroup.maxKeys })
+    }
+    const tableField = Object.keys(keyTable)[0]
+    if (tableField !== undefined && breakerKey === undefined) {
+      return yield* invalidAt(["breaker", tableField], breakerKeyMessages.needsKey)
+    }
     const breakerValue = (field: typeof breakerFields[number]) => breakerAt[field]!.value as any
     const breakerPaths: Record<string, string> = {}
     for (const field of breakerFields) breakerPaths[field] = breakerAt[field]!.path
@@ -279,6 +302,8 @@ export const settings = (
       retryUnsafeMethods,
       bulkhead,
       maxResponseBytes,
+      breakerKey,
+      keyTable,
       // the breaker's own options go through as given: CircuitBreaker.make validates them
       // (with the same field names) before the client builds anything else; the client judges
       // its attempts itself (see outcome.ts), so the breaker gets no isFailure
@@ -365,6 +390,29 @@ const mapIssues = (error: Config.ConfigError, f: (issue: Issue) => Issue): Confi
   const issues = issuesOf(error)
   return issues === undefined ? error : validate.configError(issues.map(f)) ?? error
 }
+
+/**
+ * The client's keyed breakers (with `breakerKey`), whose errors name each setting where it was
+ * given (`breaker.maxKeys`); `overflow` is the client's own breaker.
+ *
+ * @internal
+ */
+export const makeKeyed = (
+  settings: Settings,
+  overflow: CircuitBreaker.CircuitBreaker
+): Effect.Effect<KeyedCircuitBreaker.KeyedCircuitBreaker, Config.ConfigError, Scope.Scope> =>
+  Effect.mapError(
+    KeyedInternal.make(
+      { ...(settings.breaker as CircuitBreaker.Options), ...settings.keyTable } as KeyedCircuitBreaker.Options,
+      overflow
+    ),
+    (error) =>
+      atGivenPath(error, {
+        ...settings.breakerPaths,
+        idleTimeToLive: "breaker.idleTimeToLive",
+        maxKeys: "breaker.maxKeys"
+      })
+  )
 
 const atGivenPath = (
   error: Config.ConfigError,

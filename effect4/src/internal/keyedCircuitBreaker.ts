@@ -1,0 +1,224 @@
+/**
+ * Keyed circuits: one breaker per key, made on first use, in its own scope (closed when the key
+ * is dropped). The table's bookkeeping (order of use, idle expiry, the cap's choice) is the
+ * core's `KeyTable`; this shell makes and drops the breakers, sweeps idle keys on its own fiber
+ * (sleeping on the keyed breaker's `Clock` until the next key may expire) and lists keys in a
+ * `ServiceRegistry` once `register` is called.
+ *
+ * @internal
+ */
+import type * as Clock from "effect/Clock"
+import type * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
+import * as Core from "../../../core/src/keyed.js"
+import type * as CircuitBreaker from "../CircuitBreaker.js"
+import type * as KeyedCircuitBreaker from "../KeyedCircuitBreaker.js"
+import * as ServiceRegistry from "../ServiceRegistry.js"
+import type { ServiceUnavailable } from "../ServiceUnavailable.js"
+import * as BreakerInternal from "./circuitBreaker.js"
+import * as OptionNames from "./optionNames.js"
+import * as Time from "./time.js"
+import * as validate from "./validate.js"
+
+/** @internal */
+export const TypeId: KeyedCircuitBreaker.TypeId = Symbol.for(
+  "effect-resilience/KeyedCircuitBreaker"
+) as KeyedCircuitBreaker.TypeId
+
+interface Keyed {
+  readonly breaker: CircuitBreaker.CircuitBreaker
+  readonly scope: Scope.Closeable
+}
+
+/** What the client uses: the breaker of a key for the length of `use`. @internal */
+export interface KeyedInternals {
+  readonly withBreaker: <A, E, R>(
+    key: string,
+    use: (breaker: CircuitBreaker.CircuitBreaker) => Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E, R>
+}
+
+/** @internal */
+export const InternalTypeId: unique symbol = Symbol.for("effect-resilience/KeyedCircuitBreaker/internals")
+
+/** @internal */
+export const internals = (keyed: KeyedCircuitBreaker.KeyedCircuitBreaker): KeyedInternals =>
+  (keyed as unknown as { readonly [InternalTypeId]: KeyedInternals })[InternalTypeId]
+
+const settings = (
+  options: KeyedCircuitBreaker.Options
+): Effect.Effect<Core.KeyedSettings, Config.ConfigError> =>
+  Effect.gen(function*() {
+    yield* validate.knownNames(options, OptionNames.keyedBreaker)
+    const idle = options.idleTimeToLive === undefined
+      ? undefined
+      : yield* Effect.fromResult(
+        validate.toResult(validate.checkDurationMillis(["idleTimeToLive"], options.idleTimeToLive))
+      )
+    return yield* Effect.fromResult(validate.toResult(Core.checkSettings(idle, options.maxKeys, validate.show)))
+  })
+
+/**
+ * Makes a keyed breaker. `overflow`, when given, is the breaker of calls that find no place
+ * (the client passes its own breaker); otherwise one is made when first needed.
+ *
+ * @internal
+ */
+export const make = (
+  options: KeyedCircuitBreaker.Options = {},
+  overflowGiven?: CircuitBreaker.CircuitBreaker
+): Effect.Effect<KeyedCircuitBreaker.KeyedCircuitBreaker, Config.ConfigError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const keyedSettings = yield* settings(options)
+    const { idleTimeToLive: _idle, maxKeys: _max, ...breakerOptions } = options
+    const name = breakerOptions.name ?? "circuit-breaker"
+    const storeKey = breakerOptions.storeKey
+    const optionsOf = (key: string): CircuitBreaker.Options => ({
+      ...breakerOptions,
+      name: Core.registryId(name, key),
+      ...(storeKey === undefined ? {} : { storeKey: Core.registryId(storeKey, key) })
+    })
+    // checked once, here: every key's breaker is made with the same options
+    yield* BreakerInternal.checkOptions({ ...breakerOptions, name })
+
+    const clock: Clock.Clock = yield* Effect.clockWith(Effect.succeed)
+    const now = () => Time.monotonicMillis(clock)
+    const parent = yield* Effect.scope
+    const table = new Core.KeyTable<Keyed>()
+    const lock = yield* Semaphore.make(1)
+    let registry: { readonly registry: ServiceRegistry.Registry; readonly id: string } | undefined
+    let overflow: CircuitBreaker.CircuitBreaker | undefined = overflowGiven
+    let closed = false
+
+    const listKey = (id: string, breaker: CircuitBreaker.CircuitBreaker, scope: Scope.Scope) =>
+      registry === undefined ? Effect.void : registry.registry.register(id, breaker.status, breaker).pipe(
+        Scope.provide(scope),
+        // an id already listed (a key "*" beside the overflow, another entry): that key is not listed
+        Effect.catch((error) => Effect.logWarning(`Keyed circuit breaker '${name}': ${String(error)}`))
+      )
+
+    const drop = (key: string): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const keyed = table.remove(key)
+        return keyed === undefined ? Effect.void : Scope.close(keyed.scope, Exit.void)
+      })
+
+    // an isolated key stays: isolation is an operator's act, never undone by the table
+    const sweep: Effect.Effect<void> = Effect.suspend(() => {
+      const keys = table.expired(now(), keyedSettings.idleMillis, (keyed) => !isolatedNow(keyed.breaker))
+      return Effect.forEach(keys, drop, { discard: true })
+    })
+
+    const sweeper: Effect.Effect<never> = Effect.forever(Effect.suspend(() => {
+      const at = now()
+      const next = table.nextExpiry(at, keyedSettings.idleMillis) ?? at + keyedSettings.idleMillis
+      return Effect.andThen(Effect.sleep(Duration.millis(Math.max(1, next - at))), sweep)
+    }))
+    yield* Effect.forkIn(Effect.interruptible(sweeper), parent)
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closed = true
+        return Effect.forEach(table.entries(), ([key]) => drop(key), { discard: true })
+      })
+    )
+
+    // the first call on the overflow is logged at Warning, the later ones at Debug
+    let overflowUsed = false
+    const theOverflow = (key: string): Effect.Effect<CircuitBreaker.CircuitBreaker> =>
+      Effect.gen(function*() {
+        const line = Core.overflowLine(name, key, keyedSettings.maxKeys)
+        if (overflowUsed) yield* Effect.logDebug(line)
+        else yield* Effect.logWarning(line)
+        overflowUsed = true
+        if (overflow !== undefined) return overflow
+        const made = yield* Effect.orDie(
+          Scope.provide(BreakerInternal.make(optionsOf("*"), name), parent)
+        )
+        overflow = made
+        if (registry !== undefined) yield* listKey(Core.overflowRegistryId(registry.id), made, parent)
+        return made
+      })
+
+    /** The breaker of a key not in the table, made under the lock (or the overflow, `false`: not in the table). */
+    const create = (key: string): Effect.Effect<readonly [CircuitBreaker.CircuitBreaker, boolean]> =>
+      lock.withPermits(1)(Effect.suspend(() => {
+        const found = table.use(key, now())
+        if (found !== undefined) return Effect.succeed([found.breaker, true] as const)
+        return Effect.gen(function*() {
+          yield* sweep
+          const admission = table.admission(
+            keyedSettings,
+            (keyed) => BreakerInternal.internals(keyed.breaker).currentState() === "closed"
+          )
+          if (admission._tag === "Full") return [yield* theOverflow(key), false] as const
+          if (admission._tag === "Evict") yield* drop(admission.key)
+          const scope = yield* Scope.fork(parent, "sequential")
+          // the options were checked by `make`: a key's breaker cannot fail them
+          const breaker = yield* Effect.orDie(Scope.provide(BreakerInternal.make(optionsOf(key), name), scope))
+          table.add(key, { breaker, scope }, now())
+          if (registry !== undefined) yield* listKey(Core.registryId(registry.id, key), breaker, scope)
+          return [breaker, true] as const
+        })
+      }))
+
+    // the key is held from the moment it is found (or made) until `use` ends, interrupted or not
+    const withBreaker = <A, E, R>(
+      given: string,
+      use: (breaker: CircuitBreaker.CircuitBreaker) => Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E, R> =>
+      Effect.suspend(() => {
+        if (closed) return Effect.interrupt
+        const key = Core.keyOf(given)
+        return Effect.acquireUseRelease(
+          Effect.suspend(() => {
+            const found = table.use(key, now())
+            return found === undefined ? create(key) : Effect.succeed([found.breaker, true] as const)
+          }),
+          ([breaker]) => use(breaker),
+          ([, inTable]) => inTable ? Effect.sync(() => table.release(key, now())) : Effect.void
+        )
+      })
+
+    const statuses = Effect.suspend(() =>
+      Effect.forEach(
+        table.entries().slice().sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0),
+        ([key, keyed]) => Effect.map(keyed.breaker.status, (status) => ({ key, status }))
+      )
+    )
+
+    const keyedBreaker: KeyedCircuitBreaker.KeyedCircuitBreaker & { readonly [InternalTypeId]: KeyedInternals } = {
+      [TypeId]: TypeId,
+      [InternalTypeId]: { withBreaker },
+      name,
+      call: <A, E, R>(key: string, self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ServiceUnavailable, R> =>
+        withBreaker(key, (breaker) => breaker(self)),
+      breaker: (key) => withBreaker(key, Effect.succeed),
+      keys: Effect.sync(() => table.entries().map(([key]) => key).sort()),
+      statuses,
+      overflow: Effect.sync(() => overflow),
+      register: (id) =>
+        Effect.flatMap(ServiceRegistry.ServiceRegistry, (found) =>
+          lock.withPermits(1)(Effect.suspend(() => {
+            registry = { registry: found, id: id ?? name }
+            const listed = registry.id
+            return Effect.andThen(
+              Effect.forEach(
+                table.entries(),
+                ([key, keyed]) => listKey(Core.registryId(listed, key), keyed.breaker, keyed.scope),
+                { discard: true }
+              ),
+              overflow === undefined || overflow === overflowGiven
+                ? Effect.void
+                : listKey(Core.overflowRegistryId(listed), overflow, parent)
+            )
+          })))
+    }
+    return keyedBreaker
+  })
+
+/** Whether a breaker is isolated now (read without an effect). */
+const isolatedNow = (breaker: CircuitBreaker.CircuitBreaker): boolean => BreakerInternal.isolatedNow(breaker)
