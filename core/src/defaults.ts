@@ -15,7 +15,11 @@ export const breaker = {
   recoveryTimeout: "60 seconds",
   halfOpenMaxProbes: 1,
   /** Bounds each read and write of a breaker's `store`. */
-  storeTimeout: "5 seconds"
+  storeTimeout: "5 seconds",
+  /** The longest a `Retry-After` may make an opening. */
+  retryAfterCap: "1 hour",
+  /** Whether the count of openings outlives a close. */
+  retainOpenings: false
 } as const
 
 /** @internal */

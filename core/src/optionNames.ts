@@ -124,7 +124,9 @@ export const breaker = names(
     strategy: true,
     store: true,
     storeKey: true,
-    storeTimeout: true
+    storeTimeout: true,
+    retryAfterCap: true,
+    retainOpenings: true
   }
 )
 
