@@ -313,8 +313,16 @@ const core = (
 
     const judge = (cause: Cause.Cause<ClientError>): breakerInternal.FailedOutcome => {
       switch (Outcome.judge(cause, isFailure as (error: unknown) => boolean)) {
-        case "failed":
-          return "Failure"
+        case "failed": {
+          // a 429 or 503 with a Retry-After: should it open the breaker, it opens at least that long
+          const failure = Cause.findErrorOption(cause)
+          const retryAfterMillis = Option.isSome(failure)
+            ? retryAfterOf(failure.value, clock.currentTimeMillisUnsafe())
+            : undefined
+          return retryAfterMillis === undefined || !(retryAfterMillis > 0)
+            ? "Failure"
+            : { _tag: "Failure", retryAfterMillis }
+        }
         case "answered":
           return "Ignored"
         case "silent":
