@@ -90,6 +90,17 @@ export interface CallOptions {
    * read within the attempt.
    */
   readonly stream?: boolean | undefined
+  /**
+   * What an attempt does when the breaker would refuse it. `"fail"` (the default): the call fails
+   * with `ServiceUnavailable`. `"allow"`, for a call that must always run (a write that may not be
+   * dropped): the attempt runs anyway, unrecorded by the breaker (see
+   * `CircuitBreaker.CallOptions`), and neither the breaker's rejection nor its opening during a
+   * backoff ends the call; an attempt the breaker admits is recorded as usual. An invalid value
+   * fails the call with an `IllegalArgumentError` naming the option.
+   *
+   * @since 0.4.1
+   */
+  readonly onRejection?: "fail" | "allow" | undefined
 }
 
 /**

@@ -131,3 +131,26 @@ describe("ResilientServiceClient and Retry-After", () => {
       expect(Duration.toMillis((rejected as ServiceUnavailable.ServiceUnavailable).retryAfter)).toBe(120_000)
     }))
 })
+
+describe("ResilientServiceClient onRejection", () => {
+  it.effect("allow: a call made while the breaker is open reaches the service, unrecorded", () =>
+    Effect.gen(function*() {
+      const upstream = Testing.fakeUpstream({ "/read": Testing.json(500), "/write": Testing.json(201, { ok: true }) })
+      const client = yield* ResilientServiceClient.make({
+        baseUrl: "http://upstream.test",
+        maxAttempts: 1,
+        failureThreshold: 1
+      }).pipe(Effect.provide(upstream.layer))
+      yield* Effect.exit(client.get("/read"))
+      expect(yield* Effect.flip(client.post("/write"))).toBeInstanceOf(ServiceUnavailable.ServiceUnavailable)
+      const response = yield* client.post("/write", { onRejection: "allow" })
+      expect(response.status).toBe(201)
+      expect(upstream.requests().map((request) => request.path)).toEqual(["/read", "/write"])
+      // unrecorded: the breaker is still open, with the failure count of its opening
+      const status = yield* client.status
+      expect(status.state).toBe("open")
+      expect(status.failureCount).toBe(1)
+      const invalid = yield* Effect.exit(client.post("/write", { onRejection: "always" as "allow" }))
+      expect(Exit.isFailure(invalid) && Cause.pretty(invalid.cause)).toContain("onRejection")
+    }))
+})

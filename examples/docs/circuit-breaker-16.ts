@@ -17,5 +17,5 @@ const breaker = CircuitBreaker.make({
 })
 
 // a write that may not be dropped: recorded when the breaker admits it, run unrecorded when it would refuse it
-const write = (save: Effect.Effect<void, Error>) =>
+export const write = (save: Effect.Effect<void, Error>) =>
   Effect.flatMap(breaker, (made) => made.withOptions({ onRejection: "allow" })(save))

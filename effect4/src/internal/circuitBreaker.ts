@@ -65,11 +65,13 @@ export interface Internals {
   readonly storeIdle: Effect.Effect<void>
   /**
    * Protects `self` like calling the breaker, but with the outcome of a failed call decided by
-   * `judge` instead of `isFailure`: the HTTP client knows the three outcomes of an attempt.
+   * `judge` instead of `isFailure`: the HTTP client knows the three outcomes of an attempt. With
+   * `allow`, a call the breaker would refuse runs unrecorded (`onRejection: "allow"`).
    */
   readonly protectJudged: <A, E, R>(
     self: Effect.Effect<A, E, R>,
-    judge: (cause: Cause.Cause<E>) => FailedOutcome | Effect.Effect<FailedOutcome>
+    judge: (cause: Cause.Cause<E>) => FailedOutcome | Effect.Effect<FailedOutcome>,
+    allow?: boolean
   ) => Effect.Effect<A, E | ServiceUnavailable.ServiceUnavailable, R>
 }
 
@@ -526,9 +528,10 @@ class Shell implements Internals, FleetHook {
   }
   protectJudged<A, E, R>(
     self: Effect.Effect<A, E, R>,
-    judge: (cause: Cause.Cause<E>) => FailedOutcome | Effect.Effect<FailedOutcome>
+    judge: (cause: Cause.Cause<E>) => FailedOutcome | Effect.Effect<FailedOutcome>,
+    allow = false
   ): Effect.Effect<A, E | ServiceUnavailable.ServiceUnavailable, R> {
-    return protectJudged(this, self, judge)
+    return protectJudged(this, self, judge, allow ? allowing : byDefault)
   }
   machine(): Machine.Machine<unknown> {
     return this.current

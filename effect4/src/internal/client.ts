@@ -149,6 +149,8 @@ interface Call {
   /** The deadline as given, in milliseconds (for messages); 0 without one. */
   readonly deadlineMillis: number
   readonly stream: boolean
+  /** Whether an attempt the breaker would refuse runs anyway, unrecorded (`onRejection: "allow"`). */
+  readonly allow: boolean
   /** Whether Debug lines are logged (the minimum log level, read once where the call starts). */
   readonly debug: boolean
   /** The limit of the attempt running now (the timeout, or what is left of the deadline). */
@@ -609,8 +611,10 @@ const core = (
       const stepped = retryable && attemptNumber < maxAttempts
         ? scheduledDelay(call, now, error)
         : Effect.succeed(undefined)
+      // a call that must always run never ends with the breaker's rejection
+      const rejectionNow = call.allow ? Effect.succeedNone : breakerApi.rejection
       return Effect.flatMap(stepped, (scheduledMillis) =>
-        Effect.flatMap(breakerApi.rejection, (rejection) => {
+        Effect.flatMap(rejectionNow, (rejection) => {
           const decision = RetryDecision.decide({
             attempt: attemptNumber,
             maxAttempts,
@@ -665,7 +669,7 @@ const core = (
               // whichever ends first: the delay, an opening of the breaker, the client's scope
               const wait: Effect.Effect<WaitEnd> = Effect.raceAll<Effect.Effect<WaitEnd>>([
                 Effect.as(clock.sleep(Duration.millis(decision.delayMillis)), waited),
-                breakerApi.awaitRejection,
+                call.allow ? Effect.never : breakerApi.awaitRejection,
                 Effect.as(Deferred.await(closing), scopeClosed)
               ])
               return Effect.andThen(
@@ -732,7 +736,8 @@ const core = (
         breakerApi.protectJudged(
           observed(request, attemptNumber, retry, attempted),
           // the judge runs the caller's `isFailure`: it sees no query value either
-          request.url.includes("?") ? (cause) => judge(Request.redactCause(request, cause)) : judge
+          request.url.includes("?") ? (cause) => judge(Request.redactCause(request, cause)) : judge,
+          call.allow
         ),
         {
           onSuccess: (response) => {
@@ -795,6 +800,7 @@ const core = (
         deadlineAt: settings.deadlineMillis > 0 ? started + settings.deadlineMillis : Infinity,
         deadlineMillis: settings.deadlineMillis,
         stream: settings.stream,
+        allow: settings.allow,
         debug,
         limitMillis: settings.timeoutMillis,
         body,
