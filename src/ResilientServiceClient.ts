@@ -209,6 +209,20 @@ export interface BreakerOptions {
   readonly storeKey?: string | undefined
   /** Bounds each read and write of `store` (see `CircuitBreaker.Options.storeTimeout`). Default `"5 seconds"`. */
   readonly storeTimeout?: Duration.DurationInput | undefined
+  /**
+   * The longest a 429 or 503's `Retry-After` may make the opening it causes (see
+   * `CircuitBreaker.Options.retryAfterCap`). Default `"1 hour"`.
+   *
+   * @since 0.3.1
+   */
+  readonly retryAfterCap?: Duration.DurationInput | undefined
+  /**
+   * Whether the count of openings survives a close until the breaker stayed closed as long as it
+   * was last open (see `CircuitBreaker.Options.retainOpenings`). Default `false`.
+   *
+   * @since 0.3.1
+   */
+  readonly retainOpenings?: boolean | undefined
 }
 
 /**

@@ -130,6 +130,29 @@ describe("ResilientServiceClient and Retry-After", () => {
     }))
 })
 
+describe("ResilientServiceClient breaker.retryAfterCap", () => {
+  it.scoped("caps the opening a Retry-After makes; an invalid one is a ConfigError at breaker.retryAfterCap", () =>
+    Effect.gen(function*() {
+      const upstream = Testing.fakeUpstream({ "*": Testing.json(503, {}, { "retry-after": "120" }) })
+      const client = yield* ResilientServiceClient.make({
+        baseUrl: "http://upstream.test",
+        maxAttempts: 1,
+        failureThreshold: 1,
+        recoveryTimeout: "10 seconds",
+        breaker: { retryAfterCap: "1 minute" }
+      }).pipe(Effect.provide(upstream.layer))
+      yield* Effect.exit(client.get("/a"))
+      const rejected = yield* Effect.flip(client.get("/a"))
+      expect(Duration.toMillis((rejected as ServiceUnavailable.ServiceUnavailable).retryAfter)).toBe(60_000)
+      const invalid = yield* Effect.flip(
+        ResilientServiceClient.make({ baseUrl: "http://upstream.test", breaker: { retryAfterCap: -1 } }).pipe(
+          Effect.provide(upstream.layer)
+        )
+      )
+      expect(String(invalid)).toContain("breaker.retryAfterCap")
+    }))
+})
+
 describe("ResilientServiceClient onRejection", () => {
   it.scoped("allow: a call made while the breaker is open reaches the service, unrecorded", () =>
     Effect.gen(function*() {

@@ -88,7 +88,9 @@ export const clientBreaker = names(
     probeTimeout: true,
     store: true,
     storeKey: true,
-    storeTimeout: true
+    storeTimeout: true,
+    retryAfterCap: true,
+    retainOpenings: true
   }
 )
 

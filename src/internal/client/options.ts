@@ -262,6 +262,8 @@ export const settings = (
     const breakerValue = (field: typeof breakerFields[number]) => breakerAt[field]!.value as any
     const breakerPaths: Record<string, string> = {}
     for (const field of breakerFields) breakerPaths[field] = breakerAt[field]!.path
+    breakerPaths.retryAfterCap = "breaker.retryAfterCap"
+    breakerPaths.retainOpenings = "breaker.retainOpenings"
     return {
       target,
       serviceName,
@@ -291,7 +293,10 @@ export const settings = (
         strategy: breakerValue("strategy"),
         store: breakerValue("store"),
         storeKey: breakerValue("storeKey"),
-        storeTimeout: breakerValue("storeTimeout")
+        storeTimeout: breakerValue("storeTimeout"),
+        // only in the group: they have no flat form
+        retryAfterCap: breakerGroup?.retryAfterCap as any,
+        retainOpenings: breakerGroup?.retainOpenings as any
       },
       breakerPaths
     }
