@@ -145,8 +145,8 @@ export interface CallOptions {
    * not be dropped): it runs anyway, unrecorded (it never probes, it counts neither way, its
    * result changes nothing), and the breaker logs at Info
    * `Circuit breaker OPEN: call run unrecorded (onRejection: allow)` (or `HALF_OPEN`). When the
-   * breaker admits the call it is recorded as usual, probe included. Any other value is a defect
-   * naming the option.
+   * breaker admits the call it is recorded as usual, probe included. Any other value makes
+   * `withOptions` throw a `TypeError` naming the option.
    */
   readonly onRejection?: "fail" | "allow" | undefined
 }

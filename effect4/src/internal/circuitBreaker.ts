@@ -378,8 +378,10 @@ const settings = (
         halfOpenMaxProbes,
         probeTimeoutMillis: probeTimeout === undefined ? undefined : Duration.toMillis(probeTimeout),
         // absent at their defaults, so that a default breaker's config is what it was
-        retryAfterCapMillis: options.retryAfterCap === undefined ? undefined : Duration.toMillis(retryAfterCap),
-        retainOpenings: retainOpenings ? true : undefined
+        ...(options.retryAfterCap === undefined
+          ? undefined
+          : { retryAfterCapMillis: Duration.toMillis(retryAfterCap) }),
+        ...(retainOpenings ? { retainOpenings: true } : undefined)
       }
     }
   })
