@@ -131,3 +131,51 @@ describe("Machine: retainOpenings", () => {
     expect(machine).toMatchObject({ opens: 1, openUntil: 12 })
   })
 })
+
+describe("Machine: retainOpenings (property)", () => {
+  it("each opening's length follows the schedule, the count lapsing only after a close as long as the last opening", () => {
+    const durations = [10, 20, 40, 80]
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.array(
+          fc.record({ closedFor: fc.nat({ max: 120 }), failedProbes: fc.nat({ max: 3 }) }),
+          { minLength: 1, maxLength: 12 }
+        ),
+        (retainOpenings, cycles) => {
+          const config = base({ openDurationsMillis: durations, retainOpenings })
+          let machine = Machine.initial(config, 0)
+          let now = 0
+          // the model: openings counted, the last one's length, when the count lapses
+          let opens = 0
+          let lastLength = 0
+          let lapsesAt = Infinity
+          const expectOpening = () => {
+            if (now >= lapsesAt) opens = 0
+            opens++
+            lastLength = durations[Math.min(opens, durations.length) - 1]!
+            lapsesAt = Infinity
+            expect(machine.state).toBe("open")
+            expect(machine.openUntil - now).toBe(lastLength)
+          }
+          for (const { closedFor, failedProbes } of cycles) {
+            now += closedFor
+            machine = fail(machine, config, now)
+            expectOpening()
+            for (let i = 0; i < failedProbes; i++) {
+              now = machine.openUntil
+              machine = fail(machine, config, now)
+              expectOpening()
+            }
+            now = machine.openUntil
+            machine = recover(machine, config, now)
+            expect(machine.state).toBe("closed")
+            if (retainOpenings) lapsesAt = now + lastLength
+            else opens = 0
+          }
+        }
+      ),
+      { numRuns: propertyRuns }
+    )
+  })
+})
