@@ -701,11 +701,6 @@ const settleFailure = <E>(
 ): Effect.Effect<never, E> => {
   // a judge that throws, fails or dies is a bug: count the call so that no permit is lost, and
   // surface it
-  const judgeFailed = (judgeCause: Cause.Cause<unknown>) =>
-    Effect.zipRight(
-      settle(shell, ticket, "Failure", durationMillis),
-      Effect.failCause(Cause.sequential(cause, Cause.die(Cause.squash(judgeCause))))
-    )
   let outcome: FailedOutcome | Effect.Effect<FailedOutcome>
   try {
     outcome = judge === undefined ? judgeBy(shell.isFailure, cause, ticket.probe) : judge(cause)
@@ -717,7 +712,11 @@ const settleFailure = <E>(
   }
   if (Effect.isEffect(outcome)) {
     return Effect.matchCauseEffect(outcome, {
-      onFailure: judgeFailed,
+      onFailure: (judgeCause) =>
+        Effect.zipRight(
+          settle(shell, ticket, "Failure", durationMillis),
+          Effect.failCause(Cause.sequential(cause, Cause.die(Cause.squash(judgeCause))))
+        ),
       onSuccess: (judged) => Effect.zipRight(settle(shell, ticket, judged, durationMillis), Effect.failCause(cause))
     })
   }

@@ -745,11 +745,6 @@ const settleFailure = <E>(
 ): Effect.Effect<never, E> => {
   // a judge that throws, fails or dies is a bug: count the call so that no permit is lost, and
   // surface it
-  const judgeFailed = (judgeCause: Cause.Cause<unknown>) =>
-    Effect.andThen(
-      settle(shell, ticket, "Failure", durationMillis),
-      Effect.failCause(Cause.combine(cause, Cause.die(Cause.squash(judgeCause))))
-    )
   let outcome: FailedOutcome | Effect.Effect<FailedOutcome>
   try {
     outcome = judge === undefined ? judgeBy(shell.isFailure, cause, ticket.probe) : judge(cause)
@@ -761,7 +756,11 @@ const settleFailure = <E>(
   }
   if (Effect.isEffect(outcome)) {
     return Effect.matchCauseEffect(outcome as Effect.Effect<FailedOutcome>, {
-      onFailure: judgeFailed,
+      onFailure: (judgeCause) =>
+        Effect.andThen(
+          settle(shell, ticket, "Failure", durationMillis),
+          Effect.failCause(Cause.combine(cause, Cause.die(Cause.squash(judgeCause))))
+        ),
       onSuccess: (judged) => Effect.andThen(settle(shell, ticket, judged, durationMillis), Effect.failCause(cause))
     })
   }
