@@ -56,7 +56,9 @@ const units: Readonly<Record<string, number>> = {
   second: 1000,
   seconds: 1000,
   minute: 60_000,
-  minutes: 60_000
+  minutes: 60_000,
+  hour: 3_600_000,
+  hours: 3_600_000
 }
 
 /**
@@ -64,7 +66,9 @@ const units: Readonly<Record<string, number>> = {
  *
  * @internal
  */
-export const millis = (duration: `${number} ${"millis" | "second" | "seconds" | "minute" | "minutes"}`): number => {
+export const millis = (
+  duration: `${number} ${"millis" | "second" | "seconds" | "minute" | "minutes" | "hour" | "hours"}`
+): number => {
   const [amount, unit] = duration.split(" ")
   return Number(amount) * units[unit!]!
 }
