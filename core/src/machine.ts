@@ -463,7 +463,7 @@ const settleFleet = <S>(machine: Machine<S>, event: FleetEvent, config: Config<S
       // never keeps this breaker open longer than its own longest opening
       const openUntil = now + Math.min(Math.max(0, event.remainingMillis), longestOpenDuration(config))
       if (machine.state === "open") return openUntil === machine.openUntil ? machine : { ...machine, openUntil }
-      return enter(machine, "open", now, "fleet_opened", { opens: machine.opens + 1, openUntil })
+      return enter(machine, "open", now, "fleet_opened", { opens: priorOpens(machine, now) + 1, openUntil })
     }
     case "AdoptClose":
       return machine.state === "closed" || machine.isolated ? machine : close(machine, config, now, "fleet_closed")

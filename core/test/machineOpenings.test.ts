@@ -123,6 +123,18 @@ describe("Machine: retainOpenings", () => {
     expect(machine.opens).toBe(1)
   })
 
+  it("on: an opening adopted from the fleet counts from where the count stands", () => {
+    const config = base({ retainOpenings: true })
+    let machine = fail(Machine.initial(config, 0), config, 0)
+    machine = recover(machine, config, 10)
+    machine = Machine.step(machine, { _tag: "AdoptOpen", remainingMillis: 5 }, 15, config).machine
+    expect(machine.opens).toBe(2)
+    machine = recover(machine, config, 20)
+    // closed past the last opening's length: the adopted opening is the first again
+    machine = Machine.step(machine, { _tag: "AdoptOpen", remainingMillis: 5 }, 1_000, config).machine
+    expect(machine.opens).toBe(1)
+  })
+
   it("on: a manual reset starts the count over", () => {
     const config = base({ retainOpenings: true })
     let machine = fail(Machine.initial(config, 0), config, 0)
