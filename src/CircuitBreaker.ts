@@ -121,7 +121,56 @@ export interface CircuitBreaker {
    * @since 0.1.0
    */
   readonly isolated: Effect.Effect<boolean>
+  /**
+   * The breaker with per-call options: `breaker.withOptions({ onRejection: "allow" })(effect)`
+   * protects `effect` like `breaker(effect)`, except as the options say. See {@link CallOptions}.
+   *
+   * @since 0.3.1
+   */
+  readonly withOptions: (
+    options: CallOptions
+  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ServiceUnavailable, R>
 }
+
+/**
+ * Options of one call, for {@link CircuitBreaker.withOptions}.
+ *
+ * @since 0.3.1
+ * @category models
+ */
+export interface CallOptions {
+  /**
+   * What the call does when the breaker would refuse it. `"fail"` (the default): it fails at once
+   * with {@link ServiceUnavailable}. `"allow"`, for a call that must always run (a write that may
+   * not be dropped): it runs anyway, unrecorded (it never probes, it counts neither way, its
+   * result changes nothing), and the breaker logs at Info
+   * `Circuit breaker OPEN: call run unrecorded (onRejection: allow)` (or `HALF_OPEN`). When the
+   * breaker admits the call it is recorded as usual, probe included. Any other value makes
+   * `withOptions` throw a `TypeError` naming the option.
+   */
+  readonly onRejection?: "fail" | "allow" | undefined
+}
+
+/**
+ * What `isFailure` is told about the call it judges: `probe` is true when the call ran as a
+ * `half_open` probe.
+ *
+ * @since 0.3.1
+ * @category models
+ */
+export interface FailureContext {
+  readonly probe: boolean
+}
+
+/**
+ * What `isFailure` answers: `true` (the error counts), `false` (it does not: the service answered),
+ * or `{ retryAfter }`: the error counts, and should it open the breaker, the opening lasts at
+ * least `retryAfter` (up to the option `retryAfterCap`), as an HTTP `Retry-After` asks.
+ *
+ * @since 0.3.1
+ * @category models
+ */
+export type FailureVerdict = boolean | { readonly retryAfter: Duration.DurationInput }
 
 /**
  * Decides, from what the breaker saw in `closed`, when it opens. `initial`, `onSuccess` and
@@ -321,8 +370,16 @@ export interface Options {
    * Which typed failures count against the breaker. Default: all. Defects always count; an
    * interruption never does. A probe that fails with an error that does not count is a success
    * (the service answered).
+   *
+   * It is told whether the call was a probe (`context.probe`), so that a probe may be judged more
+   * strictly, and may answer `{ retryAfter }` (see {@link FailureVerdict}) or an effect of its
+   * verdict (run uninterruptibly while the call settles: keep it short). A judge that throws,
+   * fails or dies counts the call and adds its failure to the call's as a defect; an invalid
+   * `retryAfter` is such a defect too. `(error) => boolean` works as before.
    */
-  readonly isFailure?: ((error: unknown) => boolean) | undefined
+  readonly isFailure?:
+    | ((error: unknown, context: FailureContext) => FailureVerdict | Effect.Effect<FailureVerdict>)
+    | undefined
   /**
    * When the breaker opens. Default `consecutiveFailures(failureThreshold)`; see also
    * {@link failureRate} and {@link slowCallRate}.
@@ -356,6 +413,25 @@ export interface Options {
    * @since 0.2.0
    */
   readonly storeTimeout?: Duration.DurationInput | undefined
+  /**
+   * The longest a `Retry-After` may make an opening. When the failure that opens the breaker
+   * (a tripping call or a failed probe) carries a `Retry-After` (`isFailure` answered
+   * `{ retryAfter }`, or the HTTP client read the header of a 429 or 503), the opening lasts the
+   * longer of its own duration and that `Retry-After`, capped by this. Default `"1 hour"`.
+   *
+   * @since 0.3.1
+   */
+  readonly retryAfterCap?: Duration.DurationInput | undefined
+  /**
+   * Whether the count of consecutive openings (which picks each opening's duration from a
+   * `recoveryTimeout` schedule) survives a close. `false` (the default): a close starts the
+   * schedule over. `true`: the count lapses only once the breaker has stayed closed as long as its
+   * last opening lasted, so an upstream that flaps (recovers, fails again at once) keeps climbing
+   * the schedule instead of starting it over each time. A manual `reset` always starts it over.
+   *
+   * @since 0.3.1
+   */
+  readonly retainOpenings?: boolean | undefined
 }
 
 /**

@@ -484,7 +484,7 @@ describe("CircuitBreaker shell", () => {
         expect(yield* first.isolated).toBe(false)
         // listed like plain properties, as a breaker always listed them
         expect(Object.keys(first)).toEqual(
-          ["service", "status", "state", "changes", "subscribe", "isolate", "reset", "isolated"]
+          ["service", "status", "state", "changes", "subscribe", "isolate", "reset", "isolated", "withOptions"]
         )
         expect(first[CircuitBreaker.TypeId]).toBe(CircuitBreaker.TypeId)
       }))

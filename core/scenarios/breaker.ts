@@ -43,14 +43,24 @@ export interface Options {
   readonly name?: string
   readonly failureThreshold?: number
   readonly recoveryTimeoutMillis?: number
+  /**
+   * A recovery schedule instead of a fixed `recoveryTimeoutMillis`: `Schedule.exponential` of this
+   * base, so the 1st, 2nd, 3rd, … opening lasts base, 2 × base, 4 × base, …
+   */
+  readonly recoveryExponentialMillis?: number
+  readonly retryAfterCapMillis?: number
+  readonly retainOpenings?: boolean
   readonly halfOpenMaxProbes?: number
   readonly probeTimeoutMillis?: number
   readonly strategy?: Strategy
   /**
    * `"allButIgnored"`: the breaker is given an `isFailure` that does not count the error of an
-   * `"ignored"` call. Absent: no `isFailure` (every typed error counts).
+   * `"ignored"` call. `"allButIgnoredOutsideProbes"`: the same, except that a probe's `"ignored"`
+   * error counts (the judge is told whether the call is a probe). `"retryAfter"`: every typed error
+   * counts, and the error of a call step with `retryAfterMillis` is judged `{ retryAfter }`.
+   * Absent: no `isFailure` (every typed error counts).
    */
-  readonly isFailure?: "allButIgnored"
+  readonly isFailure?: "allButIgnored" | "allButIgnoredOutsideProbes" | "retryAfter"
 }
 
 /** What a call returns: its own outcome, or a rejection (its effect never ran). */
@@ -94,9 +104,23 @@ export type Step =
    * Calls the breaker with an effect that ends with `outcome`, after `durationMillis` on the
    * clock when given (a slow call: the clock moves by that much while it runs).
    */
-  | { readonly kind: "call"; readonly outcome: Outcome; readonly durationMillis?: number; readonly expect?: Expected }
+  | {
+    readonly kind: "call"
+    readonly outcome: Outcome
+    readonly durationMillis?: number
+    /** The failure carries this `Retry-After` (with the option `isFailure: "retryAfter"`). */
+    readonly retryAfterMillis?: number
+    /** Made with the per-call option `onRejection: "allow"`: runs unrecorded when refused. */
+    readonly onRejection?: "allow"
+    readonly expect?: Expected
+  }
   /** A call made in `half_open` that must run as a probe (the state is checked before it). */
-  | { readonly kind: "probe"; readonly outcome: Outcome; readonly expect?: Expected }
+  | {
+    readonly kind: "probe"
+    readonly outcome: Outcome
+    readonly retryAfterMillis?: number
+    readonly expect?: Expected
+  }
   /**
    * Starts a call that runs (hangs) until its `finish`; it must be admitted unless `expect.result`
    * says it is rejected.
@@ -147,6 +171,111 @@ const rejectedHalfOpen: Result = { _tag: "Rejected", state: "half_open", retryAf
 
 /** The scenarios, each run by both editions. */
 export const scenarios: ReadonlyArray<Scenario> = [
+  {
+    name: "Retry-After: the failure that trips carries one longer than recoveryTimeout, and the opening lasts it",
+    options: { failureThreshold: 1, recoveryTimeoutMillis: 1_000, isFailure: "retryAfter" },
+    steps: [
+      { ...fail, retryAfterMillis: 5_000, expect: { state: "open", transitions: [["closed", "open", 0]] } },
+      { ...succeed, expect: { result: rejectedOpen(5_000) } },
+      { kind: "advance", millis: 4_999, expect: { state: "open" } },
+      { kind: "advance", millis: 1, expect: { state: "half_open", transitions: [["open", "half_open", 5_000]] } }
+    ]
+  },
+  {
+    name: "Retry-After: a shorter one changes nothing; a failed probe's one is capped by retryAfterCap",
+    options: { failureThreshold: 1, recoveryTimeoutMillis: 1_000, retryAfterCapMillis: 3_000, isFailure: "retryAfter" },
+    steps: [
+      { ...fail, retryAfterMillis: 500, expect: { state: "open", transitions: [["closed", "open", 0]] } },
+      { ...succeed, expect: { result: rejectedOpen(1_000) } },
+      { kind: "advance", millis: 1_000, expect: { transitions: [["open", "half_open", 1_000]] } },
+      {
+        kind: "probe",
+        outcome: "failure",
+        retryAfterMillis: 60_000,
+        expect: { state: "open", transitions: [["half_open", "open", 1_000]] }
+      },
+      { ...succeed, expect: { result: rejectedOpen(3_000) } },
+      { kind: "advance", millis: 3_000, expect: { transitions: [["open", "half_open", 4_000]] } }
+    ]
+  },
+  {
+    name: "a recovery schedule starts over when the breaker closes (retainOpenings off, the default)",
+    options: { failureThreshold: 1, recoveryExponentialMillis: 1_000 },
+    steps: [
+      failAndOpen(0),
+      { kind: "advance", millis: 1_000, expect: { transitions: [["open", "half_open", 1_000]] } },
+      { kind: "probe", outcome: "failure", expect: { transitions: [["half_open", "open", 1_000]] } },
+      { ...succeed, expect: { result: rejectedOpen(2_000) } },
+      { kind: "advance", millis: 2_000, expect: { transitions: [["open", "half_open", 3_000]] } },
+      { kind: "probe", outcome: "success", expect: { state: "closed", transitions: [["half_open", "closed", 3_000]] } },
+      failAndOpen(3_000),
+      { ...succeed, expect: { result: rejectedOpen(1_000) } }
+    ]
+  },
+  {
+    name:
+      "retainOpenings: the count of openings survives a close until the breaker stayed closed as long as it was last open",
+    options: { failureThreshold: 1, recoveryExponentialMillis: 1_000, retainOpenings: true },
+    steps: [
+      failAndOpen(0),
+      { kind: "advance", millis: 1_000, expect: { transitions: [["open", "half_open", 1_000]] } },
+      { kind: "probe", outcome: "failure", expect: { transitions: [["half_open", "open", 1_000]] } },
+      { kind: "advance", millis: 2_000, expect: { transitions: [["open", "half_open", 3_000]] } },
+      { kind: "probe", outcome: "success", expect: { state: "closed", transitions: [["half_open", "closed", 3_000]] } },
+      // closed for less than the last opening (2 s): the 3rd opening, 4 s
+      { kind: "advance", millis: 1_999 },
+      failAndOpen(4_999),
+      { ...succeed, expect: { result: rejectedOpen(4_000) } },
+      { kind: "advance", millis: 4_000, expect: { transitions: [["open", "half_open", 8_999]] } },
+      { kind: "probe", outcome: "success", expect: { state: "closed", transitions: [["half_open", "closed", 8_999]] } },
+      // closed as long as the last opening (4 s): the count starts over
+      { kind: "advance", millis: 4_000 },
+      failAndOpen(12_999),
+      { ...succeed, expect: { result: rejectedOpen(1_000) } }
+    ]
+  },
+  {
+    name: "onRejection allow: a refused call runs unrecorded, in open and in a busy half_open; an admitted one counts",
+    options: { failureThreshold: 2, recoveryTimeoutMillis: 1_000 },
+    steps: [
+      fail,
+      failAndOpen(0),
+      { ...succeed, onRejection: "allow", expect: { state: "open", status: { failureCount: 2 } } },
+      { ...fail, onRejection: "allow", expect: { state: "open", status: { failureCount: 2, lastFailure: 0 } } },
+      { ...succeed, expect: { result: rejectedOpen(1_000) } },
+      { kind: "advance", millis: 1_000, expect: { transitions: [["open", "half_open", 1_000]] } },
+      { kind: "start", id: "probe" },
+      { ...fail, onRejection: "allow", expect: { state: "half_open", status: { failureCount: 2 } } },
+      { ...succeed, expect: { result: rejectedHalfOpen } },
+      { kind: "finish", id: "probe", outcome: "success", expect: { transitions: [["half_open", "closed", 1_000]] } },
+      { kind: "advance", millis: 5 },
+      { ...fail, onRejection: "allow", expect: { state: "closed", status: { failureCount: 1, lastFailure: 1_005 } } }
+    ]
+  },
+  {
+    name: "onRejection allow: a call admitted in half_open is a probe like any other",
+    options: { failureThreshold: 1, recoveryTimeoutMillis: 1_000 },
+    steps: [
+      failAndOpen(0),
+      { kind: "advance", millis: 1_000, expect: { transitions: [["open", "half_open", 1_000]] } },
+      { ...fail, onRejection: "allow", expect: { state: "open", transitions: [["half_open", "open", 1_000]] } },
+      { ...succeed, onRejection: "allow", expect: { state: "open", transitions: [] } }
+    ]
+  },
+  {
+    name: "a probe-aware judge: an error ignored in closed counts when a probe fails with it",
+    options: { failureThreshold: 1, recoveryTimeoutMillis: 1_000, isFailure: "allButIgnoredOutsideProbes" },
+    steps: [
+      { kind: "call", outcome: "ignored", expect: { state: "closed", status: { failureCount: 0 } } },
+      failAndOpen(0),
+      { kind: "advance", millis: 1_000, expect: { transitions: [["open", "half_open", 1_000]] } },
+      {
+        kind: "probe",
+        outcome: "ignored",
+        expect: { state: "open", status: { failureCount: 2 }, transitions: [["half_open", "open", 1_000]] }
+      }
+    ]
+  },
   {
     name:
       "consecutive failures: the 5th opens it, the call that trips reports its own failure, then calls are rejected",

@@ -79,3 +79,12 @@ export const rejectionMessage = (service: string, state: "open" | "half_open", r
     : "isolated: no probe until it is reset"
   return `[${service}] Circuit breaker ${state === "open" ? "OPEN" : "HALF_OPEN"}: call rejected (${when})`
 }
+
+/**
+ * The line (at Info) of a call that the breaker would have refused, run anyway and unrecorded
+ * because it was made with `onRejection: "allow"`.
+ *
+ * @internal
+ */
+export const unrecordedLog = (name: string, state: "open" | "half_open"): string =>
+  `[${name}] Circuit breaker ${state === "open" ? "OPEN" : "HALF_OPEN"}: call run unrecorded (onRejection: allow)`

@@ -15,7 +15,11 @@ export const breaker = {
   recoveryTimeout: "60 seconds",
   halfOpenMaxProbes: 1,
   /** Bounds each read and write of a breaker's `store`. */
-  storeTimeout: "5 seconds"
+  storeTimeout: "5 seconds",
+  /** The longest a `Retry-After` may make an opening. */
+  retryAfterCap: "1 hour",
+  /** Whether the count of openings outlives a close. */
+  retainOpenings: false
 } as const
 
 /** @internal */
@@ -52,7 +56,9 @@ const units: Readonly<Record<string, number>> = {
   second: 1000,
   seconds: 1000,
   minute: 60_000,
-  minutes: 60_000
+  minutes: 60_000,
+  hour: 3_600_000,
+  hours: 3_600_000
 }
 
 /**
@@ -60,7 +66,9 @@ const units: Readonly<Record<string, number>> = {
  *
  * @internal
  */
-export const millis = (duration: `${number} ${"millis" | "second" | "seconds" | "minute" | "minutes"}`): number => {
+export const millis = (
+  duration: `${number} ${"millis" | "second" | "seconds" | "minute" | "minutes" | "hour" | "hours"}`
+): number => {
   const [amount, unit] = duration.split(" ")
   return Number(amount) * units[unit!]!
 }

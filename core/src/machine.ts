@@ -49,7 +49,26 @@ export interface Config<S> {
   readonly halfOpenMaxProbes: number
   /** A probe still running after this long counts as a failed probe. No limit when absent. */
   readonly probeTimeoutMillis?: number | undefined
+  /**
+   * The longest a `Retry-After` carried by the failure that opens the breaker may make that
+   * opening (an opening lasts the longer of its own duration and the capped `Retry-After`).
+   * Absent: `defaultRetryAfterCapMillis` (one hour).
+   */
+  readonly retryAfterCapMillis?: number | undefined
+  /**
+   * When set, a close keeps the count of consecutive openings (which picks the next open duration
+   * from the schedule) until the breaker has stayed closed as long as its last opening lasted;
+   * absent or false, a close starts the count over at once.
+   */
+  readonly retainOpenings?: boolean | undefined
 }
+
+/**
+ * The cap of a `Retry-After` on an opening when the configuration gives none: one hour.
+ *
+ * @internal
+ */
+export const defaultRetryAfterCapMillis = 3_600_000
 
 /**
  * A permit to run one call, valid for the generation (the stretch between two transitions)
@@ -129,8 +148,21 @@ export interface Machine<S> {
   readonly openUntil: number
   /** Forced open by hand until a reset: no probe, no recovery. */
   readonly isolated: boolean
-  /** Openings since the breaker last closed: picks the open duration from the schedule. */
+  /**
+   * Consecutive openings: picks the open duration from the schedule. Since the breaker last
+   * closed, or (under `retainOpenings`) since it last stayed closed as long as its last opening.
+   */
   readonly opens: number
+  /**
+   * Under `retainOpenings`: how long the last opening lasted (its duration when it began,
+   * `Retry-After` included), in milliseconds.
+   */
+  readonly lastOpenMillis?: number | undefined
+  /**
+   * Under `retainOpenings`, in `closed`: the monotonic time from which `opens` no longer counts
+   * (the close plus the last opening's length). Absent: `opens` counts.
+   */
+  readonly opensExpireAt?: number | undefined
   /** In `half_open`: probes admitted and not finished. */
   readonly probesInFlight: number
   /** In `half_open`: probes that succeeded. */
@@ -175,7 +207,16 @@ export type Event =
   | { readonly _tag: "Isolate" }
   | { readonly _tag: "Reset" }
   | { readonly _tag: "Success"; readonly ticket: Ticket; readonly durationMillis?: number | undefined }
-  | { readonly _tag: "Failure"; readonly ticket: Ticket; readonly durationMillis?: number | undefined }
+  | {
+    readonly _tag: "Failure"
+    readonly ticket: Ticket
+    readonly durationMillis?: number | undefined
+    /**
+     * A `Retry-After` the failure carried (milliseconds): should this failure open the breaker,
+     * the opening lasts at least this long, up to `retryAfterCapMillis`.
+     */
+    readonly retryAfterMillis?: number | undefined
+  }
   | { readonly _tag: "Ignored"; readonly ticket: Ticket }
   | { readonly _tag: "Silent"; readonly ticket: Ticket }
   | FleetEvent
@@ -308,31 +349,71 @@ const enter = <S>(
   }
 }
 
-/** Opens at `at` (monotonic) for the next open duration; `lastFailure` is a wall-clock date. */
+/**
+ * The length of an opening whose own duration is `duration` when the failure that opens it
+ * carried `retryAfterMillis`: the longer of the two, the `Retry-After` capped by
+ * `retryAfterCapMillis`. A `Retry-After` that is absent, negative or not a number changes nothing.
+ *
+ * @internal
+ */
+export const lengthened = (
+  config: Pick<Config<unknown>, "retryAfterCapMillis">,
+  duration: number,
+  retryAfterMillis: number | undefined
+): number => {
+  if (retryAfterMillis === undefined || !(retryAfterMillis > duration)) return duration
+  return Math.max(duration, Math.min(retryAfterMillis, config.retryAfterCapMillis ?? defaultRetryAfterCapMillis))
+}
+
+/**
+ * The openings that count before a new one at `at`: under `retainOpenings`, a closed breaker's
+ * count lapses once it has stayed closed past `opensExpireAt`.
+ */
+const priorOpens = (machine: Machine<unknown>, at: number): number =>
+  machine.state === "closed" && machine.opensExpireAt !== undefined && at >= machine.opensExpireAt
+    ? 0
+    : machine.opens
+
+/**
+ * Opens at `at` (monotonic) for the next open duration (lengthened by the failure's
+ * `Retry-After`, if any); `lastFailure` is a wall-clock date.
+ */
 const open = <S>(
   machine: Machine<S>,
   config: Config<S>,
   at: number,
   reason: Reason,
   failureCount: number,
-  lastFailure: number | undefined
+  lastFailure: number | undefined,
+  retryAfterMillis?: number | undefined
 ): Machine<S> => {
-  const opens = machine.opens + 1
+  const opens = priorOpens(machine, at) + 1
+  const length = lengthened(config, openDuration(config, opens), retryAfterMillis)
   return enter(machine, "open", at, reason, {
     failureCount,
     lastFailure,
     opens,
-    openUntil: at + openDuration(config, opens)
+    openUntil: at + length,
+    ...(config.retainOpenings === true ? { lastOpenMillis: length, opensExpireAt: undefined } : undefined)
   })
 }
 
+/**
+ * Closes at `now`. The count of openings starts over, unless the configuration retains it and the
+ * close is not a manual reset: it then lapses once the breaker has stayed closed as long as its
+ * last opening lasted.
+ */
 const close = <S>(machine: Machine<S>, config: Config<S>, now: number, reason: Reason): Machine<S> =>
   enter(machine, "closed", now, reason, {
     failureCount: 0,
     strategyState: config.strategy.initial(now),
-    opens: 0,
     openUntil: 0,
-    isolated: false
+    isolated: false,
+    ...(config.retainOpenings !== true
+      ? { opens: 0 }
+      : reason !== "reset" && machine.opens > 0
+      ? { opens: machine.opens, opensExpireAt: now + (machine.lastOpenMillis ?? openDuration(config, machine.opens)) }
+      : { opens: 0, lastOpenMillis: undefined, opensExpireAt: undefined })
   })
 
 /**
@@ -382,7 +463,7 @@ const settleFleet = <S>(machine: Machine<S>, event: FleetEvent, config: Config<S
       // never keeps this breaker open longer than its own longest opening
       const openUntil = now + Math.min(Math.max(0, event.remainingMillis), longestOpenDuration(config))
       if (machine.state === "open") return openUntil === machine.openUntil ? machine : { ...machine, openUntil }
-      return enter(machine, "open", now, "fleet_opened", { opens: machine.opens + 1, openUntil })
+      return enter(machine, "open", now, "fleet_opened", { opens: priorOpens(machine, now) + 1, openUntil })
     }
     case "AdoptClose":
       return machine.state === "closed" || machine.isolated ? machine : close(machine, config, now, "fleet_closed")
@@ -456,7 +537,15 @@ const settleClosed = <S>(
       const strategyState = strategy.onFailure(machine.strategyState, now, event.durationMillis ?? 0)
       const failureCount = machine.failureCount + 1
       return strategy.shouldTrip(strategyState, now)
-        ? open({ ...machine, strategyState }, config, now, "threshold", failureCount, wallOf(now))
+        ? open(
+          { ...machine, strategyState },
+          config,
+          now,
+          "threshold",
+          failureCount,
+          wallOf(now),
+          event.retryAfterMillis
+        )
         : { ...machine, failureCount, lastFailure: wallOf(now), strategyState }
     }
     default:
@@ -497,7 +586,7 @@ const settle = <S>(machine: Machine<S>, event: Event, config: Config<S>, now: nu
         : probeEnded(machine, event.ticket, probeSuccesses)
     }
     case "Failure":
-      return open(machine, config, now, "probe_failed", machine.failureCount + 1, wallOf(now))
+      return open(machine, config, now, "probe_failed", machine.failureCount + 1, wallOf(now), event.retryAfterMillis)
     case "Silent":
       return probeEnded(machine, event.ticket, machine.probeSuccesses)
   }

@@ -91,7 +91,9 @@ export const clientBreaker = names(
     storeKey: true,
     storeTimeout: true,
     idleTimeToLive: true,
-    maxKeys: true
+    maxKeys: true,
+    retryAfterCap: true,
+    retainOpenings: true
   }
 )
 
@@ -127,7 +129,9 @@ export const breaker = names(
     strategy: true,
     store: true,
     storeKey: true,
-    storeTimeout: true
+    storeTimeout: true,
+    retryAfterCap: true,
+    retainOpenings: true
   }
 )
 

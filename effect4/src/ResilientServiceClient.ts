@@ -91,6 +91,17 @@ export interface CallOptions {
    * read within the attempt.
    */
   readonly stream?: boolean | undefined
+  /**
+   * What an attempt does when the breaker would refuse it. `"fail"` (the default): the call fails
+   * with `ServiceUnavailable`. `"allow"`, for a call that must always run (a write that may not be
+   * dropped): the attempt runs anyway, unrecorded by the breaker (see
+   * `CircuitBreaker.CallOptions`), and neither the breaker's rejection nor its opening during a
+   * backoff ends the call; an attempt the breaker admits is recorded as usual. An invalid value
+   * fails the call with an `IllegalArgumentError` naming the option.
+   *
+   * @since 0.4.1
+   */
+  readonly onRejection?: "fail" | "allow" | undefined
 }
 
 /**
@@ -212,6 +223,20 @@ export interface BreakerOptions {
    * @since 0.4.1
    */
   readonly maxKeys?: number | undefined
+  /**
+   * The longest a 429 or 503's `Retry-After` may make the opening it causes (see
+   * `CircuitBreaker.Options.retryAfterCap`). Default `"1 hour"`.
+   *
+   * @since 0.4.1
+   */
+  readonly retryAfterCap?: Duration.Input | undefined
+  /**
+   * Whether the count of openings survives a close until the breaker stayed closed as long as it
+   * was last open (see `CircuitBreaker.Options.retainOpenings`). Default `false`.
+   *
+   * @since 0.4.1
+   */
+  readonly retainOpenings?: boolean | undefined
 }
 
 /**

@@ -15,6 +15,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as KeyValueStore from "effect/persistence/KeyValueStore"
 import * as PubSub from "effect/PubSub"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/testing/TestClock"
@@ -25,17 +26,22 @@ import { CircuitBreaker, ServiceStatus, ServiceUnavailable } from "../src/index.
 
 class ScenarioFailure {
   readonly _tag = "ScenarioFailure"
+  /** The `Retry-After` the failure carries, if any. */
+  constructor(readonly retryAfterMillis?: number) {}
 }
 class IgnoredError {
   readonly _tag = "IgnoredError"
 }
 
-const effectOf = (outcome: Data.Outcome): Effect.Effect<string, ScenarioFailure | IgnoredError> => {
+const effectOf = (
+  outcome: Data.Outcome,
+  retryAfterMillis?: number
+): Effect.Effect<string, ScenarioFailure | IgnoredError> => {
   switch (outcome) {
     case "success":
       return Effect.succeed("ok")
     case "failure":
-      return Effect.fail(new ScenarioFailure())
+      return Effect.fail(new ScenarioFailure(retryAfterMillis))
     case "ignored":
       return Effect.fail(new IgnoredError())
     case "defect":
@@ -74,8 +80,28 @@ const optionsOf = (options: Data.Options): CircuitBreaker.Options => ({
   ...(options.halfOpenMaxProbes === undefined ? {} : { halfOpenMaxProbes: options.halfOpenMaxProbes }),
   ...(options.probeTimeoutMillis === undefined ? {} : { probeTimeout: Duration.millis(options.probeTimeoutMillis) }),
   ...(options.strategy === undefined ? {} : { strategy: strategyOf(options.strategy) }),
-  ...(options.isFailure === undefined ? {} : { isFailure: (error: unknown) => !(error instanceof IgnoredError) })
+  ...(options.recoveryExponentialMillis === undefined
+    ? {}
+    : { recoveryTimeout: Schedule.exponential(Duration.millis(options.recoveryExponentialMillis)) }),
+  ...(options.retryAfterCapMillis === undefined ? {} : { retryAfterCap: Duration.millis(options.retryAfterCapMillis) }),
+  ...(options.retainOpenings === undefined ? {} : { retainOpenings: options.retainOpenings }),
+  ...(options.isFailure === undefined ? {} : { isFailure: judgeOf(options.isFailure) })
 })
+
+/** The scenario's judge as this edition's `isFailure`. */
+const judgeOf = (judge: NonNullable<Data.Options["isFailure"]>): NonNullable<CircuitBreaker.Options["isFailure"]> => {
+  switch (judge) {
+    case "allButIgnored":
+      return (error) => !(error instanceof IgnoredError)
+    case "allButIgnoredOutsideProbes":
+      return (error, { probe }) => probe || !(error instanceof IgnoredError)
+    case "retryAfter":
+      return (error) =>
+        error instanceof ScenarioFailure && error.retryAfterMillis !== undefined
+          ? { retryAfter: Duration.millis(error.retryAfterMillis) }
+          : true
+  }
+}
 
 /** What a call's exit says, in the scenario's terms. */
 const resultOf = (exit: Exit.Exit<string, unknown>): Data.Result => {
@@ -109,10 +135,12 @@ const run = (scenario: Data.Scenario) =>
     const published = yield* breaker.subscribe
     const held = new Map<string, Held>()
 
+    const allowing = breaker.withOptions({ onRejection: "allow" })
+
     /** Calls the breaker with `effect`; `ran` says whether the effect started. */
-    const protect = (effect: Effect.Effect<string, ScenarioFailure | IgnoredError>) => {
+    const protect = (effect: Effect.Effect<string, ScenarioFailure | IgnoredError>, allow = false) => {
       const started = { ran: false }
-      const call = breaker(Effect.suspend(() => {
+      const call = (allow ? allowing : breaker)(Effect.suspend(() => {
         started.ran = true
         return effect
       }))
@@ -132,11 +160,10 @@ const run = (scenario: Data.Scenario) =>
         case "probe":
         case "call": {
           const duration = step.kind === "call" ? step.durationMillis : undefined
+          const outcome = effectOf(step.outcome, step.retryAfterMillis)
           const { call, started } = protect(
-            duration === undefined ? effectOf(step.outcome) : Effect.andThen(
-              Effect.sleep(Duration.millis(duration)),
-              effectOf(step.outcome)
-            )
+            duration === undefined ? outcome : Effect.andThen(Effect.sleep(Duration.millis(duration)), outcome),
+            step.kind === "call" && step.onRejection === "allow"
           )
           if (duration === undefined) {
             result = resultOf(yield* call)

@@ -53,11 +53,13 @@ export interface Internals {
   readonly rejectionWaiters: () => number
   /**
    * Protects `self` like calling the breaker, but with the outcome of a failed call decided by
-   * `judge` instead of `isFailure`: the HTTP client knows the three outcomes of an attempt.
+   * `judge` instead of `isFailure`: the HTTP client knows the three outcomes of an attempt. With
+   * `allow`, a call the breaker would refuse runs unrecorded (`onRejection: "allow"`).
    */
   readonly protectJudged: <A, E, R>(
     self: Effect.Effect<A, E, R>,
-    judge: (cause: Cause.Cause<E>) => FailedOutcome
+    judge: (cause: Cause.Cause<E>) => FailedOutcome | Effect.Effect<FailedOutcome>,
+    allow?: boolean
   ) => Effect.Effect<A, E | ServiceUnavailable.ServiceUnavailable, R>
 }
 
@@ -67,23 +69,67 @@ export interface Internals {
  *
  * @internal
  */
-export type FailedOutcome = "Failure" | "Ignored" | "Silent"
+export type FailedOutcome = "Failure" | "Ignored" | "Silent" | CountedWithRetryAfter
 
 /**
- * The default judge of a failed call: a defect counts, an interruption says nothing, a typed
- * failure counts when `isFailure` says so.
+ * A counted failure that carries a `Retry-After` (milliseconds): should it open the breaker, the
+ * opening lasts at least that long (up to `retryAfterCap`).
  *
  * @internal
  */
-export const judgeWith = (isFailure: (error: unknown) => boolean) => <E>(cause: Cause.Cause<E>): FailedOutcome =>
-  judgeBy(isFailure, cause)
+export interface CountedWithRetryAfter {
+  readonly _tag: "Failure"
+  readonly retryAfterMillis: number
+}
+
+/** What a breaker's `isFailure` is given and may answer. */
+type IsFailure = (
+  error: unknown,
+  context: CircuitBreaker.FailureContext
+) => CircuitBreaker.FailureVerdict | Effect.Effect<CircuitBreaker.FailureVerdict>
+
+const probeContext: CircuitBreaker.FailureContext = { probe: true }
+const callContext: CircuitBreaker.FailureContext = { probe: false }
+
+/**
+ * The outcome an `isFailure` verdict gives; throws on a `retryAfter` that is not a duration
+ * (a bug of the judge, settled as one that throws).
+ */
+const verdictOutcome = (verdict: CircuitBreaker.FailureVerdict): FailedOutcome => {
+  if (typeof verdict !== "object" || verdict === null) return verdict ? "Failure" : "Ignored"
+  const decoded = Duration.decodeUnknown(verdict.retryAfter)
+  if (Option.isNone(decoded)) {
+    throw new TypeError(
+      `isFailure answered { retryAfter: ${validate.show(verdict.retryAfter)} }, which is not a duration`
+    )
+  }
+  const millis = Duration.toMillis(decoded.value)
+  return millis > 0 ? { _tag: "Failure", retryAfterMillis: millis } : "Failure"
+}
+
+/**
+ * The default judge of a failed call: a defect counts, an interruption says nothing, a typed
+ * failure counts when `isFailure` says so (told whether the call was a probe); an effectful
+ * verdict gives an effect.
+ *
+ * @internal
+ */
+export const judgeWith = (isFailure: IsFailure, probe = false) =>
+<E>(
+  cause: Cause.Cause<E>
+): FailedOutcome | Effect.Effect<FailedOutcome> => judgeBy(isFailure, cause, probe)
 
 /** `judgeWith(isFailure)(cause)`, without a closure (a breaker judges with it unless told otherwise). */
-const judgeBy = <E>(isFailure: (error: unknown) => boolean, cause: Cause.Cause<E>): FailedOutcome => {
+const judgeBy = <E>(
+  isFailure: IsFailure,
+  cause: Cause.Cause<E>,
+  probe: boolean
+): FailedOutcome | Effect.Effect<FailedOutcome> => {
   if (Cause.isDie(cause)) return "Failure"
   const failure = Cause.failureOption(cause)
   if (failure._tag === "None") return "Silent"
-  return isFailure(failure.value) ? "Failure" : "Ignored"
+  const verdict = isFailure(failure.value, probe ? probeContext : callContext)
+  return Effect.isEffect(verdict) ? Effect.map(verdict, verdictOutcome) : verdictOutcome(verdict)
 }
 
 /** @internal */
@@ -154,7 +200,7 @@ interface Settings {
   /** Whether the name was chosen here (the option was absent). */
   readonly unnamed: boolean
   readonly config: Machine.Config<unknown>
-  readonly isFailure: (error: unknown) => boolean
+  readonly isFailure: IsFailure
   readonly persistence: Persistence | undefined
 }
 
@@ -249,7 +295,7 @@ const settings = (
     const probeTimeout = options.probeTimeout === undefined
       ? undefined
       : yield* validate.positiveDuration("probeTimeout", options.probeTimeout, options.probeTimeout)
-    const isFailure = yield* validate.optionalFunction("isFailure", options.isFailure, countsAll)
+    const isFailure: IsFailure = yield* validate.optionalFunction("isFailure", options.isFailure, countsAll)
     const strategy: unknown = options.strategy ?? consecutiveFailures(failureThreshold)
     if (!isStrategy(strategy)) {
       return yield* validate.invalid(
@@ -274,6 +320,15 @@ const settings = (
       options.storeTimeout,
       defaults.breaker.storeTimeout
     )
+    const retryAfterCap = yield* validate.positiveDuration(
+      "retryAfterCap",
+      options.retryAfterCap,
+      defaults.breaker.retryAfterCap
+    )
+    const retainOpenings = options.retainOpenings ?? defaults.breaker.retainOpenings
+    if (typeof retainOpenings !== "boolean") {
+      return yield* validate.invalid("retainOpenings", `must be true or false, got ${validate.show(retainOpenings)}`)
+    }
     return {
       name,
       unnamed: options.name === undefined,
@@ -286,7 +341,12 @@ const settings = (
         recoveryTimeoutMillis,
         openDurationsMillis: scheduled,
         halfOpenMaxProbes,
-        probeTimeoutMillis: probeTimeout === undefined ? undefined : Duration.toMillis(probeTimeout)
+        probeTimeoutMillis: probeTimeout === undefined ? undefined : Duration.toMillis(probeTimeout),
+        // absent at their defaults, so that a default breaker's config is what it was
+        ...(options.retryAfterCap === undefined
+          ? undefined
+          : { retryAfterCapMillis: Duration.toMillis(retryAfterCap) }),
+        ...(retainOpenings ? { retainOpenings: true } : undefined)
       }
     }
   })
@@ -312,7 +372,25 @@ const toStatus = (name: string, machine: Machine.Machine<unknown>): ServiceStatu
     lastStateChange: machine.lastStateChange
   })
 
-type Judge = (cause: Cause.Cause<any>) => FailedOutcome
+type Judge = (cause: Cause.Cause<any>) => FailedOutcome | Effect.Effect<FailedOutcome>
+
+/** The per-call options a breaker's `withOptions` was given, checked. */
+interface CallSettings {
+  /** Run a call the breaker would refuse, unrecorded. */
+  readonly allow: boolean
+}
+
+const byDefault: CallSettings = { allow: false }
+const allowing: CallSettings = { allow: true }
+
+const callSettings = (options: CircuitBreaker.CallOptions): CallSettings => {
+  const onRejection: unknown = (options as CircuitBreaker.CallOptions | undefined)?.onRejection
+  if (onRejection === undefined || onRejection === "fail") return byDefault
+  if (onRejection === "allow") return allowing
+  throw new TypeError(
+    `Invalid circuit breaker call option onRejection: must be "fail" or "allow", got ${validate.show(onRejection)}`
+  )
+}
 
 /** The rejection last built, kept with what it was built for. */
 interface LastRejection {
@@ -382,7 +460,7 @@ class Shell implements Internals, FleetHook {
   constructor(
     readonly name: string,
     readonly config: Machine.Config<unknown>,
-    readonly isFailure: (error: unknown) => boolean,
+    readonly isFailure: IsFailure,
     // The breaker keeps one timeline: the Clock of the context it is made in (a TestClock in tests).
     readonly clock: Clock.Clock,
     readonly scope: Scope.Scope,
@@ -413,9 +491,10 @@ class Shell implements Internals, FleetHook {
   }
   protectJudged<A, E, R>(
     self: Effect.Effect<A, E, R>,
-    judge: (cause: Cause.Cause<E>) => FailedOutcome
+    judge: (cause: Cause.Cause<E>) => FailedOutcome | Effect.Effect<FailedOutcome>,
+    allow = false
   ): Effect.Effect<A, E | ServiceUnavailable.ServiceUnavailable, R> {
-    return protectJudged(this, self, judge)
+    return protectJudged(this, self, judge, allow ? allowing : byDefault)
   }
   machine(): Machine.Machine<unknown> {
     return this.current
@@ -596,17 +675,22 @@ const reject = (
 const settle = (
   shell: Shell,
   ticket: Machine.Ticket,
-  tag: "Success" | FailedOutcome,
+  outcome: "Success" | FailedOutcome,
   durationMillis: number
 ): Effect.Effect<void> =>
   Effect.flatMap(
-    stepWith(shell, { _tag: tag, ticket, durationMillis } as Machine.Event),
+    stepWith(
+      shell,
+      (typeof outcome === "string"
+        ? { _tag: outcome, ticket, durationMillis }
+        : { _tag: "Failure", ticket, durationMillis, retryAfterMillis: outcome.retryAfterMillis }) as Machine.Event
+    ),
     (step) => step.transitions.length === 0 ? Effect.void : announce(shell, step)
   )
 
 /**
  * Settles a failed call. `judge` is the HTTP client's; without one, the breaker's `isFailure`
- * decides.
+ * decides (told whether the call was a probe; its verdict may be an effect).
  */
 const settleFailure = <E>(
   shell: Shell,
@@ -615,18 +699,43 @@ const settleFailure = <E>(
   durationMillis: number,
   judge: Judge | undefined
 ): Effect.Effect<never, E> => {
-  let outcome: FailedOutcome
+  // a judge that throws, fails or dies is a bug: count the call so that no permit is lost, and
+  // surface it
+  let outcome: FailedOutcome | Effect.Effect<FailedOutcome>
   try {
-    outcome = judge === undefined ? judgeBy(shell.isFailure, cause) : judge(cause)
+    outcome = judge === undefined ? judgeBy(shell.isFailure, cause, ticket.probe) : judge(cause)
   } catch (defect) {
-    // a throwing isFailure is a bug: count the call so that no permit is lost, and surface it
     return Effect.zipRight(
       settle(shell, ticket, "Failure", durationMillis),
       Effect.failCause(Cause.sequential(cause, Cause.die(defect)))
     )
   }
+  if (Effect.isEffect(outcome)) {
+    return Effect.matchCauseEffect(outcome, {
+      onFailure: (judgeCause) =>
+        Effect.zipRight(
+          settle(shell, ticket, "Failure", durationMillis),
+          Effect.failCause(Cause.sequential(cause, Cause.die(Cause.squash(judgeCause))))
+        ),
+      onSuccess: (judged) => Effect.zipRight(settle(shell, ticket, judged, durationMillis), Effect.failCause(cause))
+    })
+  }
   return Effect.zipRight(settle(shell, ticket, outcome, durationMillis), Effect.failCause(cause))
 }
+
+/**
+ * A call the breaker refused, run anyway because it was made with `onRejection: "allow"`:
+ * unrecorded, after a log line that says so.
+ */
+const runUnrecorded = <A, E, R>(
+  shell: Shell,
+  rejected: Machine.Rejected,
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.zipRight(
+    Effect.logInfo(BreakerText.unrecordedLog(shell.name, rejected.state)).pipe(annotate(shell)),
+    self
+  )
 
 // The closed path holds no permit: an interruption simply skips these handlers, which is
 // exactly "counts neither way", so no uninterruptible region is needed for the call itself.
@@ -679,13 +788,15 @@ const runClosedTimed = <A, E, R>(
 const runGuarded = <A, E, R>(
   shell: Shell,
   self: Effect.Effect<A, E, R>,
-  judge: Judge | undefined
+  judge: Judge | undefined,
+  call: CallSettings
 ): Effect.Effect<A, E | ServiceUnavailable.ServiceUnavailable, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(admission(shell), (step): Effect.Effect<A, E | ServiceUnavailable.ServiceUnavailable, R> => {
       const decision = step.decision as Machine.Ticket | Machine.Rejected
       if (decision._tag === "Rejected") {
         if (decision.asksLease === true) shell.onLeaseAsked?.()
+        if (call.allow) return after(shell, step, runUnrecorded(shell, decision, restore(self)))
         return after(shell, step, reject(shell, decision))
       }
       const run = (timer: Fiber.RuntimeFiber<void> | undefined) => {
@@ -707,7 +818,8 @@ const runGuarded = <A, E, R>(
 const protectJudged = <A, E, R>(
   shell: Shell,
   self: Effect.Effect<A, E, R>,
-  judge: Judge | undefined
+  judge: Judge | undefined,
+  call: CallSettings = byDefault
 ): Effect.Effect<A, E | ServiceUnavailable.ServiceUnavailable, R> =>
   Effect.suspend((): Effect.Effect<A, E | ServiceUnavailable.ServiceUnavailable, R> => {
     const decision = Machine.peek(shell.current, shell.config, shell.now)
@@ -717,9 +829,9 @@ const protectJudged = <A, E, R>(
           ? runClosedTimed(shell, self, decision, judge)
           : runClosedUntimed(shell, self, decision, judge)
       case "Rejected":
-        return reject(shell, decision)
+        return call.allow ? runUnrecorded(shell, decision, self) : reject(shell, decision)
       case "Guarded":
-        return runGuarded(shell, self, judge)
+        return runGuarded(shell, self, judge, call)
     }
   })
 
@@ -818,6 +930,10 @@ const members: PropertyDescriptorMap = {
   isolate: member((shell) => built(shell).isolate ??= manually(shell, Machine.isolateEvent)),
   reset: member((shell) => built(shell).reset ??= manually(shell, Machine.resetEvent)),
   isolated: member((shell) => built(shell).isolated ??= Effect.sync(() => shell.current.isolated)),
+  withOptions: member((shell) => (options: CircuitBreaker.CallOptions) => {
+    const call = callSettings(options)
+    return <A, E, R>(self: Effect.Effect<A, E, R>) => protectJudged(shell, self, undefined, call)
+  }),
   [FleetHookId]: { ...member((shell) => shell), enumerable: false }
 }
 

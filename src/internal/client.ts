@@ -147,6 +147,8 @@ interface Call {
   /** The deadline as given, in milliseconds (for messages); 0 without one. */
   readonly deadlineMillis: number
   readonly stream: boolean
+  /** Whether an attempt the breaker would refuse runs anyway, unrecorded (`onRejection: "allow"`). */
+  readonly allow: boolean
   /** Whether Debug lines are logged (the minimum log level, read once where the call starts). */
   readonly debug: boolean
   /** The limit of the attempt running now (the timeout, or what is left of the deadline). */
@@ -294,8 +296,16 @@ const core = (
 
     const judge = (cause: Cause.Cause<ClientError>): breakerInternal.FailedOutcome => {
       switch (Outcome.judge(cause, isFailure as (error: unknown) => boolean)) {
-        case "failed":
-          return "Failure"
+        case "failed": {
+          // a 429 or 503 with a Retry-After: should it open the breaker, it opens at least that long
+          const failure = Cause.failureOption(cause)
+          const retryAfterMillis = Option.isSome(failure)
+            ? retryAfterOf(failure.value, clock.unsafeCurrentTimeMillis())
+            : undefined
+          return retryAfterMillis === undefined || !(retryAfterMillis > 0)
+            ? "Failure"
+            : { _tag: "Failure", retryAfterMillis }
+        }
         case "answered":
           return "Ignored"
         case "silent":
@@ -588,8 +598,10 @@ const core = (
       const stepped = retryable && attemptNumber < maxAttempts
         ? schedule.step(now, error, state)
         : Effect.succeed(undefined)
+      // a call that must always run never ends with the breaker's rejection
+      const rejectionNow = call.allow ? Effect.succeedNone : call.breaker.rejection
       return Effect.flatMap(stepped, (step) =>
-        Effect.flatMap(call.breaker.rejection, (rejection) => {
+        Effect.flatMap(rejectionNow, (rejection) => {
           const [next, , scheduled] = step ?? [state, undefined, undefined]
           const decision = RetryDecision.decide({
             attempt: attemptNumber,
@@ -647,7 +659,7 @@ const core = (
               // whichever ends first: the delay, an opening of the breaker, the client's scope
               const wait: Effect.Effect<WaitEnd> = Effect.raceAll<Effect.Effect<WaitEnd>>([
                 Effect.as(clock.sleep(Duration.millis(decision.delayMillis)), waited),
-                call.breaker.awaitRejection,
+                call.allow ? Effect.never : call.breaker.awaitRejection,
                 Effect.as(Deferred.await(closing), scopeClosed)
               ])
               return Effect.zipRight(
@@ -715,7 +727,8 @@ const core = (
         call.breaker.protectJudged(
           observed(request, attemptNumber, retry, attempted),
           // the judge runs the caller's `isFailure`: it sees no query value either
-          request.url.includes("?") ? (cause) => judge(Request.redactCause(request, cause)) : judge
+          request.url.includes("?") ? (cause) => judge(Request.redactCause(request, cause)) : judge,
+          call.allow
         ),
         {
           onSuccess: (response) => {
@@ -776,6 +789,7 @@ const core = (
         deadlineAt: settings.deadlineMillis > 0 ? started + settings.deadlineMillis : Infinity,
         deadlineMillis: settings.deadlineMillis,
         stream: settings.stream,
+        allow: settings.allow,
         debug,
         limitMillis: settings.timeoutMillis,
         body,

@@ -287,6 +287,8 @@ export const settings = (
     const breakerValue = (field: typeof breakerFields[number]) => breakerAt[field]!.value as any
     const breakerPaths: Record<string, string> = {}
     for (const field of breakerFields) breakerPaths[field] = breakerAt[field]!.path
+    breakerPaths.retryAfterCap = "breaker.retryAfterCap"
+    breakerPaths.retainOpenings = "breaker.retainOpenings"
     return {
       target,
       serviceName,
@@ -318,7 +320,10 @@ export const settings = (
         strategy: breakerValue("strategy"),
         store: breakerValue("store"),
         storeKey: breakerValue("storeKey"),
-        storeTimeout: breakerValue("storeTimeout")
+        storeTimeout: breakerValue("storeTimeout"),
+        // only in the group: they have no flat form
+        retryAfterCap: breakerGroup?.retryAfterCap as any,
+        retainOpenings: breakerGroup?.retainOpenings as any
       },
       breakerPaths
     }
@@ -527,6 +532,8 @@ export interface CallSettings {
   /** 0 for none. */
   readonly deadlineMillis: number
   readonly stream: boolean
+  /** Run an attempt the breaker would refuse, unrecorded (`onRejection: "allow"`). */
+  readonly allow: boolean
 }
 
 const invalidCallOption = (field: string, value: unknown, what: string) =>
@@ -568,13 +575,21 @@ export const callSettings = (
 ): Result.Result<CallSettings, Cause.IllegalArgumentError> =>
   // the common call sets nothing: the client's own settings, made once
   scoped.timeout === undefined && scoped.deadline === undefined && scoped.stream === undefined &&
-    (own === undefined || (own.timeout === undefined && own.deadline === undefined && own.stream === undefined))
+    scoped.onRejection === undefined &&
+    (own === undefined ||
+      (own.timeout === undefined && own.deadline === undefined && own.stream === undefined &&
+        own.onRejection === undefined))
     ? defaults
     : resolveCallSettings(client, scoped, own)
 
 /** The client's settings for a call that sets nothing of its own. @internal */
 export const defaultCallSettings = (client: Settings): Result.Result<CallSettings, Cause.IllegalArgumentError> =>
-  Result.succeed({ timeoutMillis: client.timeoutMillis, deadlineMillis: client.deadlineMillis, stream: false })
+  Result.succeed({
+    timeoutMillis: client.timeoutMillis,
+    deadlineMillis: client.deadlineMillis,
+    stream: false,
+    allow: false
+  })
 
 const resolveCallSettings = (
   client: Settings,
@@ -594,10 +609,20 @@ const resolveCallSettings = (
         )
       )
     }
-    if (own === undefined) return { ...fromContext, stream }
+    const onRejection: unknown = own?.onRejection ?? scoped.onRejection ?? "fail"
+    if (onRejection !== "fail" && onRejection !== "allow") {
+      return yield* Result.fail(
+        new Cause.IllegalArgumentError(
+          `Invalid call option onRejection: must be "fail" or "allow", got ${validate.show(onRejection)}`
+        )
+      )
+    }
+    const allow = onRejection === "allow"
+    if (own === undefined) return { ...fromContext, stream, allow }
     return {
       timeoutMillis: yield* callDuration("timeout", own.timeout, fromContext.timeoutMillis),
       deadlineMillis: yield* callDuration("deadline", own.deadline, fromContext.deadlineMillis),
-      stream
+      stream,
+      allow
     }
   })
