@@ -243,7 +243,9 @@ describeWithRedis("Fleet under Redis faults", () => {
         // heartbeats far apart: the settling, not a heartbeat's read, is what meets the empty state
         const [a, b] = yield* replicas(own.url, fleet, 2, {
           fleetOptions: { heartbeat: "20 seconds" },
-          breaker: { recoveryTimeout: "300 millis" }
+          // openings of 3 s: the re-published one lasts long enough for the polling below to read it
+          // however late the machine runs (at 300 ms it could end between two reads)
+          breaker: { recoveryTimeout: "3 seconds" }
         })
         yield* allReachable([a!, b!])
         yield* Effect.all([trip(a!), allOpen([a!, b!])], { concurrency: "unbounded", discard: true })
