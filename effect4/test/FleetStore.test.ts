@@ -141,7 +141,11 @@ describeWithRedis("Fleet.layerStore under Effect 4's breaker", () => {
     Effect.gen(function*() {
       const own = yield* ownRedis
       const fleet = freshFleet()
-      const all = yield* Effect.forEach(["a", "b", "c"], (name) => replica(own.url, fleet, name))
+      // an opening of 3 s: every replica reads it open before it ends, however late the machine runs
+      const all = yield* Effect.forEach(
+        ["a", "b", "c"],
+        (name) => replica(own.url, fleet, name, { breaker: { openDuration: "3 seconds" } })
+      )
       yield* Effect.forEach(all, reachable, { discard: true })
       yield* Effect.forEach(all, (r) => succeed(r, "k"), { discard: true })
       const [a] = all
