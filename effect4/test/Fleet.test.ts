@@ -238,7 +238,13 @@ describeWithRedisServer("Fleet", (server) => {
         const own = yield* ownRedis
         const capture = makeLogCapture()
         const fleet = freshFleet()
-        const [a, b] = yield* replicas(fleet, 2, { url: own.url, breaker: { recoveryTimeout: "30 seconds" } }).pipe(
+        // commands with 1 s to answer: on a loaded machine Redis just resumed may take longer than
+        // the helpers' 200 ms, and each such moment is an outage of its own (logged as one)
+        const [a, b] = yield* replicas(fleet, 2, {
+          url: own.url,
+          breaker: { recoveryTimeout: "30 seconds" },
+          fleetOptions: { commandTimeout: "1 second" }
+        }).pipe(
           capture.provide
         )
         yield* allReachable([a!, b!])
@@ -261,9 +267,12 @@ describeWithRedisServer("Fleet", (server) => {
         // a pushes its opening; b adopts it
         yield* awaitState(b!.breaker, "open")
         yield* allReachable([a!, b!])
+        // one line per outage and replica layer, not one per failed command: 2 for the SIGSTOP,
+        // and as many losses as returns should a loaded machine add an outage of its own
         const lossLines = capture.messages().filter((m) => m.includes("Redis unreachable"))
-        expect(lossLines).toHaveLength(2) // one per replica layer
-        expect(capture.messages().filter((m) => m.includes("Redis reachable again"))).toHaveLength(2)
+        const backLines = capture.messages().filter((m) => m.includes("Redis reachable again"))
+        expect(lossLines.length).toBeGreaterThanOrEqual(2)
+        expect(backLines).toHaveLength(lossLines.length)
       }),
     30_000
   )
