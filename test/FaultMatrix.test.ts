@@ -262,7 +262,7 @@ describeTransports("fault matrix over real sockets", (transport) => {
         const timer = setInterval(() => res.write("x"), 5) // without end
         res.on("close", () => clearInterval(timer))
       })
-      // the headers come at once; a deadline of 1 s leaves them time to on a loaded machine
+      // the headers come at once; a deadline of 1 s leaves them time to come on a loaded machine
       yield* withClient({ baseUrl: server.url, ...fast, deadline: "1 second" }, (client) =>
         Effect.gen(function*() {
           const response = yield* silenced(client.get("/endless", { stream: true }))
