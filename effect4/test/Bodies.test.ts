@@ -331,7 +331,8 @@ describe("a body a transport starts after its attempt ended", () => {
         const client = yield* ResilientServiceClient.transform(transport, {
           serviceName: "Files",
           backoff: "1 millis",
-          timeout: "50 millis"
+          // the first attempt waits this out; the second, which must succeed, has as long
+          timeout: "1 second"
         })
         return yield* Effect.flatMap(
           client.put("http://127.0.0.1:9/files/a.txt", { body: HttpBody.stream(oneShotStream(), "text/plain") }),

@@ -58,8 +58,9 @@ describeWithRedisServer("Fleet", (server) => {
             url: server().url,
             replica,
             heartbeat: "100 millis",
-            commandTimeout: "200 millis",
-            connectTimeout: "200 millis"
+            // time to answer on a loaded machine: counts sent while Redis seems away are not shared
+            commandTimeout: "1 second",
+            connectTimeout: "1 second"
           }))
           yield* pollUntil(Context.get(context, Fleet.Fleet).reachable, (reachable) => reachable)
           return yield* ResilientServiceClient.make({
@@ -117,7 +118,9 @@ describeWithRedisServer("Fleet", (server) => {
         const call = Effect.tryPromise(() => fetch(upstream.url)).pipe(
           Effect.flatMap((response) => response.status === 200 ? Effect.void : Effect.fail(response.status))
         )
-        const all = yield* replicas(freshFleet(), 3)
+        // commands with time to answer on a loaded machine: a command that times out leaves the
+        // replica deciding alone for a while, and a replica alone probes on its own (by design)
+        const all = yield* replicas(freshFleet(), 3, { fleetOptions: { commandTimeout: "1 second" } })
         yield* allReachable(all)
         yield* both(
           Effect.ignore(all[0]!.breaker(call)).pipe(Effect.repeat({ times: 1 })),
@@ -193,14 +196,17 @@ describeWithRedisServer("Fleet", (server) => {
   it.live("a breaker made under Fleet.optOut stays local", () =>
     Effect.gen(function*() {
       const fleet = freshFleet()
-      const [a] = yield* replicas(fleet, 1)
+      // an opening long enough to be still in force when r9 joins, however slowly it does (with the
+      // helpers' 300 ms it could end first, and r9 would have nothing to follow)
+      const long = { recoveryTimeout: "30 seconds" } as const
+      const [a] = yield* replicas(fleet, 1, { breaker: long })
       yield* allReachable([a!])
       const local = yield* Fleet.optOut(CircuitBreaker.make({ name: "upstream", failureThreshold: 1 })).pipe(
         Effect.provideService(Fleet.Fleet, a!.fleet)
       )
       yield* both(trip(a!), awaitState(a!.breaker, "open"))
       // the fleet's opening is published; a joined breaker would follow within a heartbeat
-      const b = yield* makeReplica({ url: server().url, fleet, name: "r9" })
+      const b = yield* makeReplica({ url: server().url, fleet, name: "r9", breaker: long })
       yield* awaitState(b.breaker, "open")
       expect(yield* local.state).toBe("closed")
     }))
@@ -232,7 +238,13 @@ describeWithRedisServer("Fleet", (server) => {
         const own = yield* ownRedis
         const capture = makeLogCapture()
         const fleet = freshFleet()
-        const [a, b] = yield* replicas(fleet, 2, { url: own.url, breaker: { recoveryTimeout: "30 seconds" } }).pipe(
+        // commands with 1 s to answer: on a loaded machine Redis just resumed may take longer than
+        // the helpers' 200 ms, and each such moment is an outage of its own (logged as one)
+        const [a, b] = yield* replicas(fleet, 2, {
+          url: own.url,
+          breaker: { recoveryTimeout: "30 seconds" },
+          fleetOptions: { commandTimeout: "1 second" }
+        }).pipe(
           capture.provide
         )
         yield* allReachable([a!, b!])
@@ -255,9 +267,12 @@ describeWithRedisServer("Fleet", (server) => {
         // a pushes its opening; b adopts it
         yield* awaitState(b!.breaker, "open")
         yield* allReachable([a!, b!])
+        // one line per outage and replica layer, not one per failed command: 2 for the SIGSTOP,
+        // and as many losses as returns should a loaded machine add an outage of its own
         const lossLines = capture.messages().filter((m) => m.includes("Redis unreachable"))
-        expect(lossLines).toHaveLength(2) // one per replica layer
-        expect(capture.messages().filter((m) => m.includes("Redis reachable again"))).toHaveLength(2)
+        const backLines = capture.messages().filter((m) => m.includes("Redis reachable again"))
+        expect(lossLines.length).toBeGreaterThanOrEqual(2)
+        expect(backLines).toHaveLength(lossLines.length)
       }),
     30_000
   )

@@ -45,8 +45,10 @@ const replica = (
       url,
       replica: name,
       heartbeat: "100 millis",
-      commandTimeout: "200 millis",
-      connectTimeout: "200 millis",
+      // time to answer on a loaded machine: a command that times out leaves the replica deciding
+      // alone for a while (its own probes), which the tests that count probes would see
+      commandTimeout: "1 second",
+      connectTimeout: "1 second",
       leaseTtl: "3 seconds",
       ...options.store
     }))
@@ -139,7 +141,11 @@ describeWithRedis("Fleet.layerStore under Effect 4's breaker", () => {
     Effect.gen(function*() {
       const own = yield* ownRedis
       const fleet = freshFleet()
-      const all = yield* Effect.forEach(["a", "b", "c"], (name) => replica(own.url, fleet, name))
+      // an opening of 3 s: every replica reads it open before it ends, however late the machine runs
+      const all = yield* Effect.forEach(
+        ["a", "b", "c"],
+        (name) => replica(own.url, fleet, name, { breaker: { openDuration: "3 seconds" } })
+      )
       yield* Effect.forEach(all, reachable, { discard: true })
       yield* Effect.forEach(all, (r) => succeed(r, "k"), { discard: true })
       const [a] = all
@@ -220,8 +226,9 @@ describeWithRedis("Fleet.layerStore under Effect 4's breaker", () => {
       Effect.gen(function*() {
         const own = yield* ownRedis
         const fleet = freshFleet()
-        // lease 8 s: given back idle after 4 s; a replica waiting for its expiry would wait 8 s
-        const options = { store: { leaseTtl: "8 seconds" }, breaker: { openDuration: "500 millis" } } as const
+        // lease 8 s: given back idle after 4 s; a replica waiting for its expiry would wait 8 s. An
+        // opening of 2 s: b sees it open before it ends, however late the machine runs
+        const options = { store: { leaseTtl: "8 seconds" }, breaker: { openDuration: "2 seconds" } } as const
         const a = yield* replica(own.url, fleet, "a", options)
         const b = yield* replica(own.url, fleet, "b", options)
         yield* Effect.all([reachable(a), reachable(b)])
@@ -287,7 +294,8 @@ describeWithRedis("Fleet.layerStore under Effect 4's breaker", () => {
         const fleet = freshFleet()
         const breaker = {
           tripPolicy: EffectBreaker.rate({ threshold: 0.5, size: 4, minimumCalls: 4 }),
-          openDuration: Schedule.exponential("1 second")
+          // openings of 2 s then 4 s: each long enough for b to see it before it ends on a loaded machine
+          openDuration: Schedule.exponential("2 seconds")
         }
         const a = yield* replica(own.url, fleet, "a", { breaker })
         const b = yield* replica(own.url, fleet, "b", { breaker })
@@ -310,12 +318,12 @@ describeWithRedis("Fleet.layerStore under Effect 4's breaker", () => {
         yield* probed
         const second = yield* a.breaker.state("r")
         expect(second).toMatchObject({ _tag: "Open", consecutiveOpenings: 2 })
-        expect(second._tag === "Open" && Duration.toMillis(second.retryAfter) > 1_000).toBe(true)
+        expect(second._tag === "Open" && Duration.toMillis(second.retryAfter) > 2_000).toBe(true)
         expect(a.transitions).toEqual(["r Closed->Open", "r Open->HalfOpen", "r HalfOpen->Open"])
-        // b adopts the second opening, with what remains of its 2 s
+        // b adopts the second opening, with what remains of its 4 s (more than the whole first)
         yield* pollUntil(
           b.breaker.state("r"),
-          (state) => state._tag === "Open" && Duration.toMillis(state.retryAfter) > 1_000
+          (state) => state._tag === "Open" && Duration.toMillis(state.retryAfter) > 2_000
         )
         yield* callUntilClosed(a, "r", "10 seconds")
         yield* awaitStateOf(b, "r", "Closed")
