@@ -373,9 +373,11 @@ export interface Options {
    *
    * It is told whether the call was a probe (`context.probe`), so that a probe may be judged more
    * strictly, and may answer `{ retryAfter }` (see {@link FailureVerdict}) or an effect of its
-   * verdict (run uninterruptibly while the call settles: keep it short). A judge that throws,
-   * fails or dies counts the call and adds its failure to the call's as a defect; an invalid
-   * `retryAfter` is such a defect too. `(error) => boolean` works as before.
+   * verdict (run interruptibly: interrupted before it answers, the call counts neither way, and a
+   * probe gives its permit back). A judge that throws, fails or dies counts the call and adds its
+   * failure to the call's as a defect; an invalid `retryAfter` is such a defect too. An object
+   * without a `retryAfter` property (an `Error` a JS judge returns) counts as `true`.
+   * `(error) => boolean` works as before.
    */
   readonly isFailure?:
     | ((error: unknown, context: FailureContext) => FailureVerdict | Effect.Effect<FailureVerdict>)
