@@ -164,19 +164,42 @@ describe("CircuitBreaker withOptions", () => {
 })
 
 describe("ResilientServiceClient and Retry-After", () => {
-  it.scoped("a 503 with Retry-After that opens the breaker keeps it open that long", () =>
+  const opened = (breaker?: ResilientServiceClient.BreakerOptions) =>
     Effect.gen(function*() {
       const upstream = Testing.fakeUpstream({ "*": Testing.json(503, {}, { "retry-after": "120" }) })
       const client = yield* ResilientServiceClient.make({
         baseUrl: "http://upstream.test",
         maxAttempts: 1,
         failureThreshold: 1,
-        recoveryTimeout: "10 seconds"
+        recoveryTimeout: "10 seconds",
+        breaker
       }).pipe(Effect.provide(upstream.layer))
       yield* Effect.exit(client.get("/a"))
       const rejected = yield* Effect.flip(client.get("/a"))
       expect(rejected).toBeInstanceOf(ServiceUnavailable.ServiceUnavailable)
-      expect(Duration.toMillis((rejected as ServiceUnavailable.ServiceUnavailable).retryAfter)).toBe(120_000)
+      return Duration.toMillis((rejected as ServiceUnavailable.ServiceUnavailable).retryAfter)
+    })
+
+  it.scoped("by default, a 503 with Retry-After opens the breaker for recoveryTimeout, as before", () =>
+    Effect.gen(function*() {
+      expect(yield* opened()).toBe(10_000)
+      expect(yield* opened({ openForRetryAfter: false })).toBe(10_000)
+    }))
+
+  it.scoped("breaker.openForRetryAfter: a 503 with Retry-After that opens the breaker keeps it open that long", () =>
+    Effect.gen(function*() {
+      expect(yield* opened({ openForRetryAfter: true })).toBe(120_000)
+    }))
+
+  it.scoped("breaker.openForRetryAfter that is not a boolean is a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      const invalid = yield* Effect.flip(
+        ResilientServiceClient.make({
+          baseUrl: "http://upstream.test",
+          breaker: { openForRetryAfter: "yes" as unknown as boolean }
+        }).pipe(Effect.provide(Testing.fakeUpstream({}).layer))
+      )
+      expect(String(invalid)).toContain("breaker.openForRetryAfter")
     }))
 })
 
@@ -189,7 +212,7 @@ describe("ResilientServiceClient breaker.retryAfterCap", () => {
         maxAttempts: 1,
         failureThreshold: 1,
         recoveryTimeout: "10 seconds",
-        breaker: { retryAfterCap: "1 minute" }
+        breaker: { openForRetryAfter: true, retryAfterCap: "1 minute" }
       }).pipe(Effect.provide(upstream.layer))
       yield* Effect.exit(client.get("/a"))
       const rejected = yield* Effect.flip(client.get("/a"))
