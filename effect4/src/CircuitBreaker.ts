@@ -419,8 +419,9 @@ export interface Options {
   /**
    * The longest a `Retry-After` may make an opening. When the failure that opens the breaker
    * (a tripping call or a failed probe) carries a `Retry-After` (`isFailure` answered
-   * `{ retryAfter }`, or the HTTP client read the header of a 429 or 503), the opening lasts the
-   * longer of its own duration and that `Retry-After`, capped by this. Default `"1 hour"`.
+   * `{ retryAfter }`, or, with its `breaker.openForRetryAfter`, the HTTP client read the header
+   * of a 429 or 503), the opening lasts the longer of its own duration and that `Retry-After`,
+   * capped by this. Default `"1 hour"`.
    *
    * @since 0.4.1
    */
