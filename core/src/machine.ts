@@ -462,8 +462,26 @@ const settleFleet = <S>(machine: Machine<S>, event: FleetEvent, config: Config<S
       // a remaining time from elsewhere (another replica's configuration, anyone able to publish)
       // never keeps this breaker open longer than its own longest opening
       const openUntil = now + Math.min(Math.max(0, event.remainingMillis), longestOpenDuration(config))
-      if (machine.state === "open") return openUntil === machine.openUntil ? machine : { ...machine, openUntil }
-      return enter(machine, "open", now, "fleet_opened", { opens: priorOpens(machine, now) + 1, openUntil })
+      const retains = config.retainOpenings === true
+      if (machine.state === "open") {
+        if (openUntil === machine.openUntil) return machine
+        // under retainOpenings the opening now lasts from its start to its new end (its start
+        // unknown, as after a resumed snapshot: from now)
+        return retains
+          ? {
+            ...machine,
+            openUntil,
+            lastOpenMillis: machine.lastOpenMillis === undefined
+              ? openUntil - now
+              : machine.lastOpenMillis + openUntil - machine.openUntil
+          }
+          : { ...machine, openUntil }
+      }
+      return enter(machine, "open", now, "fleet_opened", {
+        opens: priorOpens(machine, now) + 1,
+        openUntil,
+        ...(retains ? { lastOpenMillis: openUntil - now, opensExpireAt: undefined } : undefined)
+      })
     }
     case "AdoptClose":
       return machine.state === "closed" || machine.isolated ? machine : close(machine, config, now, "fleet_closed")

@@ -92,6 +92,7 @@ export const clientBreaker = names(
     storeTimeout: true,
     idleTimeToLive: true,
     maxKeys: true,
+    openForRetryAfter: true,
     retryAfterCap: true,
     retainOpenings: true
   }

@@ -135,6 +135,29 @@ describe("Machine: retainOpenings", () => {
     expect(machine.opens).toBe(1)
   })
 
+  it("on: an opening adopted from the fleet is the last opening's length", () => {
+    const config = base({ retainOpenings: true })
+    // closed -> open by the fleet for 30 (its own first opening would last 10)
+    let machine = Machine.step(Machine.initial(config, 0), { _tag: "AdoptOpen", remainingMillis: 30 }, 0, config)
+      .machine
+    machine = recover(machine, config, 30)
+    expect(machine.opensExpireAt).toBe(60)
+    machine = fail(machine, config, 59)
+    expect(machine.opens).toBe(2)
+  })
+
+  it("on: an opening the fleet moves lasts from its start to its new end", () => {
+    const config = base({ retainOpenings: true })
+    let machine = fail(Machine.initial(config, 0), config, 0) // opens until 10
+    machine = Machine.step(machine, { _tag: "AdoptOpen", remainingMillis: 35 }, 5, config).machine
+    expect(machine.openUntil).toBe(40)
+    machine = recover(machine, config, 40)
+    // open 40 in all: the count lapses 40 after the close
+    expect(machine.opensExpireAt).toBe(80)
+    machine = fail(machine, config, 79)
+    expect(machine.opens).toBe(2)
+  })
+
   it("on: a manual reset starts the count over", () => {
     const config = base({ retainOpenings: true })
     let machine = fail(Machine.initial(config, 0), config, 0)

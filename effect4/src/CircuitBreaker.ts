@@ -374,9 +374,11 @@ export interface Options {
    *
    * It is told whether the call was a probe (`context.probe`), so that a probe may be judged more
    * strictly, and may answer `{ retryAfter }` (see {@link FailureVerdict}) or an effect of its
-   * verdict (run uninterruptibly while the call settles: keep it short). A judge that throws,
-   * fails or dies counts the call and adds its failure to the call's as a defect; an invalid
-   * `retryAfter` is such a defect too. `(error) => boolean` works as before.
+   * verdict (run interruptibly: interrupted before it answers, the call counts neither way, and a
+   * probe gives its permit back). A judge that throws, fails or dies counts the call and adds its
+   * failure to the call's as a defect; an invalid `retryAfter` is such a defect too. An object
+   * without a `retryAfter` property (an `Error` a JS judge returns) counts as `true`.
+   * `(error) => boolean` works as before.
    */
   readonly isFailure?:
     | ((error: unknown, context: FailureContext) => FailureVerdict | Effect.Effect<FailureVerdict>)
@@ -417,8 +419,9 @@ export interface Options {
   /**
    * The longest a `Retry-After` may make an opening. When the failure that opens the breaker
    * (a tripping call or a failed probe) carries a `Retry-After` (`isFailure` answered
-   * `{ retryAfter }`, or the HTTP client read the header of a 429 or 503), the opening lasts the
-   * longer of its own duration and that `Retry-After`, capped by this. Default `"1 hour"`.
+   * `{ retryAfter }`, or, with its `breaker.openForRetryAfter`, the HTTP client read the header
+   * of a 429 or 503), the opening lasts the longer of its own duration and that `Retry-After`,
+   * capped by this. Default `"1 hour"`.
    *
    * @since 0.4.1
    */

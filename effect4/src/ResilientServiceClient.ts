@@ -224,8 +224,17 @@ export interface BreakerOptions {
    */
   readonly maxKeys?: number | undefined
   /**
-   * The longest a 429 or 503's `Retry-After` may make the opening it causes (see
-   * `CircuitBreaker.Options.retryAfterCap`). Default `"1 hour"`.
+   * Whether a 429 or 503's `Retry-After` lengthens the opening it causes: should that failure
+   * open the breaker, it stays open at least that long, up to `retryAfterCap`. Default `false`
+   * (an opening lasts `recoveryTimeout` whatever the answer said). A value that is not a boolean
+   * is a `ConfigError` at `breaker.openForRetryAfter`.
+   *
+   * @since 0.4.1
+   */
+  readonly openForRetryAfter?: boolean | undefined
+  /**
+   * The longest a 429 or 503's `Retry-After` may make the opening it causes, with
+   * `openForRetryAfter` (see `CircuitBreaker.Options.retryAfterCap`). Default `"1 hour"`.
    *
    * @since 0.4.1
    */

@@ -6,9 +6,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/testing/TestClock"
 import { CircuitBreaker, ResilientServiceClient, ServiceUnavailable } from "../src/index.js"
@@ -80,6 +82,56 @@ describe("CircuitBreaker isFailure", () => {
       expect(yield* breaker.state).toBe("open")
     }))
 
+  it.effect("a JS judge answering an object without retryAfter (an Error) counts the call, with no defect", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make({
+        failureThreshold: 1,
+        isFailure: (error) => new Error(String(error)) as unknown as boolean
+      })
+      const exit = yield* Effect.exit(breaker(boom))
+      expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(false)
+      expect(Exit.isFailure(exit) && Option.getOrUndefined(Cause.findErrorOption(exit.cause))).toBe("boom")
+      expect(yield* breaker.state).toBe("open")
+    }))
+
+  it.effect("a judge that hangs does not hold an interrupted call: the call ends, silent, and the breaker works on", () =>
+    Effect.gen(function*() {
+      const judging = yield* Deferred.make<void>()
+      const breaker = yield* CircuitBreaker.make({
+        failureThreshold: 1,
+        isFailure: () => Effect.andThen(Deferred.succeed(judging, undefined), Effect.never)
+      })
+      const call = yield* Effect.forkChild(breaker(boom))
+      yield* Deferred.await(judging)
+      yield* Fiber.interrupt(call)
+      expect(Exit.hasInterrupts(yield* Fiber.await(call))).toBe(true)
+      const status = yield* breaker.status
+      expect(status.state).toBe("closed")
+      expect(status.failureCount).toBe(0)
+      expect(yield* breaker(Effect.succeed("later"))).toBe("later")
+    }))
+
+  it.effect("a probe whose judge hangs gives its permit back when interrupted", () =>
+    Effect.gen(function*() {
+      const judging = yield* Deferred.make<void>()
+      const breaker = yield* CircuitBreaker.make({
+        failureThreshold: 1,
+        recoveryTimeout: "1 second",
+        isFailure: (_, { probe }) =>
+          probe ? Effect.andThen(Deferred.succeed(judging, undefined), Effect.never) : Effect.succeed(true)
+      })
+      yield* Effect.exit(breaker(boom))
+      yield* TestClock.adjust("1 second")
+      const probe = yield* Effect.forkChild(breaker(boom))
+      yield* Deferred.await(judging)
+      yield* Fiber.interrupt(probe)
+      expect(Exit.hasInterrupts(yield* Fiber.await(probe))).toBe(true)
+      expect(yield* breaker.state).toBe("half_open")
+      // the permit is free again: the next call is the probe, and closes the breaker
+      expect(yield* breaker(Effect.succeed("probe"))).toBe("probe")
+      expect(yield* breaker.state).toBe("closed")
+    }))
+
   it.effect("retryAfterCap and retainOpenings are checked", () =>
     Effect.gen(function*() {
       const cap = yield* Effect.flip(CircuitBreaker.make({ retryAfterCap: -1 }))
@@ -116,19 +168,42 @@ describe("CircuitBreaker withOptions", () => {
 })
 
 describe("ResilientServiceClient and Retry-After", () => {
-  it.effect("a 503 with Retry-After that opens the breaker keeps it open that long", () =>
+  const opened = (breaker?: ResilientServiceClient.BreakerOptions) =>
     Effect.gen(function*() {
       const upstream = Testing.fakeUpstream({ "*": Testing.json(503, {}, { "retry-after": "120" }) })
       const client = yield* ResilientServiceClient.make({
         baseUrl: "http://upstream.test",
         maxAttempts: 1,
         failureThreshold: 1,
-        recoveryTimeout: "10 seconds"
+        recoveryTimeout: "10 seconds",
+        breaker
       }).pipe(Effect.provide(upstream.layer))
       yield* Effect.exit(client.get("/a"))
       const rejected = yield* Effect.flip(client.get("/a"))
       expect(rejected).toBeInstanceOf(ServiceUnavailable.ServiceUnavailable)
-      expect(Duration.toMillis((rejected as ServiceUnavailable.ServiceUnavailable).retryAfter)).toBe(120_000)
+      return Duration.toMillis((rejected as ServiceUnavailable.ServiceUnavailable).retryAfter)
+    })
+
+  it.effect("by default, a 503 with Retry-After opens the breaker for recoveryTimeout, as before", () =>
+    Effect.gen(function*() {
+      expect(yield* opened()).toBe(10_000)
+      expect(yield* opened({ openForRetryAfter: false })).toBe(10_000)
+    }))
+
+  it.effect("breaker.openForRetryAfter: a 503 with Retry-After that opens the breaker keeps it open that long", () =>
+    Effect.gen(function*() {
+      expect(yield* opened({ openForRetryAfter: true })).toBe(120_000)
+    }))
+
+  it.effect("breaker.openForRetryAfter that is not a boolean is a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      const invalid = yield* Effect.flip(
+        ResilientServiceClient.make({
+          baseUrl: "http://upstream.test",
+          breaker: { openForRetryAfter: "yes" as unknown as boolean }
+        }).pipe(Effect.provide(Testing.fakeUpstream({}).layer))
+      )
+      expect(String(invalid)).toContain("breaker.openForRetryAfter")
     }))
 })
 
@@ -141,7 +216,7 @@ describe("ResilientServiceClient breaker.retryAfterCap", () => {
         maxAttempts: 1,
         failureThreshold: 1,
         recoveryTimeout: "10 seconds",
-        breaker: { retryAfterCap: "1 minute" }
+        breaker: { openForRetryAfter: true, retryAfterCap: "1 minute" }
       }).pipe(Effect.provide(upstream.layer))
       yield* Effect.exit(client.get("/a"))
       const rejected = yield* Effect.flip(client.get("/a"))

@@ -198,7 +198,16 @@ const core = (
       Options.nameCulprit(error, Options.culpritOf(options, culprit), keys)
     )
     const config = yield* named(Options.settings(options, context))
-    const { isFailure, maxAttempts, maxResponseBytes, maxRetryAfterMillis, retryOn, serviceName, target } = config
+    const {
+      isFailure,
+      maxAttempts,
+      maxResponseBytes,
+      maxRetryAfterMillis,
+      openForRetryAfter,
+      retryOn,
+      serviceName,
+      target
+    } = config
     const breaker = yield* named(Options.makeBreaker(config))
     const breakerApi = breakerInternal.internals(breaker)
     // with `breakerKey`, one breaker per key; the client's own takes the calls that find no room
@@ -297,7 +306,9 @@ const core = (
     const judge = (cause: Cause.Cause<ClientError>): breakerInternal.FailedOutcome => {
       switch (Outcome.judge(cause, isFailure as (error: unknown) => boolean)) {
         case "failed": {
-          // a 429 or 503 with a Retry-After: should it open the breaker, it opens at least that long
+          // with breaker.openForRetryAfter, a 429 or 503 with a Retry-After: should it open the
+          // breaker, it opens at least that long
+          if (!openForRetryAfter) return "Failure"
           const failure = Cause.failureOption(cause)
           const retryAfterMillis = Option.isSome(failure)
             ? retryAfterOf(failure.value, clock.unsafeCurrentTimeMillis())

@@ -108,7 +108,11 @@ const callContext: CircuitBreaker.FailureContext = { probe: false }
  * (a bug of the judge, settled as one that throws).
  */
 const verdictOutcome = (verdict: CircuitBreaker.FailureVerdict): FailedOutcome => {
-  if (typeof verdict !== "object" || verdict === null) return verdict ? "Failure" : "Ignored"
+  // only an object with a `retryAfter` is such a verdict: anything else truthy (an Error a JS
+  // judge returns, say) counts as `true`
+  if (typeof verdict !== "object" || verdict === null || !("retryAfter" in verdict)) {
+    return verdict ? "Failure" : "Ignored"
+  }
   const decoded = Duration.fromInput(verdict.retryAfter)
   if (Option.isNone(decoded)) {
     throw new TypeError(
@@ -746,7 +750,9 @@ const settleFailure = <E>(
   judge: Judge | undefined
 ): Effect.Effect<never, E> => {
   // a judge that throws, fails or dies is a bug: count the call so that no permit is lost, and
-  // surface it
+  // surface it. An effectful verdict runs interruptibly (the settling around it is not): a judge
+  // interrupted before it answers leaves the call silent, as an interrupted call is, so that a
+  // judge that hangs never holds the call, its scope or a probe's permit
   let outcome: FailedOutcome | Effect.Effect<FailedOutcome>
   try {
     outcome = judge === undefined ? judgeBy(shell.isFailure, cause, ticket.probe) : judge(cause)
@@ -757,12 +763,17 @@ const settleFailure = <E>(
     )
   }
   if (Effect.isEffect(outcome)) {
-    return Effect.matchCauseEffect(outcome as Effect.Effect<FailedOutcome>, {
+    return Effect.matchCauseEffect(Effect.interruptible(outcome as Effect.Effect<FailedOutcome>), {
       onFailure: (judgeCause) =>
-        Effect.andThen(
-          settle(shell, ticket, "Failure", durationMillis),
-          Effect.failCause(Cause.combine(cause, Cause.die(Cause.squash(judgeCause))))
-        ),
+        Cause.hasInterruptsOnly(judgeCause)
+          ? Effect.andThen(
+            settle(shell, ticket, "Silent", durationMillis),
+            Effect.failCause(Cause.combine(cause, judgeCause))
+          )
+          : Effect.andThen(
+            settle(shell, ticket, "Failure", durationMillis),
+            Effect.failCause(Cause.combine(cause, Cause.die(Cause.squash(judgeCause))))
+          ),
       onSuccess: (judged) => Effect.andThen(settle(shell, ticket, judged, durationMillis), Effect.failCause(cause))
     })
   }

@@ -44,6 +44,8 @@ export interface Settings {
   readonly retryOn: (error: ClientError) => boolean
   readonly isFailure: (error: ClientError) => boolean
   readonly maxRetryAfterMillis: number
+  /** `breaker.openForRetryAfter`: a 429/503's `Retry-After` lengthens the opening it causes. */
+  readonly openForRetryAfter: boolean
   /** Milliseconds; 0 for none. */
   readonly deadlineMillis: number
   readonly retryBudget: { readonly maxTokens: number; readonly tokenRatio: number } | undefined
@@ -282,6 +284,13 @@ export const settings = (
     if (tableField !== undefined && breakerKey === undefined) {
       return yield* invalidAt(["breaker", tableField], breakerKeyMessages.needsKey)
     }
+    const openForRetryAfter = breakerGroup?.openForRetryAfter ?? false
+    if (typeof openForRetryAfter !== "boolean") {
+      return yield* validate.invalid(
+        "breaker.openForRetryAfter",
+        `must be true or false, got ${validate.show(openForRetryAfter)}`
+      )
+    }
     const breakerValue = (field: typeof breakerFields[number]) => breakerAt[field]!.value as any
     const breakerPaths: Record<string, string> = {}
     for (const field of breakerFields) breakerPaths[field] = breakerAt[field]!.path
@@ -297,6 +306,7 @@ export const settings = (
       retryOn,
       isFailure,
       maxRetryAfterMillis: Duration.toMillis(maxRetryAfter),
+      openForRetryAfter,
       deadlineMillis: deadline === undefined ? 0 : Duration.toMillis(deadline),
       retryBudget,
       retryUnsafeMethods,
