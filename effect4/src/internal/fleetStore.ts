@@ -345,7 +345,7 @@ export const makeStore = (
       entry.inFlight === 0 && isExpired(entry.current, entry.lastActivity, at, settings.idleMillis)
 
     const sweepEvery = Math.min(settings.idleMillis, 60_000)
-    /** Retires the expired keys, at most once per `sweepEvery` unless `now` says so (a full table). */
+    /** Retires the expired keys, at most once per `sweepEvery` unless `force` (a full table, the timed sweep). */
     const sweep = (at: number, force = false): void => {
       if (!force && at - lastSweep < sweepEvery) return
       lastSweep = at
