@@ -41,9 +41,11 @@ export type TypeId = typeof TypeId
  */
 export interface Options extends CircuitBreaker.Options {
   /**
-   * A key with no call in flight and unused this long is dropped: its breaker's scope is closed
-   * (its timers end, its registry entry goes), and its next call makes a new, closed breaker. A
-   * key whose breaker is isolated is kept until `reset`. Default `"60 minutes"`.
+   * A key with no call in flight is dropped once idle this long since the later of its last use
+   * and the end of its last opening (an `open` key outlives its opening by this much): it leaves
+   * the table at once, its breaker's scope is closed in the background (its timers end, its
+   * registry entry goes), and its next call makes a new, closed breaker. A key whose breaker is
+   * isolated is kept until `reset`. Default `"60 minutes"`.
    */
   readonly idleTimeToLive?: Duration.DurationInput | undefined
   /**

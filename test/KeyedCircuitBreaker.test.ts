@@ -1,11 +1,14 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import { describe, expect, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { CircuitBreaker, KeyedCircuitBreaker, ResilientServiceClient, ServiceRegistry } from "../src/index.js"
 import { makeLogCapture } from "./utils/logs.js"
@@ -18,6 +21,16 @@ const ok = Effect.succeed("ok")
 
 const failTimes = (keyed: KeyedCircuitBreaker.KeyedCircuitBreaker, key: string, n: number) =>
   Effect.repeatN(Effect.ignore(keyed.call(key, fail)), n - 1)
+
+/** The in-memory store, whose writes of keys containing `hang` never end. */
+const hangingStore = (hang: string) =>
+  Effect.map(
+    Effect.provide(KeyValueStore.KeyValueStore, KeyValueStore.layerMemory),
+    (store): KeyValueStore.KeyValueStore => ({
+      ...store,
+      set: (key, value) => key.includes(hang) ? Effect.never : store.set(key, value)
+    })
+  )
 
 const statesOf = (keyed: KeyedCircuitBreaker.KeyedCircuitBreaker) =>
   Effect.map(keyed.statuses, (all) => all.map(({ key, status }) => [key, status.service, status.state]))
@@ -47,11 +60,12 @@ describe("KeyedCircuitBreaker", () => {
       yield* failTimes(keyed, "a", 1)
       yield* TestClock.adjust("5 minutes")
       yield* keyed.call("b", ok)
-      yield* TestClock.adjust("4 minutes")
+      yield* TestClock.adjust("5 minutes")
+      // a opened at 0 for the default minute: it is idle from the end of its opening
       expect(yield* keyed.keys).toEqual(["a", "b"])
       yield* TestClock.adjust("1 minute")
       expect(yield* keyed.keys).toEqual(["b"])
-      yield* TestClock.adjust("5 minutes")
+      yield* TestClock.adjust("4 minutes")
       expect(yield* keyed.keys).toEqual([])
       // a made again, closed
       expect(yield* keyed.call("a", ok)).toBe("ok")
@@ -73,6 +87,76 @@ describe("KeyedCircuitBreaker", () => {
       yield* (yield* keyed.breaker("held")).reset
       yield* TestClock.adjust("1 minute")
       expect(yield* keyed.keys).toEqual([])
+    }))
+
+  it.scoped("an open key is not dropped before its opening ends, then idleTimeToLive after it", () =>
+    Effect.gen(function*() {
+      const keyed = yield* KeyedCircuitBreaker.make({
+        name: "t",
+        failureThreshold: 1,
+        recoveryTimeout: "2 hours",
+        idleTimeToLive: "10 minutes"
+      })
+      yield* failTimes(keyed, "a", 1)
+      yield* TestClock.adjust("11 minutes")
+      let ran = 0
+      const refused = yield* Effect.flip(keyed.call("a", Effect.sync(() => ran++)))
+      expect(refused._tag).toBe("ServiceUnavailable")
+      expect(ran).toBe(0)
+      // the opening ends at 2 hours (half_open): the key goes 10 minutes after its last use or that end
+      yield* TestClock.adjust("118 minutes")
+      expect(yield* keyed.keys).toEqual(["a"])
+      yield* TestClock.adjust("10 minutes")
+      expect(yield* keyed.keys).toEqual([])
+    }))
+
+  it.scoped("a sweep waiting on a key's store write leaves a key used meanwhile in the table, one breaker for it", () =>
+    Effect.gen(function*() {
+      const store = yield* hangingStore("t/a")
+      const keyed = yield* KeyedCircuitBreaker.make({
+        name: "t",
+        failureThreshold: 1,
+        recoveryTimeout: "1 second",
+        idleTimeToLive: "1 minute",
+        store,
+        storeTimeout: "2 minutes"
+      })
+      // a opens (its write hangs) and is half_open from 1 second; b is used at the same time
+      yield* failTimes(keyed, "a", 1)
+      yield* keyed.call("b", ok)
+      // b expires; a too, unless its opening keeps it: a sweep closing a waits on its write
+      yield* TestClock.adjust("1 minute")
+      const gate = yield* Deferred.make<void>()
+      const held = yield* Effect.fork(keyed.call("b", Deferred.await(gate)))
+      yield* TestClock.adjust(0)
+      const breaker = yield* keyed.breaker("b")
+      yield* TestClock.adjust("2 minutes")
+      // the call in flight keeps its key: one breaker for b
+      expect(yield* keyed.keys).toEqual(["b"])
+      expect(yield* keyed.breaker("b")).toBe(breaker)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(held)
+    }))
+
+  it.scoped("a new key does not wait for a dropped key's scope to close (a store write pending)", () =>
+    Effect.gen(function*() {
+      const store = yield* hangingStore("t/a")
+      const keyed = yield* KeyedCircuitBreaker.make({
+        name: "t",
+        failureThreshold: 1,
+        recoveryTimeout: "1 second",
+        maxKeys: 1,
+        store,
+        storeTimeout: "2 minutes"
+      })
+      yield* failTimes(keyed, "a", 1)
+      yield* TestClock.adjust("1 second")
+      // a probe closes a: it may make room for b, its writes still pending
+      expect(yield* keyed.call("a", ok)).toBe("ok")
+      const call = yield* Effect.fork(keyed.call("b", ok))
+      yield* TestClock.adjust("30 seconds")
+      expect(Option.map(yield* Fiber.poll(call), Exit.isSuccess)).toEqual(Option.some(true))
+      expect(yield* keyed.keys).toEqual(["b"])
     }))
 
   it.scoped("at maxKeys a new key takes the place of the least recently used closed key, never an open one", () =>
@@ -120,6 +204,9 @@ describe("KeyedCircuitBreaker", () => {
       expect(details.services["billing/b"]!.recentTransitions.map((c) => c.to)).toEqual(["open"])
       expect(details.services["billing/b"]!.nextProbeIn._tag).toBe("Some")
       yield* TestClock.adjust("45 seconds")
+      // b's opening ended at 1 minute: it stays idleTimeToLive after that
+      expect(Object.keys(yield* registry.statuses)).toEqual(["billing/b"])
+      yield* TestClock.adjust("1 minute")
       expect(Object.keys(yield* registry.statuses)).toEqual([])
     }).pipe(Effect.provide(ServiceRegistry.layer)))
 
@@ -229,7 +316,9 @@ describe("ResilientServiceClient: breakerKey", () => {
       expect((yield* client.get("/y")).status).toBe(200)
       expect(yield* client.keyedBreaker!.keys).toEqual(["down:2"])
       expect(yield* client.keyedBreaker!.overflow).toBe(client.breaker)
-      // the table's idle expiry is the one given
+      // the table's idle expiry is the one given (counted from the end of the minute's opening)
+      yield* TestClock.adjust("1 minute")
+      expect(yield* client.keyedBreaker!.keys).toEqual(["down:2"])
       yield* TestClock.adjust("1 minute")
       expect(yield* client.keyedBreaker!.keys).toEqual([])
     }))

@@ -6,7 +6,8 @@
  * - Order: the table is kept least recently used first. A key is used when a call for it starts
  *   (`use`) and again when that call ends (`release`): so the last-use times rise along the
  *   table, and the keys idle the longest are at its head.
- * - Idle expiry: a key with no call in flight and unused for `idleMillis` is dropped (`expired`).
+ * - Idle expiry: a key with no call in flight is dropped (`takeExpired`) once idle for `idleMillis`
+ *   since the later of its last use and the end of its opening (an open key outlives its opening).
  * - The cap: a new key when the table holds `maxKeys` takes the place of the least recently used
  *   key that has no call in flight and that the edition says may go (its breaker is closed);
  *   when no key may go, the new key is refused a place (`Full`) and the edition runs its call on
@@ -22,6 +23,7 @@ import { checkPositiveInteger, checkPositiveMillis, isWellFormed, show } from ".
 
 /** @internal */
 export interface Slot<V> {
+  readonly key: string
   readonly value: V
   /** Monotonic millis of the last start or end of a call for this key. */
   lastUsed: number
@@ -43,6 +45,9 @@ export type Admission =
 
 const room: Admission = { _tag: "Room" }
 const full: Admission = { _tag: "Full" }
+
+/** No opening holds the key: idle time runs from its last use. */
+const notHeld = (): number => Number.NEGATIVE_INFINITY
 
 /**
  * The table of keys, least recently used first (a `Map` keeps insertion order: a used key is
@@ -67,21 +72,25 @@ export class KeyTable<V> {
     return this.slots.get(key)
   }
 
-  /** A call for `key` starts at `now`: its value, or `undefined` when the table has no such key. */
-  use(key: string, now: number): V | undefined {
+  /**
+   * A call for `key` starts at `now`: its slot (held until `release` is given it), or
+   * `undefined` when the table has no such key.
+   */
+  use(key: string, now: number): Slot<V> | undefined {
     const slot = this.slots.get(key)
     if (slot === undefined) return undefined
-    this.touch(key, slot, now)
+    this.touch(slot, now)
     slot.inFlight++
-    return slot.value
+    return slot
   }
 
-  /** A call for `key` ended at `now` (a key dropped meanwhile is not brought back). */
-  release(key: string, now: number): void {
-    const slot = this.slots.get(key)
-    if (slot === undefined) return
+  /**
+   * A call on `slot` ended at `now`. The slot is the one `use` or `add` gave: a key dropped
+   * meanwhile is not brought back, and a later slot of the same key is not touched.
+   */
+  release(slot: Slot<V>, now: number): void {
     if (slot.inFlight > 0) slot.inFlight--
-    this.touch(key, slot, now)
+    if (this.slots.get(slot.key) === slot) this.touch(slot, now)
   }
 
   /**
@@ -96,9 +105,11 @@ export class KeyTable<V> {
     return full
   }
 
-  /** Adds `key` (absent) with a call starting at `now`. */
-  add(key: string, value: V, now: number): void {
-    this.slots.set(key, { value, lastUsed: now, inFlight: 1 })
+  /** Adds `key` (absent) with a call starting at `now`: its slot, held until released. */
+  add(key: string, value: V, now: number): Slot<V> {
+    const slot: Slot<V> = { key, value, lastUsed: now, inFlight: 1 }
+    this.slots.set(key, slot)
+    return slot
   }
 
   /** Drops `key`: its value, or `undefined` when it was not there. */
@@ -110,35 +121,49 @@ export class KeyTable<V> {
   }
 
   /**
-   * The keys idle at `now` for `idleMillis` or more with no call in flight, least recently used
-   * first, and that `mayExpire` lets go; the table is not changed (the edition removes them).
+   * Takes out of the table, in one step, the keys expired at `now`, least recently used first:
+   * those with no call in flight, that `mayExpire` lets go, and idle for `idleMillis` or more
+   * since the later of their last use and `heldUntil(value)` (the end of an opening, in the same
+   * monotonic millis): an open key stays until its opening is over and then `idleMillis` more.
    */
-  expired(now: number, idleMillis: number, mayExpire: (value: V) => boolean): ReadonlyArray<string> {
-    const keys: Array<string> = []
+  takeExpired(
+    now: number,
+    idleMillis: number,
+    mayExpire: (value: V) => boolean,
+    heldUntil: (value: V) => number = notHeld
+  ): ReadonlyArray<readonly [string, V]> {
+    const taken: Array<readonly [string, V]> = []
     for (const [key, slot] of this.slots) {
       if (now - slot.lastUsed < idleMillis) break
-      if (slot.inFlight === 0 && mayExpire(slot.value)) keys.push(key)
+      if (
+        slot.inFlight === 0 &&
+        now - Math.max(slot.lastUsed, heldUntil(slot.value)) >= idleMillis &&
+        mayExpire(slot.value)
+      ) taken.push([key, slot.value])
     }
-    return keys
+    for (const [key] of taken) this.slots.delete(key)
+    return taken
   }
 
   /**
-   * The earliest time after `now` at which a key may expire: the last use of the first key idle
-   * for less than `idleMillis`, plus `idleMillis`; `undefined` for a table of keys all idle long
-   * enough (kept in flight or by `mayExpire`) or empty: the next use starts a new wait.
+   * The earliest time after `now` at which a key may expire: the later of its last use and
+   * `heldUntil(value)`, plus `idleMillis`; `undefined` for a table of keys kept only by calls in
+   * flight or by `mayExpire` (or empty): the next use starts a new wait.
    */
-  nextExpiry(now: number, idleMillis: number): number | undefined {
+  nextExpiry(now: number, idleMillis: number, heldUntil: (value: V) => number = notHeld): number | undefined {
+    let next: number | undefined = undefined
     for (const slot of this.slots.values()) {
-      if (now - slot.lastUsed < idleMillis) return slot.lastUsed + idleMillis
+      const at = Math.max(slot.lastUsed, heldUntil(slot.value)) + idleMillis
+      if (at > now && Number.isFinite(at) && (next === undefined || at < next)) next = at
     }
-    return undefined
+    return next
   }
 
-  private touch(key: string, slot: Slot<V>, now: number): void {
+  private touch(slot: Slot<V>, now: number): void {
     slot.lastUsed = now
     // moved to the end: least recently used first
-    this.slots.delete(key)
-    this.slots.set(key, slot)
+    this.slots.delete(slot.key)
+    this.slots.set(slot.key, slot)
   }
 }
 

@@ -16,33 +16,65 @@ describe("KeyTable", () => {
     const table = new KeyTable<string>()
     expect(table.use("a", 0)).toBeUndefined()
     table.add("a", "breaker-a", 0)
-    expect(table.use("a", 1)).toBe("breaker-a")
-    expect(table.peek("a")).toEqual({ value: "breaker-a", lastUsed: 1, inFlight: 2 })
-    table.release("a", 5)
-    expect(table.peek("a")).toEqual({ value: "breaker-a", lastUsed: 5, inFlight: 1 })
+    const slot = table.use("a", 1)!
+    expect(slot.value).toBe("breaker-a")
+    expect(table.peek("a")).toEqual({ key: "a", value: "breaker-a", lastUsed: 1, inFlight: 2 })
+    table.release(slot, 5)
+    expect(table.peek("a")).toEqual({ key: "a", value: "breaker-a", lastUsed: 5, inFlight: 1 })
   })
 
-  it("keys idle for idleMillis with no call in flight expire, the longest idle first", () => {
+  it("release acts on the slot it is given: a later slot of the same key is untouched", () => {
     const table = new KeyTable<string>()
-    table.add("a", "A", 0)
-    table.release("a", 0)
-    table.add("b", "B", 10)
-    table.release("b", 10)
-    table.add("c", "C", 20)
+    const first = table.add("a", "first", 0)
+    table.release(first, 1)
+    const held = table.use("a", 2)!
+    // the key is dropped while a call holds it, and made again for a new call
+    expect(table.remove("a")).toBe("first")
+    const second = table.add("a", "second", 3)
+    // the old call ends: the new key keeps its call in flight and its last use
+    table.release(held, 10)
+    expect(table.peek("a")).toEqual({ key: "a", value: "second", lastUsed: 3, inFlight: 1 })
+    expect(held.inFlight).toBe(0)
+    table.release(second, 11)
+    expect(table.peek("a")).toEqual({ key: "a", value: "second", lastUsed: 11, inFlight: 0 })
+  })
+
+  it("keys idle for idleMillis with no call in flight are taken out, the longest idle first", () => {
+    const table = new KeyTable<string>()
+    table.release(table.add("a", "A", 0), 0)
+    table.release(table.add("b", "B", 10), 10)
+    const c = table.add("c", "C", 20)
     // c still has its call in flight: it never expires while it does
-    expect(table.expired(99, 100, always)).toEqual([])
-    expect(table.expired(100, 100, always)).toEqual(["a"])
-    expect(table.expired(500, 100, always)).toEqual(["a", "b"])
-    // a use makes the key the most recently used
-    table.use("a", 105)
-    table.release("a", 106)
-    expect(table.expired(206, 100, always)).toEqual(["b", "a"])
+    expect(table.takeExpired(99, 100, always)).toEqual([])
+    expect(table.nextExpiry(50, 100)).toBe(100)
+    expect(table.nextExpiry(150, 100)).toBeUndefined()
     // the edition may keep some (an isolated breaker)
-    expect(table.expired(500, 100, (v) => v !== "B")).toEqual(["a"])
-    expect(table.nextExpiry(150, 100)).toBe(206)
-    expect(table.nextExpiry(300, 100)).toBeUndefined()
-    table.release("c", 300)
-    expect(table.expired(500, 100, always)).toEqual(["b", "a", "c"])
+    expect(table.takeExpired(500, 100, (v) => v !== "B")).toEqual([["a", "A"]])
+    expect(table.peek("a")).toBeUndefined()
+    // a use makes the key the most recently used
+    table.release(table.add("a", "A", 505), 506)
+    expect(table.takeExpired(606, 100, always)).toEqual([["b", "B"], ["a", "A"]])
+    expect(table.size).toBe(1)
+    expect(table.nextExpiry(700, 100)).toBeUndefined()
+    table.release(c, 700)
+    expect(table.takeExpired(800, 100, always)).toEqual([["c", "C"]])
+    expect(table.size).toBe(0)
+  })
+
+  it("an open key is idle from the end of its opening, not from its last use", () => {
+    const table = new KeyTable<{ readonly openUntil: number }>()
+    const heldUntil = (v: { readonly openUntil: number }) => v.openUntil
+    table.release(table.add("open", { openUntil: 1_000 }, 0), 0)
+    table.release(table.add("closed", { openUntil: Number.NEGATIVE_INFINITY }, 0), 0)
+    expect(table.nextExpiry(0, 100, heldUntil)).toBe(100)
+    expect(table.takeExpired(500, 100, always, heldUntil).map(([key]) => key)).toEqual(["closed"])
+    expect(table.nextExpiry(500, 100, heldUntil)).toBe(1_100)
+    expect(table.takeExpired(1_099, 100, always, heldUntil)).toEqual([])
+    expect(table.takeExpired(1_100, 100, always, heldUntil).map(([key]) => key)).toEqual(["open"])
+    // an opening with no end (isolated, held open) never expires by idleness
+    table.release(table.add("held", { openUntil: Number.POSITIVE_INFINITY }, 0), 0)
+    expect(table.takeExpired(1e12, 100, always, heldUntil)).toEqual([])
+    expect(table.nextExpiry(1e12, 100, heldUntil)).toBeUndefined()
   })
 
   it("at the cap a new key takes the place of the least recently used key that may go", () => {
@@ -54,11 +86,11 @@ describe("KeyTable", () => {
     table.add("c", { open: false }, 2)
     // every key has a call in flight: none may go
     expect(table.admission(settings, closed)).toEqual({ _tag: "Full" })
-    table.release("a", 3)
+    table.release(table.peek("a")!, 3)
     // a is idle but open: it is never dropped to make room
     expect(table.admission(settings, closed)).toEqual({ _tag: "Full" })
-    table.release("c", 4)
-    table.release("b", 5)
+    table.release(table.peek("c")!, 4)
+    table.release(table.peek("b")!, 5)
     expect(table.admission(settings, closed)).toEqual({ _tag: "Evict", key: "c" })
     expect(table.remove("c")).toEqual({ open: false })
     expect(table.remove("c")).toBeUndefined()
@@ -110,22 +142,20 @@ describe("KeyTable", () => {
             }
           } else if (o._tag === "release") {
             const key = `k${o.key}`
-            table.release(key, now)
+            const held = table.peek(key)
+            if (held !== undefined) table.release(held, now)
             const slot = model.get(key)
             if (slot !== undefined) {
               slot.lastUsed = now
               slot.inFlight = Math.max(0, slot.inFlight - 1)
             }
           } else {
-            const expired = table.expired(now, settings.idleMillis, always)
+            const expired = table.takeExpired(now, settings.idleMillis, always).map(([key]) => key)
             const expected = Array.from(model).filter(([, s]) =>
               s.inFlight === 0 && now - s.lastUsed >= settings.idleMillis
             )
             expect([...expired].sort()).toEqual(expected.map(([k]) => k).sort())
-            for (const key of expired) {
-              table.remove(key)
-              model.delete(key)
-            }
+            for (const key of expired) model.delete(key)
           }
           expect(table.size).toBe(model.size)
           expect(table.size).toBeLessThanOrEqual(settings.maxKeys)

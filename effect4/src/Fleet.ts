@@ -165,11 +165,11 @@ export const layerRedis = (options: Options): Layer.Layer<Fleet, Config.ConfigEr
  * Options of {@link layerStore}: the fleet's {@link Options}, and
  *
  * - `idleTimeToLive` (default `"1 hour"`): a key no call has used for this long is dropped and
- *   leaves the fleet (an open key that long past its opening; a key whose probe runs, never); it
- *   starts again closed, with a backoff count of 0. Checked on admissions (a sweep at most once a
- *   minute, or once per `idleTimeToLive` when shorter).
- * - `maxKeys` (default 1,000): how many keys the store tracks at once. An admission of one more
- *   fails with `CircuitBreakerStoreError`, which Effect 4's breaker (`onStoreError: "allow"`, its
+ *   leaves the fleet (an open key that long past its opening; a call in flight, a probe
+ *   included, counts as use); it starts again closed, with a backoff count of 0. Swept on the
+ *   `Clock` once a minute, or once per `idleTimeToLive` when shorter, with or without traffic.
+ * - `maxKeys` (default 1,000): how many keys the store tracks at once. When they are, expired
+ *   keys are swept at once; an admission of one more still finding no place fails with `CircuitBreakerStoreError`, which Effect 4's breaker (`onStoreError: "allow"`, its
  *   default) turns into a call run unrecorded. Each key costs the fleet what a breaker costs it
  *   (its status in every heartbeat, its state re-read once a heartbeat): raise it with Redis's
  *   load in mind.

@@ -390,6 +390,62 @@ describe("Fleet.layerStore's own limits", () => {
       expect((yield* breaker.state("k1"))._tag).toBe("Open")
     }).pipe(Effect.scoped))
 
+  it.effect("a full table is swept before a new key is refused, however recently it was swept", () =>
+    Effect.gen(function*() {
+      const store = yield* Layer.build(ours({ idleMillis: 600_000, maxKeys: 2 }))
+      const strict = yield* EffectBreaker.make({
+        tripPolicy: EffectBreaker.consecutive(1),
+        openDuration: "1 minute",
+        onStoreError: "fail"
+      }).pipe(Effect.provide(store))
+      yield* TestClock.adjust("30 seconds")
+      yield* strict.execute(Effect.void, { key: "k1" })
+      // k2 arrives 10 seconds before k1 expires (a sweep then), k3 10 seconds after it
+      yield* TestClock.adjust("590 seconds")
+      yield* strict.execute(Effect.void, { key: "k2" })
+      yield* TestClock.adjust("20 seconds")
+      expect(yield* strict.execute(Effect.succeed(3), { key: "k3" })).toBe(3)
+      // k3 is tracked: its failure opens it
+      yield* Effect.ignore(Effect.fail("boom").pipe(strict.execute({ key: "k3" })))
+      expect((yield* strict.state("k3"))._tag).toBe("Open")
+    }).pipe(Effect.scoped))
+
+  it.effect("an idle key leaves the fleet with no traffic at all", () =>
+    Effect.gen(function*() {
+      const left: Array<string> = []
+      const recording = {
+        join: (breaker: { readonly status: Effect.Effect<{ readonly service: string }> }) =>
+          Effect.flatMap(breaker.status, (status) =>
+            Effect.addFinalizer(() => Effect.sync(() => left.push(status.service))))
+      } as unknown as FleetMembership.FleetService
+      const store = yield* Layer.build(
+        Layer.effect(
+          EffectBreaker.CircuitBreakerStore,
+          FleetStore.makeStore(recording, { idleMillis: 60_000, maxKeys: 10, maxOpenMillis: 3_600_000 })
+        )
+      )
+      const breaker = yield* EffectBreaker.make({ tripPolicy: EffectBreaker.consecutive(1), openDuration: "1 second" })
+        .pipe(Effect.provide(store))
+      yield* breaker.execute(Effect.void, { key: "quiet" })
+      yield* TestClock.adjust("59 seconds")
+      expect(left).toEqual([])
+      yield* TestClock.adjust("2 minutes")
+      expect(left).toEqual(["quiet"])
+    }).pipe(Effect.scoped))
+
+  it.effect("a call longer than idleTimeToLive keeps its key: its outcome counts", () =>
+    Effect.gen(function*() {
+      const store = yield* Layer.build(ours({ idleMillis: 60_000 }))
+      const breaker = yield* EffectBreaker.make({ tripPolicy: EffectBreaker.consecutive(1), openDuration: "1 minute" })
+        .pipe(Effect.provide(store))
+      const slow = yield* Effect.forkChild(
+        Effect.ignore(Effect.fail("boom").pipe(Effect.delay("3 minutes"), breaker.execute({ key: "slow" })))
+      )
+      yield* TestClock.adjust("3 minutes")
+      yield* Fiber.join(slow)
+      expect((yield* breaker.state("slow"))._tag).toBe("Open")
+    }).pipe(Effect.scoped))
+
   it.effect("bad options are ConfigErrors naming the field", () =>
     Effect.gen(function*() {
       const build = (options: Record<string, unknown>) =>

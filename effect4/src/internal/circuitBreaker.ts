@@ -1007,6 +1007,15 @@ export const checkOptions = (options: CircuitBreaker.Options): Effect.Effect<voi
 export const isolatedNow = (breaker: CircuitBreaker.CircuitBreaker): boolean => shellOf(breaker).current.isolated
 
 /**
+ * When the last opening of a breaker made here ends (or ended, in `half_open`), read without an
+ * effect: monotonic milliseconds (`Infinity` while isolated), `-Infinity` when it is closed. @internal
+ */
+export const openUntilNow = (breaker: CircuitBreaker.CircuitBreaker): number => {
+  const machine = shellOf(breaker).current
+  return machine.state === "closed" ? Number.NEGATIVE_INFINITY : machine.openUntil
+}
+
+/**
  * `metricService`: the `service` attribute of the breaker's metrics, when not its name (the
  * breakers of a keyed breaker share their keyed breaker's series, so that keys coming and going
  * add none).

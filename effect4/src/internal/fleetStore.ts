@@ -254,6 +254,8 @@ interface Entry extends FleetHook {
   /** The base of this life's fencing tokens. */
   readonly base: number
   lastActivity: number
+  /** Calls admitted and not ended (their admission's scope open): a key with one is in use. */
+  inFlight: number
   /** Set when the machine entered `half_open` away from an admission: the next probe reports it. */
   halfOpenUnreported: boolean
   probe: ProbePermit | undefined
@@ -338,13 +340,45 @@ export const makeStore = (
       ))
     })
 
-    const sweep = (at: number): void => {
-      if (at - lastSweep < Math.min(settings.idleMillis, 60_000)) return
+    /** Whether the key has expired at `at`: a call in flight is a use, as a probe is. */
+    const expired = (entry: Entry, at: number): boolean =>
+      entry.inFlight === 0 && isExpired(entry.current, entry.lastActivity, at, settings.idleMillis)
+
+    const sweepEvery = Math.min(settings.idleMillis, 60_000)
+    /** Retires the expired keys, at most once per `sweepEvery` unless `force` (a full table, the timed sweep). */
+    const sweep = (at: number, force = false): void => {
+      if (!force && at - lastSweep < sweepEvery) return
       lastSweep = at
       for (const entry of entries.values()) {
-        if (isExpired(entry.current, entry.lastActivity, at, settings.idleMillis)) retire(entry)
+        if (expired(entry, at)) retire(entry)
       }
     }
+
+    // keys expire with no traffic too: a sweep on the Clock, for the life of the layer
+    yield* Effect.forkIn(
+      Effect.forever(
+        Effect.andThen(
+          Effect.sleep(Duration.millis(sweepEvery)),
+          Effect.suspend(() => {
+            sweep(now(), true)
+            return closeRetired
+          })
+        )
+      ),
+      layerScope
+    )
+
+    /** Holds the entry in use for the admission's scope (the call), its end a use. */
+    const holdEntry = (entry: Entry): Effect.Effect<void, never, Scope.Scope> =>
+      Effect.suspend(() => {
+        entry.inFlight++
+        return Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            entry.inFlight--
+            entry.lastActivity = Math.max(entry.lastActivity, now())
+          })
+        )
+      })
 
     const create = (key: string, at: number): Effect.Effect<Entry, EffectBreaker.CircuitBreakerError> =>
       Effect.gen(function*() {
@@ -365,6 +399,7 @@ export const makeStore = (
           backoff: initialBackoff,
           base: nextBase,
           lastActivity: at,
+          inFlight: 0,
           halfOpenUnreported: false,
           probe: undefined,
           changes,
@@ -406,7 +441,7 @@ export const makeStore = (
     /** The key's entry unless it has expired (left for the next admission to drop). */
     const live = (key: string, at: number): Entry | undefined => {
       const entry = entries.get(key)
-      return entry === undefined || isExpired(entry.current, entry.lastActivity, at, settings.idleMillis)
+      return entry === undefined || expired(entry, at)
         ? undefined
         : entry
     }
@@ -479,13 +514,17 @@ export const makeStore = (
         const at = now()
         sweep(at)
         const entry = entries.get(key)
-        if (entry !== undefined && !isExpired(entry.current, entry.lastActivity, at, settings.idleMillis)) {
-          return retired.length === 0
-            ? admitEntry(entry, key, at)
-            : Effect.andThen(closeRetired, admitEntry(entry, key, at))
+        if (entry !== undefined && !expired(entry, at)) {
+          const admitted = Effect.tap(admitEntry(entry, key, at), () => holdEntry(entry))
+          return retired.length === 0 ? admitted : Effect.andThen(closeRetired, admitted)
         }
         if (entry !== undefined) retire(entry)
-        return Effect.andThen(closeRetired, Effect.flatMap(create(key, at), (made) => admitEntry(made, key, at)))
+        // a full table is swept now, whenever it was last swept: expired keys do not hold places
+        if (entries.size >= settings.maxKeys) sweep(at, true)
+        return Effect.andThen(
+          closeRetired,
+          Effect.flatMap(create(key, at), (made) => Effect.tap(admitEntry(made, key, at), () => holdEntry(made)))
+        )
       })
 
     const record = (options: {

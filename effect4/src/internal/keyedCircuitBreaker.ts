@@ -29,6 +29,8 @@ export const TypeId: KeyedCircuitBreaker.TypeId = Symbol.for(
   "effect-resilience/KeyedCircuitBreaker"
 ) as KeyedCircuitBreaker.TypeId
 
+type Held = Core.Slot<Keyed>
+
 interface Keyed {
   readonly breaker: CircuitBreaker.CircuitBreaker
   readonly scope: Scope.Closeable
@@ -101,28 +103,36 @@ export const make = (
         Effect.catch((error) => Effect.logWarning(`Keyed circuit breaker '${name}': ${String(error)}`))
       )
 
-    const drop = (key: string): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const keyed = table.remove(key)
-        return keyed === undefined ? Effect.void : Scope.close(keyed.scope, Exit.void)
-      })
+    // closing a dropped key's scope (its timers, a store write given up to storeTimeout) is not a
+    // caller's business: it runs on a fiber of the keyed breaker's scope
+    const closeDropped = (gone: ReadonlyArray<Keyed>): Effect.Effect<void> =>
+      gone.length === 0 ? Effect.void : Effect.asVoid(Effect.forkIn(
+        Effect.forEach(gone, (keyed) => Scope.close(keyed.scope, Exit.void), { discard: true }),
+        parent
+      ))
 
-    // an isolated key stays: isolation is an operator's act, never undone by the table
-    const sweep: Effect.Effect<void> = Effect.suspend(() => {
-      const keys = table.expired(now(), keyedSettings.idleMillis, (keyed) => !isolatedNow(keyed.breaker))
-      return Effect.forEach(keys, drop, { discard: true })
-    })
+    // the expired keys leave the table in the step that finds them: a call starting meanwhile
+    // makes a new breaker. An isolated key stays (isolation is an operator's act, never undone by
+    // the table); an open key stays until its opening is over and idle for idleTimeToLive after it
+    const sweep: Effect.Effect<void> = Effect.suspend(() =>
+      closeDropped(
+        table.takeExpired(now(), keyedSettings.idleMillis, (keyed) => !isolatedNow(keyed.breaker), heldUntil)
+          .map(([, keyed]) => keyed)
+      )
+    )
 
     const sweeper: Effect.Effect<never> = Effect.forever(Effect.suspend(() => {
       const at = now()
-      const next = table.nextExpiry(at, keyedSettings.idleMillis) ?? at + keyedSettings.idleMillis
+      const next = table.nextExpiry(at, keyedSettings.idleMillis, heldUntil) ?? at + keyedSettings.idleMillis
       return Effect.andThen(Effect.sleep(Duration.millis(Math.max(1, next - at))), sweep)
     }))
     yield* Effect.forkIn(Effect.interruptible(sweeper), parent)
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
         closed = true
-        return Effect.forEach(table.entries(), ([key]) => drop(key), { discard: true })
+        const gone = table.entries()
+        for (const [key] of gone) table.remove(key)
+        return Effect.forEach(gone, ([, keyed]) => Scope.close(keyed.scope, Exit.void), { discard: true })
       })
     )
 
@@ -143,25 +153,31 @@ export const make = (
         return made
       })
 
-    /** The breaker of a key not in the table, made under the lock (or the overflow, `false`: not in the table). */
-    const create = (key: string): Effect.Effect<readonly [CircuitBreaker.CircuitBreaker, boolean]> =>
+    /**
+     * The breaker of a key not in the table, made under the lock, and its slot (the overflow has
+     * none: it is not in the table). Dropped keys leave the table here and close in the background.
+     */
+    const create = (key: string): Effect.Effect<readonly [CircuitBreaker.CircuitBreaker, Held | undefined]> =>
       lock.withPermits(1)(Effect.suspend(() => {
         const found = table.use(key, now())
-        if (found !== undefined) return Effect.succeed([found.breaker, true] as const)
+        if (found !== undefined) return Effect.succeed([found.value.breaker, found] as const)
         return Effect.gen(function*() {
           yield* sweep
           const admission = table.admission(
             keyedSettings,
             (keyed) => BreakerInternal.internals(keyed.breaker).currentState() === "closed"
           )
-          if (admission._tag === "Full") return [yield* theOverflow(key), false] as const
-          if (admission._tag === "Evict") yield* drop(admission.key)
+          if (admission._tag === "Full") return [yield* theOverflow(key), undefined] as const
+          if (admission._tag === "Evict") {
+            const evicted = table.remove(admission.key)
+            if (evicted !== undefined) yield* closeDropped([evicted])
+          }
           const scope = yield* Scope.fork(parent, "sequential")
           // the options were checked by `make`: a key's breaker cannot fail them
           const breaker = yield* Effect.orDie(Scope.provide(BreakerInternal.make(optionsOf(key), name), scope))
-          table.add(key, { breaker, scope }, now())
+          const slot = table.add(key, { breaker, scope }, now())
           if (registry !== undefined) yield* listKey(Core.registryId(registry.id, key), breaker, scope)
-          return [breaker, true] as const
+          return [breaker, slot] as const
         })
       }))
 
@@ -176,10 +192,12 @@ export const make = (
         return Effect.acquireUseRelease(
           Effect.suspend(() => {
             const found = table.use(key, now())
-            return found === undefined ? create(key) : Effect.succeed([found.breaker, true] as const)
+            return found === undefined ? create(key) : Effect.succeed([found.value.breaker, found] as const)
           }),
           ([breaker]) => use(breaker),
-          ([, inTable]) => inTable ? Effect.sync(() => table.release(key, now())) : Effect.void
+          // the slot this call holds, not the key's name: a key dropped and made again meanwhile
+          // is another slot, untouched by this call's end
+          ([, held]) => held === undefined ? Effect.void : Effect.sync(() => table.release(held, now()))
         )
       })
 
@@ -222,3 +240,6 @@ export const make = (
 
 /** Whether a breaker is isolated now (read without an effect). */
 const isolatedNow = (breaker: CircuitBreaker.CircuitBreaker): boolean => BreakerInternal.isolatedNow(breaker)
+
+/** When a key's last opening ends or ended (monotonic millis; `-Infinity` when it is closed). */
+const heldUntil = (keyed: Keyed): number => BreakerInternal.openUntilNow(keyed.breaker)
