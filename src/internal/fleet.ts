@@ -114,15 +114,15 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
     }
   })
 
+/** A probe runs, or one succeeded, in the breaker's `half_open` period: its lease is in use. */
+const probing = (machine: Machine.Machine<unknown>): boolean =>
+  machine.state === "half_open" && machine.probesInFlight + machine.probeSuccesses > 0
+
 /**
  * What a member's fiber handles, in order: a protocol event, a heartbeat (`Sync`: read the
  * fleet's view again) or a local transition (`Changed`: the breaker's state is read when the
  * item is handled, not when it was queued).
  */
-/** A probe runs, or one succeeded, in the breaker's `half_open` period: its lease is in use. */
-const probing = (machine: Machine.Machine<unknown>): boolean =>
-  machine.state === "half_open" && machine.probesInFlight + machine.probeSuccesses > 0
-
 type Item = Protocol.Event | { readonly _tag: "Sync" } | { readonly _tag: "Changed" }
 
 interface Member {
