@@ -23,7 +23,8 @@
  * - In `half_open`, the replica asks for the probe lease only when a call arrives without it
  *   (`LeaseAsked`: that call is rejected, the next may probe once the lease is granted), with a
  *   fresh token per request: a lease is never renewed. The holder settles the period with its
- *   probe's result, or gives the lease back if no probe started (`LeaseIdle`); a denied replica
+ *   probe's result, or gives the lease back if no probe started (`LeaseIdle`), or at once when its
+ *   probe was abandoned and no other runs (`ProbeAbandoned`); a denied replica
  *   lets its next call ask again once the holder's lease would have expired. A settling that
  *   Redis rejects (the lease expired or was given up) leaves the breaker with the fleet's state.
  * - A command that Redis ran past its deadline (after a stall) answers `late` and changed nothing;
@@ -167,6 +168,12 @@ export type Event =
   | { readonly _tag: "LeaseExpired"; readonly token: string }
   /** A while after the grant (the shell's timer): whether a probe started under the lease. */
   | { readonly _tag: "LeaseIdle"; readonly token: string; readonly probing: boolean }
+  /**
+   * A probe of the local `half_open` period of `localGeneration` ended saying nothing about the
+   * service (interrupted, or judged silent); `probing`: whether a probe is still running or a
+   * success was counted in that period.
+   */
+  | { readonly _tag: "ProbeAbandoned"; readonly localGeneration: number; readonly probing: boolean }
   /** A denied replica's wait is over: its next call may ask again. */
   | { readonly _tag: "RetryLease"; readonly localGeneration: number }
   | { readonly _tag: "Reachable" }
@@ -377,6 +384,11 @@ const requestEnded = (state: State, localGeneration: number): Command | undefine
     ? breaker({ _tag: "LeaseLost", generation: localGeneration })
     : undefined
 
+/** The lease held is for the local `half_open` period of `localGeneration`, still running. */
+const leasePeriod = (state: State, localGeneration: number): boolean =>
+  state.lease !== undefined && state.lease.localGeneration === localGeneration &&
+  state.local.state === "half_open" && state.local.generation === localGeneration
+
 const prepend = (command: Command | undefined, step: Step): Step =>
   command === undefined ? step : { state: step.state, commands: [command, ...step.commands] }
 
@@ -483,13 +495,16 @@ export const step = (state: State, event: Event, config: Config): Step => {
           : [breaker({ _tag: "LeaseLost", generation: lease.localGeneration })]
       }
     }
-    case "LeaseIdle": {
+    case "LeaseIdle":
+    case "ProbeAbandoned": {
       const lease = state.lease
       // (while Redis is unreachable the lease cannot be given back: it is settled once Redis is back)
-      if (lease === undefined || lease.token !== event.token || event.probing || !state.reachable) {
+      if (lease === undefined || event.probing || !state.reachable) return { state, commands: none }
+      if (event._tag === "LeaseIdle" ? lease.token !== event.token : !leasePeriod(state, event.localGeneration)) {
         return { state, commands: none }
       }
-      // no probe started under the lease: give it back, so that a replica with calls may probe
+      // no probe started under the lease, or the one that did was abandoned and none runs now:
+      // give it back at once, so that a replica with calls may probe
       return {
         state: { ...state, lease: undefined },
         commands: [

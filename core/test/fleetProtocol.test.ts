@@ -134,7 +134,8 @@ interface Replica {
 }
 
 type Command =
-  | { readonly _tag: "Call"; readonly replica: number; readonly ok: boolean }
+  /** `silent`: the call ends saying nothing about the service (interrupted), whatever `ok` says. */
+  | { readonly _tag: "Call"; readonly replica: number; readonly ok: boolean; readonly silent?: boolean }
   | { readonly _tag: "Advance"; readonly millis: number }
   | { readonly _tag: "Deliver"; readonly replica: number }
   | { readonly _tag: "Heartbeat"; readonly replica: number }
@@ -150,7 +151,8 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
     arbitrary: fc.record({
       _tag: fc.constant("Call" as const),
       replica: fc.nat({ max: replicaCount - 1 }),
-      ok: fc.boolean()
+      ok: fc.boolean(),
+      silent: fc.nat({ max: 3 }).map((n) => n === 0)
     }),
     weight: 10
   },
@@ -364,7 +366,19 @@ const simulate = (script: ReadonlyArray<Command>, quorum = 1) => {
             probers.set(period, set)
             expect(set.size, `two replicas probed in fleet period ${period}`).toBe(1)
           }
-          stepMachine(replica, { _tag: command.ok ? "Success" : "Failure", ticket: decision })
+          if (command.silent === true) {
+            stepMachine(replica, { _tag: "Silent", ticket: decision })
+            if (decision.probe) {
+              const machine = replica.machine
+              const probing = machine.state === "half_open" && machine.probesInFlight + machine.probeSuccesses > 0
+              // an abandoned probe said nothing: it does not count as the period's probe
+              if (!probing && replica.leasePeriod !== undefined) probers.get(replica.leasePeriod)?.delete(replica.id)
+              // the breaker tells the shell, which feeds the protocol
+              feed(replica, { _tag: "ProbeAbandoned", localGeneration: machine.generation, probing })
+            }
+          } else {
+            stepMachine(replica, { _tag: command.ok ? "Success" : "Failure", ticket: decision })
+          }
         } else if (decision?._tag === "Rejected" && decision.asksLease === true) {
           // the call arrived in half_open without the lease: the breaker asks the fleet for it
           feed(replica, { _tag: "LeaseAsked", localGeneration: replica.machine.generation })
@@ -614,6 +628,28 @@ describe("fleet protocol (model-based)", () => {
       { _tag: "Release", token: "r:1" }
     ])
     expect(idle.state.lease).toBeUndefined()
+  })
+
+  it("a holder whose probe was abandoned gives the lease back at once, unless a probe still runs", () => {
+    const granted = holding(view(1, 1, "half_open"))
+    expect(Protocol.step(granted, { _tag: "ProbeAbandoned", localGeneration: 2, probing: true }, config).commands)
+      .toEqual([])
+    // an older period's probe says nothing of this lease
+    expect(Protocol.step(granted, { _tag: "ProbeAbandoned", localGeneration: 1, probing: false }, config).commands)
+      .toEqual([])
+    // while Redis is unreachable the lease is kept (and settled once it is back)
+    const cut = Protocol.step(granted, { _tag: "Unreachable" }, config).state
+    expect(Protocol.step(cut, { _tag: "ProbeAbandoned", localGeneration: 2, probing: false }, config).commands)
+      .toEqual([])
+    const abandoned = Protocol.step(granted, { _tag: "ProbeAbandoned", localGeneration: 2, probing: false }, config)
+    expect(abandoned.commands).toEqual([
+      { _tag: "Breaker", event: { _tag: "LeaseLost", generation: 2 } },
+      { _tag: "Release", token: "r:1" }
+    ])
+    expect(abandoned.state.lease).toBeUndefined()
+    // nothing is held any more: a second report changes nothing
+    expect(Protocol.step(abandoned.state, { _tag: "ProbeAbandoned", localGeneration: 2, probing: false }, config))
+      .toEqual({ state: abandoned.state, commands: [] })
   })
 
   it("a period seen half_open is never open again in the same state: the holder keeps its lease", () => {

@@ -10,6 +10,7 @@ import { expect, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as PubSub from "effect/PubSub"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
@@ -378,6 +379,34 @@ describeWithRedis("Fleet under Redis faults", () => {
         yield* awaitState(b!.breaker, "closed")
         expect((yield* readView(own.url, fleet)).state).toBe("closed")
         expect(yield* a!.breaker.state).toBe("closed")
+      }),
+    30_000
+  )
+  it.live(
+    "a holder whose probe is interrupted gives the lease back at once: another replica probes long before half the lease",
+    () =>
+      Effect.gen(function*() {
+        const own = yield* ownRedis
+        const fleet = freshFleet()
+        // a lease of 20 s: the halfway give-back (no probe running) would come after 10 s, its
+        // expiry after 20 s; only the give-back on the interrupted probe lets b probe within 5 s
+        const [a, b] = yield* replicas(own.url, fleet, 2, {
+          fleetOptions: { leaseTtl: "20 seconds", commandTimeout: "1 second" },
+          breaker: { recoveryTimeout: "300 millis" }
+        })
+        yield* allReachable([a!, b!])
+        yield* Effect.all([trip(a!), allOpen([a!, b!])], { concurrency: "unbounded", discard: true })
+        // a calls until one of its calls runs as the probe under the lease; the probe hangs
+        const probe = yield* held
+        const caller = yield* probe.probeWith(a!)
+        yield* probe.started
+        expect((yield* readView(own.url, fleet)).leaseRemainingMillis).toBeGreaterThan(10_000)
+        yield* Fiber.interrupt(caller)
+        // b asks for the lease (denied while a held it), gets it once a gave it back, and its
+        // probe closes the fleet
+        yield* callUntilClosed(b!, Effect.void, "5 seconds")
+        yield* awaitState(a!.breaker, "closed")
+        expect((yield* readView(own.url, fleet)).state).toBe("closed")
       }),
     30_000
   )

@@ -175,6 +175,11 @@ export interface FleetHook {
    * fleet's probe lease and asks for it; set by the fleet that the breaker joins.
    */
   onLeaseAsked: (() => void) | undefined
+  /**
+   * Called (synchronously) when a probe ends saying nothing about the service (interrupted, or
+   * judged silent), so that a lease left unused is given back at once; set by the fleet.
+   */
+  onProbeSilent: (() => void) | undefined
 }
 
 /** @internal */
@@ -458,6 +463,8 @@ class Shell implements Internals, FleetHook {
   readonly now: () => number
   /** Fleet mode: told when a call asks for the probe lease (see `FleetHook`). */
   onLeaseAsked: (() => void) | undefined = undefined
+  /** Fleet mode: told when a probe ends silent (see `FleetHook`). */
+  onProbeSilent: (() => void) | undefined = undefined
   /** The callable: `breaker(effect)` protects the effect. */
   readonly breaker: CircuitBreaker.CircuitBreaker
 
@@ -689,7 +696,10 @@ const settle = (
         ? { _tag: outcome, ticket, durationMillis }
         : { _tag: "Failure", ticket, durationMillis, retryAfterMillis: outcome.retryAfterMillis }) as Machine.Event
     ),
-    (step) => step.transitions.length === 0 ? Effect.void : announce(shell, step)
+    (step) => {
+      if (outcome === "Silent" && ticket.probe) shell.onProbeSilent?.()
+      return step.transitions.length === 0 ? Effect.void : announce(shell, step)
+    }
   )
 
 /**

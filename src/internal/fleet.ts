@@ -114,6 +114,10 @@ const settings = (options: Options): Effect.Effect<Settings, ConfigError.ConfigE
     }
   })
 
+/** A probe runs, or one succeeded, in the breaker's `half_open` period: its lease is in use. */
+const probing = (machine: Machine.Machine<unknown>): boolean =>
+  machine.state === "half_open" && machine.probesInFlight + machine.probeSuccesses > 0
+
 /**
  * What a member's fiber handles, in order: a protocol event, a heartbeat (`Sync`: read the
  * fleet's view again) or a local transition (`Changed`: the breaker's state is read when the
@@ -324,6 +328,20 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
           }),
           () => Effect.sync(() => (hook.onLeaseAsked = undefined))
         )
+        // a probe that ended silent (interrupted) and left none running gives the lease back at once
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            hook.onProbeSilent = () => {
+              const machine = hook.machine()
+              Queue.unsafeOffer(queue, {
+                _tag: "ProbeAbandoned",
+                localGeneration: machine.generation,
+                probing: probing(machine)
+              })
+            }
+          }),
+          () => Effect.sync(() => (hook.onProbeSilent = undefined))
+        )
 
         let state = Protocol.initial(toLocal(hook.machine()))
         const protocolConfig: Protocol.Config = {
@@ -419,12 +437,9 @@ export const make = (options: Options): Effect.Effect<Fleet, ConfigError.ConfigE
                 Effect.asVoid(Effect.forkIn(
                   Effect.zipRight(
                     Effect.sleep(Duration.millis(leaseIdleMillis(config))),
-                    Effect.suspend(() => {
-                      const machine = hook.machine()
-                      const probing = machine.state === "half_open" &&
-                        machine.probesInFlight + machine.probeSuccesses > 0
-                      return Queue.offer(queue, { _tag: "LeaseIdle", token: command.token, probing })
-                    })
+                    Effect.suspend(() =>
+                      Queue.offer(queue, { _tag: "LeaseIdle", token: command.token, probing: probing(hook.machine()) })
+                    )
                   ),
                   scope
                 ))

@@ -406,6 +406,7 @@ export const makeStore = (
           scope,
           left: Deferred.makeUnsafe<void>(),
           onLeaseAsked: undefined,
+          onProbeSilent: undefined,
           machine: () => entry.current,
           step: (event) => Effect.sync(() => stepEntry(entry, event, adoptConfig)),
           observe: Effect.sync(() => stepEntry(entry, Machine.observeEvent, adoptConfig).machine)
@@ -493,14 +494,16 @@ export const makeStore = (
       const permit: ProbePermit = { ticket: decision, settled: false }
       entry.probe = permit
       // a probe whose outcome never arrives (its fiber interrupted around the store) gives its
-      // permit back when the admission's scope closes: the fleet's lease is then free for the
-      // next probe here, or given back to the fleet when none starts
+      // permit back when the admission's scope closes, and the fleet's lease goes back to the
+      // fleet at once (no probe runs here any more)
       return Effect.as(
         Effect.addFinalizer(() =>
           Effect.sync(() => {
             if (permit.settled) return
             permit.settled = true
-            if (entries.get(key) === entry) stepEntry(entry, { _tag: "Silent", ticket: permit.ticket }, adoptConfig)
+            if (entries.get(key) !== entry) return
+            stepEntry(entry, { _tag: "Silent", ticket: permit.ticket }, adoptConfig)
+            entry.onProbeSilent?.()
           })
         ),
         admission
@@ -562,6 +565,7 @@ export const makeStore = (
           : { _tag: outcome, ticket }
         const from = entry.current.state
         const step = stepEntry(entry, event, config)
+        if (permit.probe && event._tag === "Silent") entry.onProbeSilent?.()
         const to = step.machine.state
         if (from === to) return undefined
         if (to === "open") {
